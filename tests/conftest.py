@@ -1,0 +1,80 @@
+"""Shared fixtures: every test runs isolated from the developer's machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Each test gets its own data directory and export directory."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("TSBRUNBOOK_HOME", str(home))
+    monkeypatch.setenv("TSBRUNBOOK_EXPORT_DIR", str(tmp_path / "exports"))
+    monkeypatch.delenv("TSBRUNBOOK_RUNBOOKS", raising=False)
+    return home
+
+
+@dataclass
+class Result:
+    rc: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the CLI in-process: cli("impact", "--down", "postgres") → Result."""
+    from tsbrunbook.cli import main
+
+    def run(*args: str) -> Result:
+        rc = main(list(args))
+        captured = capsys.readouterr()
+        return Result(rc, captured.out, captured.err)
+
+    return run
+
+
+def run_process(*args: str, env: dict | None = None, cwd: str | None = None, input: str | None = None) -> Result:
+    """Run the real `python -m tsbrunbook` in a subprocess."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tsbrunbook", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        input=input,
+        timeout=120,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def pack():
+    from tsbrunbook.domain.loader import load_pack
+
+    return load_pack()
+
+
+@pytest.fixture(scope="session")
+def estate():
+    from tsbrunbook.domain.loader import load_estate
+
+    return load_estate()
+
+
+@pytest.fixture(scope="session")
+def engine(pack, estate):
+    from tsbrunbook.domain.impact import ImpactEngine
+
+    return ImpactEngine(pack, estate)

@@ -1,0 +1,5 @@
+"""`python -m tsbrunbook`."""
+
+from .cli import main
+
+raise SystemExit(main())

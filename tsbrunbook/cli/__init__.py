@@ -1,0 +1,70 @@
+"""The `tsbrunbook` command line: argument parsing and error reporting; the work is in the domain."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import __version__
+from ..domain.errors import UserError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line with a hint, exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def _estate_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--estate", metavar="FILE", help="estate YAML (default: the bundled demo estate)")
+
+
+def build_parser() -> Parser:
+    from . import runbook_cmds
+
+    parser = Parser(
+        prog="tsbrunbook",
+        description="Runbook assistant for on-call engineers running Tetrate Service Bridge.",
+        epilog="Without a command, opens the TUI on the bundled demo estate.",
+    )
+    parser.add_argument("--version", action="version", version=f"tsbrunbook {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    runbook_cmds.add_parsers(sub, _estate_arg)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .context import Context
+
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 0
+        ctx = Context(getattr(args, "estate", None))
+        return int(args.func(args, ctx) or 0)
+    except UserError as exc:
+        from .text import one_line
+
+        # One line, control characters removed: ids come from the user and may be hostile.
+        sys.stderr.write(f"tsbrunbook: error: {one_line(str(exc))}\n")
+        return 2
+    except BrokenPipeError:
+        # `tsbrunbook … | head` closed the pipe: not an error of ours.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else 2
+    except Exception as exc:  # noqa: BLE001 — the last line of defence: never a traceback
+        if os.environ.get("TSBRUNBOOK_DEBUG"):
+            raise
+        from .text import one_line
+
+        sys.stderr.write(f"tsbrunbook: internal error: {type(exc).__name__}: {one_line(str(exc), 300)} (set TSBRUNBOOK_DEBUG=1 for a traceback)\n")
+        return 70

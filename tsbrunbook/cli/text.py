@@ -1,0 +1,28 @@
+"""Plain-text tables for the terminal (no colour needed: glyph and word carry the meaning)."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [cell_len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], cell_len(cell))
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c + " " * (w - cell_len(c)) for c, w in zip(cells, widths)).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def one_line(text: str, width: int = 0) -> str:
+    """Collapse whitespace and control characters so hostile text cannot redraw the terminal."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    cleaned = " ".join(cleaned.split())
+    if width and len(cleaned) > width:
+        cleaned = cleaned[: width - 1] + "…"
+    return cleaned

@@ -1,0 +1,137 @@
+"""Markdown renderings: the impact table and checklists (incident exports build on these)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import markdown as md
+from . import template
+from .impact import Impact
+from .model import MANAGEMENT_SCOPE, Estate, Level, Pack, Scenario
+from .serialize import applicable_steps
+
+STATE_MARKS = {
+    # state → (task box, marker words). Only `done` ticks the box: a skip never looks like success.
+    "done": ("[x]", ""),
+    "pending": ("[ ]", ""),
+    "skipped": ("[ ]", "**SKIPPED** ⏭️"),
+    "failed": ("[ ]", "**FAILED** ❌"),
+    "blocked": ("[ ]", "**BLOCKED** ⛔"),
+}
+
+
+def level_cell(level: Level) -> str:
+    return f"{level.glyph} {level.word}"
+
+
+def impact_table(pack: Pack, impact: Impact, scopes: list[str] | None = None) -> str:
+    """Operations × (overall, scopes) with glyph and word, then the reasons per operation."""
+    scopes = scopes if scopes is not None else list(impact.scopes)
+    headers = ["Operation", "Overall", *[md.inline(s) for s in scopes]]
+    rows = []
+    for op in pack.graph.operations:
+        res = impact.operations[op.id]
+        rows.append([md.inline(op.title), level_cell(res.level), *[level_cell(res.scopes[s]) for s in scopes]])
+    out = [md.table(headers, rows), ""]
+    for op in pack.graph.operations:
+        res = impact.operations[op.id]
+        if not res.reasons:
+            continue
+        out.append(f"**{md.inline(op.title)}: {level_cell(res.level)}**")
+        out.append("")
+        for r in res.reasons:
+            via = " → ".join(r.path) if len(r.path) > 1 else ""
+            who = ", ".join(r.components) or "estate"
+            where = ", ".join(f"{md.inline(k)} {v.glyph}" for k, v in r.concrete_scopes().items() if v > Level.OK)
+            out.append(
+                f"- {r.level.glyph} {md.code_span(who)}"
+                + (f" ({md.inline(r.instance)})" if r.instance else "")
+                + (f" — path {md.inline(via)}" if via else "")
+                + (f" — scopes: {where}" if where else "")
+                + f": {md.inline(r.text)}"
+            )
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def impact_markdown(pack: Pack, estate: Estate, impact: Impact) -> str:
+    out = [f"# Impact: {md.inline(estate.name)}", ""]
+    if impact.down:
+        out.append("Down: " + ", ".join(md.code_span(c) for c in impact.down))
+    else:
+        out.append("Nothing is marked down.")
+    out += ["", impact_table(pack, impact)]
+    if impact.scenarios:
+        out += ["## Matched scenarios", ""]
+        out += [f"- {md.inline(m.scenario.title)} ({md.code_span(m.instance)})" for m in impact.scenarios]
+        out.append("")
+    if impact.queued:
+        out += ["## Queued changes", ""]
+        out += [f"- {md.inline(q.cluster)}: queued because {', '.join(md.code_span(b) for b in q.because)} is down" for q in impact.queued]
+        out.append("")
+    if not impact.changes_accepted:
+        out += ["**No TSB configuration changes can be made right now** (management operations are out).", ""]
+    if estate.services:
+        out += ["## Services", ""]
+        out.append(
+            md.table(
+                ["Service", "Level", "Clusters", "Down on"],
+                [[md.inline(s.name), level_cell(s.level), md.inline(", ".join(s.clusters)), md.inline(", ".join(s.down_clusters)) or "—"] for s in impact.services],
+            )
+        )
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def checklist_markdown(
+    scenario: Scenario,
+    phase: str,
+    estate: Estate,
+    cluster: str | None,
+    states: Mapping[str, Any] | None = None,
+    heading: str = "##",
+    support_contact: bool = True,
+) -> str:
+    """One checklist as a GFM task list. `states` maps step id → an object with
+    `state`, `at` (datetime or None), `notes` (list of (datetime, text)) and `escalated`."""
+    checklist = scenario.checklist(phase)
+    values = template.variables(estate, cluster)
+    instance = f"{scenario.id}@{cluster}" if cluster else scenario.id
+    title = template.fill(scenario.title, values) + (f" — {cluster}" if cluster else "")
+    out = [f"{heading} {md.inline(title)}: {phase}", "", f"Ref {md.code_span(instance + '/' + phase)}", ""]
+    if checklist.summary:
+        out += [md.inline(template.fill(checklist.summary, values)), ""]
+    if checklist.not_documented:
+        out += [md.quote("ℹ️ " + md.inline(checklist.not_documented)), ""]
+    for step in applicable_steps(checklist, estate):
+        st = states.get(step.id) if states else None
+        state = getattr(st, "state", "pending") if st else "pending"
+        box, marker = STATE_MARKS.get(state, STATE_MARKS["pending"])
+        when = getattr(st, "at", None) if st else None
+        stamp = f" _({state} {when:%Y-%m-%d %H:%M:%S} UTC)_" if when and state != "pending" else ""
+        line = f"- {box} " + (f"{marker} " if marker else "") + f"**{md.inline(template.fill(step.title, values))}**{stamp} {md.code_span(step.id)}"
+        out.append(line)
+        out.append(f"  {md.inline(template.fill(step.detail, values))}")
+        if step.commands:
+            out.append("")
+            out.append(md.code_block([template.fill(c, values) for c in step.commands], "sh", indent="  "))
+        out.append("")
+        out.append(f"  Verify: {md.inline(template.fill(step.verify, values))}")
+        if step.escalation:
+            raised = getattr(st, "escalated", None) if st else None
+            contact = f" Contact: {md.inline(estate.support.vendor)} {md.inline(estate.support.contact)}." if support_contact else ""
+            status = f" Raised {raised:%Y-%m-%d %H:%M} UTC." if raised else ""
+            out.append("")
+            out.append(f"  > 🆘 **Escalation point — Tetrate support required.** {md.inline(step.escalation)}{contact}{status}")
+        for at, note in (getattr(st, "notes", None) or []) if st else []:
+            out.append(f"  - 📝 {at:%H:%M:%S} UTC: {md.inline(note)}")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def sources_markdown(scenario: Scenario) -> str:
+    return "Sources: " + "; ".join(f"[{md.inline(s.title)}](<{s.url.replace('>', '%3E')}>)" for s in scenario.sources)
+
+
+def scope_label(scope: str) -> str:
+    return "management side" if scope == MANAGEMENT_SCOPE else f"cluster {scope}"

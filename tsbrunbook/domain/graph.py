@@ -1,0 +1,205 @@
+"""The estate's component graph: which components exist, what hosts what, who depends on whom.
+
+Built once per (pack, estate) into plain dicts, so the impact engine's hot path never touches
+networkx; `to_networkx()` gives the full graph for analysis and pictures.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from .errors import UserError, did_you_mean
+from .model import Component, Estate, Pack, component_id
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+class EstateGraph:
+    """Components of one estate and the relations between them."""
+
+    def __init__(self, pack: Pack, estate: Estate) -> None:
+        self.pack = pack
+        self.estate = estate
+        spec = pack.graph
+        self.kinds = {k.id: k for k in spec.kinds}
+        self.components: list[Component] = []
+        for kind in spec.kinds:
+            if not kind.per_cluster:
+                self._add(kind.id, None)
+        for cluster in estate.cluster_names:
+            for kind in spec.kinds:
+                if kind.per_cluster:
+                    self._add(kind.id, cluster)
+        self.by_id = {c.id: c for c in self.components}
+        self.markable_ids = [c.id for c in self.components if c.markable]
+
+        # host → hosted (direct), and hosted → host
+        self.hosted: dict[str, list[str]] = {c.id: [] for c in self.components}
+        self.host_of: dict[str, str] = {}
+        for rule in spec.hosts:
+            if rule.placement is not None:
+                store = estate.datastores.get(rule.hosted)
+                if store is None or store.placement != rule.placement:
+                    continue
+            for host, hosted in self._instances(rule.host, rule.hosted):
+                self.hosted[host].append(hosted)
+                self.host_of[hosted] = host
+
+        # dependent → what it needs, and the reverse (who is hit when a component goes)
+        self.needs: dict[str, list[tuple[str, str]]] = {c.id: [] for c in self.components}
+        self.dependents: dict[str, list[tuple[str, str]]] = {c.id: [] for c in self.components}
+        for dep in spec.dependencies:
+            for source, target in self._instances(dep.source, dep.target):
+                hops = [target]
+                if dep.via is not None:
+                    cluster = self.by_id[source].cluster or self.by_id[target].cluster
+                    hops.insert(0, component_id(dep.via, cluster if self.kinds[dep.via].per_cluster else None))
+                for hop in hops:
+                    self.needs[source].append((hop, dep.channel))
+                    self.dependents[hop].append((source, dep.channel))
+
+        self._closure: dict[str, frozenset[str]] = {}
+        self._kind_paths = self._all_kind_paths()
+
+    def _add(self, kind_id: str, cluster: str | None) -> None:
+        kind = self.kinds[kind_id]
+        title = f"{kind.title} ({cluster})" if cluster else kind.title
+        self.components.append(Component(component_id(kind_id, cluster), kind_id, cluster, title, kind.markable))
+
+    def _instances(self, a: str, b: str) -> list[tuple[str, str]]:
+        """Instantiate a kind-level relation a→b for this estate's clusters."""
+        ka, kb = self.kinds[a], self.kinds[b]
+        clusters = self.estate.cluster_names
+        if ka.per_cluster and kb.per_cluster:
+            return [(component_id(a, c), component_id(b, c)) for c in clusters]
+        if ka.per_cluster:
+            return [(component_id(a, c), b) for c in clusters]
+        if kb.per_cluster:
+            return [(a, component_id(b, c)) for c in clusters]
+        return [(a, b)]
+
+    # -----------------------------------------------------------------------------------------
+
+    def component(self, cid: str) -> Component:
+        """The component with this id, or a UserError naming the closest ids."""
+        found = self.by_id.get(cid)
+        if found is None:
+            hint = did_you_mean(cid, list(self.by_id)) or "run `tsbrunbook components` for the list"
+            raise UserError(f"unknown component '{_clip(cid)}'", hint)
+        return found
+
+    def check_markable(self, cid: str) -> Component:
+        comp = self.component(cid)
+        if not comp.markable:
+            raise UserError(
+                f"component '{cid}' cannot be marked down",
+                f"the guide rates no failure of a {self.kinds[comp.kind].title.lower()} on its own; mark its host {self.host_of.get(cid, '')} instead".rstrip(),
+            )
+        return comp
+
+    def closure(self, cid: str) -> frozenset[str]:
+        """The component and everything it hosts, transitively: what goes down with it."""
+        cached = self._closure.get(cid)
+        if cached is None:
+            seen = {cid}
+            todo = [cid]
+            while todo:
+                for child in self.hosted[todo.pop()]:
+                    if child not in seen:
+                        seen.add(child)
+                        todo.append(child)
+            cached = self._closure[cid] = frozenset(seen)
+        return cached
+
+    def hosts_chain(self, cid: str) -> list[str]:
+        """cid's hosts, nearest first."""
+        chain = []
+        while cid in self.host_of:
+            cid = self.host_of[cid]
+            chain.append(cid)
+        return chain
+
+    def affected_by(self, down: frozenset[str]) -> dict[str, str]:
+        """Components not down but hit through a dependency: id → the down component behind it."""
+        affected: dict[str, str] = {}
+        queue = deque((d, d) for d in sorted(down))
+        while queue:
+            cid, cause = queue.popleft()
+            for dependent, _channel in self.dependents[cid]:
+                if dependent not in down and dependent not in affected:
+                    affected[dependent] = cause
+                    queue.append((dependent, cause))
+        return affected
+
+    # -----------------------------------------------------------------------------------------
+    # Dependency paths, for the reasons behind a level
+
+    def _kind_edges(self) -> dict[str, list[str]]:
+        edges: dict[str, list[str]] = {k: [] for k in self.kinds}
+        for dep in self.pack.graph.dependencies:
+            if dep.via is not None:
+                edges[dep.source].append(dep.via)
+                edges[dep.via].append(dep.target)
+            else:
+                edges[dep.source].append(dep.target)
+        for rule in self.pack.graph.hosts:
+            edges[rule.hosted].append(rule.host)  # a component needs the thing it runs on
+        return edges
+
+    def _all_kind_paths(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        edges = self._kind_edges()
+        paths: dict[tuple[str, str], tuple[str, ...]] = {}
+        for start in self.kinds:
+            prev: dict[str, str | None] = {start: None}
+            queue = deque([start])
+            while queue:
+                node = queue.popleft()
+                for nxt in edges[node]:
+                    if nxt not in prev:
+                        prev[nxt] = node
+                        queue.append(nxt)
+            for end in prev:
+                path = [end]
+                while prev[path[-1]] is not None:
+                    path.append(prev[path[-1]])  # type: ignore[arg-type]
+                paths[(start, end)] = tuple(reversed(path))
+        return paths
+
+    def path(self, entry_kind: str, scope_cluster: str | None, down: str) -> list[str]:
+        """The dependency path from an operation's entry point in a scope to a down component."""
+        comp = self.by_id[down]
+        kinds = self._kind_paths.get((entry_kind, comp.kind))
+        if kinds is None:
+            return [down]
+        # An estate-wide failure reaches every cluster the same way: `*` stands for each of them.
+        cluster = comp.cluster or scope_cluster or "*"
+        out = []
+        for k in kinds:
+            if self.kinds[k].per_cluster:
+                out.append(component_id(k, cluster))
+            else:
+                out.append(k)
+        return out if out[-1] == down else [down]
+
+    # -----------------------------------------------------------------------------------------
+
+    def to_networkx(self) -> "nx.MultiDiGraph":
+        """The whole estate as a networkx graph: `hosts` and dependency edges (with channels)."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph()
+        for comp in self.components:
+            g.add_node(comp.id, kind=comp.kind, cluster=comp.cluster, title=comp.title)
+        for host, children in self.hosted.items():
+            for child in children:
+                g.add_edge(host, child, relation="hosts")
+        for source, needs in self.needs.items():
+            for target, channel in needs:
+                g.add_edge(source, target, relation="needs", channel=channel)
+        return g
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
