@@ -23,7 +23,7 @@ def _estate_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    from . import runbook_cmds
+    from . import incident_cmds, runbook_cmds
 
     parser = Parser(
         prog="tsbrunbook",
@@ -33,6 +33,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"tsbrunbook {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     runbook_cmds.add_parsers(sub, _estate_arg)
+    incident_cmds.add_parsers(sub, _estate_arg)
     return parser
 
 

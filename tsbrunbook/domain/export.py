@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from . import markdown as md
 from . import template
 from .impact import Impact
-from .model import MANAGEMENT_SCOPE, Estate, Level, Pack, Scenario
+from .model import MANAGEMENT_SCOPE, Checklist, Estate, Level, Pack, Scenario
 from .serialize import applicable_steps
 
 STATE_MARKS = {
@@ -93,12 +93,27 @@ def checklist_markdown(
     support_contact: bool = True,
 ) -> str:
     """One checklist as a GFM task list. `states` maps step id → an object with
-    `state`, `at` (datetime or None), `notes` (list of (datetime, text)) and `escalated`."""
+    `state`, `at` (datetime or None), `notes` (list of (datetime, text)), `escalated` (datetime
+    or None) and optionally `case` (the support case number)."""
     checklist = scenario.checklist(phase)
     values = template.variables(estate, cluster)
     instance = f"{scenario.id}@{cluster}" if cluster else scenario.id
     title = template.fill(scenario.title, values) + (f" — {cluster}" if cluster else "")
     out = [f"{heading} {md.inline(title)}: {phase}", "", f"Ref {md.code_span(instance + '/' + phase)}", ""]
+    out += task_list(checklist, estate, values, states, support_contact)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def task_list(
+    checklist: Checklist,
+    estate: Estate,
+    values: dict[str, str],
+    states: Mapping[str, Any] | None = None,
+    support_contact: bool = True,
+) -> list[str]:
+    """The summary and steps of a checklist as Markdown lines (shared by scenario and readiness
+    checklists). With `states` (an incident), escalation points also say whether they were raised."""
+    out: list[str] = []
     if checklist.summary:
         out += [md.inline(template.fill(checklist.summary, values)), ""]
     if checklist.not_documented:
@@ -119,14 +134,19 @@ def checklist_markdown(
         out.append(f"  Verify: {md.inline(template.fill(step.verify, values))}")
         if step.escalation:
             raised = getattr(st, "escalated", None) if st else None
+            case = getattr(st, "case", "") if st else ""
             contact = f" Contact: {md.inline(estate.support.vendor)} {md.inline(estate.support.contact)}." if support_contact else ""
-            status = f" Raised {raised:%Y-%m-%d %H:%M} UTC." if raised else ""
+            status = ""
+            if raised:
+                status = f" Raised {raised:%Y-%m-%d %H:%M:%S} UTC" + (f", case {md.inline(case)}" if case else "") + "."
+            elif states is not None:
+                status = " Not raised."
             out.append("")
             out.append(f"  > 🆘 **Escalation point — Tetrate support required.** {md.inline(step.escalation)}{contact}{status}")
         for at, note in (getattr(st, "notes", None) or []) if st else []:
             out.append(f"  - 📝 {at:%H:%M:%S} UTC: {md.inline(note)}")
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return out
 
 
 def sources_markdown(scenario: Scenario) -> str:

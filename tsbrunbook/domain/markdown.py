@@ -27,6 +27,12 @@ def code_span(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def cell_code(text: str) -> str:
+    """Inline code inside a GFM table cell: a pipe must be escaped even inside the code span,
+    or it ends the cell (GFM unescapes `\\|` there before parsing the span)."""
+    return code_span(text).replace("|", "\\|")
+
+
 def code_block(lines: list[str] | tuple[str, ...], lang: str = "sh", indent: str = "") -> str:
     """A fenced block whose fence is longer than any backtick run inside it."""
     body = "\n".join(lines)

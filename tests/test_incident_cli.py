@@ -1,0 +1,271 @@
+"""`tsbrunbook incident …` end to end, and every kind of bad input: one line, exit 2, store untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_process
+from tests.test_bad_input import one_error_line
+from tsbrunbook.domain.loader import demo_estate_path
+from tsbrunbook.store import SCHEMA_VERSION
+
+WC = "workload-cluster-failure@eu-west/recovery"
+ID_RE = re.compile(r"INC-\d{8}-\d{3}")
+
+
+def start(cli, title="Checkout errors in eu-west", *extra) -> str:
+    result = cli("incident", "start", title, *extra)
+    assert result.rc == 0, result.err
+    assert ID_RE.fullmatch(result.out.strip()), result.out  # the id and nothing else
+    return result.out.strip()
+
+
+def ok(result):
+    assert result.rc == 0, result.err
+    return result
+
+
+def store_bytes(home) -> str:
+    """The database and any write-ahead log: what must not change on refused input."""
+    digest = hashlib.sha256()
+    for suffix in ("", "-wal"):
+        path = home / f"incidents.sqlite3{suffix}"
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_session_through_real_processes(tmp_path):
+    started = run_process("incident", "start", "Checkout errors in eu-west")
+    assert started.rc == 0, started.err
+    incident = started.out.strip()
+    assert ID_RE.fullmatch(incident)
+    down = run_process("incident", "down", incident, "workload-cluster/eu-west")
+    assert down.rc == 0 and "marked down: workload-cluster/eu-west" in down.out
+    assert f"new checklist {WC}" in down.out
+    assert run_process("incident", "step", incident, f"{WC}/confirm-cluster-back", "done").rc == 0
+    skip = run_process("incident", "step", incident, f"{WC}/check-tsb-pods", "skip", "--note", "bot checked the pods")
+    assert skip.rc == 0 and "→ skipped" in skip.out
+    assert run_process("incident", "note", incident, "restarted edge, no effect", "--step", f"{WC}/restart-edge-if-stuck").rc == 0
+    shown = run_process("incident", "show", incident, "--format", "json")
+    data = json.loads(shown.out)
+    states = {s["ref"]: s["state"] for c in data["checklists"] for s in c["steps"]}
+    assert states[f"{WC}/confirm-cluster-back"] == "done" and states[f"{WC}/check-tsb-pods"] == "skipped"
+    assert run_process("incident", "close", incident).rc == 0
+    listed = json.loads(run_process("incident", "list", "--all", "--format", "json").out)
+    assert [(i["id"], i["events"], i["closed"] is not None) for i in listed] == [(incident, 6, True)]
+    assert run_process("incident", "list").out.strip().startswith("No open incidents")
+    out = tmp_path / "incident.md"
+    exported = run_process("incident", "export", incident, "-o", str(out))
+    assert exported.rc == 0 and exported.out.strip() == f"{incident}: exported to {out}"
+    text = out.read_text()
+    assert text.startswith(f"# Incident {incident}: Checkout errors in eu-west")
+    assert "- [x] **Confirm the cluster answers again**" in text
+    assert "- [ ] **SKIPPED** ⏭️ **Check the Tetrate pods in istio-system**" in text
+
+    def body(markdown: str) -> list[str]:  # all but the footer, which says when it was exported
+        return [line for line in markdown.splitlines() if not line.startswith("_Exported by")]
+
+    assert body(run_process("incident", "export", incident).out) == body(text)  # closed: nothing else moves
+
+
+def test_show_json_shape(cli):
+    incident = start(cli)
+    ok(cli("incident", "down", incident, "workload-cluster/eu-west", "postgres"))
+    ok(cli("incident", "step", incident, f"{WC}/check-cluster-status", "fail", "--note", "NOT_READY"))
+    ok(cli("incident", "note", incident, "first note"))
+    ok(cli("incident", "escalate", incident, f"{WC}/check-cluster-status", "--case", "77"))
+    data = json.loads(ok(cli("incident", "show", incident, "--format", "json")).out)
+    assert {"id", "title", "kind", "started", "closed", "down", "impact", "checklists", "readiness", "escalations", "timeline"} <= set(data)
+    assert (data["id"], data["title"], data["kind"], data["closed"]) == (incident, "Checkout errors in eu-west", "incident", None)
+    assert [d["component"] for d in data["down"]] == ["workload-cluster/eu-west", "postgres"]
+    assert all(d["since"].endswith("Z") for d in data["down"])
+    same = json.loads(ok(cli("impact", "--down", "workload-cluster/eu-west", "--down", "postgres", "--format", "json")).out)
+    assert data["impact"] == same  # exactly the shape of `tsbrunbook impact`
+    assert [(c["instance"], c["phase"]) for c in data["checklists"]] == [
+        (instance, phase) for instance in ("postgres-failure", "workload-cluster-failure@eu-west") for phase in ("recovery", "restoration")
+    ]
+    first = data["checklists"][2]
+    assert set(first) == {"instance", "phase", "title", "active", "steps"}
+    step = next(s for s in first["steps"] if s["id"] == "check-cluster-status")
+    assert set(step) == {"ref", "id", "title", "state", "at", "notes", "escalation"}
+    assert step["state"] == "failed" and step["notes"][0]["text"] == "NOT_READY"
+    assert step["escalation"]["case"] == "77" and step["escalation"]["raised"]
+    assert [t["seq"] for t in data["timeline"]] == [1, 2, 3, 4, 5]
+    assert [t["type"] for t in data["timeline"]] == ["started", "down", "step", "note", "escalation"]
+    assert {"seq", "at", "type", "data", "actor"} == set(data["timeline"][0])
+    assert data["readiness"]["phase"] == "readiness" and data["readiness"]["gaps"]
+
+
+def test_show_table_and_markdown(cli):
+    incident = start(cli)
+    ok(cli("incident", "down", incident, "workload-cluster/eu-west"))
+    ok(cli("incident", "step", incident, f"{WC}/check-tsb-pods", "skip", "--note", "done by the bot"))
+    table = ok(cli("incident", "show", incident)).out
+    assert table.startswith(f"{incident}  Checkout errors in eu-west")
+    assert re.search(r"\[ \]\s+check-tsb-pods\s+SKIPPED\s+\d\d:\d\d:\d\d\s+done by the bot", table)
+    assert "Running workloads" in table and "Timeline:" in table
+    markdown = ok(cli("incident", "show", incident, "--format", "markdown")).out
+    assert markdown.startswith(f"# Incident {incident}")
+
+
+def test_marking_is_idempotent_for_alert_hooks(cli):
+    incident = start(cli)
+    ok(cli("incident", "down", incident, "postgres"))
+    again = ok(cli("incident", "down", incident, "postgres"))
+    assert "already down" in again.out and "nothing recorded" in again.out
+    assert "not down" in ok(cli("incident", "up", incident, "management-plane")).out
+    ok(cli("incident", "up", incident, "postgres"))
+    data = json.loads(cli("incident", "show", incident, "--format", "json").out)
+    assert [t["type"] for t in data["timeline"]] == ["started", "down", "up"]
+
+
+def test_incident_keeps_its_own_estate(cli, tmp_path):
+    custom = tmp_path / "estate.yaml"
+    custom.write_text(Path(demo_estate_path()).read_text().replace("eu-west", "emea-1").replace("Demo retail estate", "EMEA estate"))
+    incident = start(cli, "on the custom estate", "--estate", str(custom))
+    ok(cli("incident", "down", incident, "workload-cluster/emea-1"))
+    data = json.loads(ok(cli("incident", "show", incident, "--format", "json")).out)
+    assert data["estate"] == {"name": "EMEA estate", "file": str(custom), "tsb_version": "1.12"}
+    custom.unlink()
+    line = one_error_line(cli("incident", "show", incident))
+    assert f"incident {incident} was started with the estate {custom}, which is gone" in line
+
+
+def test_lower_case_ids_are_accepted(cli):
+    incident = start(cli)
+    assert ok(cli("incident", "show", incident.lower())).out.startswith(incident)
+
+
+def test_list_formats(cli):
+    assert "No open incidents" in ok(cli("incident", "list")).out
+    assert json.loads(ok(cli("incident", "list", "--format", "json")).out) == []
+    first = start(cli, "first | one")
+    second = start(cli, "second")
+    ok(cli("incident", "down", second, "postgres"))
+    ok(cli("incident", "close", first))
+    lines = ok(cli("incident", "list")).out.splitlines()
+    assert lines[0].split() == ["ID", "KIND", "STARTED", "(UTC)", "STATUS", "EVENTS", "DOWN", "TITLE"]
+    assert len(lines) == 3 and lines[2].startswith(second) and "postgres" in lines[2]
+    every = json.loads(ok(cli("incident", "list", "--all", "--format", "json")).out)
+    assert [(i["id"], i["title"], i["down"]) for i in every] == [(second, "second", ["postgres"]), (first, "first | one", [])]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: one line, exit 2, the database untouched
+
+
+@pytest.fixture
+def worked(cli):
+    incident = start(cli)
+    ok(cli("incident", "down", incident, "workload-cluster/eu-west"))
+    ok(cli("incident", "step", incident, f"{WC}/confirm-cluster-back", "done"))
+    return incident
+
+
+def refused(cli, home, *args: str) -> str:
+    before = store_bytes(home)
+    line = one_error_line(cli(*args))
+    assert store_bytes(home) == before, "a refused command changed the store"
+    return line
+
+
+def test_unknown_incident(cli, isolated_home, worked):
+    missing = worked[:-3] + "009"
+    line = refused(cli, isolated_home, "incident", "show", missing)
+    assert f"unknown incident '{missing}'" in line and f"did you mean {worked}" in line
+    for args in (("down", missing, "postgres"), ("step", missing, f"{WC}/confirm-cluster-back", "done"), ("note", missing, "x"), ("export", missing), ("close", missing)):
+        assert "unknown incident" in refused(cli, isolated_home, "incident", *args)
+
+
+def test_no_incidents_yet(cli):
+    line = one_error_line(cli("incident", "show", "INC-20260101-001"))
+    assert "there are no incidents yet" in line
+
+
+def test_unknown_step_ref_suggests_the_closest(cli, isolated_home, worked):
+    line = refused(cli, isolated_home, "incident", "step", worked, f"{WC}/check-tsb-pod", "done")
+    assert f"unknown step ref '{WC}/check-tsb-pod'" in line and f"did you mean {WC}/check-tsb-pods" in line
+    line = refused(cli, isolated_home, "incident", "note", worked, "x", "--step", "workload-cluster-failure@eu-wst/recovery/confirm-cluster-back")
+    assert f"did you mean {WC}/confirm-cluster-back" in line
+
+
+def test_skip_needs_a_note(cli, isolated_home, worked):
+    line = refused(cli, isolated_home, "incident", "step", worked, f"{WC}/check-tsb-pods", "skip")
+    assert "a skipped step needs a reason" in line and "--note" in line
+
+
+def test_bad_component_and_action(cli, isolated_home, worked):
+    assert "did you mean workload-cluster/eu-west" in refused(cli, isolated_home, "incident", "down", worked, "workload-cluster/eu-wset")
+    assert "invalid choice: 'finish'" in refused(cli, isolated_home, "incident", "step", worked, f"{WC}/check-tsb-pods", "finish")
+    assert "the following arguments are required" in refused(cli, isolated_home, "incident")
+    assert "the note is empty" in refused(cli, isolated_home, "incident", "note", worked, "   ")
+
+
+def test_closed_incident_refuses_changes(cli, isolated_home, worked):
+    ok(cli("incident", "close", worked))
+    for args in (
+        ("down", worked, "postgres"),
+        ("down", worked, "workload-cluster/eu-west"),  # already down: still refused, not "nothing to do"
+        ("up", worked, "workload-cluster/eu-west"),
+        ("step", worked, f"{WC}/check-tsb-pods", "done"),
+        ("note", worked, "too late"),
+        ("escalate", worked, f"{WC}/check-tsb-pods"),
+        ("close", worked),
+    ):
+        assert f"incident {worked} is closed" in refused(cli, isolated_home, "incident", *args)
+    assert ok(cli("incident", "show", worked)).out  # reading a closed incident is fine
+
+
+def test_hostile_id_is_neutralised(cli, worked):
+    line = one_error_line(cli("incident", "show", "\x1b[2J\x1b]0;pwned\x07INC\nrm -rf /"))
+    assert "\x1b" not in line and "\x07" not in line
+
+
+def test_export_refuses_a_directory_or_a_missing_one(cli, isolated_home, worked, tmp_path):
+    line = refused(cli, isolated_home, "incident", "export", worked, "-o", str(tmp_path))
+    assert f"{tmp_path}: is a directory" in line
+    line = refused(cli, isolated_home, "incident", "export", worked, "-o", str(tmp_path / "nope" / "x.md"))
+    assert f"the directory {tmp_path / 'nope'} does not exist" in line
+    assert not (tmp_path / "nope").exists()
+
+
+@pytest.mark.parametrize("command", [("incident", "list"), ("incident", "start", "x"), ("incident", "show", "INC-20260101-001")])
+def test_newer_schema_store_is_refused_untouched(cli, isolated_home, command):
+    start(cli)
+    conn = sqlite3.connect(isolated_home / "incidents.sqlite3")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    line = refused(cli, isolated_home, *command)
+    assert f"schema version {SCHEMA_VERSION + 1}, newer than this tsbrunbook understands" in line
+    assert str(isolated_home / "incidents.sqlite3") in line
+
+
+@pytest.mark.parametrize("command", [("incident", "list"), ("incident", "start", "x")])
+def test_corrupt_store_is_refused_untouched(cli, isolated_home, command):
+    (isolated_home / "incidents.sqlite3").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    line = refused(cli, isolated_home, *command)
+    assert str(isolated_home / "incidents.sqlite3") in line and "damaged" in line
+
+
+def test_corrupt_store_through_a_real_process(isolated_home):
+    path = isolated_home / "incidents.sqlite3"
+    path.write_bytes(b"\x00garbage" * 1000)
+    before = store_bytes(isolated_home)
+    result = run_process("incident", "list")
+    line = one_error_line(result)
+    assert "not an SQLite database" in line
+    assert store_bytes(isolated_home) == before
+
+
+def test_help_for_every_incident_command(cli):
+    for action in ("start", "list", "down", "up", "step", "note", "escalate", "show", "export", "close"):
+        result = cli("incident", action, "--help")
+        assert result.rc == 0 and f"usage: tsbrunbook incident {action}" in result.out

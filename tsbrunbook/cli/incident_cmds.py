@@ -1,0 +1,330 @@
+"""`tsbrunbook incident …`: start, list, mark down/up, work steps, notes, show, export, close.
+
+Every change is appended to the event store (durably) before the command prints anything, so
+an alert hook or a script can drive an incident one command at a time. An incident keeps the
+estate it was started with: each later command loads that estate again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from ..domain.errors import UserError, did_you_mean
+from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession, fold
+from ..domain.incident_export import (
+    all_views,
+    duration,
+    escalation_points,
+    event_columns,
+    incident_dict,
+    incident_markdown,
+    stamp,
+)
+from .context import Context
+from .runbook_cmds import impact_text
+from .text import one_line, table
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+STATE_WORDS = {"done": "done", "pending": "", "skipped": "SKIPPED", "failed": "FAILED", "blocked": "BLOCKED"}
+RECENT_EVENTS = 15
+
+
+def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
+    p = sub.add_parser(
+        "incident",
+        help="record and work an incident (start, down/up, step, note, show, export, close)",
+        description="Record an incident as timestamped events in a crash-safe store and work its checklists.",
+    )
+    isub = p.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
+
+    a = isub.add_parser("start", help="start an incident; prints its id", description="Start an incident on an estate and print its id.")
+    a.add_argument("title", metavar="TITLE", help="a few words on what is happening")
+    estate_arg(a)
+    a.set_defaults(func=cmd_start)
+
+    a = isub.add_parser("list", help="list open incidents (--all: closed ones too)", description="List incidents, newest first.")
+    a.add_argument("--all", action="store_true", help="include closed incidents")
+    a.add_argument("--format", choices=("table", "json"), default="table")
+    a.set_defaults(func=cmd_list)
+
+    for action, verb in (("down", "down"), ("up", "up again")):
+        a = isub.add_parser(action, help=f"mark components {verb}", description=f"Mark components {verb} (ids from `tsbrunbook components`).")
+        a.add_argument("id", metavar="ID", help="incident id")
+        a.add_argument("components", nargs="+", metavar="COMPONENT")
+        a.set_defaults(func=cmd_mark, mark=action)
+
+    a = isub.add_parser("step", help="mark a checklist step done, skipped, failed, blocked or reset", description="Record the outcome of a checklist step. A skip needs a reason (--note).")
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("ref", metavar="STEP-REF", help="INSTANCE/PHASE/STEP, e.g. workload-cluster-failure@eu-west/recovery/confirm-cluster-back")
+    a.add_argument("step_action", metavar="ACTION", choices=tuple(STEP_ACTIONS), help="|".join(STEP_ACTIONS))
+    a.add_argument("--note", default="", metavar="TEXT", help="why (required for skip)")
+    a.set_defaults(func=cmd_step)
+
+    a = isub.add_parser("note", help="add a timestamped note", description="Add a timestamped note to the incident (or to one step).")
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("text", metavar="TEXT")
+    a.add_argument("--step", metavar="REF", help="attach the note to this step")
+    a.set_defaults(func=cmd_note)
+
+    a = isub.add_parser("escalate", help="record that Tetrate support was engaged for a step", description="Record that an escalation was raised (for a step's escalation point).")
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("ref", metavar="STEP-REF")
+    a.add_argument("--case", default="", metavar="NUMBER", help="the support case number")
+    a.set_defaults(func=cmd_escalate)
+
+    a = isub.add_parser("show", help="the incident now: down, impact, checklists, timeline", description="Show the incident as folded from its events.")
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    a.set_defaults(func=cmd_show)
+
+    a = isub.add_parser("export", help="the incident as Markdown (stdout or -o FILE)", description="Export the incident as GitHub-flavoured Markdown.")
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (replaced atomically)")
+    a.set_defaults(func=cmd_export)
+
+    a = isub.add_parser("close", help="close the incident (no more changes)", description="Close the incident. A closed incident takes no more events.")
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.set_defaults(func=cmd_close)
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening incidents
+
+
+@contextmanager
+def store() -> Iterator[Store]:
+    from ..store import Store  # lazily: the runbook commands never need the store
+
+    s = Store()
+    try:
+        yield s
+    finally:
+        s.close()  # the last connection checkpoints the WAL back into the database file
+
+
+def resolve(s: Store, raw: str) -> str:
+    """The incident id as stored (ids are upper case; a lower-case one is accepted)."""
+    for candidate in dict.fromkeys((raw, raw.upper())):
+        if s.exists(candidate):
+            return candidate
+    ids = s.ids()
+    hint = did_you_mean(raw, ids) or (
+        "run `tsbrunbook incident list --all`" if ids else "there are no incidents yet: `tsbrunbook incident start TITLE`"
+    )
+    raise UserError(f"unknown incident '{one_line(raw, 60)}'", hint)
+
+
+@contextmanager
+def session(raw_id: str) -> Iterator[tuple[IncidentSession, Context]]:
+    """The incident, folded with the estate it was started with."""
+    with store() as s:
+        incident = resolve(s, raw_id)
+        meta = fold(incident, s.events(incident), None).meta
+        estate_file = meta.get("estate_file")
+        if estate_file and not os.path.isfile(estate_file):
+            raise UserError(
+                f"incident {incident} was started with the estate {estate_file}, which is gone",
+                "put the file back: an incident keeps the estate it was started with",
+            )
+        ctx = Context(estate_file)
+        yield IncidentSession(s, incident, ctx.engine), ctx
+
+
+def _said(sess: IncidentSession, event: Event, what: str) -> str:
+    return f"{sess.id}: {what} (event {event.seq}, {event.at:%H:%M:%S} UTC)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_start(args: argparse.Namespace, ctx: Context) -> int:
+    estate_file = os.path.abspath(args.estate) if args.estate else None  # later commands may run elsewhere
+    estate, pack = ctx.estate, ctx.pack  # load and validate before anything is written
+    meta = {
+        "estate_file": estate_file,
+        "estate_name": estate.name,
+        "tsb_version": estate.tsb_version,
+        "pack_version": pack.version,
+        "pack_checksum": pack.checksum,
+    }
+    with store() as s:
+        ctx.out(s.create(args.title, kind="incident", meta=meta))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
+    with store() as s:
+        items = s.list(include_closed=args.all)
+    if args.format == "json":
+        ctx.out(json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False))
+        return 0
+    if not items:
+        ctx.out("No incidents." if args.all else "No open incidents (--all shows closed ones too).")
+        return 0
+    rows = []
+    for i in items:
+        down = ", ".join(i.down[:2]) + (f" +{len(i.down) - 2}" if len(i.down) > 2 else "")
+        state = f"closed {i.closed:%m-%d %H:%M}" if i.closed else "open"
+        rows.append([i.id, i.kind, f"{i.started:%Y-%m-%d %H:%M}", state, str(i.events), down or "—", one_line(i.title, 50)])
+    ctx.out(table(["ID", "KIND", "STARTED (UTC)", "STATUS", "EVENTS", "DOWN", "TITLE"], rows))
+    return 0
+
+
+def cmd_mark(args: argparse.Namespace, ctx: Context) -> int:
+    with session(args.id) as (sess, ictx):
+        before = {v.instance for v in all_views(sess.state, sess.engine)}
+        if args.mark == "down":
+            event = sess.mark_down(args.components)
+        else:
+            event = sess.mark_up(args.components)
+        if event is None:
+            word = "already down" if args.mark == "down" else "not down"
+            ictx.out(f"{sess.id}: {word}: {', '.join(args.components)} (nothing recorded)")
+            return 0
+        ictx.out(_said(sess, event, f"marked {args.mark}: {', '.join(event.data['components'])}"))
+        for view in all_views(sess.state, sess.engine):
+            if view.instance not in before:
+                ictx.out(f"  new checklist {view.instance}/{view.phase}: {one_line(view.title)} ({len(view.steps)} steps)")
+    return 0
+
+
+def cmd_step(args: argparse.Namespace, ctx: Context) -> int:
+    with session(args.id) as (sess, ictx):
+        event = sess.set_step(args.ref, args.step_action, args.note)
+        ictx.out(_said(sess, event, f"{args.ref} → {event.data['state']}"))
+    return 0
+
+
+def cmd_note(args: argparse.Namespace, ctx: Context) -> int:
+    with session(args.id) as (sess, ictx):
+        event = sess.add_note(args.text, args.step)
+        ictx.out(_said(sess, event, "note added" + (f" on {args.step}" if args.step else "")))
+    return 0
+
+
+def cmd_escalate(args: argparse.Namespace, ctx: Context) -> int:
+    with session(args.id) as (sess, ictx):
+        event = sess.raise_escalation(args.ref, args.case)
+        ictx.out(_said(sess, event, f"escalation raised on {args.ref}" + (f", case {one_line(args.case, 40)}" if args.case else "")))
+    return 0
+
+
+def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
+    with session(args.id) as (sess, ictx):
+        event = sess.close()
+        ictx.out(_said(sess, event, f"closed after {duration(sess.state.elapsed())}"))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
+    with session(args.id) as (sess, ictx):
+        if args.format == "json":
+            ictx.out(json.dumps(incident_dict(sess.state, sess.engine), indent=2, ensure_ascii=False))
+        elif args.format == "markdown":
+            ictx.out(incident_markdown(sess.state, sess.engine).rstrip())
+        else:
+            ictx.out(show_text(sess, ictx))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
+    target = args.output
+    if target:
+        # Checked before anything else so a typo in the path is reported at once.
+        if os.path.isdir(target):
+            raise UserError(f"{target}: is a directory", f"give a file name, e.g. -o {os.path.join(target, args.id.upper() + '.md')}")
+        folder = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(folder):
+            raise UserError(f"{target}: the directory {folder} does not exist", "create it first or write somewhere else")
+    with session(args.id) as (sess, _):
+        text = incident_markdown(sess.state, sess.engine)
+    if not target:
+        ctx.out(text.rstrip())
+        return 0
+    write_atomically(target, text)
+    ctx.out(f"{sess.id}: exported to {target}")
+    return 0
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write via a temporary file in the same directory: readers never see half an export."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tsbrunbook-", suffix=".md", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the export ({exc.strerror or exc})", "check the path and its permissions") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# `incident show` as text
+
+
+def show_text(sess: IncidentSession, ctx: Context) -> str:
+    state, engine = sess.state, sess.engine
+    meta = state.meta
+    status = f"closed {stamp(state.closed_at)}" if state.closed else "open"
+    out = [
+        f"{state.id}  {one_line(state.title)}",
+        f"{state.kind}, {status}; started {stamp(state.started_at)}, {duration(state.elapsed())}{'' if state.closed else ' so far'}",
+        (
+            f"Runbooks: {engine.pack.name} {meta.get('pack_version', '?')} ({meta.get('pack_checksum', '?')})   "
+            f"Estate file: {one_line(meta.get('estate_file') or 'bundled demo')}"
+        ),
+        "",
+        impact_text(ctx, sess.impact()),
+    ]
+    if state.down:
+        out.append("Down since: " + ", ".join(f"{cid} {since:%H:%M:%S}" for cid, since in state.down.items()))
+    views = all_views(state, engine)
+    shown = [v for v in views if v.scenario is not None or any(sv.state.state != "pending" for sv in v.steps)]
+    for view in shown:
+        out += ["", _checklist_text(view)]
+    points = escalation_points(state, engine, views)
+    if points:
+        out += ["", "Escalation points:"]
+        out += [f"  {p.ref}: " + (f"raised {stamp(p.raised)}" + (f", case {one_line(p.case, 40)}" if p.case else "") if p.raised else "not raised") for p in points]
+    if state.notes:
+        out += ["", "Notes:"]
+        out += [f"  {at:%H:%M:%S} " + (f"[{ref}] " if ref else "") + one_line(text, 200) for at, text, ref in state.notes]
+    recent = state.timeline[-RECENT_EVENTS:]
+    hidden = len(state.timeline) - len(recent)
+    out += ["", "Timeline" + (f" (last {len(recent)} of {len(state.timeline)}; --format json has all):" if hidden else ":")]
+    for event in recent:
+        what, details = event_columns(event)
+        out.append(f"  {event.seq:>3} {event.at:%H:%M:%S} {what}" + (f": {one_line(details, 160)}" if details else ""))
+    return "\n".join(out)
+
+
+def _checklist_text(view: ChecklistView) -> str:
+    done = sum(1 for sv in view.steps if sv.state.state == "done")
+    where = "" if view.scenario is None else (" (matches now)" if view.active else " (no longer matches)")
+    head = f"{view.instance}/{view.phase}: {one_line(view.title)} — {done}/{len(view.steps)} done{where}"
+    if view.not_documented:
+        return head + "\n  (the guide documents no steps for this phase)"
+    rows = []
+    for sv in view.steps:
+        st = sv.state
+        mark = "[x]" if st.state == "done" else "[ ]"
+        when = f"{st.at:%H:%M:%S}" if st.at and st.state != "pending" else ""
+        note = one_line(st.note, 60) if st.note else ""
+        rows.append([f"  {mark}", sv.step.id, STATE_WORDS.get(st.state, st.state), when, note])
+    return head + "\n" + "\n".join(table(["", "STEP", "STATE", "AT", "NOTE"], rows).splitlines()[2:])

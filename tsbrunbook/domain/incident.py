@@ -1,0 +1,346 @@
+"""Incidents (and exercises) as an append-only list of events, and the state folded from them.
+
+The store only appends and reads events; everything an incident *is* — what is down since when,
+which checklists have appeared, each step's state and history, notes, escalations — is derived
+here by folding the events in order. Folding the same events always gives the same state.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Protocol
+
+from .errors import UserError, did_you_mean
+from .impact import Impact, ImpactEngine
+from .model import Scenario, Step
+from .serialize import applicable_steps
+
+EVENT_TYPES = ("started", "down", "up", "step", "note", "escalation", "timer-expired", "closed")
+STEP_ACTIONS = {"done": "done", "skip": "skipped", "fail": "failed", "block": "blocked", "reset": "pending"}
+STEP_STATES = ("pending", "done", "skipped", "failed", "blocked")
+READINESS_INSTANCE = "estate"
+PHASES = ("recovery", "restoration")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def current_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 — no user name is not worth failing an action for
+        return ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened. `seq` is given by the store, in append order."""
+
+    seq: int
+    incident: str
+    at: datetime
+    type: str
+    data: dict[str, Any]
+    actor: str = ""
+
+
+@dataclass
+class StepState:
+    state: str = "pending"
+    at: datetime | None = None
+    note: str = ""
+    notes: list[tuple[datetime, str]] = field(default_factory=list)
+    history: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, state, note)
+    escalated: datetime | None = None
+    case: str = ""
+
+
+@dataclass(frozen=True)
+class StepView:
+    ref: str
+    step: Step
+    state: StepState
+
+
+@dataclass(frozen=True)
+class ChecklistView:
+    """One checklist of one matched scenario instance, with the state of each step."""
+
+    instance: str
+    scenario: Scenario | None  # None for the readiness checklist
+    cluster: str | None
+    phase: str
+    title: str
+    active: bool  # its scenario matches now (it stays listed after it stops matching)
+    steps: tuple[StepView, ...]
+    not_documented: str | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(1 for s in self.steps if s.state.state == "done")
+
+
+@dataclass
+class IncidentState:
+    id: str
+    title: str = ""
+    kind: str = "incident"
+    started_at: datetime | None = None
+    closed_at: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # estate file/name, pack version/checksum …
+    down: dict[str, datetime] = field(default_factory=dict)  # component → since, in marking order
+    instances: dict[str, datetime] = field(default_factory=dict)  # scenario instance → first matched
+    steps: dict[str, StepState] = field(default_factory=dict)
+    notes: list[tuple[datetime, str, str | None]] = field(default_factory=list)  # (at, text, step ref)
+    escalations: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, ref, case)
+    timeline: list[Event] = field(default_factory=list)
+    last_seq: int = 0
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
+
+    def apply(self, event: Event, engine: ImpactEngine | None) -> None:
+        """Fold one event into the state. Unknown types are kept in the timeline only."""
+        self.timeline.append(event)
+        self.last_seq = max(self.last_seq, event.seq)
+        d = event.data
+        if event.type == "started":
+            self.title = d.get("title", "")
+            self.kind = d.get("kind", "incident")
+            self.started_at = event.at
+            self.meta = {k: v for k, v in d.items() if k not in ("title", "kind")}
+        elif event.type in ("down", "up"):
+            for cid in d.get("components", []):
+                if event.type == "down":
+                    self.down.setdefault(cid, event.at)
+                else:
+                    self.down.pop(cid, None)
+            if engine is not None:
+                for m in engine.match(assessable(engine, self.down))[2]:
+                    self.instances.setdefault(m.instance, event.at)
+        elif event.type == "step":
+            st = self.steps.setdefault(d["ref"], StepState())
+            st.state = d["state"]
+            st.at = event.at
+            st.note = d.get("note", "") or ""
+            st.history.append((event.at, st.state, st.note))
+            if st.note:
+                st.notes.append((event.at, st.note))
+        elif event.type == "note":
+            ref = d.get("ref")
+            self.notes.append((event.at, d["text"], ref))
+            if ref:
+                self.steps.setdefault(ref, StepState()).notes.append((event.at, d["text"]))
+        elif event.type == "escalation":
+            self.escalations.append((event.at, d["ref"], d.get("case", "")))
+            st = self.steps.setdefault(d["ref"], StepState())
+            st.escalated = st.escalated or event.at
+            st.case = d.get("case", "") or st.case
+        elif event.type == "closed":
+            self.closed_at = event.at
+
+    def elapsed(self, now: datetime | None = None) -> float:
+        if self.started_at is None:
+            return 0.0
+        end = self.closed_at or now or utcnow()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+
+def assessable(engine: ImpactEngine, ids: Iterable[str]) -> list[str]:
+    """The ids the engine can assess. An incident outlives edits to its estate file: a component
+    recorded down that the estate no longer has stays in `down` but cannot be assessed."""
+    graph = engine.graph
+    return [c for c in ids if c in graph.by_id and graph.by_id[c].markable]
+
+
+def fold(incident_id: str, events: list[Event], engine: ImpactEngine | None) -> IncidentState:
+    """The state after these events, applied in seq order. Same events, same state."""
+    state = IncidentState(incident_id)
+    for event in sorted(events, key=lambda e: e.seq):
+        state.apply(event, engine)
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# Checklists of an incident
+
+
+def checklists(state: IncidentState, engine: ImpactEngine, impact: Impact | None = None) -> list[ChecklistView]:
+    """Every checklist that has appeared in this incident, in the order its scenario first matched."""
+    impact = impact or engine.assess(assessable(engine, state.down))
+    active = {m.instance for m in impact.scenarios}
+    order = list(state.instances) + [m.instance for m in impact.scenarios if m.instance not in state.instances]
+    out = []
+    for instance in order:
+        scenario_id, _, cluster = instance.partition("@")
+        try:
+            scenario = engine.pack.scenario(scenario_id)
+        except StopIteration:
+            continue  # the pack changed since; the events still say what happened
+        cluster_name = cluster or None
+        if cluster_name is not None and cluster_name not in engine.estate.cluster_names:
+            continue
+        for phase in PHASES:
+            checklist = scenario.checklist(phase)
+            steps = tuple(
+                StepView(f"{instance}/{phase}/{s.id}", s, state.steps.get(f"{instance}/{phase}/{s.id}", StepState()))
+                for s in applicable_steps(checklist, engine.estate)
+            )
+            title = scenario.title + (f" — {cluster_name}" if cluster_name else "")
+            out.append(ChecklistView(instance, scenario, cluster_name, phase, title, instance in active, steps, checklist.not_documented))
+    return out
+
+
+def readiness_checklist(state: IncidentState, engine: ImpactEngine) -> ChecklistView:
+    readiness = engine.pack.readiness
+    steps = tuple(
+        StepView(f"{READINESS_INSTANCE}/readiness/{s.id}", s, state.steps.get(f"{READINESS_INSTANCE}/readiness/{s.id}", StepState()))
+        for s in applicable_steps(readiness.checklist, engine.estate)
+    )
+    return ChecklistView(READINESS_INSTANCE, None, None, "readiness", readiness.title, True, steps)
+
+
+def readiness_gaps(engine: ImpactEngine) -> list[tuple[str, bool | None]]:
+    """Readiness facts of the estate that are not known to be true: (fact, False or None)."""
+    from .model import READINESS_FACTS
+
+    return [(f, engine.estate.fact(f)) for f in READINESS_FACTS if engine.estate.fact(f) is not True]
+
+
+def all_refs(state: IncidentState, engine: ImpactEngine) -> list[str]:
+    views = checklists(state, engine) + [readiness_checklist(state, engine)]
+    return [s.ref for v in views for s in v.steps]
+
+
+# ---------------------------------------------------------------------------------------------
+# Acting on an incident: validate, then append. The store is anything with these two methods.
+
+
+class EventSink(Protocol):
+    def append(self, incident: str, type: str, data: dict[str, Any], actor: str = "") -> Event: ...
+
+    def events(self, incident: str, after: int = 0) -> list[Event]: ...
+
+
+class IncidentSession:
+    """One incident, open for work: every action is validated, appended (durably), then folded."""
+
+    def __init__(self, sink: EventSink, incident_id: str, engine: ImpactEngine) -> None:
+        self.sink = sink
+        self.engine = engine
+        self.id = incident_id
+        events = sink.events(incident_id)
+        if not events:
+            raise UserError(f"unknown incident '{incident_id}'", "run `tsbrunbook incident list --all`")
+        self.state = fold(incident_id, events, engine)
+
+    def refresh(self) -> list[Event]:
+        """Fold events other processes appended since we last looked."""
+        new = self.sink.events(self.id, after=self.state.last_seq)
+        for event in new:
+            self.state.apply(event, self.engine)
+        return new
+
+    def ensure_open(self) -> None:
+        """Refuse any change to a closed incident (checked first, before the other checks)."""
+        self.refresh()
+        if self.state.closed:
+            raise UserError(f"incident {self.id} is closed", "start a new one with `tsbrunbook incident start TITLE`")
+
+    def _append(self, type: str, data: dict[str, Any]) -> Event:
+        self.ensure_open()
+        event = self.sink.append(self.id, type, data, current_actor())
+        self.refresh()
+        return event
+
+    def impact(self) -> Impact:
+        return self.engine.assess(assessable(self.engine, self.state.down))
+
+    def mark_down(self, ids: list[str]) -> Event | None:
+        self.ensure_open()
+        self.engine.validate(ids)
+        new = [c for c in dict.fromkeys(ids) if c not in self.state.down]
+        return self._append("down", {"components": new}) if new else None
+
+    def mark_up(self, ids: list[str]) -> Event | None:
+        self.ensure_open()
+        self.engine.validate(ids)
+        gone = [c for c in dict.fromkeys(ids) if c in self.state.down]
+        return self._append("up", {"components": gone}) if gone else None
+
+    def toggle(self, cid: str) -> Event | None:
+        return self.mark_up([cid]) if cid in self.state.down else self.mark_down([cid])
+
+    def check_ref(self, ref: str) -> str:
+        refs = all_refs(self.state, self.engine)
+        if ref not in refs:
+            hint = did_you_mean(ref, refs) or (
+                "no checklist has appeared yet: mark a component down first" if len(refs) <= len(self.engine.pack.readiness.checklist.steps) else "see `tsbrunbook incident show ID --format json` for the refs"
+            )
+            raise UserError(f"unknown step ref '{ref[:80]}' in incident {self.id}", hint)
+        return ref
+
+    def set_step(self, ref: str, action: str, note: str = "") -> Event:
+        self.ensure_open()
+        if action not in STEP_ACTIONS:
+            raise UserError(f"unknown step action '{action}'", "use one of " + ", ".join(STEP_ACTIONS))
+        if action == "skip" and not note.strip():
+            raise UserError("a skipped step needs a reason", "add --note TEXT")
+        self.check_ref(ref)
+        return self._append("step", {"ref": ref, "state": STEP_ACTIONS[action], "note": note.strip()})
+
+    def add_note(self, text: str, ref: str | None = None, gap: bool = False) -> Event:
+        """A note on the incident or on a step; `gap` flags it as a runbook gap (exercises)."""
+        self.ensure_open()
+        if not text.strip():
+            raise UserError("the note is empty", "write something worth keeping")
+        if ref:
+            self.check_ref(ref)
+        return self._append("note", {"text": text.strip(), **({"ref": ref} if ref else {}), **({"gap": True} if gap else {})})
+
+    def raise_escalation(self, ref: str, case: str = "") -> Event:
+        self.ensure_open()
+        self.check_ref(ref)
+        return self._append("escalation", {"ref": ref, "case": case.strip()})
+
+    def close(self) -> Event:
+        return self._append("closed", {})
+
+    def record(self, type: str, data: dict[str, Any]) -> Event:
+        """Append an event of another kind (timer expiry, exercise events) through the same checks."""
+        if type not in EVENT_TYPES and not type.startswith("exercise-"):
+            raise UserError(f"unknown event type '{type}'")
+        return self._append(type, data)
+
+
+def describe(event: Event) -> str:
+    """One line saying what an event was, for timelines and status lines."""
+    d = event.data
+    if event.type == "started":
+        return f"{d.get('kind', 'incident')} started: {d.get('title', '')}"
+    if event.type in ("down", "up"):
+        return f"marked {event.type}: {', '.join(d.get('components', []))}"
+    if event.type == "step":
+        note = f" — {d['note']}" if d.get("note") else ""
+        return f"step {d.get('state', '?')}: {d.get('ref', '')}{note}"
+    if event.type == "note":
+        where = f" on {d['ref']}" if d.get("ref") else ""
+        return f"note{where}: {d.get('text', '')}"
+    if event.type == "escalation":
+        case = f" (case {d['case']})" if d.get("case") else ""
+        return f"escalation raised: {d.get('ref', '')}{case}"
+    if event.type == "timer-expired":
+        return f"escalation timer expired: {d.get('instance', '')}"
+    if event.type == "closed":
+        return "closed"
+    if event.type == "exercise-clock":
+        return f"clock {d.get('action', '')}" + (f" ×{d.get('speed')}" if d.get("action") == "speed" else "")
+    if event.type == "exercise-inject":
+        return f"inject {d.get('inject', '')}: {d.get('message', '')}"
+    if event.type == "exercise-prediction":
+        return f"prediction for {d.get('inject', '')}"
+    return event.type

@@ -1,0 +1,381 @@
+"""The SQLite event store: append-only incident events, one durable transaction per event.
+
+- **Nothing acknowledged is lost.** WAL with `synchronous=FULL`: a commit is fsync'd before
+  `append()` returns, so a crash or `kill -9` after that cannot take the event back.
+- **Several processes at once.** Every write is one `BEGIN IMMEDIATE` transaction that waits for
+  other writers (busy timeout); sequence numbers and incident ids are assigned inside it, so two
+  writers never collide and never overwrite each other.
+- **The user's file is never harmed.** An existing file is first inspected through a read-only
+  connection (header, owner, schema version, `quick_check`). A corrupt, foreign or newer file is
+  refused with a one-line UserError before anything opens it for writing.
+- **Forward migrations.** `PRAGMA user_version` is the schema version; older files are migrated
+  in one transaction when opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from ..domain.errors import UserError
+from ..domain.incident import Event, current_actor, utcnow
+from .paths import default_db_path
+
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x74736272  # "tsbr" in PRAGMA application_id: this file is an incident store
+BUSY_TIMEOUT_S = 15.0  # long enough to queue behind other writers, short enough to report a hang
+SQLITE_MAGIC = b"SQLite format 3\x00"
+ID_PREFIXES = {"incident": "INC", "exercise": "EX"}
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# Each entry takes the schema from version i to i + 1. Append only: released files depend on them.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        # The incidents table only indexes what the `started` event says; events are the truth.
+        """CREATE TABLE incidents (
+               id TEXT PRIMARY KEY,
+               kind TEXT NOT NULL,
+               title TEXT NOT NULL,
+               started TEXT NOT NULL
+           )""",
+        # seq is numbered per incident (1, 2, 3 …) so a timeline reads naturally.
+        """CREATE TABLE events (
+               incident TEXT NOT NULL REFERENCES incidents(id),
+               seq INTEGER NOT NULL,
+               at TEXT NOT NULL,
+               type TEXT NOT NULL,
+               data TEXT NOT NULL,
+               actor TEXT NOT NULL DEFAULT '',
+               PRIMARY KEY (incident, seq)
+           ) WITHOUT ROWID""",
+    ),
+    # `list` and `latest_open` look for the `closed` event of every incident.
+    ("CREATE INDEX events_by_type ON events(type, incident)",),
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def format_time(at: datetime) -> str:
+    """ISO-8601 in UTC with microseconds: sorts as text, parses back exactly."""
+    return at.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """One row of `incident list`."""
+
+    id: str
+    title: str
+    kind: str
+    started: datetime
+    closed: datetime | None
+    events: int
+    down: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "started": format_time(self.started),
+            "closed": format_time(self.closed) if self.closed else None,
+            "events": self.events,
+            "down": list(self.down),
+        }
+
+
+def _refuse(path: str, problem: str, hint: str) -> UserError:
+    return UserError(f"{path}: {problem}", hint + "; the file was left untouched")
+
+
+_MOVE_ASIDE = "move it aside (keep it for recovery) or set TSBRUNBOOK_HOME to use another store"
+
+
+def inspect(path: str) -> None:
+    """Refuse a file that is not a healthy incident store of a schema we understand.
+
+    Only reads: the header with plain file I/O, then a read-only SQLite connection. (SQLite may
+    create empty -wal/-shm companions for it, as for any reader; the database file is not written.)
+    """
+    if os.path.isdir(path):
+        raise UserError(f"{path}: is a directory, not an incident store", "set TSBRUNBOOK_HOME to a directory that holds incidents.sqlite3")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except FileNotFoundError:
+        return  # a new store
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the incident store ({exc.strerror})", "check the file's permissions") from None
+    if not head:
+        return  # an empty file is an empty SQLite database: nothing in it to protect
+    if not head.startswith(SQLITE_MAGIC):
+        raise _refuse(path, "not an SQLite database (damaged, or not an incident store)", _MOVE_ASIDE)
+    try:
+        ro = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            version = ro.execute("PRAGMA user_version").fetchone()[0]
+            owner = ro.execute("PRAGMA application_id").fetchone()[0]
+            tables = ro.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+            if owner not in (0, APPLICATION_ID) or (owner == 0 and (version or tables)):
+                raise _refuse(path, "is an SQLite database but not a tsbrunbook incident store", _MOVE_ASIDE)
+            if version > SCHEMA_VERSION:
+                raise _refuse(
+                    path,
+                    f"the incident store has schema version {version}, newer than this tsbrunbook understands ({SCHEMA_VERSION})",
+                    "upgrade tsbrunbook, or set TSBRUNBOOK_HOME to use another store",
+                )
+            verdict = ro.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if verdict != "ok":
+                raise _refuse(path, f"the incident store is damaged ({' '.join(str(verdict).split())[:120]})", _MOVE_ASIDE)
+        finally:
+            ro.close()
+    except sqlite3.OperationalError as exc:
+        raise _store_error(path, exc) from None
+    except sqlite3.DatabaseError as exc:
+        raise _refuse(path, f"the incident store is damaged ({exc})", _MOVE_ASIDE) from None
+
+
+def _store_error(path: str, exc: sqlite3.Error) -> UserError:
+    """An SQLite failure as one line the on-call engineer can act on."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return UserError(f"{path}: the incident store stayed busy for {BUSY_TIMEOUT_S:.0f} s", "another process holds it; try again (nothing was recorded)")
+    if isinstance(exc, sqlite3.OperationalError):
+        if "unable to open" in text or "readonly" in text:
+            return UserError(f"{path}: cannot open the incident store for writing ({text})", "check the permissions of the file and its directory")
+        return UserError(f"{path}: the incident store failed ({text})", "nothing was recorded; check the disk (space, permissions)")
+    return _refuse(path, f"the incident store is damaged ({text})", _MOVE_ASIDE)
+
+
+class Store:
+    """Incidents as append-only events in one SQLite file. Implements the domain's EventSink.
+
+    Safe to share between threads (one connection behind a lock) and between processes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = os.path.abspath(os.fspath(path) if path is not None else default_db_path())
+        self._lock = threading.RLock()
+        inspect(self.path)
+        try:
+            # 0700: incident notes are nobody else's business on a shared jump host.
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{os.path.dirname(self.path)}: cannot create the data directory ({exc.strerror})", "set TSBRUNBOOK_HOME to a writable directory") from None
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
+        try:
+            self._configure()
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[sqlite3.Connection]:
+        """Serialise use of the connection; SQLite failures become one-line UserErrors."""
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise _store_error(self.path, exc) from None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. IMMEDIATE takes the write lock up front (waiting for other
+        writers), so what we read inside it is still true when we commit."""
+        with self._guard() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot across several SELECTs."""
+        with self._guard() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    def _configure(self) -> None:
+        with self._guard() as conn:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise UserError(f"{self.path}: the incident store cannot use write-ahead logging (journal mode {mode})", "keep TSBRUNBOOK_HOME on a local disk")
+            # FULL in WAL mode: every commit is fsync'd, so an acknowledged event survives power loss.
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+
+    def _migrate(self) -> None:
+        with self._guard() as conn:
+            if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return
+        with self._write() as conn:
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise _refuse(self.path, f"the incident store has schema version {version}, newer than this tsbrunbook understands ({SCHEMA_VERSION})", "upgrade tsbrunbook")
+            for statements in MIGRATIONS[version:]:
+                for sql in statements:
+                    conn.execute(sql)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @property
+    def schema_version(self) -> int:
+        with self._guard() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(self, title: str, kind: str = "incident", meta: dict[str, Any] | None = None, actor: str | None = None) -> str:
+        """Start an incident (or exercise): a new id like INC-20261127-001 and its `started` event.
+
+        `meta` (estate file and name, pack version and checksum …) goes into the event's data;
+        `actor` defaults to the user running this process."""
+        actor = current_actor() if actor is None else actor
+        if kind not in ID_PREFIXES:
+            raise UserError(f"unknown kind '{kind}'", "use incident or exercise")
+        title = " ".join(title.split())
+        if not title:
+            raise UserError("the title is empty", "say in a few words what is happening")
+        data = {**(meta or {}), "title": title, "kind": kind}
+        payload = _dump(data)
+        with self._write() as conn:
+            at = utcnow()  # inside the lock: timestamps follow commit order
+            stem = f"{ID_PREFIXES[kind]}-{at:%Y%m%d}-"
+            taken = [row[0][len(stem):] for row in conn.execute("SELECT id FROM incidents WHERE substr(id, 1, ?) = ?", (len(stem), stem))]
+            number = max((int(n) for n in taken if n.isdigit()), default=0) + 1
+            incident = f"{stem}{number:03d}"
+            conn.execute("INSERT INTO incidents (id, kind, title, started) VALUES (?, ?, ?, ?)", (incident, kind, title, format_time(at)))
+            conn.execute(
+                "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, 1, ?, 'started', ?, ?)",
+                (incident, format_time(at), payload, actor),
+            )
+        return incident
+
+    def append(self, incident: str, type: str, data: dict[str, Any], actor: str = "") -> Event:
+        """Append one event durably and return it as stored (with its seq and UTC time).
+
+        A closed incident takes no more events: checked here, under the write lock, so a close
+        in another process cannot slip in between a check and the write.
+        """
+        if type == "started":
+            raise UserError("an incident is started only once", "use `tsbrunbook incident start TITLE`")
+        payload = _dump(data)
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is None:
+                raise UserError(f"unknown incident '{incident}'", "run `tsbrunbook incident list --all`")
+            if conn.execute("SELECT 1 FROM events WHERE incident = ? AND type = 'closed' LIMIT 1", (incident,)).fetchone():
+                raise UserError(f"incident {incident} is closed", "start a new one with `tsbrunbook incident start TITLE`")
+            seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE incident = ?", (incident,)).fetchone()[0]
+            at = utcnow()
+            conn.execute(
+                "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, ?, ?, ?, ?, ?)",
+                (incident, seq, format_time(at), type, payload, actor),
+            )
+        # What a later read returns: JSON round-tripped, time at the stored precision.
+        return Event(seq, incident, parse_time(format_time(at)), type, json.loads(payload), actor)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def events(self, incident: str, after: int = 0) -> list[Event]:
+        """The incident's events with seq > after, in order ([] for an unknown incident)."""
+        with self._guard() as conn:
+            rows = conn.execute(
+                "SELECT seq, at, type, data, actor FROM events WHERE incident = ? AND seq > ? ORDER BY seq",
+                (incident, after),
+            ).fetchall()
+        return [Event(seq, incident, parse_time(at), type_, json.loads(data), actor) for seq, at, type_, data, actor in rows]
+
+    def exists(self, incident: str) -> bool:
+        with self._guard() as conn:
+            return conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is not None
+
+    def list(self, include_closed: bool = False, kind: str | None = None) -> list[IncidentSummary]:
+        """Incidents, newest first: open ones only unless include_closed."""
+        with self._read() as conn:
+            rows = conn.execute(
+                """SELECT i.id, i.title, i.kind, i.started,
+                          (SELECT min(e.at) FROM events e WHERE e.incident = i.id AND e.type = 'closed'),
+                          (SELECT count(*) FROM events e WHERE e.incident = i.id)
+                   FROM incidents i
+                   WHERE ?1 IS NULL OR i.kind = ?1
+                   ORDER BY i.started DESC, i.id DESC""",
+                (kind,),
+            ).fetchall()
+            marks = conn.execute("SELECT incident, type, data FROM events WHERE type IN ('down', 'up') ORDER BY incident, seq").fetchall()
+        down: dict[str, dict[str, None]] = {}
+        for incident, type_, data in marks:
+            now = down.setdefault(incident, {})
+            for cid in json.loads(data).get("components", []):
+                if type_ == "down":
+                    now[cid] = None
+                else:
+                    now.pop(cid, None)
+        out = []
+        for id_, title, kind_, started, closed, count in rows:
+            if closed and not include_closed:
+                continue
+            out.append(IncidentSummary(id_, title, kind_, parse_time(started), parse_time(closed) if closed else None, count, tuple(down.get(id_, ()))))
+        return out
+
+    def latest_open(self, kind: str = "incident") -> str | None:
+        """The most recently started incident of this kind that is not closed."""
+        with self._guard() as conn:
+            row = conn.execute(
+                """SELECT id FROM incidents i
+                   WHERE kind = ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.incident = i.id AND e.type = 'closed')
+                   ORDER BY started DESC, id DESC LIMIT 1""",
+                (kind,),
+            ).fetchone()
+        return row[0] if row else None
+
+    def ids(self) -> list[str]:
+        """Every incident id (for "did you mean" hints)."""
+        with self._guard() as conn:
+            return [row[0] for row in conn.execute("SELECT id FROM incidents ORDER BY started DESC, id DESC")]
+
+
+def _dump(data: dict[str, Any]) -> str:
+    if not isinstance(data, dict):
+        raise TypeError("event data must be a dict")
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False)
