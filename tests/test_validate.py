@@ -37,7 +37,7 @@ def test_each_planted_defect_is_reported_with_its_line(cli, path):
     result = cli("validate", str(path))
     assert result.rc == 2
     lines = result.err.strip().splitlines()
-    assert lines[-1].endswith(f"in 1 file(s)")
+    assert lines[-1].endswith("in 1 file(s)")
     for line_no, text in expected:
         prefix = f"{path}:{line_no}: "
         assert any(l.startswith(prefix) and text in l for l in lines), f"{path.name}:{line_no} '{text}' not in:\n{result.err}"

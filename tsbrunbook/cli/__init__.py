@@ -23,7 +23,7 @@ def _estate_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    from . import incident_cmds, runbook_cmds
+    from . import exercise_cmds, incident_cmds, runbook_cmds
 
     parser = Parser(
         prog="tsbrunbook",
@@ -34,7 +34,29 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     runbook_cmds.add_parsers(sub, _estate_arg)
     incident_cmds.add_parsers(sub, _estate_arg)
+    exercise_cmds.add_parsers(sub, _estate_arg)
+    p = sub.add_parser("tui", help="open the TUI (the default without a command)", description="Open the TUI: resumes the most recent open incident on the estate, or starts one.")
+    _estate_arg(p)
+    p.add_argument("--incident", metavar="ID", help="open this incident (its own estate is used)")
+    p.set_defaults(func=cmd_tui)
     return parser
+
+
+def cmd_tui(args: argparse.Namespace, ctx) -> int:
+    """Everything that can fail on bad input happens here, before the first frame."""
+    from ..workspace import Workspace
+
+    workspace = Workspace()
+    if args.incident:
+        if args.estate:
+            raise UserError("--incident and --estate do not go together", "an incident keeps the estate it was started with")
+        session = workspace.open(args.incident)
+    else:
+        session = workspace.resume_or_start(args.estate)
+    from ..tui.app import RunbookApp
+
+    RunbookApp(workspace, session).run()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            build_parser().print_help()
-            return 0
+            args = build_parser().parse_args(["tui"])
         ctx = Context(getattr(args, "estate", None))
         return int(args.func(args, ctx) or 0)
     except UserError as exc:

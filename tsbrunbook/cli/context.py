@@ -15,6 +15,13 @@ class Context:
     def __init__(self, estate_path: str | None = None) -> None:
         self.estate_path = estate_path
 
+    @classmethod
+    def for_engine(cls, engine: ImpactEngine) -> "Context":
+        """A context on an engine already built (an incident's estate), loading nothing again."""
+        ctx = cls(engine.estate.file or None)
+        ctx.__dict__.update(pack=engine.pack, estate=engine.estate, graph=engine.graph, engine=engine)
+        return ctx
+
     @cached_property
     def pack(self) -> Pack:
         return load_pack()

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..domain.errors import UserError, did_you_mean
-from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession, fold
+from ..domain.errors import UserError
+from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession
 from ..domain.incident_export import (
     all_views,
     duration,
@@ -110,32 +110,14 @@ def store() -> Iterator[Store]:
         s.close()  # the last connection checkpoints the WAL back into the database file
 
 
-def resolve(s: Store, raw: str) -> str:
-    """The incident id as stored (ids are upper case; a lower-case one is accepted)."""
-    for candidate in dict.fromkeys((raw, raw.upper())):
-        if s.exists(candidate):
-            return candidate
-    ids = s.ids()
-    hint = did_you_mean(raw, ids) or (
-        "run `tsbrunbook incident list --all`" if ids else "there are no incidents yet: `tsbrunbook incident start TITLE`"
-    )
-    raise UserError(f"unknown incident '{one_line(raw, 60)}'", hint)
-
-
 @contextmanager
-def session(raw_id: str) -> Iterator[tuple[IncidentSession, Context]]:
-    """The incident, folded with the estate it was started with."""
+def session(raw_id: str, ctx: Context) -> Iterator[tuple[IncidentSession, Context]]:
+    """The incident, folded with the estate it was started with, and a context on that estate."""
+    from ..workspace import Workspace
+
     with store() as s:
-        incident = resolve(s, raw_id)
-        meta = fold(incident, s.events(incident), None).meta
-        estate_file = meta.get("estate_file")
-        if estate_file and not os.path.isfile(estate_file):
-            raise UserError(
-                f"incident {incident} was started with the estate {estate_file}, which is gone",
-                "put the file back: an incident keeps the estate it was started with",
-            )
-        ctx = Context(estate_file)
-        yield IncidentSession(s, incident, ctx.engine), ctx
+        sess = Workspace(store=s, pack=ctx.pack).open(raw_id)
+        yield sess, Context.for_engine(sess.engine)
 
 
 def _said(sess: IncidentSession, event: Event, what: str) -> str:
@@ -147,17 +129,10 @@ def _said(sess: IncidentSession, event: Event, what: str) -> str:
 
 
 def cmd_start(args: argparse.Namespace, ctx: Context) -> int:
-    estate_file = os.path.abspath(args.estate) if args.estate else None  # later commands may run elsewhere
-    estate, pack = ctx.estate, ctx.pack  # load and validate before anything is written
-    meta = {
-        "estate_file": estate_file,
-        "estate_name": estate.name,
-        "tsb_version": estate.tsb_version,
-        "pack_version": pack.version,
-        "pack_checksum": pack.checksum,
-    }
+    from ..workspace import Workspace
+
     with store() as s:
-        ctx.out(s.create(args.title, kind="incident", meta=meta))
+        ctx.out(Workspace(store=s, pack=ctx.pack).start(args.title, args.estate).id)
     return 0
 
 
@@ -180,7 +155,7 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_mark(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id) as (sess, ictx):
+    with session(args.id, ctx) as (sess, ictx):
         before = {v.instance for v in all_views(sess.state, sess.engine)}
         if args.mark == "down":
             event = sess.mark_down(args.components)
@@ -198,35 +173,35 @@ def cmd_mark(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_step(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id) as (sess, ictx):
+    with session(args.id, ctx) as (sess, ictx):
         event = sess.set_step(args.ref, args.step_action, args.note)
         ictx.out(_said(sess, event, f"{args.ref} → {event.data['state']}"))
     return 0
 
 
 def cmd_note(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id) as (sess, ictx):
+    with session(args.id, ctx) as (sess, ictx):
         event = sess.add_note(args.text, args.step)
         ictx.out(_said(sess, event, "note added" + (f" on {args.step}" if args.step else "")))
     return 0
 
 
 def cmd_escalate(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id) as (sess, ictx):
+    with session(args.id, ctx) as (sess, ictx):
         event = sess.raise_escalation(args.ref, args.case)
         ictx.out(_said(sess, event, f"escalation raised on {args.ref}" + (f", case {one_line(args.case, 40)}" if args.case else "")))
     return 0
 
 
 def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id) as (sess, ictx):
+    with session(args.id, ctx) as (sess, ictx):
         event = sess.close()
         ictx.out(_said(sess, event, f"closed after {duration(sess.state.elapsed())}"))
     return 0
 
 
 def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id) as (sess, ictx):
+    with session(args.id, ctx) as (sess, ictx):
         if args.format == "json":
             ictx.out(json.dumps(incident_dict(sess.state, sess.engine), indent=2, ensure_ascii=False))
         elif args.format == "markdown":
@@ -245,7 +220,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
         folder = os.path.dirname(os.path.abspath(target))
         if not os.path.isdir(folder):
             raise UserError(f"{target}: the directory {folder} does not exist", "create it first or write somewhere else")
-    with session(args.id) as (sess, _):
+    with session(args.id, ctx) as (sess, _):
         text = incident_markdown(sess.state, sess.engine)
     if not target:
         ctx.out(text.rstrip())

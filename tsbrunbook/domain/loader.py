@@ -394,7 +394,7 @@ def read_estate(obj: Obj, file: str) -> Estate:
 # ---------------------------------------------------------------------------------------------
 # Whole files and the pack
 
-TOP_KEYS = ("pack", "graph", "scenario", "readiness", "estate")
+TOP_KEYS = ("pack", "graph", "scenario", "readiness", "estate", "exercise")
 
 
 def _read_document(path: str) -> tuple[YamlFile, str | None, Obj | None]:
@@ -620,7 +620,7 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
             parts = _read_pack(path)
             problems.extend(parts.problems)
             checked += len(parts.files)
-            extra = sorted(glob.glob(os.path.join(path, "estates", "*.yaml")))
+            extra = sorted(glob.glob(os.path.join(path, "estates", "*.yaml")) + glob.glob(os.path.join(path, "exercises", "*.yaml")))
             sub, n = validate_paths(extra)
             problems.extend(sub)
             checked += n
@@ -652,6 +652,11 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
                 src.problems.extend(_check_texts(path, readiness.checklist, cluster_ok=False))
             elif key == "graph":
                 read_graph(obj)
+            elif key == "exercise":
+                # Exercises are checked against the bundled pack and their own estate.
+                from .exercise import check_exercise_file
+
+                src.problems = check_exercise_file(path, load_pack())[1]
             elif key == "pack":
                 obj.text("name"), obj.text("title"), obj.text("version")
                 _sources(obj)

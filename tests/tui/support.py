@@ -1,0 +1,52 @@
+"""Helpers for the TUI tests: a deterministic in-memory event sink (for snapshots) and app builders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from tsbrunbook.domain.incident import Event
+
+BASE = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+
+
+class FixedClockSink:
+    """An EventSink whose clock advances 30 s per event, so screenshots never change.
+
+    Snapshot tests use it to pin the look; persistence is tested against the real store."""
+
+    def __init__(self) -> None:
+        self.stored: list[Event] = []
+
+    def create(self, title: str, kind: str = "incident", meta: dict | None = None) -> str:
+        incident = f"INC-20261127-{len({e.incident for e in self.stored}) + 1:03d}"
+        self.append(incident, "started", {"title": title, "kind": kind, **(meta or {})})
+        return incident
+
+    def append(self, incident: str, type: str, data: dict, actor: str = "") -> Event:
+        seq = len(self.stored) + 1
+        event = Event(seq, incident, BASE + timedelta(seconds=30 * seq), type, dict(data), "oncall")
+        self.stored.append(event)
+        return event
+
+    def events(self, incident: str, after: int = 0) -> list[Event]:
+        return [e for e in self.stored if e.incident == incident and e.seq > after]
+
+    def list(self, include_closed: bool = False, kind: str | None = None) -> list[dict]:
+        ids = list(dict.fromkeys(e.incident for e in self.stored))
+        return [{"id": i, "title": self.events(i)[0].data["title"]} for i in reversed(ids)]
+
+
+def fixed_clock() -> datetime:
+    return BASE + timedelta(minutes=17, seconds=5)
+
+
+def snapshot_app(setup=None, title: str = "eu-west edge down after upgrade"):
+    """A RunbookApp on the demo estate with a deterministic incident, prepared by `setup(session)`."""
+    from tsbrunbook.tui.app import RunbookApp
+    from tsbrunbook.workspace import Workspace
+
+    workspace = Workspace(store=FixedClockSink())
+    session = workspace.start(title)
+    if setup is not None:
+        setup(session)
+    return RunbookApp(workspace, session, clock=fixed_clock)

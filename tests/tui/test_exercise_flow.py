@@ -1,0 +1,83 @@
+"""A whole exercise played in the TUI with a fast clock, then its after-action report."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from markdown_it import MarkdownIt
+
+from tests.test_exercise import start_run
+from tsbrunbook.tui.app import RunbookApp
+from tsbrunbook.tui.screens.prediction import PredictionScreen
+from tsbrunbook.tui.widgets.checklists import ChecklistsPane
+from tsbrunbook.tui.widgets.exercise_bar import ExerciseBar
+
+
+async def answer(pilot, app, keys: list[str]) -> None:
+    assert isinstance(app.screen, PredictionScreen), app.screen
+    await pilot.press(*keys, "enter")  # submit: the reveal shows
+    await pilot.pause()
+    assert app.screen.actual is not None
+    await pilot.press("enter")  # close
+    await pilot.pause()
+
+
+async def test_play_an_exercise_and_report_it(pack):
+    workspace, run = start_run(pack)
+    app = RunbookApp(workspace, run.session, exercise=run)
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar = app.screen.query_one(ExerciseBar)
+        assert "not started" in str(bar.content)
+        await pilot.press("p")  # start the clock
+        await pilot.press("plus", "plus", "plus")  # ×8 for the rehearsal
+        await pilot.pause()
+        assert run.clock.running and run.clock.speed == 8.0
+        await pilot.press("j")  # jump to the first inject
+        await pilot.pause()
+        assert list(run.progress().fired) == ["edge-eu-west"]
+        # Predict right: ok / limited / limited / ok
+        await answer(pilot, app, ["o", "l", "l", "o"])
+        # Work the checklist: the first step is the expected one.
+        await pilot.press("3", "space")
+        await pilot.pause()
+        view = app.screen.query_one(ChecklistsPane).tree.current_step()
+        assert view.ref == "edge-control-plane-failure@eu-west/recovery/check-edge-pods"
+        # A runbook gap flagged on that step.
+        await pilot.press("g", *"no-restart-count-check", "enter")
+        await pilot.pause()
+        # Second inject: predict everything ok (two of four wrong).
+        await pilot.press("j")
+        await pilot.pause()
+        await answer(pilot, app, ["o", "o", "o", "o"])
+        # Third and fourth: answer later (esc), then all back.
+        await pilot.press("j")
+        await pilot.pause()
+        assert isinstance(app.screen, PredictionScreen)
+        await pilot.press("escape", "j")
+        await pilot.pause()
+        prog = run.progress()
+        assert list(prog.fired) == ["edge-eu-west", "link-us-east", "ap-south-gone", "all-back"]  # in order
+        assert [p.score for p in prog.predictions] == [1.0, 0.5]
+        statuses = {r.expectation.ref.rsplit("/", 1)[1]: r.status for r in prog.expectations}
+        assert statuses["check-edge-pods"] == "met"
+        assert statuses["test-reachability"] == "missed"
+        await pilot.press("R")
+        await pilot.pause()
+    path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{run.session.id}-report.md")
+    report = open(path, encoding="utf-8").read()
+    tokens = MarkdownIt("commonmark").enable("table").parse(report)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    for wanted in ("Objectives", "Score", "Predictions", "Expectations", "Missed expectations", "Runbook gaps", "Timeline"):
+        assert wanted in headings, headings
+    assert sum(t.type == "table_open" for t in tokens) >= 5
+    # Exactly what happened: prediction scores, one met, the missed one, the gap note.
+    assert re.search(r"\| edge-eu-west \| \d\d:\d\d \|.*\| 100% \|", report)
+    assert re.search(r"\| link-us-east \| \d\d:\d\d \|.*\| 50% \|", report)
+    assert "Prediction accuracy (cells right) | 75% (6/8)" in report
+    assert re.search(r"check-edge-pods` \| 10:00 \| \d\d:\d\d \| ✅ met \| 10/10", report)
+    assert "❌ missed: step `connectivity-loss@us-east/recovery/test-reachability`" in report
+    assert "no-restart-count-check" in report.split("## Runbook gaps")[1]
+    timeline = report.split("## Timeline")[1]
+    order = [timeline.index(f"inject **{i}**") for i in ("edge-eu-west", "link-us-east", "ap-south-gone", "all-back")]
+    assert order == sorted(order)

@@ -1,0 +1,129 @@
+"""`tsbrunbook exercise list|check|run|report`: tabletop exercises."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from ..domain.errors import LoadError, UserError
+from ..domain.exercise import check_exercise_file, exercises_dir, find_exercise, format_offset, list_exercises
+from .context import Context
+from .text import one_line, table
+
+
+def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
+    p = sub.add_parser("exercise", help="tabletop exercises: list, check, run, report", description="Tabletop exercises: scripted failures, predictions, scoring and an after-action report.")
+    ex = p.add_subparsers(dest="exercise_command", metavar="ACTION", required=True, parser_class=type(p))
+
+    q = ex.add_parser("list", help="the shipped exercises", description="List the exercises in runbooks/exercises/.")
+    q.add_argument("--format", choices=("table", "json"), default="table")
+    q.set_defaults(func=cmd_list)
+
+    q = ex.add_parser("check", help="validate exercises against the graph and runbooks", description="Check that every component, scenario and step an exercise names exists. Prints file:line: message; exit 2 on any problem.")
+    q.add_argument("exercise", nargs="*", metavar="ID|FILE", help="exercise ids or files (default: every shipped exercise)")
+    q.set_defaults(func=cmd_check)
+
+    q = ex.add_parser("run", help="open the TUI in exercise mode", description="Run an exercise in the TUI: facilitator clock, injects, predictions, checklists.")
+    q.add_argument("exercise", metavar="ID|FILE")
+    q.add_argument("--participants", metavar='"a,b,c"', default="", help="comma-separated names for the report")
+    q.add_argument("--resume", metavar="RUN-ID", help="resume an earlier run of this exercise (default: the latest unfinished one)")
+    q.add_argument("--new", action="store_true", help="start a fresh run even if one is unfinished")
+    q.add_argument("--speed", type=float, default=1.0, help="clock speed for rehearsals (e.g. 10 = ten times faster)")
+    q.set_defaults(func=cmd_run)
+
+    q = ex.add_parser("report", help="the after-action report of a run", description="Write the after-action report of an exercise run as Markdown.")
+    q.add_argument("run", metavar="RUN-ID", help="the run's id (EX-…), from `tsbrunbook incident list --all`")
+    q.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    q.set_defaults(func=cmd_report)
+
+
+def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
+    items = list_exercises(ctx.pack)
+    if args.format == "json":
+        ctx.out(json.dumps([{"id": e.id, "title": e.title, "audience": e.audience, "duration": e.duration, "injects": len(e.injects), "file": e.file} for e in items], indent=2))
+        return 0
+    rows = [[e.id, one_line(e.title, 60), format_offset(e.duration), str(len(e.injects))] for e in items]
+    ctx.out(table(["ID", "TITLE", "DURATION", "INJECTS"], rows))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
+    import glob
+    import sys
+
+    targets = args.exercise or sorted(glob.glob(os.path.join(exercises_dir(), "*.yaml")))
+    problems = []
+    for target in targets:
+        path = target if target.endswith((".yaml", ".yml")) or os.sep in target else os.path.join(exercises_dir(), f"{target}.yaml")
+        if not os.path.exists(path):
+            raise UserError(f"no exercise '{one_line(target, 60)}'", "run `tsbrunbook exercise list`")
+        problems += check_exercise_file(path, ctx.pack)[1]
+    for problem in problems:
+        print(one_line(str(problem)), file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {len(targets)} exercise(s)", file=sys.stderr)
+        return 2
+    ctx.out(f"ok: {len(targets)} exercise(s), no problems")
+    return 0
+
+
+def _run_session(workspace, exercise, args):
+    """The run to open: --resume ID, else the latest unfinished run of this exercise, else a new one."""
+    if args.resume:
+        session = workspace.open(args.resume)
+        if session.state.meta.get("exercise_id") != exercise.id:
+            raise UserError(f"{args.resume} is not a run of exercise '{exercise.id}'")
+        return session
+    if not args.new:
+        for summary in workspace.store.list(include_closed=False, kind="exercise"):
+            session = workspace.open(summary.id)
+            if session.state.meta.get("exercise_id") == exercise.id:
+                return session
+    participants = [p.strip() for p in args.participants.split(",") if p.strip()]
+    return workspace.start(
+        f"Exercise: {exercise.title}",
+        exercise.estate,
+        kind="exercise",
+        extra={"exercise_id": exercise.id, "exercise_file": os.path.abspath(exercise.file), "participants": participants},
+    )
+
+
+def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
+    from ..domain.exercise_run import ExerciseRun
+    from ..workspace import Workspace
+
+    exercise = find_exercise(args.exercise, ctx.pack)
+    workspace = Workspace(pack=ctx.pack)
+    session = _run_session(workspace, exercise, args)
+    run = ExerciseRun(session, exercise)
+    if args.speed != 1.0:
+        run.set_speed(args.speed)
+    from ..tui.app import RunbookApp
+
+    RunbookApp(workspace, session, exercise=run).run()
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
+    from ..domain.exercise_report import exercise_report
+    from ..domain.exercise_run import progress
+    from ..workspace import Workspace
+
+    workspace = Workspace(pack=ctx.pack)
+    session = workspace.open(args.run)
+    exercise_file = session.state.meta.get("exercise_file")
+    if session.state.kind != "exercise" or not exercise_file:
+        raise UserError(f"{args.run} is an incident, not an exercise run", "use `tsbrunbook incident export`")
+    try:
+        exercise = find_exercise(exercise_file, ctx.pack)
+    except LoadError as exc:
+        raise UserError(f"the exercise file of {args.run} no longer loads: {exc}")
+    text = exercise_report(progress(exercise, session.state, session.engine), session.state, session.engine)
+    if args.output:
+        from .incident_cmds import write_atomically
+
+        write_atomically(args.output, text)
+    else:
+        ctx.out(text.rstrip())
+    return 0

@@ -1,0 +1,268 @@
+"""A tabletop exercise in progress, derived from its events: the facilitator clock, which
+injects have fired, the predictions and the score. Nothing here is stored on its own; kill the
+process and the same events give the same clock, injects and score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .exercise import Exercise, Expectation, Inject
+from .impact import ImpactEngine
+from .errors import UserError
+from .incident import Event, IncidentSession, IncidentState, utcnow
+from .model import LEVEL_IDS
+
+CLOCK = "exercise-clock"
+INJECT = "exercise-inject"
+PREDICTION = "exercise-prediction"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where the exercise clock stood at its last change, and how it moves since."""
+
+    offset: float = 0.0  # exercise seconds at `at`
+    at: datetime | None = None
+    running: bool = False
+    speed: float = 1.0
+    started: bool = False
+
+    def now(self, wall: datetime) -> float:
+        if not self.running or self.at is None:
+            return self.offset
+        return self.offset + max(0.0, (wall - self.at).total_seconds()) * self.speed
+
+    def change(self, action: str, wall: datetime, offset: float | None = None, speed: float | None = None) -> dict:
+        """The data of the clock event that performs `action` now."""
+        current = self.now(wall)
+        running = {"start": True, "resume": True, "pause": False}.get(action, self.running)
+        return {
+            "action": action,
+            "offset": round(offset if offset is not None else current, 3),
+            "running": running,
+            "speed": speed if speed is not None else self.speed,
+        }
+
+
+def clock_of(events: list[Event]) -> Clock:
+    clock = Clock()
+    for e in events:
+        if e.type == CLOCK:
+            d = e.data
+            clock = Clock(float(d["offset"]), e.at, bool(d["running"]), float(d.get("speed", 1.0)), True)
+    return clock
+
+
+def offsets(events: list[Event]) -> dict[int, float]:
+    """Each event's exercise offset (seconds), from the clock events before it."""
+    out: dict[int, float] = {}
+    clock = Clock()
+    for e in events:
+        if e.type == CLOCK:
+            clock = Clock(float(e.data["offset"]), e.at, bool(e.data["running"]), float(e.data.get("speed", 1.0)), True)
+        out[e.seq] = round(clock.now(e.at), 3)
+    return out
+
+
+@dataclass
+class PredictionScore:
+    inject: str
+    offset: float
+    predicted: dict[str, str]
+    actual: dict[str, str]
+
+    @property
+    def right(self) -> list[str]:
+        return [op for op, level in self.actual.items() if self.predicted.get(op) == level]
+
+    @property
+    def score(self) -> float:
+        return len(self.right) / len(self.actual) if self.actual else 0.0
+
+
+@dataclass
+class ExpectationResult:
+    inject: str
+    expectation: Expectation
+    met_at: float | None  # offset of the action, None if never
+
+    @property
+    def status(self) -> str:
+        if self.met_at is None:
+            return "missed"
+        return "met" if self.met_at <= self.expectation.by else "late"
+
+    @property
+    def points(self) -> int:
+        return self.expectation.points if self.status == "met" else 0
+
+
+@dataclass
+class InjectResult:
+    inject: Inject
+    fired_at: float | None = None
+    instances: list[str] = field(default_factory=list)  # scenarios this inject made appear
+    first_action_after: float | None = None  # seconds from the inject to the first relevant action
+
+
+@dataclass
+class Progress:
+    """Everything about a run of an exercise, derived from its events."""
+
+    exercise: Exercise
+    clock: Clock
+    fired: dict[str, float]  # inject id → offset
+    injects: list[InjectResult]
+    predictions: list[PredictionScore]
+    expectations: list[ExpectationResult]
+    escalation_points: list[tuple[str, float | None]]  # (ref, raised at offset or None)
+    offsets: dict[int, float]
+
+    def next_inject(self) -> Inject | None:
+        return next((i for i in self.exercise.injects if i.id not in self.fired), None)
+
+    def due(self, now_offset: float) -> list[Inject]:
+        return [i for i in self.exercise.injects if i.id not in self.fired and i.at <= now_offset]
+
+    @property
+    def prediction_score(self) -> float | None:
+        cells = sum(len(p.actual) for p in self.predictions)
+        return sum(len(p.right) for p in self.predictions) / cells if cells else None
+
+    @property
+    def points(self) -> tuple[int, int]:
+        return sum(r.points for r in self.expectations), sum(r.expectation.points for r in self.expectations)
+
+
+def progress(exercise: Exercise, state: IncidentState, engine: ImpactEngine) -> Progress:
+    events = sorted(state.timeline, key=lambda e: e.seq)
+    offs = offsets(events)
+    fired: dict[str, float] = {}
+    results = {i.id: InjectResult(i) for i in exercise.injects}
+    predictions: list[PredictionScore] = []
+    down: list[str] = []
+    actual_after: dict[str, dict[str, str]] = {}
+    appeared: set[str] = set()
+    for e in events:
+        if e.type == "down":
+            down += [c for c in e.data.get("components", []) if c not in down]
+        elif e.type == "up":
+            down = [c for c in down if c not in e.data.get("components", [])]
+        elif e.type == INJECT and e.data.get("inject") in results:
+            inject_id = e.data["inject"]
+            fired.setdefault(inject_id, offs[e.seq])
+            impact = engine.assess(down)
+            actual_after[inject_id] = {op: r.level.id for op, r in impact.operations.items()}
+            instances = [m.instance for m in impact.scenarios if m.instance not in appeared]
+            appeared |= {m.instance for m in impact.scenarios}
+            res = results[inject_id]
+            res.fired_at = offs[e.seq]
+            res.instances = instances
+        elif e.type == PREDICTION and e.data.get("inject") in actual_after:
+            inject_id = e.data["inject"]
+            predictions.append(PredictionScore(inject_id, offs[e.seq], dict(e.data.get("levels", {})), actual_after[inject_id]))
+        if e.type in ("step", "escalation", "note") and e.data.get("ref"):
+            instance = e.data["ref"].split("/")[0]
+            for res in results.values():
+                if res.fired_at is None or res.first_action_after is not None or offs[e.seq] < res.fired_at:
+                    continue
+                if not res.instances or instance in res.instances:
+                    res.first_action_after = offs[e.seq] - res.fired_at
+    expectation_results = []
+    for inject in exercise.injects:
+        for exp in inject.expectations:
+            met = None
+            for e in events:
+                if exp.kind == "step" and e.type == "step" and e.data.get("ref") == exp.ref and e.data.get("state") == "done":
+                    met = offs[e.seq]
+                    break
+                if exp.kind == "escalation" and e.type == "escalation" and e.data.get("ref") == exp.ref:
+                    met = offs[e.seq]
+                    break
+            expectation_results.append(ExpectationResult(inject.id, exp, met))
+    from .incident import checklists
+
+    points = []
+    raised = {e.data.get("ref"): offs[e.seq] for e in reversed(events) if e.type == "escalation"}
+    for view in checklists(state, engine):
+        for sv in view.steps:
+            if sv.step.escalation:
+                points.append((sv.ref, raised.get(sv.ref)))
+    return Progress(
+        exercise=exercise,
+        clock=clock_of(events),
+        fired=fired,
+        injects=[results[i.id] for i in exercise.injects],
+        predictions=predictions,
+        expectations=expectation_results,
+        escalation_points=points,
+        offsets=offs,
+    )
+
+
+class ExerciseRun:
+    """Facilitating one exercise: the clock, the injects and the predictions, all as events."""
+
+    def __init__(self, session: IncidentSession, exercise: Exercise) -> None:
+        self.session = session
+        self.exercise = exercise
+
+    @property
+    def clock(self) -> Clock:
+        return clock_of(self.session.state.timeline)
+
+    def now(self, wall: datetime | None = None) -> float:
+        return self.clock.now(wall or utcnow())
+
+    def _clock(self, action: str, offset: float | None = None, speed: float | None = None) -> None:
+        self.session.record(CLOCK, self.clock.change(action, utcnow(), offset, speed))
+
+    def start(self) -> None:
+        self._clock("resume" if self.clock.started else "start")
+
+    def pause(self) -> None:
+        if self.clock.running:
+            self._clock("pause")
+
+    def toggle(self) -> None:
+        self.pause() if self.clock.running else self.start()
+
+    def set_speed(self, speed: float) -> None:
+        if not 0.1 <= speed <= 600:
+            raise UserError(f"speed {speed} is out of range", "use 0.1 to 600")
+        self._clock("speed", speed=speed)
+
+    def jump_to_next(self) -> list[Inject]:
+        """Move the clock to the next inject and fire what is due (that inject, at least)."""
+        nxt = progress(self.exercise, self.session.state, self.session.engine).next_inject()
+        if nxt is None:
+            return []
+        if self.now() < nxt.at:
+            self._clock("jump", offset=float(nxt.at))
+        return self.fire_due()
+
+    def fire_due(self) -> list[Inject]:
+        """Apply every inject whose time has come (in order): components first, then the marker,
+        so a crash in between re-applies the inject on resume instead of losing it."""
+        prog = progress(self.exercise, self.session.state, self.session.engine)
+        fired = []
+        for inject in prog.due(self.now()):
+            if inject.down:
+                self.session.mark_down(list(inject.down))
+            if inject.up:
+                self.session.mark_up(list(inject.up))
+            self.session.record(INJECT, {"inject": inject.id, "message": inject.message})
+            fired.append(inject)
+        return fired
+
+    def predict(self, inject_id: str, levels: dict[str, str]) -> None:
+        ops = self.session.engine.pack.graph.operation_ids
+        if set(levels) != set(ops) or any(v not in LEVEL_IDS for v in levels.values()):
+            raise UserError("a prediction needs a level (ok, limited, outage) for each operation", ", ".join(ops))
+        if inject_id not in progress(self.exercise, self.session.state, self.session.engine).fired:
+            raise UserError(f"inject '{inject_id}' has not fired yet")
+        self.session.record(PREDICTION, {"inject": inject_id, "levels": dict(levels)})
+
+    def progress(self) -> Progress:
+        return progress(self.exercise, self.session.state, self.session.engine)

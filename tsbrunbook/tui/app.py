@@ -1,0 +1,320 @@
+"""The runbook app: wires the workspace (store + engine) to the main screen. App only."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Callable
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding
+
+from ..domain.errors import UserError
+from ..domain.exercise_run import ExerciseRun
+from ..domain.incident import IncidentSession, checklists, describe, utcnow
+from ..workspace import Workspace
+from .commands import RunbookCommands
+from .screens.help import HelpScreen
+from .screens.incidents import IncidentsScreen
+from .screens.main import MainScreen
+from .screens.prediction import PredictionScreen
+from .screens.prompt import PromptScreen
+from .widgets.checklists import ChecklistsPane, StepTree
+from .widgets.components import ComponentsPane, ComponentTree
+from .widgets.header import IncidentHeader
+from .widgets.exercise_bar import ExerciseBar
+from .widgets.impact import ImpactPane
+
+STEP_PROMPTS = {
+    "skip": ("Why skip this step? (the reason is kept in the timeline)", True),
+    "fail": ("What failed? (optional, enter to record without a note)", False),
+    "block": ("What blocks it? (optional, enter to record without a note)", False),
+}
+
+
+def recent_events(state, count: int = 4) -> list[str]:
+    """The last few things that happened, newest first, one line each."""
+    return [f"{e.at:%H:%M:%S} {describe(e)}" for e in reversed(state.timeline[-count:])]
+
+
+class RunbookApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "tsbrunbook"
+    COMMANDS = App.COMMANDS | {RunbookCommands}
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("n", "note", "Note"),
+        Binding("e", "export", "Export"),
+        Binding("i", "incidents", "Incidents"),
+        Binding("q", "quit", "Quit"),
+        # Exercise mode only (see check_action)
+        Binding("p", "clock", "Start/pause"),
+        Binding("j", "next_inject", "Next inject"),
+        Binding("plus", "speed(2.0)", "Faster", key_display="+"),
+        Binding("minus", "speed(0.5)", "Slower", key_display="-"),
+        Binding("g", "gap_note", "Gap note"),
+        Binding("R", "report", "Report"),
+    ]
+    EXERCISE_ACTIONS = {"clock", "next_inject", "speed", "gap_note", "report"}
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        session: IncidentSession,
+        clock: Callable[[], datetime] = utcnow,
+        exercise: ExerciseRun | None = None,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.session = session
+        self.clock = clock  # what "now" is for the elapsed time (fixed in snapshot tests)
+        self.exercise = exercise
+        self.pending_predictions: list[str] = []
+
+    @property
+    def engine(self):
+        return self.session.engine
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen(self)
+
+    def on_mount(self) -> None:
+        # Other processes (alert hooks, a colleague's CLI) may append to the same incident.
+        self.set_interval(2.0, self.poll_store)
+        if self.exercise is not None:
+            self.set_interval(0.25, self.exercise_tick)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.EXERCISE_ACTIONS and self.exercise is None:
+            return False  # hidden from the footer and inert outside exercise mode
+        return True
+
+    # -----------------------------------------------------------------------------------------
+
+    @property
+    def main(self) -> MainScreen:
+        return self.screen_stack[0]  # type: ignore[return-value]  # modals sit above it
+
+    def redraw(self) -> None:
+        """Redraw every pane from the state folded from the incident's events."""
+        screen = self.main
+        impact = self.session.impact()
+        views = checklists(self.session.state, self.engine, impact)
+        screen.query_one(ComponentsPane).show(impact)
+        screen.query_one(ImpactPane).show(impact, recent_events(self.session.state))
+        screen.query_one(ChecklistsPane).show(views)
+        screen.query_one(IncidentHeader).show(self.session.state, views, impact.worst)
+        if self.exercise is not None:
+            screen.query_one(ExerciseBar).show(self.exercise.progress(), self.exercise.now())
+
+    def poll_store(self) -> None:
+        try:
+            if self.session.refresh():
+                self.redraw()
+        except Exception as exc:  # noqa: BLE001 — a failing poll must not kill the UI
+            self.notify(f"Could not read the incident store: {exc}", severity="error", timeout=8)
+
+    def act(self, action, *args) -> bool:
+        """Run one session action: it is stored before the screen changes; errors are shown."""
+        try:
+            action(*args)
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return False
+        except OSError as exc:
+            self.notify(f"Not recorded — the incident store failed: {exc}", severity="error", timeout=12)
+            return False
+        self.redraw()
+        return True
+
+    # -----------------------------------------------------------------------------------------
+    # Components
+
+    def toggle_component(self, cid: str) -> None:
+        self.act(self.session.toggle, cid)
+
+    @on(ComponentTree.ToggleRequested)
+    def _toggle(self, event: ComponentTree.ToggleRequested) -> None:
+        self.toggle_component(event.component)
+
+    # -----------------------------------------------------------------------------------------
+    # Checklists
+
+    @on(StepTree.StepAction)
+    def _step(self, event: StepTree.StepAction) -> None:
+        ref, action = event.view.ref, event.action
+        if action not in STEP_PROMPTS:
+            self.act(self.session.set_step, ref, action, "")
+            return
+        question, required = STEP_PROMPTS[action]
+
+        def answered(note: str | None) -> None:
+            if note is not None:
+                self.act(self.session.set_step, ref, action, note)
+
+        self.push_screen(PromptScreen(question, required=required), answered)
+
+    @on(StepTree.CopyRequested)
+    def _copy(self, event: StepTree.CopyRequested) -> None:
+        self.copy_to_clipboard(event.text)
+        self.notify("Command copied to the clipboard")
+
+    @on(StepTree.PhaseToggled)
+    def _phase(self) -> None:
+        self.main.query_one(ChecklistsPane).toggle_phase()
+
+    def jump_to_scenario(self, instance: str) -> None:
+        screen = self.main
+        screen.action_pane(2)
+        if not screen.query_one(ChecklistsPane).jump_to(instance):
+            pane = screen.query_one(ChecklistsPane)
+            pane.toggle_phase()
+            pane.jump_to(instance)
+
+    # -----------------------------------------------------------------------------------------
+    # App-wide actions
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_note(self) -> None:
+        pane = self.main.query_one(ChecklistsPane)
+        view = pane.tree.current_step() if self.main.current == 2 else None
+        target = f"step “{pane.fill(view, view.step.title)}”" if view else "the incident"
+        ref = view.ref if view else None
+
+        def answered(text: str | None) -> None:
+            if text:
+                self.act(self.session.add_note, text, ref)
+
+        self.push_screen(PromptScreen(f"Note on {target}:", "what you did, saw or decided"), answered)
+
+    def action_export(self) -> None:
+        from ..domain.incident_export import incident_markdown
+
+        self.write_export(f"{self.session.id}.md", lambda: incident_markdown(self.session.state, self.engine))
+
+    def write_export(self, name: str, render: Callable[[], str]) -> None:
+        """Write a Markdown file into TSBRUNBOOK_EXPORT_DIR (else the working directory) and say where."""
+        from ..cli.incident_cmds import write_atomically
+
+        folder = os.environ.get("TSBRUNBOOK_EXPORT_DIR") or os.getcwd()
+        path = os.path.join(folder, name)
+        try:
+            self.session.refresh()
+            os.makedirs(folder, exist_ok=True)
+            write_atomically(path, render())
+        except (OSError, UserError) as exc:
+            self.notify(f"Export failed: {exc}", severity="error", timeout=10)
+            return
+        self.notify(f"Exported to {path}", timeout=8)
+
+    def action_incidents(self) -> None:
+        summaries = self.workspace.store.list(include_closed=False)
+        incidents = [s if isinstance(s, dict) else {"id": s.id, "title": s.title} for s in summaries]
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer is None:
+                return
+            what, value = answer
+            try:
+                if what == "open":
+                    session = self.workspace.open(value)
+                else:
+                    session = self.workspace.start(value, self.session.state.meta.get("estate_file"))
+            except UserError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.switch_session(session)
+
+        self.push_screen(IncidentsScreen(incidents, self.session.id), chosen)
+
+    def switch_session(self, session: IncidentSession) -> None:
+        same_estate = session.engine is self.session.engine
+        self.session = session
+        if same_estate:
+            self.redraw()
+            self.notify(f"Now on {session.id}: {session.state.title}")
+        else:
+            # Another estate: another component tree and matrix; rebuild the screen.
+            self.switch_screen(MainScreen(self))
+            self.call_after_refresh(self.redraw)
+
+    # -----------------------------------------------------------------------------------------
+    # Exercise mode: the clock, injects, predictions, the after-action report
+
+    def exercise_tick(self) -> None:
+        run = self.exercise
+        if run is None:
+            return
+        self.run_injects(run.fire_due)
+
+    def run_injects(self, fire: Callable[[], list]) -> None:
+        """Fire injects (by the clock or by a jump), then show them and queue their predictions."""
+        run = self.exercise
+        assert run is not None
+        try:
+            fired = fire()
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        except OSError as exc:
+            self.notify(f"Inject not recorded — the store failed: {exc}", severity="error")
+            return
+        if fired:
+            self.redraw()
+            for inject in fired:
+                self.notify(inject.message, title=f"Inject {inject.id}", severity="warning", timeout=20)
+                if inject.question:
+                    self.pending_predictions.append(inject.id)
+        else:
+            self.main.query_one(ExerciseBar).show(run.progress(), run.now())
+        self.ask_next_prediction()
+
+    def ask_next_prediction(self) -> None:
+        if not self.pending_predictions or len(self.screen_stack) > 1 or self.exercise is None:
+            return
+        inject = self.exercise.exercise.inject(self.pending_predictions.pop(0))
+        self.push_screen(PredictionScreen(inject.id, inject.question or "", inject.message, self.engine.pack.graph.operations))
+
+    @on(PredictionScreen.Made)
+    def _predicted(self, event: PredictionScreen.Made) -> None:
+        run = self.exercise
+        if run is None or not self.act(run.predict, event.inject_id, event.levels):
+            return
+        score = next(p for p in run.progress().predictions if p.inject == event.inject_id)
+        screen = self.screen
+        if isinstance(screen, PredictionScreen):
+            screen.reveal(score.actual)
+
+    def action_clock(self) -> None:
+        if self.exercise is not None:
+            self.act(self.exercise.toggle)
+
+    def action_next_inject(self) -> None:
+        if self.exercise is not None:
+            self.run_injects(self.exercise.jump_to_next)
+
+    def action_speed(self, factor: float) -> None:
+        if self.exercise is not None:
+            speed = min(600.0, max(0.125, self.exercise.clock.speed * factor))
+            self.act(self.exercise.set_speed, speed)
+
+    def action_gap_note(self) -> None:
+        pane = self.main.query_one(ChecklistsPane)
+        view = pane.tree.current_step() if self.main.current == 2 else None
+        ref = view.ref if view else None
+
+        def answered(text: str | None) -> None:
+            if text:
+                self.act(self.session.add_note, text, ref, True)
+
+        self.push_screen(PromptScreen("Runbook gap — what is missing or wrong in the runbook?", "it goes to the report's runbook gaps"), answered)
+
+    def action_report(self) -> None:
+        from ..domain.exercise_report import exercise_report
+
+        if self.exercise is None:
+            return
+        self.write_export(f"{self.session.id}-report.md", lambda: exercise_report(self.exercise.progress(), self.session.state, self.engine))

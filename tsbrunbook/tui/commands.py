@@ -1,0 +1,43 @@
+"""Command palette: mark down/up, jump to a scenario, export, switch incident (theme is built in)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from .app import RunbookApp
+
+
+class RunbookCommands(Provider):
+    def _commands(self) -> list[tuple[str, object, str]]:
+        app: RunbookApp = self.app  # type: ignore[assignment]
+        out: list[tuple[str, object, str]] = [
+            ("Export incident to Markdown", app.action_export, "write the incident record as a Markdown file"),
+            ("Switch incident / start a new one", app.action_incidents, "open incidents and a new one"),
+            ("Show help", app.action_help, "every key"),
+        ]
+        session = app.session
+        for comp in app.engine.graph.components:
+            if not comp.markable:
+                continue
+            if comp.id in session.state.down:
+                out.append((f"Mark up: {comp.id}", partial(app.toggle_component, comp.id), comp.title))
+            else:
+                out.append((f"Mark down: {comp.id}", partial(app.toggle_component, comp.id), comp.title))
+        for instance in session.state.instances:
+            out.append((f"Jump to scenario: {instance}", partial(app.jump_to_scenario, instance), "its checklist"))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands()[:12]:
+            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)  # type: ignore[arg-type]

@@ -1,0 +1,68 @@
+"""Every key, in one place."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = [
+    ("Anywhere", [
+        ("1 / 2 / 3", "components / impact / checklists pane"),
+        ("tab, shift+tab", "next / previous pane"),
+        ("?", "this help"),
+        ("ctrl+p", "command palette: mark down/up, jump to scenario, export, switch incident, theme"),
+        ("n", "note on the highlighted step (checklists) or on the incident"),
+        ("e", "export the incident to Markdown"),
+        ("i", "switch incident or start a new one"),
+        ("q", "quit (everything is already stored)"),
+    ]),
+    ("Components", [
+        ("↑ ↓", "move"),
+        ("space", "mark the highlighted component down / up"),
+        ("/", "filter; enter goes to the first match, esc clears"),
+    ]),
+    ("Impact", [
+        ("← → ↑ ↓", "move between cells; the reasons for the cell show beneath"),
+    ]),
+    ("Checklists", [
+        ("space", "step done / undo"),
+        ("s", "skip (asks for the reason)"),
+        ("f", "failed"),
+        ("b", "blocked"),
+        ("c", "copy the step's commands to the clipboard"),
+        ("r", "switch between recovery and restoration"),
+    ]),
+]
+
+
+def help_text() -> Text:
+    text = Text()
+    text.append("tsbrunbook keys\n\n", style="bold")
+    for section, keys in KEYS:
+        text.append(section + "\n", style="bold underline")
+        for key, what in keys:
+            text.append(f"  {key:<16}", style="bold cyan")
+            text.append(what + "\n")
+        text.append("\n")
+    text.append("Glyphs: ✅ ok  ⚠ limited  ❌ outage · ✖ down  ◐ affected  ● ok · [x] done  [~] skipped  [!] failed  [#] blocked  🆘 Tetrate support\n", style="dim")
+    text.append("Esc or ? closes this help.", style="dim")
+    return text
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
+    """
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(help_text())
+
+    def action_close(self) -> None:
+        self.dismiss(None)

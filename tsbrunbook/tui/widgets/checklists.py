@@ -1,0 +1,207 @@
+"""The matched scenarios' checklists (recovery or restoration), the steps with their state, and
+the highlighted step's detail: text, commands, what to expect, escalation, notes and history."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Static, Tree
+
+from ...domain import template
+from ...domain.incident import ChecklistView, StepView
+from ...domain.model import Estate
+from ..glyphs import ESCALATION, STEP
+
+
+class StepTree(Tree[object]):
+    """Node data: a StepView for steps, a ChecklistView for checklist headings."""
+
+    BINDINGS = [
+        Binding("space", "step('done')", "Done/undo"),
+        Binding("s", "step('skip')", "Skip"),
+        Binding("f", "step('fail')", "Failed"),
+        Binding("b", "step('block')", "Blocked"),
+        Binding("c", "copy", "Copy cmd"),
+        Binding("r", "phase", "Recovery/restoration"),
+    ]
+
+    class StepAction(Message):
+        def __init__(self, view: StepView, action: str) -> None:
+            super().__init__()
+            self.view = view
+            self.action = action
+
+    class CopyRequested(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class PhaseToggled(Message):
+        pass
+
+    def current_step(self) -> StepView | None:
+        node = self.cursor_node
+        return node.data if node is not None and isinstance(node.data, StepView) else None
+
+    def action_step(self, action: str) -> None:
+        view = self.current_step()
+        if view is None:
+            self.notify("Highlight a step first", severity="warning")
+            return
+        if action == "done" and view.state.state == "done":
+            action = "reset"
+        self.post_message(self.StepAction(view, action))
+
+    def action_copy(self) -> None:
+        pane = self.parent.parent if self.parent else None
+        view = self.current_step()
+        if view is None or not view.step.commands or not isinstance(pane, ChecklistsPane):
+            self.notify("This step has no command to copy", severity="warning")
+            return
+        self.post_message(self.CopyRequested("\n".join(pane.fill(view, c) for c in view.step.commands)))
+
+    def action_phase(self) -> None:
+        self.post_message(self.PhaseToggled())
+
+
+class ChecklistsPane(Vertical):
+    DEFAULT_CSS = """
+    ChecklistsPane #phase { height: 1; color: $text-muted; }
+    ChecklistsPane StepTree { height: 1fr; min-height: 5; }
+    ChecklistsPane #step-detail { height: 1fr; min-height: 5; border-top: solid $panel; }
+    """
+
+    def __init__(self, estate: Estate, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.estate = estate
+        self.phase = "recovery"
+        self.views: list[ChecklistView] = []
+        self.instance_of: dict[str, ChecklistView] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="phase")
+        with Vertical(id="steps-box"):
+            tree: StepTree = StepTree("checklists", id="step-tree")
+            tree.show_root = False
+            yield tree
+        with VerticalScroll(id="step-detail"):
+            yield Static(id="step-text")
+
+    @property
+    def tree(self) -> StepTree:
+        return self.query_one(StepTree)
+
+    def values(self, cluster: str | None) -> dict[str, str]:
+        return template.variables(self.estate, cluster)
+
+    def fill(self, view: StepView, text: str) -> str:
+        cluster = view.ref.split("/", 1)[0].partition("@")[2] or None
+        return template.fill(text, self.values(cluster))
+
+    def show(self, views: list[ChecklistView]) -> None:
+        """Rebuild the step tree from the folded state, keeping the cursor on the same step."""
+        self.views = views
+        tree = self.tree
+        keep = tree.current_step().ref if tree.current_step() else None
+        tree.clear()
+        shown = [v for v in views if v.phase == self.phase]
+        other = "restoration" if self.phase == "recovery" else "recovery"
+        self.query_one("#phase", Static).update(Text.assemble(("▸ " + self.phase.upper(), "bold"), f"   (r: show {other})"))
+        cursor = None
+        first_step = None
+        for view in shown:
+            heading = Text.assemble(("● " if view.active else "○ ", "bold" if view.active else "dim"), (view.title, "bold"))
+            heading.append(f"  {view.done}/{len(view.steps)}", style="dim")
+            if not view.active:
+                heading.append("  (no longer matching)", style="dim")
+            node = tree.root.add(heading, data=view, expand=True)
+            if view.not_documented and not view.steps:
+                node.add_leaf(Text("ℹ " + view.not_documented, style="italic"), data=view)
+            for sv in view.steps:
+                leaf = node.add_leaf(self.step_label(sv), data=sv)
+                first_step = first_step or leaf
+                if sv.ref == keep:
+                    cursor = leaf
+        if not shown:
+            tree.root.add_leaf(Text("Nothing is down: no checklist applies. Mark a component down in the components pane.", style="dim"))
+        target = cursor or first_step
+        if target is not None:
+            self.call_after_refresh(self._restore_cursor, target)
+        else:
+            self.show_detail()
+
+    def _restore_cursor(self, node) -> None:
+        # The tree was rebuilt: put the cursor back and redraw the detail even if the line is the same.
+        self.tree.move_cursor(node)
+        self.show_detail()
+
+    def step_label(self, sv: StepView) -> Text:
+        mark, word, style = STEP[sv.state.state]
+        label = Text.assemble((mark, style), " ")
+        if word:
+            label.append(word + " ", style=style)
+        label.append(self.fill(sv, sv.step.title))
+        if sv.step.escalation:
+            label.append(f" {ESCALATION}", style="bold red" if not sv.state.escalated else "dim")
+        if sv.state.notes:
+            label.append(f" 📝{len(sv.state.notes)}", style="dim")
+        return label
+
+    @on(Tree.NodeHighlighted)
+    def _node_highlighted(self) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        view = self.tree.current_step()
+        out = self.query_one("#step-text", Static)
+        if view is None:
+            out.update(Text("Highlight a step to see what to do, the commands and what to expect.", style="dim"))
+            return
+        step = view.step
+        text = Text()
+        mark, word, style = STEP[view.state.state]
+        text.append(self.fill(view, step.title), style="bold")
+        text.append(f"   {mark} {word or view.state.state}", style=style)
+        text.append(f"\n{view.ref}\n\n", style="dim")
+        text.append(self.fill(view, step.detail) + "\n")
+        for command in step.commands:
+            text.append("\n  $ ", style="dim")
+            text.append(self.fill(view, command), style="bold cyan")
+        if step.commands:
+            text.append("\n  (c copies)\n", style="dim")
+        text.append("\nExpect: ", style="bold")
+        text.append(self.fill(view, step.verify).removeprefix("Expect ").removeprefix("expect ") + "\n")
+        if step.escalation:
+            support = self.estate.support
+            text.append(f"\n{ESCALATION} Tetrate support required: ", style="bold red")
+            text.append(step.escalation + "\n")
+            text.append(f"   Contact {support.vendor}: {support.contact}", style="bold")
+            if support.account:
+                text.append(f" (account {support.account})")
+            text.append("\n")
+            if view.state.escalated:
+                text.append(f"   Raised {view.state.escalated:%H:%M:%S} UTC {view.state.case}\n", style="green")
+        for at, note in view.state.notes:
+            text.append(f"\n📝 {at:%H:%M:%S} ", style="dim")
+            text.append(note)
+        if view.state.history:
+            text.append("\n\nHistory:", style="bold")
+            for at, state, note in view.state.history:
+                text.append(f"\n  {at:%H:%M:%S} {state}" + (f" — {note}" if note else ""), style="dim")
+        out.update(text)
+
+    def toggle_phase(self) -> None:
+        self.phase = "restoration" if self.phase == "recovery" else "recovery"
+        self.show(self.views)
+
+    def jump_to(self, instance: str) -> bool:
+        for node in self.tree.root.children:
+            if isinstance(node.data, ChecklistView) and node.data.instance == instance:
+                self.tree.move_cursor(node.children[0] if node.children else node)
+                self.tree.focus()
+                return True
+        return False

@@ -1,0 +1,149 @@
+"""The estate as a tree of components, each with its status; `/` filters, `space` marks down/up."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from ...domain.graph import EstateGraph
+from ...domain.impact import Impact
+from ..glyphs import STATUS
+
+# Per-cluster kinds shown in the tree (the data plane is not marked on its own).
+LEGEND = "✖ down  ◐ affected  ● ok"
+
+
+class ComponentTree(Tree[str]):
+    """Tree of components; node data is the component id (None for group nodes)."""
+
+    BINDINGS = [
+        Binding("space", "toggle_down", "Mark down/up"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+    ]
+
+    class ToggleRequested(Message):
+        def __init__(self, component: str) -> None:
+            super().__init__()
+            self.component = component
+
+    def action_toggle_down(self) -> None:
+        node = self.cursor_node
+        if node is not None and node.data:
+            self.post_message(self.ToggleRequested(node.data))
+
+    def action_filter(self) -> None:
+        pane = self.parent
+        if isinstance(pane, ComponentsPane):
+            pane.open_filter()
+
+
+class ComponentsPane(Vertical):
+    """Filter input over the component tree."""
+
+    DEFAULT_CSS = """
+    ComponentsPane Input { display: none; height: 3; }
+    ComponentsPane.-filtering Input { display: block; }
+    ComponentsPane #legend { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, graph: EstateGraph, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.graph = graph
+        self.nodes: dict[str, TreeNode[str]] = {}
+        self.statuses: dict[str, str] = {}
+        self.impact: Impact | None = None
+        self.filter_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(LEGEND, id="legend")
+        yield Input(placeholder="filter components (enter: go to first match, esc: clear)", id="filter")
+        tree = ComponentTree("estate", id="component-tree")
+        tree.show_root = False
+        tree.guide_depth = 2
+        yield tree
+
+    def on_mount(self) -> None:
+        self.rebuild()
+
+    @property
+    def tree(self) -> ComponentTree:
+        return self.query_one(ComponentTree)
+
+    def label(self, cid: str) -> Text:
+        comp = self.graph.by_id[cid]
+        status = self.impact.status(cid) if self.impact else "healthy"
+        glyph, word, style = STATUS[status]
+        name = self.graph.kinds[comp.kind].title
+        label = Text.assemble((glyph, style), " ", name)
+        if status != "healthy":
+            label.append(f" ({word})", style=style)
+        return label
+
+    def rebuild(self) -> None:
+        """Build the tree for the current filter (only on start and when the filter changes)."""
+        tree = self.tree
+        tree.clear()
+        self.nodes.clear()
+        wanted = self.filter_text.lower()
+
+        def keep(cid: str, group: str) -> bool:
+            return not wanted or wanted in cid.lower() or wanted in group.lower() or wanted in self.graph.by_id[cid].title.lower()
+
+        mgmt_title = f"Management side ({self.graph.estate.management.cluster})"
+        singles = [c.id for c in self.graph.components if c.cluster is None and c.markable and keep(c.id, mgmt_title)]
+        if singles:
+            group = tree.root.add(Text(mgmt_title, style="bold"), expand=True)
+            for cid in singles:
+                self.nodes[cid] = group.add_leaf(self.label(cid), data=cid)
+        for cluster in self.graph.estate.clusters:
+            title = f"{cluster.name} ({cluster.region})" if cluster.region else cluster.name
+            members = [c.id for c in self.graph.components if c.cluster == cluster.name and c.markable and keep(c.id, title)]
+            if not members:
+                continue
+            group = tree.root.add(Text(title, style="bold"), expand=True)
+            for cid in members:
+                self.nodes[cid] = group.add_leaf(self.label(cid), data=cid)
+        self.statuses = {cid: self.impact.status(cid) if self.impact else "healthy" for cid in self.nodes}
+
+    def show(self, impact: Impact) -> None:
+        """Update only the labels whose status changed (cheap with hundreds of clusters)."""
+        self.impact = impact
+        for cid, node in self.nodes.items():
+            status = impact.status(cid)
+            if self.statuses.get(cid) != status:
+                self.statuses[cid] = status
+                node.set_label(self.label(cid))
+
+    def select(self, cid: str) -> None:
+        node = self.nodes.get(cid)
+        if node is not None:
+            self.tree.move_cursor(node)
+
+    def open_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one(Input).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.rebuild()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        tree = self.tree
+        tree.focus()
+        if self.nodes:
+            tree.move_cursor(next(iter(self.nodes.values())))
+
+    def key_escape(self) -> None:
+        if self.has_class("-filtering"):
+            self.remove_class("-filtering")
+            filter_input = self.query_one(Input)
+            filter_input.value = ""
+            self.tree.focus()

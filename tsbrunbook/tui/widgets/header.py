@@ -1,0 +1,61 @@
+"""Incident title, elapsed time and the counts that matter at a glance."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from ...domain.incident import ChecklistView, IncidentState, utcnow
+from ...domain.model import Level
+from ..glyphs import level_glyph
+
+
+def elapsed_text(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:d}:{m:02d}:{s:02d}"
+
+
+class IncidentHeader(Static):
+    DEFAULT_CSS = """
+    IncidentHeader { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    summary: reactive[str] = reactive("")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state: IncidentState | None = None
+        self.counts = ""
+        self.worst = Level.OK
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.tick)
+
+    def show(self, state: IncidentState, views: list[ChecklistView], worst: Level) -> None:
+        self.state = state
+        steps = [s for v in views for s in v.steps]
+        done = sum(1 for s in steps if s.state.state == "done")
+        points = [s for s in steps if s.step.escalation]
+        raised = sum(1 for s in points if s.state.escalated)
+        self.counts = f"down {len(state.down)} · steps {done}/{len(steps)} · escalations {raised}/{len(points)}"
+        self.worst = worst
+        self.tick()
+
+    def tick(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{level_glyph(self.worst)} ")
+        kind = "EXERCISE " if state.kind == "exercise" else ""
+        text.append(f"{kind}{state.id} ", style="bold")
+        text.append(state.title, style="bold")
+        clock = getattr(self.app, "clock", utcnow)
+        text.append(f"  ⏱ {elapsed_text(state.elapsed(clock()))}")
+        if state.closed:
+            text.append(" (closed)", style="dim")
+        text.append(f"  {self.counts}", style="dim")
+        self.update(text)

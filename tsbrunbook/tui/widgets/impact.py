@@ -1,0 +1,146 @@
+"""Operations × (overall, management, each cluster), the reasons behind the highlighted cell,
+the queued changes and the services. Cells are updated in place, never rebuilt."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from ...domain.impact import Impact
+from ...domain.model import MANAGEMENT_SCOPE, Level, Pack
+from ..glyphs import LEVEL_SHORT, LEVEL_STYLE, level_glyph
+
+OVERALL = "overall"
+
+
+def cell(level: Level) -> Text:
+    return Text.assemble(level_glyph(level), " ", (LEVEL_SHORT[level], LEVEL_STYLE[level]))
+
+
+class ImpactPane(Vertical):
+    DEFAULT_CSS = """
+    ImpactPane DataTable { height: auto; max-height: 8; }
+    ImpactPane #reasons { height: 1fr; min-height: 4; border-top: solid $panel; }
+    ImpactPane #summary { height: auto; max-height: 10; border-top: solid $panel; }
+    """
+
+    def __init__(self, pack: Pack, scopes: tuple[str, ...], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pack = pack
+        self.scopes = scopes
+        self.impact: Impact | None = None
+        self.recent: list[str] = []
+        self.shown: dict[tuple[str, str], Level] = {}
+
+    def compose(self) -> ComposeResult:
+        table: DataTable = DataTable(id="impact-table", cursor_type="cell", zebra_stripes=False)
+        yield table
+        with VerticalScroll(id="reasons"):
+            yield Static(id="reasons-text")
+        with VerticalScroll(id="summary"):
+            yield Static(id="summary-text")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Operation", key="operation")
+        table.add_column("Overall", key=OVERALL)
+        for scope in self.scopes:
+            table.add_column("mgmt" if scope == MANAGEMENT_SCOPE else scope, key=scope)
+        for op in self.pack.graph.operations:
+            table.add_row(op.short, *[cell(Level.OK) for _ in range(len(self.scopes) + 1)], key=op.id)
+            self.shown[(op.id, OVERALL)] = Level.OK
+            for scope in self.scopes:
+                self.shown[(op.id, scope)] = Level.OK
+        table.move_cursor(row=0, column=1)
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(DataTable)
+
+    def show(self, impact: Impact, recent: list[str] | None = None) -> None:
+        """Repaint only the cells whose level changed."""
+        first = self.impact is None
+        self.impact = impact
+        self.recent = recent or []
+        table = self.table
+        for op_id, res in impact.operations.items():
+            for scope, level in ((OVERALL, res.level), *res.scopes.items()):
+                if self.shown.get((op_id, scope)) != level:
+                    self.shown[(op_id, scope)] = level
+                    table.update_cell(op_id, scope, cell(level), update_width=True)
+        if first:
+            # Open on the worst news: the first operation that is not ok.
+            worst = next((i for i, r in enumerate(impact.operations.values()) if r.level > Level.OK), 0)
+            table.move_cursor(row=worst, column=1)
+        self.show_reasons()
+        self.show_summary()
+
+    def highlighted(self) -> tuple[str, str | None]:
+        table = self.table
+        row, col = table.cursor_coordinate
+        ops = self.pack.graph.operations
+        op = ops[min(row, len(ops) - 1)].id
+        scope = None if col <= 1 else self.scopes[col - 2]
+        return op, scope
+
+    @on(DataTable.CellHighlighted)
+    def _highlighted(self) -> None:
+        self.show_reasons()
+
+    def show_reasons(self) -> None:
+        if self.impact is None:
+            return
+        op_id, scope = self.highlighted()
+        op = next(o for o in self.pack.graph.operations if o.id == op_id)
+        res = self.impact.operations[op_id]
+        level = res.level if scope is None else res.scopes[scope]
+        where = "overall" if scope is None else ("management side" if scope == MANAGEMENT_SCOPE else f"cluster {scope}")
+        text = Text.assemble((f"{op.title} — {where}: ", "bold"), level_glyph(level), " ", (level.word, LEVEL_STYLE[level]), "\n")
+        reasons = res.reasons_for(scope)
+        if not reasons:
+            text.append(op.description + "\n", style="dim")
+            text.append("Not affected by what is down." if level == Level.OK else "")
+        for r in reasons:
+            lvl = r.level if scope is None else r.level_in(scope)
+            text.append(f"{level_glyph(lvl)} ")
+            text.append(", ".join(r.components) or "estate", style="bold")
+            if r.instance:
+                text.append(f"  [{r.instance}]", style="dim")
+            text.append("\n")
+            if len(r.path) > 1:
+                text.append("   path: " + " → ".join(r.path) + "\n", style="dim")
+            text.append("   " + r.text + "\n")
+        self.query_one("#reasons-text", Static).update(text)
+
+    def show_summary(self) -> None:
+        impact = self.impact
+        if impact is None:
+            return
+        text = Text()
+        if not impact.changes_accepted:
+            text.append("No TSB configuration change can be made now.\n", style="bold red")
+        if impact.queued:
+            names = [q.cluster for q in impact.queued]
+            shown = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
+            text.append("Changes queue for: ", style="bold")
+            text.append(shown + "\n")
+        hit = [s for s in impact.services if s.level > Level.OK]
+        text.append("Services: ", style="bold")
+        if not impact.services:
+            text.append("none listed in the estate\n", style="dim")
+        elif not hit:
+            text.append(f"all {len(impact.services)} up\n")
+        else:
+            for s in hit:
+                text.append(f"{level_glyph(s.level)} {s.name}", style=LEVEL_STYLE[s.level])
+                text.append(f" (down on {', '.join(s.down_clusters)}) ")
+            up = len(impact.services) - len(hit)
+            text.append(f"· {up} other(s) up\n")
+        if self.recent:
+            text.append("Latest:\n", style="bold")
+            for line in self.recent:
+                text.append(f"  {line}\n", style="dim")
+        self.query_one("#summary-text", Static).update(text)
