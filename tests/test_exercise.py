@@ -96,7 +96,8 @@ def test_clock_injects_predictions_and_scoring(pack):
     assert [p.score for p in prog.predictions] == [1.0, 0.5]
     results = {r.expectation.ref.rsplit("/", 1)[1]: r.status for r in prog.expectations}
     assert results["check-edge-pods"] == "met"
-    assert results["test-reachability"] == "missed"
+    assert results["check-cluster-status"] == "missed"  # due 14:00, the clock is at 15:00
+    assert results["test-reachability"] == "open"  # due 24:00: not missed yet
     first = prog.injects[0]
     assert first.instances == ["edge-control-plane-failure@eu-west"] and first.first_action_after is not None
     with pytest.raises(Exception, match="not fired yet"):

@@ -9,7 +9,7 @@ from .impact import ImpactEngine
 from .incident import IncidentState, checklists, describe
 from .model import Level
 
-RESULT = {"met": "✅ met", "late": "⚠️ late", "missed": "❌ missed"}
+RESULT = {"met": "✅ met", "late": "⚠️ late", "missed": "❌ missed", "open": "⏳ not due yet"}
 
 
 def _pct(value: float | None) -> str:
@@ -100,7 +100,7 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
         ]
         out += [md.table(["Inject", "Kind", "Ref", "Due", "Done", "Result", "Points"], rows), ""]
 
-    missed = [r for r in prog.expectations if r.status != "met"]
+    missed = [r for r in prog.expectations if r.status in ("late", "missed")]
     out += ["## Missed expectations", ""]
     out += [f"- {RESULT[r.status]}: {r.expectation.kind} {md.code_span(r.expectation.ref)} due {format_offset(r.expectation.by)}" + (f", done {format_offset(r.met_at)}" if r.met_at is not None else "") for r in missed] or ["None: every expectation was met in time."]
     out.append("")

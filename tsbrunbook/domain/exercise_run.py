@@ -86,11 +86,12 @@ class ExpectationResult:
     inject: str
     expectation: Expectation
     met_at: float | None  # offset of the action, None if never
+    now: float = 0.0  # the exercise clock when this was assessed
 
     @property
     def status(self) -> str:
         if self.met_at is None:
-            return "missed"
+            return "open" if self.now <= self.expectation.by else "missed"
         return "met" if self.met_at <= self.expectation.by else "late"
 
     @property
@@ -135,8 +136,10 @@ class Progress:
         return sum(r.points for r in self.expectations), sum(r.expectation.points for r in self.expectations)
 
 
-def progress(exercise: Exercise, state: IncidentState, engine: ImpactEngine) -> Progress:
+def progress(exercise: Exercise, state: IncidentState, engine: ImpactEngine, wall: datetime | None = None) -> Progress:
+    """Where the run stands at `wall` (now): what fired, what was predicted, what was met."""
     events = sorted(state.timeline, key=lambda e: e.seq)
+    now = clock_of(events).now(wall or utcnow())
     offs = offsets(events)
     fired: dict[str, float] = {}
     results = {i.id: InjectResult(i) for i in exercise.injects}
@@ -180,7 +183,7 @@ def progress(exercise: Exercise, state: IncidentState, engine: ImpactEngine) -> 
                 if exp.kind == "escalation" and e.type == "escalation" and e.data.get("ref") == exp.ref:
                     met = offs[e.seq]
                     break
-            expectation_results.append(ExpectationResult(inject.id, exp, met))
+            expectation_results.append(ExpectationResult(inject.id, exp, met, now))
     from .incident import checklists
 
     points = []
