@@ -25,6 +25,20 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
+@pytest.fixture(autouse=True)
+def memory_keyring(monkeypatch):
+    """No test touches the real keyring: an in-memory backend in this process, and keyring's
+    fail backend in subprocesses (they cannot share the memory one)."""
+    import keyring
+
+    from tests.memory_keyring import MemoryKeyring
+
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    return backend
+
+
 @dataclass
 class Result:
     rc: int

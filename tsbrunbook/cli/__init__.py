@@ -23,7 +23,7 @@ def _estate_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    from . import exercise_cmds, incident_cmds, runbook_cmds
+    from . import exercise_cmds, incident_cmds, runbook_cmds, secret_cmds, support_cmds
 
     parser = Parser(
         prog="tsbrunbook",
@@ -35,6 +35,8 @@ def build_parser() -> Parser:
     runbook_cmds.add_parsers(sub, _estate_arg)
     incident_cmds.add_parsers(sub, _estate_arg)
     exercise_cmds.add_parsers(sub, _estate_arg)
+    support_cmds.add_parsers(sub, _estate_arg)  # after incident_cmds: adds `incident brief|chat`, and `probe`
+    secret_cmds.add_parsers(sub, _estate_arg)
     p = sub.add_parser("tui", help="open the TUI (the default without a command)", description="Open the TUI: resumes the most recent open incident on the estate, or starts one.")
     _estate_arg(p)
     p.add_argument("--incident", metavar="ID", help="open this incident (its own estate is used)")

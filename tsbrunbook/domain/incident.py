@@ -17,7 +17,7 @@ from .impact import Impact, ImpactEngine
 from .model import Scenario, Step
 from .serialize import applicable_steps
 
-EVENT_TYPES = ("started", "down", "up", "step", "note", "escalation", "timer-expired", "closed")
+EVENT_TYPES = ("started", "down", "up", "step", "note", "escalation", "timer-expired", "chat", "closed")
 STEP_ACTIONS = {"done": "done", "skip": "skipped", "fail": "failed", "block": "blocked", "reset": "pending"}
 STEP_STATES = ("pending", "done", "skipped", "failed", "blocked")
 READINESS_INSTANCE = "estate"
@@ -335,6 +335,8 @@ def describe(event: Event) -> str:
         return f"escalation raised: {d.get('ref', '')}{case}"
     if event.type == "timer-expired":
         return f"escalation timer expired: {d.get('instance', '')}"
+    if event.type == "chat":
+        return "chat updates " + ("on" if d.get("enabled") else "off")
     if event.type == "closed":
         return "closed"
     if event.type == "exercise-clock":

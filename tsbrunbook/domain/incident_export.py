@@ -40,6 +40,7 @@ EVENT_WORDS = {
     "note": "note",
     "escalation": "escalation raised",
     "timer-expired": "timer expired",
+    "chat": "chat updates",
     "closed": "closed",
 }
 
@@ -130,6 +131,11 @@ def event_columns(event: Event) -> tuple[str, str]:
         return what, (f"on {d['ref']}: " if d.get("ref") else "") + str(d.get("text", ""))
     if event.type == "escalation":
         return what, str(d.get("ref", "")) + (f", case {d['case']}" if d.get("case") else "")
+    if event.type == "timer-expired":
+        deadline = str(d.get("deadline", ""))[:19].replace("T", " ")
+        return what, f"{d.get('instance', '')}: escalate_after passed at {deadline} UTC without recovery"
+    if event.type == "chat":
+        return what, "on" if d.get("enabled") else "off"
     if event.type == "closed":
         return what, ""
     return what, json.dumps(d, ensure_ascii=False, sort_keys=True) if d else ""

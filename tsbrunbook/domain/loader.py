@@ -318,6 +318,7 @@ def read_estate(obj: Obj, file: str) -> Estate:
             fqdn=m.text("fqdn", required=False, default="<fqdn>") or "<fqdn>",
             organization=m.text("organization", required=False, default="<org>") or "<org>",
             namespace=m.text("namespace", required=False, default="tsb") or "tsb",
+            status_url=_status_url(m),
         )
         m.done()
     else:
@@ -386,9 +387,55 @@ def read_estate(obj: Obj, file: str) -> Estate:
         services=tuple(services),
         support=support,
         file=file,
+        escalate_after=_escalation(obj),
     )
     obj.done()
     return estate
+
+
+ESCALATING_LEVELS = ("limited", "outage")
+
+
+def _status_url(m: Obj) -> str | None:
+    """`management.status_url`: replaces the probe's computed URL (a proxy, a test server)."""
+    from urllib.parse import urlsplit
+
+    url = m.get("status_url", str)
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        m.src.problem(m.line_of("status_url"), f"management: 'status_url' is '{url[:60]}', it must be an http:// or https:// URL")
+        return None
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: whatever sits before the @ is a credential.
+        m.src.problem(m.line_of("status_url"), "management: 'status_url' must not carry user:password@; credentials live in the keyring (`tsbrunbook secret set tsb-api-user`)")
+        return None
+    return url
+
+
+def _escalation(obj: Obj) -> dict[str, int]:
+    """`escalation: {after: {outage: 15m, limited: 1h}}`: per-severity escalate_after overrides."""
+    esc = obj.obj("escalation", "escalation", required=False)
+    if esc is None:
+        return {}
+    out: dict[str, int] = {}
+    after = esc.obj("after", "escalation after")
+    if after is not None:
+        for key in list(after.items):
+            if key not in ESCALATING_LEVELS:
+                after.seen.add(key)
+                hint = did_you_mean(key, ESCALATING_LEVELS) or "expected one of " + ", ".join(ESCALATING_LEVELS)
+                after.src.problem(after.line_of(key), f"escalation after: unknown severity '{key}'; {hint}")
+                continue
+            seconds = _duration(after, key)
+            if seconds == 0:
+                after.src.problem(after.line_of(key), f"escalation after: '{key}' must be longer than 0 (leave it out to keep the runbook's value)")
+            elif seconds is not None:
+                out[key] = seconds
+        after.done()
+    esc.done()
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

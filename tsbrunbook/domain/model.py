@@ -152,6 +152,12 @@ class Scenario:
     def checklist(self, phase: str) -> Checklist:
         return self.recovery if phase == "recovery" else self.restoration
 
+    @property
+    def severity(self) -> Level:
+        """The guide's worst overall rating in this scenario (what the estate's escalation
+        overrides are keyed by)."""
+        return max((i.level for i in self.impact.values()), default=Level.OK)
+
 
 @dataclass(frozen=True)
 class Readiness:
@@ -196,6 +202,7 @@ class ManagementSide:
     fqdn: str
     organization: str
     namespace: str
+    status_url: str | None = None  # replaces https://{fqdn}/v2/organizations/{org}/status for the probe
 
 
 @dataclass(frozen=True)
@@ -246,6 +253,9 @@ class Estate:
     services: tuple[Service, ...]
     support: Support
     file: str = ""
+    # `escalation: after:` — severity (a level id: limited, outage) → seconds; it replaces the
+    # `escalate_after` of every scenario of that severity that has one.
+    escalate_after: dict[str, int] = field(default_factory=dict)
 
     @property
     def cluster_names(self) -> tuple[str, ...]:

@@ -1,0 +1,213 @@
+"""Chat updates: which events become which messages, and delivery to real webhook servers on
+127.0.0.1 (success, HTTP 500, timeout, connection refused) without ever blocking the caller."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+
+from tests.http_servers import closed_port, serve
+from tsbrunbook.domain.escalation import record_expired_timers
+from tsbrunbook.integrations import secrets
+from tsbrunbook.integrations.notify import Notifier, chat_enabled, messages, set_chat, slack_text
+from tsbrunbook.workspace import Workspace
+
+TOKEN = "T0001/B0002/zz-planted-webhook-token-9"
+MP = "management-plane-failure"
+
+
+@pytest.fixture
+def session():
+    return Workspace().start("Checkout <errors> & timeouts")
+
+
+def wait_for(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+def test_status_changes_become_short_messages_only_while_opted_in(session):
+    s, sid = session, session.id
+    s.mark_down(["postgres"])  # before opting in: not posted
+    set_chat(s, True)
+    assert set_chat(s, True) is None and chat_enabled(s.state)
+    s.mark_down(["management-plane"])
+    s.mark_down(["management-cluster"])  # the broader scenario takes over: not a recovery
+    s.add_note("looking at the LB")  # notes and steps are not broadcast
+    s.set_step(f"management-cluster-failure/recovery/{s.engine.pack.scenario('management-cluster-failure').recovery.steps[0].id}", "done")
+    s.mark_up(["management-cluster"])
+    s.raise_escalation(f"{MP}/restoration/engage-tetrate-support", "TS-1")
+    record_expired_timers(s, s.state.instances[MP] + timedelta(minutes=31))
+    s.mark_up(["management-plane", "postgres"])
+    set_chat(s, False)
+    s.mark_down(["postgres"])  # after opting out: not posted
+    set_chat(s, True)
+    s.close()
+    texts = [t for _, t in messages(s.state, s.engine)]
+    assert texts == [
+        f"📣 [{sid}] chat updates on for “Checkout <errors> & timeouts”. Down now: postgres",
+        f"🔴 [{sid}] marked down: management-plane. Scenario: The management plane fails",
+        f"🔴 [{sid}] marked down: management-cluster. Scenario: The management cluster fails",
+        f"🟢 [{sid}] marked up: management-cluster. Recovered: The management cluster fails. Now matching: The management plane fails. Still down: postgres, management-plane",
+        f"🆘 [{sid}] escalation raised to support: {MP}/restoration/engage-tetrate-support, case TS-1",
+        f"⏰ [{sid}] escalation timer passed (30m 00s) for The management plane fails without recovery",
+        f"⏰ [{sid}] escalation timer passed (30m 00s) for The TSB PostgreSQL database fails without recovery",
+        f"🟢 [{sid}] marked up: management-plane, postgres. Recovered: The management plane fails, The TSB PostgreSQL database fails. Nothing is marked down.",
+        f"🔕 [{sid}] chat updates off",
+        f"📣 [{sid}] chat updates on for “Checkout <errors> & timeouts”. Down now: postgres",
+        texts[-1],
+    ]
+    assert texts[-1].startswith(f"🏁 [{sid}] incident closed after ")
+
+
+def test_slack_text_is_one_escaped_line():
+    assert slack_text("a <b> & c\n\x1b[2Jd") == "a &lt;b&gt; &amp; c [2Jd"
+    assert len(slack_text("x" * 5000)) == 600
+
+
+def start_notifier(session, url: str, **kw) -> Notifier:
+    secrets.set_secret("webhook-url", url)
+    set_chat(session, True)
+    notifier = Notifier(session.engine, session.id, **{"timeout": 1.0, "backoff": 0.01, **kw})
+    notifier.start(session.state)  # the `chat on` event is older than the start: not resent
+    return notifier
+
+
+def test_delivery_in_order_with_json_text(session):
+    session.mark_down(["postgres"])
+    with serve() as (base, rec):
+        notifier = start_notifier(session, f"{base}/services/{TOKEN}")
+        session.mark_down(["management-plane"])
+        session.add_note("not posted")
+        assert notifier.submit(session.state) == 1
+        session.mark_up(["postgres"])
+        session.close()
+        assert notifier.submit(session.state) == 2
+        assert notifier.submit(session.state) == 0  # each event once
+        assert notifier.wait_idle(5)
+        notifier.close()
+    assert [r["path"] for r in rec.requests] == [f"/services/{TOKEN}"] * 3
+    assert all(r["headers"]["Content-Type"] == "application/json" for r in rec.requests)
+    assert [list(json.loads(r["body"])) for r in rec.requests] == [["text"]] * 3
+    assert [t.split(" ")[0] for t in rec.texts] == ["🔴", "🟢", "🏁"]
+    status = notifier.status
+    assert (status.delivered, status.pending, status.failed, status.last_error) == (3, 0, 0, "")
+    assert status.line == "chat: 3 sent"
+
+
+def test_http_500_is_retried_with_backoff_then_delivered(session):
+    with serve(fail_first=2) as (base, rec):
+        notifier = start_notifier(session, f"{base}/services/{TOKEN}")
+        session.mark_down(["management-plane"])
+        notifier.submit(session.state)
+        assert notifier.wait_idle(5)
+        notifier.close()
+    assert [r["status"] for r in rec.requests] == [500, 500, 200]
+    assert notifier.status.delivered == 1 and notifier.status.failed == 0 and notifier.status.last_error == ""
+
+
+def test_http_500_forever_gives_up_counts_it_and_moves_on(session):
+    with serve(status=500) as (base, rec):
+        notifier = start_notifier(session, f"{base}/services/{TOKEN}", max_attempts=3)
+        session.mark_down(["management-plane"])
+        session.mark_up(["management-plane"])
+        notifier.submit(session.state)
+        assert notifier.wait_idle(5)
+        notifier.close()
+        assert len(rec.requests) == 6  # 3 attempts for each of the 2 messages
+    status = notifier.status
+    assert (status.delivered, status.failed, status.pending) == (0, 2, 0)
+    assert status.last_error == "webhook: HTTP 500 (gave up after 3 attempts)"
+    assert status.line == "chat: 0 sent, 2 failed — webhook: HTTP 500 (gave up after 3 attempts)"
+    assert [e.type for e in Workspace().open(session.id).state.timeline] == ["started", "chat", "down", "up"]
+
+
+def test_a_client_error_is_not_retried(session):
+    with serve(status=404) as (base, rec):
+        notifier = start_notifier(session, f"{base}/services/{TOKEN}")
+        session.mark_down(["management-plane"])
+        notifier.submit(session.state)
+        assert notifier.wait_idle(5)
+        notifier.close()
+    assert len(rec.requests) == 1 and notifier.status.last_error == "webhook: HTTP 404 (gave up after 1 attempt)"
+
+
+def test_a_hanging_webhook_never_blocks_the_caller(session):
+    with serve(delay=10) as (base, _):
+        notifier = start_notifier(session, f"{base}/services/{TOKEN}", timeout=0.3, max_attempts=2)
+        timings = []
+        for cid in ("management-plane", "postgres", "elasticsearch"):
+            session.mark_down([cid])
+            t0 = time.perf_counter()
+            notifier.submit(session.state)
+            timings.append(time.perf_counter() - t0)
+        assert max(timings) < 0.05, timings
+        wait_for(lambda: "timed out after 0.3 s" in notifier.status.last_error)
+        assert notifier.status.pending == 3
+        assert "attempt 1 of 2, retrying in" in notifier.status.last_error
+        t0 = time.perf_counter()
+        notifier.close(timeout=0.1)
+        assert time.perf_counter() - t0 < 1.0
+    # The incident lost nothing.
+    assert [e.type for e in Workspace().open(session.id).state.timeline] == ["started", "chat", "down", "down", "down"]
+    assert TOKEN not in notifier.status.last_error
+
+
+def test_connection_refused_is_reported_and_retried(session):
+    notifier = start_notifier(session, f"{closed_port()}/services/{TOKEN}", max_attempts=2)
+    session.mark_down(["management-plane"])
+    t0 = time.perf_counter()
+    notifier.submit(session.state)
+    assert time.perf_counter() - t0 < 0.05
+    assert notifier.wait_idle(5)
+    notifier.close()
+    assert notifier.status.failed == 1
+    assert notifier.status.last_error == "webhook: connection refused (gave up after 2 attempts)"
+
+
+def test_no_webhook_url_or_no_keyring_is_shown_not_retried(session, memory_keyring):
+    set_chat(session, True)
+    notifier = Notifier(session.engine, session.id, backoff=0.01)
+    notifier.start(session.state)
+    session.mark_down(["management-plane"])
+    notifier.submit(session.state)
+    assert notifier.wait_idle(5)
+    assert notifier.status.last_error == "webhook: no webhook URL (run `tsbrunbook secret set webhook-url`) (gave up after 1 attempt)"
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+    session.mark_up(["management-plane"])
+    notifier.submit(session.state)
+    assert notifier.wait_idle(5)
+    notifier.close()
+    assert notifier.status.last_error.startswith("webhook: no usable keyring backend (keyring.backends.fail.Keyring")
+    assert notifier.status.failed == 2
+
+
+def test_submit_needs_start(session):
+    with pytest.raises(RuntimeError):
+        Notifier(session.engine, session.id).submit(session.state)
+
+
+def test_cli_chat_on_off(cli, session, memory_keyring):
+    on = cli("incident", "chat", session.id, "on")
+    assert on.rc == 0 and on.out.startswith(f"{session.id}: chat updates on (event 2,")
+    assert "no webhook URL is set yet (run `tsbrunbook secret set webhook-url`)" in on.err
+    again = cli("incident", "chat", session.id, "on")
+    assert again.out.strip() == f"{session.id}: chat updates already on (nothing recorded)"
+    secrets.set_secret("webhook-url", f"https://hooks.example.test/services/{TOKEN}")
+    assert cli("incident", "chat", session.id, "off").rc == 0
+    back = cli("incident", "chat", session.id, "on")
+    assert "the TUI posts the status changes while it is open" in back.err and TOKEN not in back.err + back.out
+    cli("incident", "close", session.id)
+    closed = cli("incident", "chat", session.id, "off")
+    assert closed.rc == 2 and "is closed" in closed.err
+    bad = cli("incident", "chat", session.id, "maybe")
+    assert bad.rc == 2 and "invalid choice" in bad.err
+    assert [e.data for e in Workspace().open(session.id).state.timeline if e.type == "chat"] == [{"enabled": True}, {"enabled": False}, {"enabled": True}]

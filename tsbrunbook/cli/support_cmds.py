@@ -1,0 +1,153 @@
+"""Working with Tetrate support: `incident brief`, `incident chat` and `probe`.
+
+`brief` and `chat` join the `incident` command defined in incident_cmds (they are added to its
+sub-commands here, so the two modules can change independently).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..domain.errors import UserError, did_you_mean
+from ..domain.incident import IncidentSession
+from .context import Context
+from .text import one_line
+
+EXIT_HEALTHY, EXIT_UNHEALTHY = 0, 1  # bad input is a UserError: exit 2
+
+
+def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
+    isub = _subcommands(sub.choices["incident"])
+    a = isub.add_parser(
+        "brief",
+        help="a Markdown brief to paste into a Tetrate support case (stdout or -o FILE)",
+        description="Write the support case brief: estate, what is down since when, impact, scenarios, steps worked, "
+        "escalations, readiness facts, timeline and the support contact.",
+    )
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (replaced atomically)")
+    a.set_defaults(func=cmd_brief)
+
+    a = isub.add_parser(
+        "chat",
+        help="switch chat updates (webhook) on or off for an incident",
+        description="Opt in (or out) of posting this incident's status changes to the chat webhook "
+        "(`tsbrunbook secret set webhook-url`). The TUI posts them while it is open on the incident.",
+    )
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("switch", choices=("on", "off"), metavar="on|off")
+    a.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser(
+        "probe",
+        help="call the management plane's status endpoint and suggest marking it down or up",
+        description="GET /v2/organizations/ORG/status on the estate's FQDN (or management.status_url) with basic auth "
+        "from the keyring. Exit 0 healthy, 1 unhealthy or unreachable, 2 bad input or missing credentials. "
+        "It only suggests; it never changes an incident.",
+    )
+    estate_arg(p)
+    p.add_argument("--incident", metavar="ID", help="use this incident's estate, and suggest against what it has marked down")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for the answer (default 5)")
+    p.set_defaults(func=cmd_probe)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+@contextmanager
+def opened(raw_id: str) -> Iterator[IncidentSession]:
+    """The incident (upper- or lower-case id), with the estate it was started with."""
+    from ..store import Store
+    from ..workspace import Workspace
+
+    s = Store()
+    try:
+        incident = raw_id if s.exists(raw_id) else raw_id.upper()
+        if not s.exists(incident):
+            ids = s.ids()
+            raise UserError(f"unknown incident '{one_line(raw_id, 60)}'", did_you_mean(raw_id.upper(), ids) or "run `tsbrunbook incident list --all`")
+        yield Workspace(store=s).open(incident)
+    finally:
+        s.close()
+
+
+def check_output(target: str, incident: str) -> None:
+    """Refuse a bad -o path before anything is computed."""
+    if os.path.isdir(target):
+        raise UserError(f"{target}: is a directory", f"give a file name, e.g. -o {os.path.join(target, incident.upper() + '-brief.md')}")
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise UserError(f"{target}: the directory {folder} does not exist", "create it first or write somewhere else")
+
+
+def cmd_brief(args: argparse.Namespace, ctx: Context) -> int:
+    from ..domain.brief import support_brief
+    from .incident_cmds import write_atomically
+
+    if args.output:
+        check_output(args.output, args.id)
+    with opened(args.id) as sess:
+        text = support_brief(sess.state, sess.engine)
+    if not args.output:
+        ctx.out(text.rstrip())
+        return 0
+    write_atomically(args.output, text)
+    ctx.out(f"{sess.id}: support brief written to {args.output}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
+    from ..integrations.notify import set_chat
+
+    enabled = args.switch == "on"
+    with opened(args.id) as sess:
+        event = set_chat(sess, enabled)
+    if event is None:
+        ctx.out(f"{sess.id}: chat updates already {args.switch} (nothing recorded)")
+    else:
+        ctx.out(f"{sess.id}: chat updates {args.switch} (event {event.seq}, {event.at:%H:%M:%S} UTC)")
+    if enabled:
+        _warn_if_no_webhook()
+    return 0
+
+
+def _warn_if_no_webhook() -> None:
+    from ..integrations.secrets import WEBHOOK_URL, get_secret
+
+    try:
+        missing = not get_secret(WEBHOOK_URL)
+    except UserError as exc:
+        sys.stderr.write(f"tsbrunbook: note: updates cannot be posted: {one_line(str(exc))}\n")
+        return
+    if missing:
+        sys.stderr.write(f"tsbrunbook: note: no webhook URL is set yet (run `tsbrunbook secret set {WEBHOOK_URL}`)\n")
+    else:
+        sys.stderr.write("tsbrunbook: note: the TUI posts the status changes while it is open on this incident\n")
+
+
+def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
+    from ..integrations.probe import HEALTHY, UNHEALTHY, probe
+
+    if args.incident and args.estate:
+        raise UserError("--incident and --estate do not go together", "an incident keeps the estate it was started with")
+    if not 0 < args.timeout <= 120:
+        raise UserError(f"--timeout {args.timeout:g} is out of range", "give seconds between 0 and 120, e.g. --timeout 5")
+    which = "ID"
+    if args.incident:
+        with opened(args.incident) as sess:
+            engine, down, which = sess.engine, list(sess.state.down), sess.id
+    else:
+        engine, down = ctx.engine, []
+    result = probe(engine.estate, timeout=args.timeout, engine=engine, down=down)
+    if result.verdict not in (HEALTHY, UNHEALTHY):
+        raise UserError(f"probe of {result.url} was inconclusive: {result.message}")
+    ctx.out(f"Probe: GET {result.url}")
+    ctx.out(f"Result: {result.verdict} — {one_line(result.message, 200)} ({result.latency * 1000:.0f} ms)")
+    s = result.suggestion
+    ctx.out("Suggestion: " + s.text + ("" if not s.action else f" (`tsbrunbook incident {s.action} {which} {' '.join(s.components)}`)"))
+    return EXIT_HEALTHY if result.verdict == HEALTHY else EXIT_UNHEALTHY

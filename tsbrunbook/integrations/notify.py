@@ -1,0 +1,376 @@
+"""Incident updates to chat: short messages to a Slack / Mattermost incoming webhook.
+
+- **Opt-in per incident.** A `chat` event (`{"enabled": true}`) turns updates on for one
+  incident and `{"enabled": false}` off again (`tsbrunbook incident chat ID on|off`, or
+  `set_chat()`); it is part of the incident's record like every other action.
+- **What is posted.** Status changes only: components marked down or up, scenarios that recovered
+  (an instance stopped matching and its component is no longer down), escalations raised,
+  escalation timers that passed, the incident closed, and updates switched on or off. Notes and
+  step outcomes stay in the incident: chat is a broadcast, not the record.
+- **Never blocks, never loses the event.** `Notifier.submit()` only builds strings and appends
+  them to a queue; one background thread POSTs `{"text": …}` with a short timeout and retries
+  with exponential backoff (bounded attempts, capped delay, `Retry-After` honoured). The event
+  itself is already durable in the store before any message exists; a message that still fails
+  after its last attempt is counted in `failed` and the error stays in `last_error`.
+- **Cursor, in memory.** On `start()` the notifier takes the incident's last event as its
+  cursor: nothing older is sent (a TUI reopened tomorrow does not replay yesterday's updates).
+  Events appended later — by this process or another one the TUI polls — are sent once each.
+  Messages still queued when the process exits are not persisted; the incident record is.
+- **The URL is a secret.** It is read from the keyring for each attempt, never stored, logged or
+  shown: errors are built from the kind of failure and masked (see integrations.http).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..domain.errors import UserError
+from ..domain.impact import ImpactEngine
+from ..domain.incident import Event, IncidentSession, IncidentState, assessable
+from ..domain.incident_export import duration
+from .http import HttpFailure, mask, request
+
+CHAT_EVENT = "chat"
+MAX_MESSAGE = 600
+MAX_NAMES = 5
+
+
+def chat_enabled(state: IncidentState) -> bool:
+    """Whether chat updates are on for this incident (the last `chat` event says so)."""
+    enabled = False
+    for event in state.timeline:
+        if event.type == CHAT_EVENT:
+            enabled = bool(event.data.get("enabled"))
+    return enabled
+
+
+def set_chat(session: IncidentSession, enabled: bool) -> Event | None:
+    """Record that chat updates are switched on or off; None if they already were."""
+    session.ensure_open()
+    if chat_enabled(session.state) == enabled:
+        return None
+    return session.record(CHAT_EVENT, {"enabled": enabled})
+
+
+def slack_text(text: str) -> str:
+    """One line, control characters removed, `&<>` escaped as Slack requires, length capped."""
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if len(cleaned) > MAX_MESSAGE:
+        cleaned = cleaned[: MAX_MESSAGE - 1] + "…"
+    return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _names(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_NAMES])
+    return shown + (f" +{len(items) - MAX_NAMES} more" if len(items) > MAX_NAMES else "")
+
+
+class MessageBuilder:
+    """Replays an incident's events in order and says what to post for each (pure: no I/O).
+
+    Keeps its own replay of down/up so it can tell which scenario instances started or stopped
+    matching at each event."""
+
+    def __init__(self, engine: ImpactEngine, incident_id: str) -> None:
+        self.engine = engine
+        self.incident = incident_id
+        self.title = ""
+        self.started: datetime | None = None
+        self.enabled = False
+        self.down: dict[str, None] = {}
+        self.active: dict[str, str] = {}  # instance → scenario title (with cluster)
+        self.effective: frozenset[str] = frozenset()
+
+    def _match(self) -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
+        _, effective, matched = self.engine.match(assessable(self.engine, self.down))
+        titles = {m.instance: (m.scenario.title + (f" ({m.cluster})" if m.cluster else ""), m.component) for m in matched}
+        return titles, effective
+
+    def apply(self, event: Event) -> str | None:
+        """Fold the event in; the message text to post for it, or None."""
+        d = event.data
+        prefix = f"[{self.incident}]"
+        if event.type == "started":
+            self.title = str(d.get("title", ""))
+            self.started = event.at
+            return None
+        if event.type == CHAT_EVENT:
+            was, self.enabled = self.enabled, bool(d.get("enabled"))
+            if self.enabled and not was:
+                down = _names(list(self.down)) or "nothing"
+                return f"📣 {prefix} chat updates on for “{self.title}”. Down now: {down}"
+            if was and not self.enabled:
+                return f"🔕 {prefix} chat updates off"
+            return None
+        if event.type in ("down", "up"):
+            before = dict(self.active)
+            for cid in d.get("components", []):
+                if event.type == "down":
+                    self.down[str(cid)] = None
+                else:
+                    self.down.pop(str(cid), None)
+            titles, self.effective = self._match()
+            self.active = {i: t for i, (t, _) in titles.items()}
+            if not self.enabled:
+                return None
+            comps = [str(c) for c in d.get("components", [])]
+            if event.type == "down":
+                new = [t for i, t in self.active.items() if i not in before]
+                text = f"🔴 {prefix} marked down: {_names(comps)}"
+                return text + (f". Scenario: {_names(new)}" if new else "")
+            recovered = [t for i, t in before.items() if i not in self.active and not self._still_down(i)]
+            new = [t for i, t in self.active.items() if i not in before]
+            text = f"🟢 {prefix} marked up: {_names(comps)}"
+            if recovered:
+                text += f". Recovered: {_names(recovered)}"
+            if new:
+                text += f". Now matching: {_names(new)}"
+            still = list(self.down)
+            return text + (f". Still down: {_names(still)}" if still else ". Nothing is marked down.")
+        if not self.enabled:
+            return None
+        if event.type == "escalation":
+            case = f", case {d['case']}" if d.get("case") else ""
+            return f"🆘 {prefix} escalation raised to support: {d.get('ref', '')}{case}"
+        if event.type == "timer-expired":
+            instance = str(d.get("instance", ""))
+            after = d.get("after_seconds")
+            span = f" ({duration(float(after))})" if isinstance(after, (int, float)) else ""
+            return f"⏰ {prefix} escalation timer passed{span} for {self.active.get(instance, instance)} without recovery"
+        if event.type == "closed":
+            took = f" after {duration((event.at - self.started).total_seconds())}" if self.started else ""
+            return f"🏁 {prefix} incident closed{took}"
+        return None
+
+    def _still_down(self, instance: str) -> bool:
+        """A narrower scenario that stops matching because a broader one took over has not recovered."""
+        scenario_id, _, cluster = instance.partition("@")
+        try:
+            trigger = self.engine.pack.scenario(scenario_id).trigger
+        except StopIteration:
+            return False
+        cid = f"{trigger}/{cluster}" if cluster else trigger
+        return cid in self.effective
+
+
+def messages(state: IncidentState, engine: ImpactEngine, after_seq: int = 0) -> list[tuple[int, str]]:
+    """(seq, text) for each event after `after_seq` worth posting (pure; for tests and previews)."""
+    builder = MessageBuilder(engine, state.id)
+    out = []
+    for event in state.timeline:
+        text = builder.apply(event)
+        if text is not None and event.seq > after_seq:
+            out.append((event.seq, text))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery
+
+
+@dataclass(frozen=True)
+class NotifierStatus:
+    """What the TUI shows in its status line."""
+
+    enabled: bool  # chat updates on for this incident (as of the last submit)
+    pending: int  # queued or being retried
+    delivered: int
+    failed: int  # given up on (after the last attempt, or a permanent error)
+    last_error: str  # "" once a message got through; never contains the URL
+    last_delivered: datetime | None
+
+    @property
+    def line(self) -> str:
+        """`chat: 3 sent, 1 pending — HTTP 500 (attempt 2 of 5)` — or "" when updates are off
+        and nothing happened."""
+        if not self.enabled and not (self.pending or self.delivered or self.failed):
+            return ""
+        parts = [f"{self.delivered} sent"]
+        if self.pending:
+            parts.append(f"{self.pending} pending")
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        text = "chat: " + ", ".join(parts) + ("" if self.enabled else " (updates off)")
+        return text + (f" — {self.last_error}" if self.last_error else "")
+
+
+def webhook_url_from_keyring() -> str | None:
+    from .secrets import WEBHOOK_URL, get_secret
+
+    return get_secret(WEBHOOK_URL)
+
+
+def post_text(url: str, text: str, timeout: float) -> None:
+    """POST `{"text": …}` to the webhook; HttpFailure (safe message) on any failure."""
+    body = json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
+    request("POST", url, body=body, headers={"Content-Type": "application/json"}, timeout=timeout)
+
+
+class Notifier:
+    """Posts an incident's status changes to the chat webhook from a background thread.
+
+    Use from the UI thread: `start(state)` once, then `submit(state)` after every action and
+    every poll that brought new events; `status` any time; `close()` on exit. `on_change`, if
+    given, is called from the worker thread after each attempt (a Textual app should forward
+    it with `call_from_thread`, or simply read `status` on its timer).
+    """
+
+    def __init__(
+        self,
+        engine: ImpactEngine,
+        incident_id: str,
+        *,
+        url: Callable[[], str | None] = webhook_url_from_keyring,
+        timeout: float = 5.0,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        on_change: Callable[[NotifierStatus], None] | None = None,
+    ) -> None:
+        self._builder = MessageBuilder(engine, incident_id)
+        self._url = url
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._on_change = on_change
+        self._cursor = 0
+        self._queue: deque[tuple[int, str]] = deque()
+        self._cond = threading.Condition()
+        self._stop = False
+        self._busy = False
+        self._delivered = 0
+        self._failed = 0
+        self._last_error = ""
+        self._last_delivered: datetime | None = None
+        self._attempt = 0  # attempts made on the head message (worker thread only)
+        self._thread: threading.Thread | None = None
+
+    # -- the caller's side (UI thread) -------------------------------------------------------
+
+    def start(self, state: IncidentState) -> None:
+        """Take the incident as it is now: nothing up to its last event will be sent."""
+        if self._thread is not None:
+            raise RuntimeError("Notifier already started")
+        for event in state.timeline:
+            self._builder.apply(event)
+        self._cursor = state.last_seq
+        self._thread = threading.Thread(target=self._run, name=f"tsbrunbook-notify-{state.id}", daemon=True)
+        self._thread.start()
+
+    def submit(self, state: IncidentState) -> int:
+        """Queue the messages for events after the cursor; returns how many. Never blocks on I/O."""
+        if self._thread is None:
+            raise RuntimeError("Notifier.start() first")
+        new = self._new_messages(state.timeline)
+        if new:
+            with self._cond:
+                self._queue.extend(new)
+                self._cond.notify()
+        return len(new)
+
+    def _new_messages(self, events: Iterable[Event]) -> list[tuple[int, str]]:
+        out = []
+        for event in events:
+            if event.seq <= self._cursor:
+                continue
+            self._cursor = event.seq
+            text = self._builder.apply(event)
+            if text is not None:
+                out.append((event.seq, slack_text(text)))
+        return out
+
+    @property
+    def enabled(self) -> bool:
+        return self._builder.enabled
+
+    @property
+    def status(self) -> NotifierStatus:
+        with self._cond:
+            pending = len(self._queue)
+            return NotifierStatus(self._builder.enabled, pending, self._delivered, self._failed, self._last_error, self._last_delivered)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is queued or in flight (for tests and a graceful exit)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Give queued messages up to `timeout` seconds to go out, then stop the worker."""
+        if self._thread is None:
+            return
+        self.wait_idle(timeout)
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(0.2)  # a POST in flight ends by its own timeout; the thread is a daemon
+
+    # -- the worker -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._stop)
+                if self._stop:
+                    return
+                _, text = self._queue[0]
+                self._busy = True
+            delay = self._deliver(text)
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+            self._changed()
+            if delay:
+                with self._cond:
+                    if self._cond.wait_for(lambda: self._stop, delay):
+                        return
+
+    def _deliver(self, text: str) -> float:
+        """Try the head message once per call; returns the delay before the next try (0: go on)."""
+        attempt = self._attempt + 1
+        url = None
+        try:
+            url = self._url()
+            if not url:
+                raise UserError("no webhook URL", "run `tsbrunbook secret set webhook-url`")
+            post_text(url, text, self.timeout)
+        except HttpFailure as exc:
+            message, permanent, retry_after = exc.message, exc.permanent, exc.retry_after
+        except UserError as exc:  # no URL, no usable keyring: retrying cannot help
+            message, permanent, retry_after = str(exc), True, None
+        except Exception as exc:  # noqa: BLE001 — the worker must survive anything
+            message, permanent, retry_after = f"webhook call failed ({type(exc).__name__})", False, None
+        else:
+            with self._cond:
+                self._queue.popleft()
+                self._delivered += 1
+                self._last_error = ""
+                self._last_delivered = datetime.now(UTC)
+            self._attempt = 0
+            return 0.0
+        message = mask(message, url)
+        if permanent or attempt >= self.max_attempts:
+            with self._cond:
+                self._queue.popleft()
+                self._failed += 1
+                self._last_error = f"webhook: {message} (gave up after {attempt} attempt{'s' if attempt > 1 else ''})"
+            self._attempt = 0
+            return 0.0
+        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        if retry_after is not None:
+            delay = min(self.max_backoff, max(delay, retry_after))
+        with self._cond:
+            self._last_error = f"webhook: {message} (attempt {attempt} of {self.max_attempts}, retrying in {delay:g} s)"
+        self._attempt = attempt
+        return delay
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            with contextlib.suppress(Exception):  # a UI callback must not kill delivery
+                self._on_change(self.status)

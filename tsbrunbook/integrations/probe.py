@@ -1,0 +1,129 @@
+"""The TSB health probe: one GET of the management plane's organization status endpoint.
+
+`GET https://{fqdn}/v2/organizations/{org}/status` goes through front-envoy, iam and the TSB API
+server (the guide's own health check), with basic auth from the keyring (`tsb-api-user`,
+`tsb-api-password`). The estate's `management.status_url` replaces the computed URL (a proxy in
+front of the API; tests on 127.0.0.1).
+
+The probe only *suggests*: mark the management plane down, or up, or nothing. It never changes
+an incident — the engineer confirms, and the confirmation is the recorded action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..domain.errors import UserError
+from ..domain.impact import ImpactEngine
+from ..domain.model import Estate
+from .http import HttpFailure, basic_auth, request
+
+MANAGEMENT_PLANE = "management-plane"
+DEFAULT_TIMEOUT = 5.0
+PLACEHOLDERS = ("<fqdn>", "<org>")
+
+HEALTHY = "healthy"
+UNHEALTHY = "unhealthy"  # it failed, or did not answer: the plane (or the way to it) is down
+INCONCLUSIVE = "inconclusive"  # it answered, but not about health (bad credentials, wrong org)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    action: str  # "down" | "up" | "" (nothing to change)
+    components: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    url: str  # from the estate: not a secret
+    verdict: str  # healthy | unhealthy | inconclusive
+    status: int | None  # the HTTP status, if one came back
+    latency: float  # seconds
+    message: str  # safe to show: no credentials
+    suggestion: Suggestion
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == HEALTHY
+
+
+def status_url(estate: Estate) -> str:
+    """The URL the probe calls; UserError when the estate does not say where the plane is."""
+    m = estate.management
+    if m.status_url:
+        return m.status_url
+    missing = [key for key, value in (("fqdn", m.fqdn), ("organization", m.organization)) if value in PLACEHOLDERS or not value]
+    if missing:
+        raise UserError(
+            f"the estate sets no management.{' or management.'.join(missing)}",
+            "add them to the estate's management section (or management.status_url)",
+        )
+    return f"https://{m.fqdn}/v2/organizations/{m.organization}/status"
+
+
+def credentials_from_keyring() -> tuple[str, str]:
+    """(user, password) for basic auth; UserError (exit 2) when either is not set."""
+    from .secrets import API_PASSWORD, API_USER, require
+
+    user = require(API_USER, "the TSB API user for the probe")
+    password = require(API_PASSWORD, "the TSB API password for the probe")
+    return user, password
+
+
+def suggest(verdict: str, engine: ImpactEngine | None, down: Iterable[str] = ()) -> Suggestion:
+    """What the result suggests for an incident with these components marked down (pure)."""
+    down = list(down)
+    if verdict == HEALTHY:
+        # A healthy answer contradicts the management plane, or anything hosting it, being down.
+        contradicted = tuple(c for c in down if engine is not None and c in engine.graph.by_id and MANAGEMENT_PLANE in engine.graph.closure(c))
+        if contradicted:
+            return Suggestion("up", contradicted, f"the management plane answers: mark {', '.join(contradicted)} up?")
+        return Suggestion("", (), "the management plane answers; nothing to change")
+    if verdict == UNHEALTHY:
+        effective: set[str] = set()
+        if engine is not None:
+            for c in down:
+                if c in engine.graph.by_id:
+                    effective |= engine.graph.closure(c)
+        if MANAGEMENT_PLANE in effective or MANAGEMENT_PLANE in down:
+            return Suggestion("", (), "the management plane is already marked down; nothing to change")
+        return Suggestion("down", (MANAGEMENT_PLANE,), f"mark {MANAGEMENT_PLANE} down? (if only this machine may be cut off from it, check from another place first)")
+    return Suggestion("", (), "the answer says nothing about health; nothing to change")
+
+
+def probe(
+    estate: Estate,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    credentials: tuple[str, str] | None = None,
+    engine: ImpactEngine | None = None,
+    down: Iterable[str] = (),
+) -> ProbeResult:
+    """Call the status endpoint once. Blocking (≤ `timeout` plus connection set-up): run it in a
+    worker thread from a UI. UserError for bad input (no FQDN, no credentials, bad timeout);
+    every network outcome is a ProbeResult."""
+    if not 0 < timeout <= 120:
+        raise UserError(f"timeout {timeout:g} s is out of range", "give a value between 0 and 120 seconds")
+    url = status_url(estate)
+    user, password = credentials if credentials is not None else credentials_from_keyring()
+    headers = {"Authorization": basic_auth(user, password), "Accept": "application/json"}
+    try:
+        resp = request("GET", url, headers=headers, timeout=timeout)
+    except HttpFailure as exc:
+        verdict, message = _judge(exc)
+        return ProbeResult(url, verdict, exc.status, exc.latency, message, suggest(verdict, engine, down))
+    message = f"HTTP {resp.status}"
+    return ProbeResult(url, HEALTHY, resp.status, resp.latency, message, suggest(HEALTHY, engine, down))
+
+
+def _judge(exc: HttpFailure) -> tuple[str, str]:
+    status = exc.status
+    if status in (401, 403):
+        return INCONCLUSIVE, f"{exc.message}: the credentials were refused (check `tsbrunbook secret set tsb-api-user` / `tsb-api-password`)"
+    if status == 404:
+        return INCONCLUSIVE, f"{exc.message}: no such organization or path (check management.organization in the estate)"
+    if status is not None and 300 <= status < 500 and status != 408:
+        return INCONCLUSIVE, exc.message
+    return UNHEALTHY, exc.message
