@@ -6,7 +6,7 @@ import os
 from datetime import datetime
 from typing import Callable
 
-from textual import on
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
@@ -15,6 +15,7 @@ from ..domain.exercise_run import ExerciseRun
 from ..domain.incident import IncidentSession, checklists, describe, utcnow
 from ..workspace import Workspace
 from .commands import RunbookCommands
+from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.incidents import IncidentsScreen
 from .screens.main import MainScreen
@@ -27,10 +28,18 @@ from .widgets.exercise_bar import ExerciseBar
 from .widgets.impact import ImpactPane
 
 STEP_PROMPTS = {
+    "escalate": ("Tetrate support case number (optional; enter to record without one)", False),
     "skip": ("Why skip this step? (the reason is kept in the timeline)", True),
     "fail": ("What failed? (optional, enter to record without a note)", False),
     "block": ("What blocks it? (optional, enter to record without a note)", False),
 }
+
+
+def countdown(remaining: float) -> str:
+    """`⏲ 12:03` before the escalation deadline, `⏰ +2:10` after it."""
+    seconds = int(abs(remaining))
+    text = f"{seconds // 60}:{seconds % 60:02d}"
+    return f"⏲ {text}" if remaining > 0 else f"⏰ +{text}"
 
 
 def recent_events(state, count: int = 4) -> list[str]:
@@ -47,6 +56,8 @@ class RunbookApp(App[None]):
         Binding("n", "note", "Note"),
         Binding("e", "export", "Export"),
         Binding("i", "incidents", "Incidents"),
+        Binding("B", "brief", "Support brief"),
+        Binding("h", "probe", "Probe TSB"),
         Binding("q", "quit", "Quit"),
         # Exercise mode only (see check_action)
         Binding("p", "clock", "Start/pause"),
@@ -71,6 +82,7 @@ class RunbookApp(App[None]):
         self.clock = clock  # what "now" is for the elapsed time (fixed in snapshot tests)
         self.exercise = exercise
         self.pending_predictions: list[str] = []
+        self.notifier = None  # the chat Notifier of the open incident
 
     @property
     def engine(self):
@@ -82,6 +94,8 @@ class RunbookApp(App[None]):
     def on_mount(self) -> None:
         # Other processes (alert hooks, a colleague's CLI) may append to the same incident.
         self.set_interval(2.0, self.poll_store)
+        self.set_interval(1.0, self.every_second)
+        self.start_notifier()
         if self.exercise is not None:
             self.set_interval(0.25, self.exercise_tick)
 
@@ -112,6 +126,7 @@ class RunbookApp(App[None]):
         try:
             if self.session.refresh():
                 self.redraw()
+                self.after_events()
         except Exception as exc:  # noqa: BLE001 — a failing poll must not kill the UI
             self.notify(f"Could not read the incident store: {exc}", severity="error", timeout=8)
 
@@ -126,7 +141,59 @@ class RunbookApp(App[None]):
             self.notify(f"Not recorded — the incident store failed: {exc}", severity="error", timeout=12)
             return False
         self.redraw()
+        self.after_events()
         return True
+
+    def after_events(self) -> None:
+        """New events are stored: hand them to the chat notifier (it never blocks)."""
+        if self.notifier is not None:
+            self.notifier.submit(self.session.state)
+
+    def start_notifier(self) -> None:
+        from ..integrations.notify import Notifier  # lazily: urllib is not needed for the first frame
+
+        if self.notifier is not None:
+            self.notifier.close(timeout=0.5)
+        # Chat updates are opt-in per incident (a `chat` event); the notifier stays idle until then.
+        self.notifier = Notifier(self.engine, self.session.id)
+        self.notifier.start(self.session.state)
+
+    def on_unmount(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close(timeout=2.0)
+
+    def every_second(self) -> None:
+        """Escalation countdowns, expired timers (recorded once), the chat status line."""
+        from ..domain.escalation import escalation_timers, record_expired_timers
+
+        state = self.session.state
+        now = self.clock()
+        try:
+            timers = escalation_timers(state, self.engine, now=now)
+            if any(t.due for t in timers):
+                for event in record_expired_timers(self.session, now):
+                    self.notify(
+                        f"{event.data['instance']} is not recovered after its escalate_after: call {self.engine.estate.support.vendor} support ({self.engine.estate.support.contact}).",
+                        title="⏰ Escalate now", severity="error", timeout=30,
+                    )
+                self.redraw()
+                self.after_events()
+                timers = escalation_timers(self.session.state, self.engine, now=now)
+        except (UserError, OSError) as exc:
+            self.notify(f"Escalation timers: {exc}", severity="error")
+            return
+        texts = {t.instance: countdown(t.remaining_seconds) for t in timers}
+        screen = self.main
+        screen.query_one(ChecklistsPane).show_timers(texts)
+        status = []
+        if timers:
+            nearest = min(timers, key=lambda t: t.remaining_seconds)
+            status.append(f"{countdown(nearest.remaining_seconds)} {nearest.instance}")
+        if self.notifier is not None and self.notifier.status.line:
+            status.append(self.notifier.status.line)
+        header = screen.query_one(IncidentHeader)
+        header.status = " · ".join(status)
+        header.tick()
 
     # -----------------------------------------------------------------------------------------
     # Components
@@ -150,7 +217,13 @@ class RunbookApp(App[None]):
         question, required = STEP_PROMPTS[action]
 
         def answered(note: str | None) -> None:
-            if note is not None:
+            if note is None:
+                return
+            if action == "escalate":
+                if self.act(self.session.raise_escalation, ref, note):
+                    support = self.engine.estate.support
+                    self.notify(f"Escalation recorded. {support.vendor}: {support.contact}" + (f" (account {support.account})" if support.account else ""), timeout=10)
+            else:
                 self.act(self.session.set_step, ref, action, note)
 
         self.push_screen(PromptScreen(question, required=required), answered)
@@ -233,6 +306,7 @@ class RunbookApp(App[None]):
     def switch_session(self, session: IncidentSession) -> None:
         same_estate = session.engine is self.session.engine
         self.session = session
+        self.start_notifier()
         if same_estate:
             self.redraw()
             self.notify(f"Now on {session.id}: {session.state.title}")
@@ -240,6 +314,50 @@ class RunbookApp(App[None]):
             # Another estate: another component tree and matrix; rebuild the screen.
             self.switch_screen(MainScreen(self))
             self.call_after_refresh(self.redraw)
+
+    def action_brief(self) -> None:
+        """The Tetrate support case brief: into the export folder and onto the clipboard."""
+        from ..domain.brief import support_brief
+
+        text = support_brief(self.session.state, self.engine)
+        self.copy_to_clipboard(text)
+        self.write_export(f"{self.session.id}-brief.md", lambda: text)
+
+    def set_chat(self, enabled: bool) -> None:
+        from ..integrations.notify import set_chat
+
+        if self.act(set_chat, self.session, enabled):
+            self.notify("Chat updates " + ("on: status changes go to the webhook" if enabled else "off"))
+
+    def action_probe(self) -> None:
+        self.notify("Probing the management plane…", timeout=3)
+        self.run_probe()
+
+    @work(thread=True, exclusive=True, group="probe")
+    def run_probe(self) -> None:
+        """Call the status endpoint off the UI thread; the answer is only a suggestion."""
+        from ..integrations.probe import probe
+
+        try:
+            result = probe(self.engine.estate, engine=self.engine, down=list(self.session.state.down))
+        except UserError as exc:
+            self.call_from_thread(self.notify, f"Probe: {exc}", severity="error", timeout=10)
+            return
+        self.call_from_thread(self.probe_answered, result)
+
+    def probe_answered(self, result) -> None:
+        severity = "information" if result.ok else "warning"
+        self.notify(f"{result.verdict}: {result.message} ({result.latency * 1000:.0f} ms)", title="Probe", severity=severity, timeout=10)
+        suggestion = result.suggestion
+        if not suggestion.action:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                action = self.session.mark_down if suggestion.action == "down" else self.session.mark_up
+                self.act(action, list(suggestion.components))
+
+        self.push_screen(ConfirmScreen(f"The probe suggests: {suggestion.text}"), confirmed)
 
     # -----------------------------------------------------------------------------------------
     # Exercise mode: the clock, injects, predictions, the after-action report

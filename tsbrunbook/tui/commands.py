@@ -18,6 +18,10 @@ class RunbookCommands(Provider):
             ("Export incident to Markdown", app.action_export, "write the incident record as a Markdown file"),
             ("Switch incident / start a new one", app.action_incidents, "open incidents and a new one"),
             ("Show help", app.action_help, "every key"),
+            ("Support case brief (copy + file)", app.action_brief, "Markdown for the Tetrate support case"),
+            ("Probe the management plane", app.action_probe, "GET /v2/organizations/ORG/status; suggests only"),
+            ("Chat updates: on", partial(app.set_chat, True), "post status changes to the webhook"),
+            ("Chat updates: off", partial(app.set_chat, False), "stop posting"),
         ]
         session = app.session
         for comp in app.engine.graph.components:

@@ -18,6 +18,8 @@ KEYS = [
         ("n", "note on the highlighted step (checklists) or on the incident"),
         ("e", "export the incident to Markdown"),
         ("i", "switch incident or start a new one"),
+        ("B", "support case brief: copied to the clipboard and written next to the exports"),
+        ("h", "probe the management plane's status endpoint (suggests; you confirm)"),
         ("q", "quit (everything is already stored)"),
     ]),
     ("Components", [
@@ -33,8 +35,16 @@ KEYS = [
         ("s", "skip (asks for the reason)"),
         ("f", "failed"),
         ("b", "blocked"),
+        ("x", "raise the escalation of a 🆘 step (asks for the case number)"),
         ("c", "copy the step's commands to the clipboard"),
         ("r", "switch between recovery and restoration"),
+    ]),
+    ("Exercise mode", [
+        ("p", "start / pause the clock"),
+        ("j", "jump to the next inject"),
+        ("+ / -", "clock faster / slower"),
+        ("g", "note a runbook gap (on the highlighted step)"),
+        ("R", "write the after-action report"),
     ]),
 ]
 

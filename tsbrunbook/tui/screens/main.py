@@ -57,6 +57,7 @@ class MainScreen(Screen[None]):
         self.show_tabs()
         self.query_one(ComponentsPane).tree.focus()
         self.runbook.redraw()
+        self.runbook.every_second()  # countdowns and status from the first frame on
 
     def pane(self, index: int) -> Widget:
         return self.query_one(f"#{PANES[index]}")

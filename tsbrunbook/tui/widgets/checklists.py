@@ -25,6 +25,7 @@ class StepTree(Tree[object]):
         Binding("s", "step('skip')", "Skip"),
         Binding("f", "step('fail')", "Failed"),
         Binding("b", "step('block')", "Blocked"),
+        Binding("x", "step('escalate')", "Escalate"),
         Binding("c", "copy", "Copy cmd"),
         Binding("r", "phase", "Recovery/restoration"),
     ]
@@ -54,6 +55,9 @@ class StepTree(Tree[object]):
             return
         if action == "done" and view.state.state == "done":
             action = "reset"
+        if action == "escalate" and not view.step.escalation:
+            self.notify("This step is not an escalation point; raise it on a 🆘 step (or note it)", severity="warning")
+            return
         self.post_message(self.StepAction(view, action))
 
     def action_copy(self) -> None:
@@ -80,7 +84,7 @@ class ChecklistsPane(Vertical):
         self.estate = estate
         self.phase = "recovery"
         self.views: list[ChecklistView] = []
-        self.instance_of: dict[str, ChecklistView] = {}
+        self.timers: dict[str, str] = {}  # instance → countdown text
 
     def compose(self) -> ComposeResult:
         yield Static(id="phase")
@@ -114,11 +118,7 @@ class ChecklistsPane(Vertical):
         cursor = None
         first_step = None
         for view in shown:
-            heading = Text.assemble(("● " if view.active else "○ ", "bold" if view.active else "dim"), (view.title, "bold"))
-            heading.append(f"  {view.done}/{len(view.steps)}", style="dim")
-            if not view.active:
-                heading.append("  (no longer matching)", style="dim")
-            node = tree.root.add(heading, data=view, expand=True)
+            node = tree.root.add(self.heading(view), data=view, expand=True)
             if view.not_documented and not view.steps:
                 node.add_leaf(Text("ℹ " + view.not_documented, style="italic"), data=view)
             for sv in view.steps:
@@ -138,6 +138,25 @@ class ChecklistsPane(Vertical):
         # The tree was rebuilt: put the cursor back and redraw the detail even if the line is the same.
         self.tree.move_cursor(node)
         self.show_detail()
+
+    def heading(self, view: ChecklistView) -> Text:
+        heading = Text.assemble(("● " if view.active else "○ ", "bold" if view.active else "dim"), (view.title, "bold"))
+        heading.append(f"  {view.done}/{len(view.steps)}", style="dim")
+        if not view.active:
+            heading.append("  (no longer matching)", style="dim")
+        timer = self.timers.get(view.instance)
+        if timer and view.active:
+            heading.append(f"  {timer}", style="bold red" if timer.startswith("⏰") else "yellow")
+        return heading
+
+    def show_timers(self, timers: dict[str, str]) -> None:
+        """Refresh the countdowns on the headings only (every second, without a rebuild)."""
+        if timers == self.timers:
+            return
+        self.timers = timers
+        for node in self.tree.root.children:
+            if isinstance(node.data, ChecklistView):
+                node.set_label(self.heading(node.data))
 
     def step_label(self, sv: StepView) -> Text:
         mark, word, style = STEP[sv.state.state]

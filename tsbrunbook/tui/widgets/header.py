@@ -29,6 +29,7 @@ class IncidentHeader(Static):
         super().__init__(**kwargs)
         self.state: IncidentState | None = None
         self.counts = ""
+        self.status = ""  # escalation countdown, chat delivery: set by the app every second
         self.worst = Level.OK
 
     def on_mount(self) -> None:
@@ -58,4 +59,6 @@ class IncidentHeader(Static):
         if state.closed:
             text.append(" (closed)", style="dim")
         text.append(f"  {self.counts}", style="dim")
+        if self.status:
+            text.append(f"  {self.status}", style="bold yellow" if "⏰" in self.status else "dim")
         self.update(text)
