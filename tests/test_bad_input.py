@@ -84,3 +84,9 @@ def test_version_and_help_on_every_command(cli):
     for command in ("impact", "components", "scenarios", "checklist", "graph", "validate"):
         result = run_process(command, "--help")
         assert result.rc == 0 and "usage: tsbrunbook " + command in result.out
+
+
+def test_tui_bad_arguments_fail_before_any_screen():
+    for args, expected in ((["tui", "--incident", "INC-NOPE"], "unknown incident 'INC-NOPE'"), (["tui", "--estate", "/no/such.yaml"], "no such file")):
+        line = one_error_line(run_process(*args))
+        assert expected in line

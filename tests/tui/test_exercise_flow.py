@@ -46,9 +46,17 @@ async def test_play_an_exercise_and_report_it(pack):
         # A runbook gap flagged on that step.
         await pilot.press("g", *"no-restart-count-check", "enter")
         await pilot.pause()
-        # Second inject: predict everything ok (two of four wrong).
-        await pilot.press("j")
-        await pilot.pause()
+        # Second inject: let the clock fire it at full rehearsal speed (×8 → ×512 → capped).
+        await pilot.press(*["plus"] * 7)
+        assert run.clock.speed >= 512
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, PredictionScreen):
+                break
+        app.action_clock()  # pause at once (what `p` does): the rest goes by jumps
+        assert not run.clock.running
+        assert list(run.progress().fired) == ["edge-eu-west", "link-us-east"]
+        # Predict everything ok (two of four wrong).
         await answer(pilot, app, ["o", "o", "o", "o"])
         # Third and fourth: answer later (esc), then all back.
         await pilot.press("j")
