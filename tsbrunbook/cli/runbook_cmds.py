@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ..domain import export, picture, serialize
+from ..domain import serialize
 from ..domain.errors import UserError, did_you_mean
 from ..domain.model import Level
 from .context import Context
@@ -52,6 +52,8 @@ def cmd_impact(args: argparse.Namespace, ctx: Context) -> int:
     if args.format == "json":
         ctx.out(json.dumps(serialize.impact_dict(impact, ctx.estate), indent=2, ensure_ascii=False))
     elif args.format == "markdown":
+        from ..domain import export
+
         ctx.out(export.impact_markdown(ctx.pack, ctx.estate, impact).rstrip())
     else:
         ctx.out(impact_text(ctx, impact))
@@ -129,12 +131,16 @@ def cmd_checklist(args: argparse.Namespace, ctx: Context) -> int:
     if args.format == "json":
         ctx.out(json.dumps(serialize.checklist_dict(scenario, phase, ctx.estate, cluster), indent=2, ensure_ascii=False))
     else:
+        from ..domain import export
+
         ctx.out(export.checklist_markdown(scenario, phase, ctx.estate, cluster, heading="#").rstrip())
         ctx.out("\n" + export.sources_markdown(scenario))
     return 0
 
 
 def cmd_graph(args: argparse.Namespace, ctx: Context) -> int:
+    from ..domain import picture
+
     ctx.out((picture.mermaid if args.format == "mermaid" else picture.dot)(ctx.graph).rstrip())
     return 0
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from rich.cells import cell_len
-
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
+    from rich.cells import cell_len  # only for tables: `impact --format json` never needs rich
+
     widths = [cell_len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):

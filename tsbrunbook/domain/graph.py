@@ -60,7 +60,11 @@ class EstateGraph:
                     self.needs[source].append((hop, dep.channel))
                     self.dependents[hop].append((source, dep.channel))
 
+        # Who is hit when a component goes, each once (a component may need another over
+        # several channels): the walk in affected_by() runs on every assessment.
+        self._hit: dict[str, tuple[str, ...]] = {cid: tuple(dict.fromkeys(d for d, _ in deps)) for cid, deps in self.dependents.items()}
         self._closure: dict[str, frozenset[str]] = {}
+        self._chains: dict[str, tuple[str, ...]] = {}
         self._kind_paths = self._all_kind_paths()
 
     def _add(self, kind_id: str, cluster: str | None) -> None:
@@ -113,24 +117,38 @@ class EstateGraph:
             cached = self._closure[cid] = frozenset(seen)
         return cached
 
-    def hosts_chain(self, cid: str) -> list[str]:
+    def hosts_chain(self, cid: str) -> tuple[str, ...]:
         """cid's hosts, nearest first."""
-        chain = []
-        while cid in self.host_of:
-            cid = self.host_of[cid]
-            chain.append(cid)
-        return chain
+        cached = self._chains.get(cid)
+        if cached is None:
+            chain = []
+            node = cid
+            while node in self.host_of:
+                node = self.host_of[node]
+                chain.append(node)
+            cached = self._chains[cid] = tuple(chain)
+        return cached
 
     def affected_by(self, down: frozenset[str]) -> dict[str, str]:
-        """Components not down but hit through a dependency: id → the down component behind it."""
+        """Components not down but hit through a dependency: id → the down component behind it.
+
+        A breadth-first walk from every down component at once, in id order, so each affected
+        component names the nearest down one (the first in id order among equally near ones).
+        """
         affected: dict[str, str] = {}
-        queue = deque((d, d) for d in sorted(down))
-        while queue:
-            cid, cause = queue.popleft()
-            for dependent, _channel in self.dependents[cid]:
-                if dependent not in down and dependent not in affected:
-                    affected[dependent] = cause
-                    queue.append((dependent, cause))
+        hit = self._hit
+        frontier = sorted(down)
+        causes = frontier
+        while frontier:
+            next_frontier: list[str] = []
+            next_causes: list[str] = []
+            for cid, cause in zip(frontier, causes):
+                for dependent in hit[cid]:
+                    if dependent not in down and dependent not in affected:
+                        affected[dependent] = cause
+                        next_frontier.append(dependent)
+                        next_causes.append(cause)
+            frontier, causes = next_frontier, next_causes
         return affected
 
     # -----------------------------------------------------------------------------------------

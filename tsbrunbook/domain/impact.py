@@ -120,8 +120,31 @@ class Impact:
         return max((r.level for r in self.operations.values()), default=Level.OK)
 
 
+class _Contribution:
+    """What one matched scenario gives one operation: the guide's levels, and the reason.
+
+    (A plain slotted class: read in the engine's innermost loop, and free to define at import.)"""
+
+    __slots__ = ("affected", "every", "level", "management", "others", "reason")
+
+    def __init__(self, level: Level, management: Level | None, affected: Level, others: Level, every: Level, reason: Reason | None) -> None:
+        self.level = level
+        self.management = management
+        self.affected = affected
+        self.others = others
+        self.every = every
+        self.reason = reason
+
+
 class ImpactEngine:
-    """Assesses failure sets against one pack and one estate."""
+    """Assesses failure sets against one pack and one estate.
+
+    `assess()` is called on every keypress that marks a component down or up, on estates with
+    hundreds of clusters, so its cost follows what is down, not the size of the estate: what
+    depends only on the estate is computed once (per service the clusters it runs on, per
+    component its matched scenario, per operation and component its reason), and the levels
+    of the clusters no scenario names are filled in one step.
+    """
 
     def __init__(self, pack: Pack, estate: Estate, graph: EstateGraph | None = None) -> None:
         self.pack = pack
@@ -131,35 +154,66 @@ class ImpactEngine:
         self.clusters = estate.cluster_names
         self.scopes = (MANAGEMENT_SCOPE, *self.clusters)
         self._order = {c.id: i for i, c in enumerate(self.graph.components)}
+        self._markable = frozenset(self.graph.markable_ids)
+        self._cluster_index = {c: i for i, c in enumerate(self.clusters)}
         self._estate_values = template.variables(estate, None)
+        self._values: dict[str, dict[str, str]] = {}  # cluster → placeholder values, on first use
         self._by_kind = {s.trigger: s for s in pack.scenarios}
+        self._matched: dict[str, MatchedScenario | None] = {}  # component → its scenario, if any
+        self._contribution_cache: dict[str, tuple[_Contribution | None, ...]] = {}  # component → per operation
+        # Services: each one's entry components, and which services each entry component carries.
+        entry = next((o.entry for o in self.operations if o.id == RUNNING_WORKLOADS), "workload-cluster")
+        self._service_entries = tuple(tuple(component_id(entry, c) for c in svc.clusters) for svc in estate.services)
+        self._services_ok = tuple(ServiceStatus(svc.name, Level.OK, svc.clusters, ()) for svc in estate.services)
+        self._services_on: dict[str, list[int]] = {}
+        for index, entries in enumerate(self._service_entries):
+            for cid in dict.fromkeys(entries):
+                self._services_on.setdefault(cid, []).append(index)
 
     def validate(self, ids: Iterable[str]) -> list[Component]:
         """The components for these ids; UserError for unknown or unmarkable ones."""
         return [self.graph.check_markable(cid) for cid in ids]
 
+    def _scenario_of(self, cid: str) -> MatchedScenario | None:
+        if cid in self._matched:
+            return self._matched[cid]
+        comp = self.graph.by_id[cid]
+        scenario = self._by_kind.get(comp.kind)
+        found = None
+        if scenario is not None:
+            implies = tuple(sorted(self.graph.closure(cid) - {cid}, key=self._order.__getitem__))
+            found = MatchedScenario(scenario, cid, comp.cluster, implies)
+        self._matched[cid] = found
+        return found
+
     def match(self, down: Iterable[str]) -> tuple[tuple[str, ...], frozenset[str], list[MatchedScenario]]:
-        comps = sorted({c.id for c in self.validate(down)}, key=self._order.__getitem__)
+        given = list(down)
+        ids = set(given)
+        if not ids <= self._markable:
+            self.validate(given)  # raises the UserError naming the first unknown or unmarkable id
+        comps = sorted(ids, key=self._order.__getitem__)
         effective: set[str] = set()
+        closure = self.graph.closure
         for cid in comps:
-            effective |= self.graph.closure(cid)
+            effective |= closure(cid)
         matched = []
+        chain = self.graph.hosts_chain
         for cid in comps:
-            if any(host in effective for host in self.graph.hosts_chain(cid)):
+            if not effective.isdisjoint(chain(cid)):
                 continue  # subsumed: something that hosts it is down too
-            comp = self.graph.by_id[cid]
-            scenario = self._by_kind.get(comp.kind)
-            if scenario is not None:
-                implies = tuple(sorted(self.graph.closure(cid) - {cid}, key=self._order.__getitem__))
-                matched.append(MatchedScenario(scenario, cid, comp.cluster, implies))
+            found = self._scenario_of(cid)
+            if found is not None:
+                matched.append(found)
         return tuple(comps), frozenset(effective), matched
 
     def assess(self, down: Iterable[str]) -> Impact:
         """The impact of these components being down (ids as in `tsbrunbook components`)."""
         comps, effective, matched = self.match(down)
+        ops = self.operations
+        contributions = [self._contributions(m) for m in matched]
         results = {}
-        for op in self.operations:
-            results[op.id] = self._operation(op.id, op.entry, op.all_clusters_out_is_outage, matched)
+        for i, op in enumerate(ops):
+            results[op.id] = self._operation(op.id, op.all_clusters_out_is_outage, matched, [c[i] for c in contributions])
         queued = self._queued(matched)
         accepted = all(m.scenario.impact[MANAGEMENT_OPERATIONS].level < Level.OUTAGE for m in matched if MANAGEMENT_OPERATIONS in m.scenario.impact)
         return Impact(
@@ -174,47 +228,94 @@ class ImpactEngine:
             scopes=self.scopes,
         )
 
-    def _operation(self, op_id: str, entry: str, all_out_rule: bool, matched: list[MatchedScenario]) -> OperationResult:
-        scopes = dict.fromkeys(self.scopes, Level.OK)
-        overall = Level.OK
-        reasons = []
-        for m in matched:
-            imp = m.scenario.impact.get(op_id)
+    def _cluster_values(self, cluster: str | None) -> dict[str, str]:
+        if cluster is None:
+            return self._estate_values
+        values = self._values.get(cluster)
+        if values is None:
+            values = self._values[cluster] = template.variables(self.estate, cluster)
+        return values
+
+    def _contributions(self, m: MatchedScenario) -> tuple[_Contribution | None, ...]:
+        """What one matched scenario gives each operation (in pack order), computed once."""
+        found = self._contribution_cache.get(m.component)
+        if found is not None:
+            return found
+        out: list[_Contribution | None] = []
+        for op in self.operations:
+            imp = m.scenario.impact.get(op.id)
             if imp is None:
+                out.append(None)
                 continue
             sc = imp.scopes
-            if MANAGEMENT_SCOPE in sc:
-                scopes[MANAGEMENT_SCOPE] = max(scopes[MANAGEMENT_SCOPE], sc[MANAGEMENT_SCOPE])
-            if m.cluster is not None:
-                scopes[m.cluster] = max(scopes[m.cluster], sc.get("affected", Level.OK))
-                others = sc.get("other-clusters", Level.OK)
-                if others > Level.OK:
-                    for c in self.clusters:
-                        if c != m.cluster:
-                            scopes[c] = max(scopes[c], others)
-            else:
-                every = sc.get("clusters", Level.OK)
-                if every > Level.OK:
-                    for c in self.clusters:
-                        scopes[c] = max(scopes[c], every)
-            overall = max(overall, imp.level)
+            reason = None
             if imp.level > Level.OK or any(v > Level.OK for v in sc.values()):
-                values = template.variables(self.estate, m.cluster) if m.cluster else self._estate_values
-                reasons.append(
-                    Reason(
-                        operation=op_id,
-                        level=imp.level,
-                        components=(m.component,),
-                        instance=m.instance,
-                        cluster=m.cluster,
-                        scopes=dict(sc),
-                        path=tuple(self.graph.path(entry, m.cluster, m.component)),
-                        text=template.fill(imp.explanation, values),
-                    )
+                reason = Reason(
+                    operation=op.id,
+                    level=imp.level,
+                    components=(m.component,),
+                    instance=m.instance,
+                    cluster=m.cluster,
+                    scopes=dict(sc),
+                    path=tuple(self.graph.path(op.entry, m.cluster, m.component)),
+                    text=template.fill(imp.explanation, self._cluster_values(m.cluster)),
                 )
-        if all_out_rule and overall < Level.OUTAGE and self.clusters and all(scopes[c] == Level.OUTAGE for c in self.clusters):
+            out.append(
+                _Contribution(
+                    level=imp.level,
+                    management=sc.get(MANAGEMENT_SCOPE),
+                    affected=sc.get("affected", Level.OK),
+                    others=sc.get("other-clusters", Level.OK),
+                    every=sc.get("clusters", Level.OK),
+                    reason=reason,
+                )
+            )
+        result = self._contribution_cache[m.component] = tuple(out)
+        return result
+
+    def _operation(self, op_id: str, all_out_rule: bool, matched: list[MatchedScenario], contributions: list[_Contribution | None]) -> OperationResult:
+        # A cluster's level is the worst of: what estate-wide scenarios give every cluster, what
+        # scenarios on that cluster give the affected one, and what scenarios on *other*
+        # clusters give the other clusters. Only clusters named by a scenario can differ from the
+        # rest, so the others are filled in one step.
+        management = Level.OK
+        overall = Level.OK
+        every = Level.OK  # for every cluster
+        affected: dict[str, Level] = {}  # cluster → the worst `affected` of its scenarios
+        others: dict[str, Level] = {}  # cluster → the worst `other-clusters` of its scenarios
+        reasons = []
+        for m, c in zip(matched, contributions):
+            if c is None:
+                continue
+            if c.management is not None and c.management > management:
+                management = c.management
+            cluster = m.cluster
+            if cluster is not None:
+                if c.affected > affected.get(cluster, Level.OK) or cluster not in affected:
+                    affected[cluster] = c.affected
+                if c.others > Level.OK and c.others > others.get(cluster, Level.OK):
+                    others[cluster] = c.others
+            elif c.every > every:
+                every = c.every
+            overall = max(overall, c.level)
+            if c.reason is not None:
+                reasons.append(c.reason)
+        top = max(others.values(), default=Level.OK)
+        holders = [c for c, level in others.items() if level == top]
+        # The one cluster holding the worst `other-clusters` level does not get it from itself.
+        alone = holders[0] if len(holders) == 1 else None
+        base = max(every, top)
+        scopes = dict.fromkeys(self.scopes, base)
+        scopes[MANAGEMENT_SCOPE] = management
+        named: dict[str, Level] = {}
+        for c in (*affected, *((alone,) if alone is not None else ())):
+            from_others = top if c != alone else max((lvl for o, lvl in others.items() if o != c), default=Level.OK)
+            named[c] = scopes[c] = max(every, affected.get(c, Level.OK), from_others)
+        every_cluster_out = all(v == Level.OUTAGE for v in named.values()) and (base == Level.OUTAGE or len(named) == len(self.clusters))
+        if all_out_rule and overall < Level.OUTAGE and self.clusters and every_cluster_out:
             overall = Level.OUTAGE
-            causes = tuple(dict.fromkeys(m.component for m in matched if any(r.instance == m.instance for r in reasons)))
+            with_reason = {r.instance for r in reasons}
+            causes = tuple(dict.fromkeys(m.component for m in matched if m.instance in with_reason))
             reasons.append(
                 Reason(
                     operation=op_id,
@@ -230,20 +331,33 @@ class ImpactEngine:
         return OperationResult(overall, scopes, reasons)
 
     def _queued(self, matched: list[MatchedScenario]) -> tuple[QueuedChanges, ...]:
-        because: dict[str, list[str]] = {}
-        for m in matched:
+        everywhere: list[tuple[int, str]] = []  # (position in matched, component)
+        per_cluster: dict[str, list[tuple[int, str]]] = {}
+        for pos, m in enumerate(matched):
             mode = m.scenario.queues_changes
-            targets = (m.cluster,) if mode == "affected-cluster" and m.cluster else self.clusters if mode == "all-clusters" else ()
-            for c in targets:
-                because.setdefault(c, []).append(m.component)
-        return tuple(QueuedChanges(c, tuple(because[c])) for c in self.clusters if c in because)
+            if mode == "all-clusters":
+                everywhere.append((pos, m.component))
+            elif mode == "affected-cluster" and m.cluster:
+                per_cluster.setdefault(m.cluster, []).append((pos, m.component))
+        if not everywhere:
+            named = sorted(per_cluster, key=self._cluster_index.__getitem__)
+            return tuple(QueuedChanges(c, tuple(comp for _, comp in per_cluster[c])) for c in named)
+        shared = tuple(comp for _, comp in everywhere)
+        return tuple(
+            QueuedChanges(c, tuple(comp for _, comp in sorted(everywhere + per_cluster[c])) if c in per_cluster else shared)
+            for c in self.clusters
+        )
 
     def _services(self, effective: frozenset[str]) -> tuple[ServiceStatus, ...]:
-        entry = next((o.entry for o in self.operations if o.id == RUNNING_WORKLOADS), "workload-cluster")
-        out = []
-        for svc in self.estate.services:
-            gone = tuple(c for c in svc.clusters if component_id(entry, c) in effective)
+        touched: set[int] = set()
+        for cid in self._services_on.keys() & effective:
+            touched.update(self._services_on[cid])
+        if not touched:
+            return self._services_ok
+        out = list(self._services_ok)
+        for index in touched:
+            svc = self.estate.services[index]
+            gone = tuple(c for c, cid in zip(svc.clusters, self._service_entries[index]) if cid in effective)
             level = Level.OK if not gone else Level.OUTAGE if len(gone) == len(svc.clusters) else Level.LIMITED
-            out.append(ServiceStatus(svc.name, level, svc.clusters, gone))
+            out[index] = ServiceStatus(svc.name, level, svc.clusters, gone)
         return tuple(out)
-
