@@ -84,6 +84,8 @@ def startup(which: str, result: str) -> None:
                 yield Static("hello")
 
         Hello().run()
+    elif which == "widgets":
+        _same_widgets_app().run()
     else:
         # Exactly what `tsbrunbook` without arguments does: parse, Workspace, resume_or_start on
         # the demo estate (TSBRUNBOOK_HOME is a temp dir set by the parent), RunbookApp.run().
@@ -92,6 +94,55 @@ def startup(which: str, result: str) -> None:
         code = main([])
         if code:
             sys.exit(code)
+
+
+def _same_widgets_app():
+    """A plain Textual app (no tsbrunbook code) with the widget kinds and about the amount of
+    content of tsbrunbook's first screen: the framework's own floor for such a screen."""
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.containers import Horizontal, Vertical
+    from textual.widgets import DataTable, Footer, Input, Static, Tree
+
+    words = "the edge control plane configures the local data plane and reports status " * 3
+
+    class SameWidgets(App[None]):
+        CSS = ".pane { border: round $accent; height: 1fr; width: 1fr; } #left { width: 38; } Input { display: none; }"
+        BINDINGS = [Binding(k, "bell", d) for k, d in zip("nseiBhq", ("Note", "Skip", "Export", "Incidents", "Brief", "Probe", "Quit"))]
+
+        def compose(self) -> ComposeResult:
+            yield Static("INC-20261127-001 eu-west edge down  0:16:35  down 2 · steps 1/23 · escalations 0/2")
+            with Horizontal():
+                with Vertical(classes="pane", id="left"):
+                    yield Static("x down  o affected  . ok")
+                    yield Input()
+                    tree: Tree[str] = Tree("estate")
+                    tree.show_root = False
+                    for group in ("Management side", "eu-west", "eu-central", "us-east", "ap-south"):
+                        node = tree.root.add(group, expand=True)
+                        for leaf in ("Workload cluster", "Edge control plane", "Link to management"):
+                            node.add_leaf(f"* {leaf}")
+                    yield tree
+                with Vertical(classes="pane"):
+                    table: DataTable = DataTable()
+                    table.add_columns("Scope", "Workloads", "Local ops", "Metrics", "Management")
+                    for scope in ("Overall", "mgmt", "eu-west", "eu-central", "us-east", "ap-south"):
+                        table.add_row(scope, "ok", "limited", "ok", "ok")
+                    yield table
+                    yield Static(words * 2)
+                    yield Static(words)
+                with Vertical(classes="pane"):
+                    steps: Tree[str] = Tree("checklists")
+                    steps.show_root = False
+                    for group in ("The central control plane fails", "The edge control plane fails"):
+                        node = steps.root.add(group, expand=True)
+                        for i in range(6):
+                            node.add_leaf(f"[ ] step {i} of the recovery checklist")
+                    yield steps
+                    yield Static(words * 3)
+            yield Footer()
+
+    return SameWidgets()
 
 
 def memory(estate: str, result: str) -> None:
@@ -142,7 +193,7 @@ def interaction(estate: str, toggles: int, result: str) -> None:
         display(screen, renderable)
         if renderable is None or app._batch_count or watch["want"] is None or watch["at"] is not None:
             return
-        if str(watch["table"].get_cell(OPERATION, "overall")).endswith(watch["want"]):
+        if str(watch["table"].cell_text(OPERATION, "overall")).endswith(watch["want"]):
             watch["at"] = time.perf_counter()
 
     app._display = timed_display  # type: ignore[method-assign]
@@ -152,7 +203,7 @@ def interaction(estate: str, toggles: int, result: str) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             pane = app.screen.query_one(ComponentsPane)
-            watch["table"] = app.screen.query_one(ImpactPane).table
+            watch["table"] = app.screen.query_one(ImpactPane)
             rnd = random.Random(11)
             for _ in range((toggles + 1) // 2):
                 cid = f"{rnd.choice(KINDS)}/{rnd.choice(app.engine.clusters)}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from textual.widgets import DataTable
 
 from tsbrunbook.domain.model import Level
 from tsbrunbook.tui.app import RunbookApp
@@ -31,8 +30,7 @@ async def cursor_to(pilot, app: RunbookApp, cid: str) -> None:
 
 
 def cell_text(app: RunbookApp, op: str, scope: str) -> str:
-    table = app.screen.query_one(ImpactPane).query_one(DataTable)
-    return str(table.get_cell(op, scope))
+    return app.screen.query_one(ImpactPane).cell_text(op, scope)
 
 
 async def test_mark_down_changes_matrix_and_checklists():
@@ -208,8 +206,7 @@ async def test_palette_marks_down_and_reasons_follow_the_cell():
         assert "Mark down: workload-cluster/ap-south" in names and "Export incident to Markdown" in names
         app.toggle_component("workload-cluster/ap-south")
         await pilot.pause()
-        table = app.screen.query_one(ImpactPane).table
-        table.move_cursor(row=0, column=2 + list(app.engine.scopes).index("ap-south"))
+        app.screen.query_one(ImpactPane).focus_cell("running-workloads", "ap-south")
         await pilot.pause()
         reasons = str(app.screen.query_one("#reasons-text").content)
         assert "workload-cluster/ap-south" in reasons and "ap-south" in reasons

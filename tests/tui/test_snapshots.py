@@ -38,4 +38,4 @@ def test_wide_management_cluster_down(snap_compare):
     def setup(session):
         session.mark_down(["management-cluster", "workload-cluster/ap-south"])
 
-    assert snap_compare(snapshot_app(setup, title="mgmt cluster lost [bold]not markup[/bold]"), terminal_size=(160, 48), press=["2", "right", "right"])
+    assert snap_compare(snapshot_app(setup, title="mgmt cluster lost [bold]not markup[/bold]"), terminal_size=(160, 48), press=["2", "down", "down", "right"])

@@ -66,9 +66,13 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
-        if args.command is None:
-            args = build_parser().parse_args(["tui"])
+        if not argv:
+            # The 3 a.m. path: straight to the TUI, without importing every command's module.
+            args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
+        else:
+            args = build_parser().parse_args(argv)
+            if args.command is None:  # only options such as --version were given
+                args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
         ctx = Context(getattr(args, "estate", None))
         return int(args.func(args, ctx) or 0)
     except UserError as exc:

@@ -346,6 +346,7 @@ def read_estate(obj: Obj, file: str) -> Estate:
     if obj.ok and not clusters:
         src.problem(obj.line, "estate: list at least one workload cluster under 'clusters'")
     names = [c.name for c in clusters]
+    known = set(names)  # membership per service reference: a set, for estates of 1000 clusters
     _duplicates(src, cluster_lines, "cluster")
     services = []
     service_lines: list[tuple[str, int]] = []
@@ -354,12 +355,12 @@ def read_estate(obj: Obj, file: str) -> Estate:
         check_id(src, name, s.line, "service name")
         refs = s.strings("clusters")
         for ref in refs:
-            if ref not in names:
+            if ref not in known:
                 src.problem(s.line_of("clusters"), f"service '{name}': unknown cluster '{ref}'; {did_you_mean(ref, names)}".rstrip("; "))
         if s.ok and not refs:
             src.problem(s.line_of("clusters"), f"service '{name}': place it on at least one cluster")
         service_lines.append((name or "", s.line))
-        services.append(Service(name or "", tuple(r for r in refs if r in names)))
+        services.append(Service(name or "", tuple(r for r in refs if r in known)))
         s.done()
     _duplicates(src, service_lines, "service")
     support = DEFAULT_SUPPORT

@@ -95,15 +95,19 @@ class ComponentsPane(Vertical):
         def keep(cid: str, group: str) -> bool:
             return not wanted or wanted in cid.lower() or wanted in group.lower() or wanted in self.graph.by_id[cid].title.lower()
 
+        by_scope: dict[str | None, list[str]] = {}
+        for comp in self.graph.components:
+            if comp.markable:
+                by_scope.setdefault(comp.cluster, []).append(comp.id)
         mgmt_title = f"Management side ({self.graph.estate.management.cluster})"
-        singles = [c.id for c in self.graph.components if c.cluster is None and c.markable and keep(c.id, mgmt_title)]
+        singles = [cid for cid in by_scope.get(None, []) if keep(cid, mgmt_title)]
         if singles:
             group = tree.root.add(Text(mgmt_title, style="bold"), expand=True)
             for cid in singles:
                 self.nodes[cid] = group.add_leaf(self.label(cid), data=cid)
         for cluster in self.graph.estate.clusters:
             title = f"{cluster.name} ({cluster.region})" if cluster.region else cluster.name
-            members = [c.id for c in self.graph.components if c.cluster == cluster.name and c.markable and keep(c.id, title)]
+            members = [cid for cid in by_scope.get(cluster.name, []) if keep(cid, title)]
             if not members:
                 continue
             group = tree.root.add(Text(title, style="bold"), expand=True)

@@ -21,8 +21,13 @@ def cell(level: Level) -> Text:
 
 
 class ImpactPane(Vertical):
+    """A row per scope (overall, management side, each cluster), a column per operation.
+
+    Rows, not columns, per cluster: a DataTable renders only the rows on screen, so a thousand
+    clusters cost no more per repaint than four, and the four operations fit in 80 columns."""
+
     DEFAULT_CSS = """
-    ImpactPane DataTable { height: auto; max-height: 8; }
+    ImpactPane DataTable { height: auto; max-height: 12; }
     ImpactPane #reasons { height: 1fr; min-height: 4; border-top: solid $panel; }
     ImpactPane #summary { height: auto; max-height: 10; border-top: solid $panel; }
     """
@@ -30,7 +35,7 @@ class ImpactPane(Vertical):
     def __init__(self, pack: Pack, scopes: tuple[str, ...], **kwargs) -> None:
         super().__init__(**kwargs)
         self.pack = pack
-        self.scopes = scopes
+        self.rows = (OVERALL, *scopes)  # row keys, in order
         self.impact: Impact | None = None
         self.recent: list[str] = []
         self.shown: dict[tuple[str, str], Level] = {}
@@ -45,14 +50,14 @@ class ImpactPane(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("Operation", key="operation")
-        table.add_column("Overall", key=OVERALL)
-        for scope in self.scopes:
-            table.add_column("mgmt" if scope == MANAGEMENT_SCOPE else scope, key=scope)
+        table.add_column("Scope", key="scope")
         for op in self.pack.graph.operations:
-            table.add_row(op.short, *[cell(Level.OK) for _ in range(len(self.scopes) + 1)], key=op.id)
-            self.shown[(op.id, OVERALL)] = Level.OK
-            for scope in self.scopes:
+            table.add_column(op.short, key=op.id)
+        ok = [cell(Level.OK) for _ in self.pack.graph.operations]
+        for scope in self.rows:
+            label = "Overall" if scope == OVERALL else "mgmt" if scope == MANAGEMENT_SCOPE else scope
+            table.add_row(Text(label, style="bold") if scope == OVERALL else label, *ok, key=scope)
+            for op in self.pack.graph.operations:
                 self.shown[(op.id, scope)] = Level.OK
         table.move_cursor(row=0, column=1)
 
@@ -70,21 +75,29 @@ class ImpactPane(Vertical):
             for scope, level in ((OVERALL, res.level), *res.scopes.items()):
                 if self.shown.get((op_id, scope)) != level:
                     self.shown[(op_id, scope)] = level
-                    table.update_cell(op_id, scope, cell(level), update_width=True)
+                    table.update_cell(scope, op_id, cell(level), update_width=True)
         if first:
             # Open on the worst news: the first operation that is not ok.
             worst = next((i for i, r in enumerate(impact.operations.values()) if r.level > Level.OK), 0)
-            table.move_cursor(row=worst, column=1)
+            table.move_cursor(row=0, column=worst + 1)
         self.show_reasons()
         self.show_summary()
 
     def highlighted(self) -> tuple[str, str | None]:
-        table = self.table
-        row, col = table.cursor_coordinate
+        """(operation, scope) under the cursor; scope None is the overall row."""
+        row, col = self.table.cursor_coordinate
         ops = self.pack.graph.operations
-        op = ops[min(row, len(ops) - 1)].id
-        scope = None if col <= 1 else self.scopes[col - 2]
-        return op, scope
+        op = ops[min(max(col, 1), len(ops)) - 1].id
+        scope = self.rows[min(row, len(self.rows) - 1)]
+        return op, None if scope == OVERALL else scope
+
+    def cell_text(self, op_id: str, scope: str) -> str:
+        """The text of one cell (`overall` for the estate-wide row)."""
+        return str(self.table.get_cell(scope, op_id))
+
+    def focus_cell(self, op_id: str, scope: str) -> None:
+        column = 1 + [o.id for o in self.pack.graph.operations].index(op_id)
+        self.table.move_cursor(row=self.rows.index(scope), column=column)
 
     @on(DataTable.CellHighlighted)
     def _highlighted(self) -> None:
@@ -122,6 +135,11 @@ class ImpactPane(Vertical):
         text = Text()
         if not impact.changes_accepted:
             text.append("No TSB configuration change can be made now.\n", style="bold red")
+        hit = [s for s in impact.scopes if s != MANAGEMENT_SCOPE and any(r.scopes[s] > Level.OK for r in impact.operations.values())]
+        if hit:
+            worst = {s: max(r.scopes[s] for r in impact.operations.values()) for s in hit}
+            text.append("Clusters hit: ", style="bold")
+            text.append(", ".join(f"{s} {level_glyph(worst[s]).strip()}" for s in hit[:8]) + (f" (+{len(hit) - 8})" if len(hit) > 8 else "") + "\n")
         if impact.queued:
             names = [q.cluster for q in impact.queued]
             shown = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
