@@ -9,7 +9,7 @@ import os
 from ..domain.errors import LoadError, UserError
 from ..domain.exercise import check_exercise_file, exercises_dir, find_exercise, format_offset, list_exercises
 from .context import Context
-from .text import one_line, table
+from .text import one_line, report_problems, table
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
@@ -50,7 +50,6 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
     import glob
-    import sys
 
     targets = args.exercise or sorted(glob.glob(os.path.join(exercises_dir(), "*.yaml")))
     problems = []
@@ -59,13 +58,7 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         if not os.path.exists(path):
             raise UserError(f"no exercise '{one_line(target, 60)}'", "run `tsbrunbook exercise list`")
         problems += check_exercise_file(path, ctx.pack)[1]
-    for problem in problems:
-        print(one_line(str(problem)), file=sys.stderr)
-    if problems:
-        print(f"{len(problems)} problem(s) in {len(targets)} exercise(s)", file=sys.stderr)
-        return 2
-    ctx.out(f"ok: {len(targets)} exercise(s), no problems")
-    return 0
+    return report_problems(problems, len(targets), "exercise")
 
 
 def _run_session(workspace, exercise, args):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from ..domain import serialize
 from ..domain.errors import UserError, did_you_mean
 from ..domain.model import Level
 from .context import Context
-from .text import one_line, table
+from .text import one_line, report_problems, table
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
@@ -150,10 +149,4 @@ def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
 
     paths = args.paths or [runbooks_dir()]
     problems, checked = validate_paths(paths)
-    for problem in problems:
-        print(one_line(str(problem)), file=sys.stderr)
-    if problems:
-        print(f"{len(problems)} problem(s) in {checked} file(s)", file=sys.stderr)
-        return 2
-    ctx.out(f"ok: {checked} file(s), no problems")
-    return 0
+    return report_problems(problems, checked, "file")

@@ -26,3 +26,16 @@ def one_line(text: str, width: int = 0) -> str:
     if width and len(cleaned) > width:
         cleaned = cleaned[: width - 1] + "…"
     return cleaned
+
+
+def report_problems(problems: list, checked: int, noun: str) -> int:
+    """`file:line: message` per problem on stderr, then a count; the exit status (0 or 2)."""
+    import sys
+
+    for problem in problems:
+        print(one_line(str(problem)), file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {checked} {noun}(s)", file=sys.stderr)
+        return 2
+    print(f"ok: {checked} {noun}(s), no problems")
+    return 0

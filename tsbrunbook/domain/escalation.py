@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .impact import Impact, ImpactEngine
-from .incident import Event, IncidentSession, IncidentState, assessable, utcnow
+from .incident import Event, IncidentSession, IncidentState, assessable, down_sets, utcnow
 from .incident_export import EscalationPoint, all_views, escalation_points, iso
 from .model import Estate, Scenario
 
@@ -51,19 +51,10 @@ def match_periods(state: IncidentState, engine: ImpactEngine) -> list[MatchPerio
     """Every match period of every scenario instance, replaying the down/up events in order.
 
     The first period of an instance starts at `state.instances[instance]`."""
-    down: dict[str, None] = {}
     open_: dict[str, tuple[datetime, int]] = {}
     out: list[MatchPeriod] = []
     cache: dict[frozenset[str], frozenset[str]] = {}
-    for event in state.timeline:
-        if event.type not in ("down", "up"):
-            continue
-        for cid in event.data.get("components", []):
-            if event.type == "down":
-                down[cid] = None
-            else:
-                down.pop(cid, None)
-        ids = frozenset(assessable(engine, down))
+    for event, ids in down_sets(state, engine):
         if ids not in cache:
             cache[ids] = frozenset(m.instance for m in engine.match(ids)[2])
         active = cache[ids]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 from .errors import UserError, did_you_mean
 from .impact import Impact, ImpactEngine
@@ -155,6 +155,20 @@ def assessable(engine: ImpactEngine, ids: Iterable[str]) -> list[str]:
     recorded down that the estate no longer has stays in `down` but cannot be assessed."""
     graph = engine.graph
     return [c for c in ids if c in graph.by_id and graph.by_id[c].markable]
+
+
+def down_sets(state: IncidentState, engine: ImpactEngine) -> Iterator[tuple[Event, frozenset[str]]]:
+    """Replay the incident's down/up events: after each one, the assessable components down then."""
+    down: dict[str, None] = {}  # insertion-ordered, like IncidentState.down
+    for event in state.timeline:
+        if event.type not in ("down", "up"):
+            continue
+        for cid in event.data.get("components", []):
+            if event.type == "down":
+                down[cid] = None
+            else:
+                down.pop(cid, None)
+        yield event, frozenset(assessable(engine, down))
 
 
 def fold(incident_id: str, events: list[Event], engine: ImpactEngine | None) -> IncidentState:

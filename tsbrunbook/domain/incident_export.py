@@ -25,6 +25,7 @@ from .incident import (
     StepState,
     assessable,
     checklists,
+    down_sets,
     readiness_checklist,
     readiness_gaps,
     utcnow,
@@ -151,19 +152,12 @@ def all_views(state: IncidentState, engine: ImpactEngine, impact: Impact | None 
 
 def worst_moment(state: IncidentState, engine: ImpactEngine) -> tuple[Event, Impact] | None:
     """The event after which the impact was at its worst (earliest of equals), replaying down/up."""
-    down: dict[str, None] = {}
     best: tuple[tuple[int, int, int], Event, Impact] | None = None
     cache: dict[frozenset[str], Impact] = {}
-    for event in state.timeline:
-        if event.type not in ("down", "up"):
-            continue
-        for cid in event.data.get("components", []):
-            if event.type == "down":
-                down[cid] = None
-            else:
-                down.pop(cid, None)
-        ids = assessable(engine, down)
-        impact = cache.setdefault(frozenset(ids), engine.assess(ids))
+    for event, ids in down_sets(state, engine):
+        if ids not in cache:
+            cache[ids] = engine.assess(ids)
+        impact = cache[ids]
         score = _severity(impact)
         if best is None or score > best[0]:
             best = (score, event, impact)
