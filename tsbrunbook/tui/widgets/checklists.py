@@ -137,6 +137,8 @@ class ChecklistsPane(Vertical):
     def _restore_cursor(self, node) -> None:
         # The tree was rebuilt: put the cursor back and redraw the detail even if the line is the same.
         self.tree.move_cursor(node)
+        if self.tree.cursor_line <= 1:
+            self.tree.scroll_home(animate=False)  # keep the first heading in sight
         self.show_detail()
 
     def heading(self, view: ChecklistView) -> Text:
