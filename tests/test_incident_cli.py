@@ -133,9 +133,15 @@ def test_incident_keeps_its_own_estate(cli, tmp_path):
     ok(cli("incident", "down", incident, "workload-cluster/emea-1"))
     data = json.loads(ok(cli("incident", "show", incident, "--format", "json")).out)
     assert data["estate"] == {"name": "EMEA estate", "file": str(custom), "tsb_version": "1.12"}
+    # Editing the file (dropping the cluster) or deleting it takes nothing from the incident.
+    custom.write_text(Path(demo_estate_path()).read_text())
+    ok(cli("incident", "step", incident, "workload-cluster-failure@emea-1/recovery/confirm-cluster-back", "done"))
     custom.unlink()
-    line = one_error_line(cli("incident", "show", incident))
-    assert f"incident {incident} was started with the estate {custom}, which is gone" in line
+    data = json.loads(ok(cli("incident", "show", incident, "--format", "json")).out)
+    assert [d["component"] for d in data["down"]] == ["workload-cluster/emea-1"]
+    steps = {s["ref"]: s["state"] for c in data["checklists"] for s in c["steps"]}
+    assert steps["workload-cluster-failure@emea-1/recovery/confirm-cluster-back"] == "done"
+    ok(cli("incident", "up", incident, "workload-cluster/emea-1"))
 
 
 def test_lower_case_ids_are_accepted(cli):

@@ -5,13 +5,15 @@ Shared by the CLI and the TUI so both start, resume and reopen incidents the sam
 
 from __future__ import annotations
 
+import hashlib
 import os
 from datetime import datetime
 
 from .domain.errors import UserError, did_you_mean
 from .domain.impact import ImpactEngine
 from .domain.incident import IncidentSession
-from .domain.loader import load_estate, load_pack
+from .domain.loader import demo_estate_path, load_estate, load_pack
+from .domain.yamlsrc import read_text
 from .domain.model import Pack
 from .cli.text import one_line
 
@@ -24,21 +26,30 @@ class Workspace:
             store = Store()
         self.store = store
         self.pack = pack or load_pack()
-        self._engines: dict[str | None, ImpactEngine] = {}
+        self._engines: dict[tuple[str | None, str], ImpactEngine] = {}
 
-    def engine(self, estate_file: str | None) -> ImpactEngine:
-        key = os.path.abspath(estate_file) if estate_file else None
+    def engine(self, estate_file: str | None, text: str | None = None) -> ImpactEngine:
+        """The engine on an estate: the file as it is now, or `text` once read from it."""
+        path = os.path.abspath(estate_file) if estate_file else None
+        if text is None:
+            text = read_text(path or demo_estate_path())
+        key = (path, hashlib.sha256(text.encode("utf-8")).hexdigest())
         if key not in self._engines:
-            self._engines[key] = ImpactEngine(self.pack, load_estate(key))
+            self._engines[key] = ImpactEngine(self.pack, load_estate(path, text))
         return self._engines[key]
 
     def start(self, title: str, estate_file: str | None = None, kind: str = "incident", extra: dict | None = None) -> IncidentSession:
         title = " ".join(title.split())
         if not title:
             raise UserError("the incident needs a title", 'e.g. tsbrunbook incident start "eu-west edge down"')
-        engine = self.engine(estate_file)  # load (and validate) the estate before anything is written
+        path = os.path.abspath(estate_file) if estate_file else None
+        text = read_text(path or demo_estate_path())
+        engine = self.engine(path, text)  # load (and validate) the estate before anything is written
         meta = {
-            "estate_file": os.path.abspath(estate_file) if estate_file else None,
+            "estate_file": path,
+            # The incident keeps the estate it started with: editing or deleting the file later
+            # must not take recorded components and steps away from it.
+            "estate_yaml": text,
             "estate_name": engine.estate.name,
             "tsb_version": engine.estate.tsb_version,
             "pack_version": self.pack.version,
@@ -62,13 +73,16 @@ class Workspace:
     def open(self, raw_id: str) -> IncidentSession:
         """An incident, folded with the estate it was started with."""
         incident = self.resolve(raw_id)
-        estate_file = self.store.events(incident)[0].data.get("estate_file")
+        started = self.store.events(incident)[0].data
+        estate_file, text = started.get("estate_file"), started.get("estate_yaml")
+        if text is not None:
+            return IncidentSession(self.store, incident, self.engine(estate_file, text))
         if estate_file and not os.path.isfile(estate_file):
             raise UserError(
                 f"incident {incident} was started with the estate {estate_file}, which is gone",
                 "put the file back: an incident keeps the estate it was started with",
             )
-        return IncidentSession(self.store, incident, self.engine(estate_file))
+        return IncidentSession(self.store, incident, self.engine(estate_file))  # recorded before estate_yaml
 
     def resume_or_start(self, estate_file: str | None = None, kind: str = "incident") -> IncidentSession:
         """The most recent open incident on this estate, else a new one."""

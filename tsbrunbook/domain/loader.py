@@ -445,10 +445,10 @@ def _escalation(obj: Obj) -> dict[str, int]:
 TOP_KEYS = ("pack", "graph", "scenario", "readiness", "estate", "exercise")
 
 
-def _read_document(path: str) -> tuple[YamlFile, str | None, Obj | None]:
-    """Parse a file and find its one top-level key (`scenario:`, `estate:` …)."""
+def _read_document(path: str, text: str | None = None) -> tuple[YamlFile, str | None, Obj | None]:
+    """Parse a file (or `text` read from it earlier) and find its one top-level key."""
     src = YamlFile(path)
-    root = parse(read_text(path), src)
+    root = parse(read_text(path) if text is None else text, src)
     if root is None:
         return src, None, None
     if not isinstance(root.value, dict) or len(root.value) != 1:
@@ -461,8 +461,8 @@ def _read_document(path: str) -> tuple[YamlFile, str | None, Obj | None]:
     return src, key, Obj(node, src, key)
 
 
-def _expect(path: str, key: str) -> tuple[YamlFile, Obj | None]:
-    src, found, obj = _read_document(path)
+def _expect(path: str, key: str, text: str | None = None) -> tuple[YamlFile, Obj | None]:
+    src, found, obj = _read_document(path, text)
     if found is not None and found != key:
         src.problem(1, f"expected a '{key}:' document here, found '{found}:'")
         return src, None
@@ -641,10 +641,11 @@ def load_pack(root: str | None = None) -> Pack:
     )
 
 
-def load_estate(path: str | None = None) -> Estate:
-    """Load an estate file (the bundled demo when `path` is None); raise LoadError on any problem."""
+def load_estate(path: str | None = None, text: str | None = None) -> Estate:
+    """Load an estate file (the bundled demo when `path` is None), or `text` once read from it
+    (an incident keeps the estate it started with); raise LoadError on any problem."""
     path = path or demo_estate_path()
-    src, obj = _expect(path, "estate")
+    src, obj = _expect(path, "estate", text)
     estate = read_estate(obj, path) if obj is not None else None
     if src.problems or estate is None:
         raise LoadError(src.problems)
