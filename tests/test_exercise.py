@@ -139,3 +139,35 @@ def test_kill_mid_exercise_and_resume_loses_nothing(pack, isolated_home):
     assert list(session.state.down) == ["edge-control-plane/eu-west"]
     run.start()  # and it goes on from there
     assert run.now() >= float(offset)
+
+
+def test_resume_after_a_kill_with_the_clock_running_pauses_where_it_was(pack):
+    _ws, run = start_run(pack)
+    run.start()
+    run.set_speed(60.0)
+    run.jump_to_next()
+    last_offset = run.now(run.session.state.timeline[-1].at)
+    # ... the process dies here with the clock running; later someone resumes the run:
+    resumed = ExerciseRun(Workspace(pack=pack).open(run.session.id), run.exercise)
+    assert resumed.recover() is True
+    assert not resumed.clock.running
+    assert resumed.clock.offset == pytest.approx(last_offset, abs=0.01)
+    assert resumed.recover() is False  # once
+
+
+def test_exercise_run_bad_input_writes_nothing(cli, isolated_home):
+    from tsbrunbook.store import Store
+
+    result = cli("exercise", "run", "cascade", "--speed", "0")
+    assert result.rc == 2 and "out of range" in result.err
+    assert Store().list(include_closed=True) == []
+
+
+def test_report_of_a_fresh_run_claims_nothing_met(pack):
+    from tsbrunbook.domain.exercise_report import exercise_report
+
+    _ws, run = start_run(pack)
+    report = exercise_report(run.progress(), run.session.state, run.session.engine)
+    missed = report.split("## Missed expectations")[1].split("##")[0]
+    assert "every expectation was met" not in missed
+    assert "None so far" in missed and "Not due yet when this report was written: 4" in missed

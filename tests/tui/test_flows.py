@@ -241,3 +241,25 @@ async def test_two_hundred_clusters_stay_usable(tmp_path):
         await pilot.pause()
         assert app.session.impact().operations["local-cluster-operations"].scopes["c100"] == Level.LIMITED
         assert "limited" in cell_text(app, "local-cluster-operations", "c100")
+
+
+async def test_markup_in_titles_and_paths_is_shown_literally(tmp_path, monkeypatch):
+    """A `[/]` in an incident title or the export folder must not crash a toast."""
+    evil_dir = tmp_path / "exp[/]x[b]"
+    monkeypatch.setenv("TSBRUNBOOK_EXPORT_DIR", str(evil_dir))
+    workspace = Workspace()
+    other = workspace.start("[bold red]PWNED[/] [/]")
+    app = RunbookApp(workspace, workspace.start("plain"))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("i")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # newest first: "plain", then the hostile one
+        await pilot.pause()
+        assert app.session.id == other.id
+        await pilot.press("e")
+        await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+        assert any("[bold red]PWNED[/] [/]" in m for m in messages)
+        assert any(str(evil_dir) in m for m in messages)
+        assert (evil_dir / f"{other.id}.md").is_file()
+    assert app.return_code in (None, 0)

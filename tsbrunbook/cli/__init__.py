@@ -57,8 +57,9 @@ def cmd_tui(args: argparse.Namespace, ctx) -> int:
         session = workspace.resume_or_start(args.estate)
     from ..tui.app import RunbookApp
 
-    RunbookApp(workspace, session).run()
-    return 0
+    app = RunbookApp(workspace, session)
+    app.run()
+    return app.return_code or 0  # non-zero when the app stopped on an error
 
 
 def main(argv: list[str] | None = None) -> int:

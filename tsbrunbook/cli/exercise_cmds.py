@@ -8,6 +8,7 @@ import os
 
 from ..domain.errors import LoadError, UserError
 from ..domain.exercise import check_exercise_file, exercises_dir, find_exercise, format_offset, list_exercises
+from ..domain.exercise_run import check_speed
 from .context import Context
 from .text import one_line, report_problems, table
 
@@ -29,7 +30,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     q.add_argument("--participants", metavar='"a,b,c"', default="", help="comma-separated names for the report")
     q.add_argument("--resume", metavar="RUN-ID", help="resume an earlier run of this exercise (default: the latest unfinished one)")
     q.add_argument("--new", action="store_true", help="start a fresh run even if one is unfinished")
-    q.add_argument("--speed", type=float, default=1.0, help="clock speed for rehearsals (e.g. 10 = ten times faster)")
+    q.add_argument("--speed", type=float, help="clock speed for rehearsals (e.g. 10 = ten times faster; default 1, or the resumed run's)")
     q.set_defaults(func=cmd_run)
 
     q = ex.add_parser("report", help="the after-action report of a run", description="Write the after-action report of an exercise run as Markdown.")
@@ -63,16 +64,21 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
 
 def _run_session(workspace, exercise, args):
     """The run to open: --resume ID, else the latest unfinished run of this exercise, else a new one."""
+    session = None
     if args.resume:
         session = workspace.open(args.resume)
         if session.state.meta.get("exercise_id") != exercise.id:
             raise UserError(f"{args.resume} is not a run of exercise '{exercise.id}'")
-        return session
-    if not args.new:
+    elif not args.new:
         for summary in workspace.store.list(include_closed=False, kind="exercise"):
-            session = workspace.open(summary.id)
-            if session.state.meta.get("exercise_id") == exercise.id:
-                return session
+            candidate = workspace.open(summary.id)
+            if candidate.state.meta.get("exercise_id") == exercise.id:
+                session = candidate
+                break
+    if session is not None:
+        if args.participants:
+            raise UserError(f"--participants names the people of a new run, and {session.id} is resumed", "add --new to start a new run")
+        return session
     participants = [p.strip() for p in args.participants.split(",") if p.strip()]
     return workspace.start(
         f"Exercise: {exercise.title}",
@@ -87,15 +93,20 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     from ..workspace import Workspace
 
     exercise = find_exercise(args.exercise, ctx.pack)
+    if args.speed is not None:
+        check_speed(args.speed)  # every check before anything is written
     workspace = Workspace(pack=ctx.pack)
     session = _run_session(workspace, exercise, args)
     run = ExerciseRun(session, exercise)
-    if args.speed != 1.0:
+    if run.recover():
+        print(f"{session.id}: resumed; the clock was running when the last run stopped and is paused at {format_offset(run.now())} (p resumes)")
+    if args.speed is not None and args.speed != run.clock.speed:
         run.set_speed(args.speed)
     from ..tui.app import RunbookApp
 
-    RunbookApp(workspace, session, exercise=run).run()
-    return 0
+    app = RunbookApp(workspace, session, exercise=run)
+    app.run()
+    return app.return_code or 0
 
 
 def cmd_report(args: argparse.Namespace, ctx: Context) -> int:

@@ -102,7 +102,13 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
 
     missed = [r for r in prog.expectations if r.status in ("late", "missed")]
     out += ["## Missed expectations", ""]
-    out += [f"- {RESULT[r.status]}: {r.expectation.kind} {md.code_span(r.expectation.ref)} due {format_offset(r.expectation.by)}" + (f", done {format_offset(r.met_at)}" if r.met_at is not None else "") for r in missed] or ["None: every expectation was met in time."]
+    open_ = [r for r in prog.expectations if r.status == "open"]
+    out += [f"- {RESULT[r.status]}: {r.expectation.kind} {md.code_span(r.expectation.ref)} due {format_offset(r.expectation.by)}" + (f", done {format_offset(r.met_at)}" if r.met_at is not None else "") for r in missed]
+    if not missed:
+        out.append("None so far." if open_ else "None: every expectation was met in time.")
+    if open_:
+        out.append("")
+        out.append(f"Not due yet when this report was written: {len(open_)} expectation(s).")
     out.append("")
 
     views = checklists(state, engine)

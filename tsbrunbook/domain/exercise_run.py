@@ -204,6 +204,12 @@ def progress(exercise: Exercise, state: IncidentState, engine: ImpactEngine, wal
     )
 
 
+def check_speed(speed: float) -> float:
+    if not 0.1 <= speed <= 600:
+        raise UserError(f"speed {speed:g} is out of range", "use 0.1 to 600")
+    return speed
+
+
 class ExerciseRun:
     """Facilitating one exercise: the clock, the injects and the predictions, all as events."""
 
@@ -232,9 +238,19 @@ class ExerciseRun:
         self.pause() if self.clock.running else self.start()
 
     def set_speed(self, speed: float) -> None:
-        if not 0.1 <= speed <= 600:
-            raise UserError(f"speed {speed} is out of range", "use 0.1 to 600")
+        check_speed(speed)
         self._clock("speed", speed=speed)
+
+    def recover(self) -> bool:
+        """After a crash or kill with the clock running: pause it where the last recorded event
+        left it, instead of letting the downtime (× the speed) count as exercise time."""
+        clock = self.clock
+        events = self.session.state.timeline
+        if not clock.running or not events:
+            return False
+        last = max(events, key=lambda e: e.seq)
+        self.session.record(CLOCK, {"action": "pause", "offset": round(clock.now(last.at), 3), "running": False, "speed": clock.speed})
+        return True
 
     def jump_to_next(self) -> list[Inject]:
         """Move the clock to the next inject and fire what is due (that inject, at least)."""

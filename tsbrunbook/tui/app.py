@@ -36,10 +36,11 @@ STEP_PROMPTS = {
 
 
 def countdown(remaining: float) -> str:
-    """`⏲ 12:03` before the escalation deadline, `⏰ +2:10` after it."""
+    """`⏰ 12:03 left` before the escalation deadline, `⏰ 2:10 over` after it. (⏰ is two cells
+    wide everywhere; ⏲ and ⏱ are not, and would shift the line in some terminals.)"""
     seconds = int(abs(remaining))
     text = f"{seconds // 60}:{seconds % 60:02d}"
-    return f"⏲ {text}" if remaining > 0 else f"⏰ +{text}"
+    return f"⏰ {text} left" if remaining > 0 else f"⏰ {text} over"
 
 
 def recent_events(state, count: int = 4) -> list[str]:
@@ -87,6 +88,11 @@ class RunbookApp(App[None]):
     @property
     def engine(self):
         return self.session.engine
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = True) -> None:
+        """Toasts carry titles, paths, runbook and user text: never read them as markup (a `[/]`
+        in an incident title must show as is, not crash the app)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self)
@@ -215,11 +221,13 @@ class RunbookApp(App[None]):
             self.act(self.session.set_step, ref, action, "")
             return
         question, required = STEP_PROMPTS[action]
+        if action == "escalate" and not event.view.step.escalation:
+            question = "Not a runbook escalation point, but you may still call Tetrate support. " + question
 
         def answered(note: str | None) -> None:
             if note is None:
                 return
-            if action == "escalate":
+            if action == "escalate":  # any step may be escalated; 🆘 marks where the runbook says so
                 if self.act(self.session.raise_escalation, ref, note):
                     support = self.engine.estate.support
                     self.notify(f"Escalation recorded. {support.vendor}: {support.contact}" + (f" (account {support.account})" if support.account else ""), timeout=10)

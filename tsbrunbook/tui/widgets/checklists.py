@@ -55,9 +55,6 @@ class StepTree(Tree[object]):
             return
         if action == "done" and view.state.state == "done":
             action = "reset"
-        if action == "escalate" and not view.step.escalation:
-            self.notify("This step is not an escalation point; raise it on a 🆘 step (or note it)", severity="warning")
-            return
         self.post_message(self.StepAction(view, action))
 
     def action_copy(self) -> None:
@@ -148,7 +145,7 @@ class ChecklistsPane(Vertical):
             heading.append("  (no longer matching)", style="dim")
         timer = self.timers.get(view.instance)
         if timer and view.active:
-            heading.append(f"  {timer}", style="bold red" if timer.startswith("⏰") else "yellow")
+            heading.append(f"  {timer}", style="bold red" if timer.endswith(" over") else "yellow")
         return heading
 
     def show_timers(self, timers: dict[str, str]) -> None:

@@ -19,7 +19,7 @@ class ExerciseBar(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("EXERCISE ", style="bold reverse")
         state = "▶ running" if clock.running else ("⏸ paused" if clock.started else "■ not started (p starts)")
-        text.append(f" ⏱ {format_offset(now)} / {format_offset(prog.exercise.duration)} {state}")
+        text.append(f" clock {format_offset(now)} / {format_offset(prog.exercise.duration)} {state}")
         if clock.speed != 1.0:
             text.append(f" ×{clock.speed:g}", style="bold")
         nxt = prog.next_inject()

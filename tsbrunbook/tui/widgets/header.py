@@ -41,7 +41,7 @@ class IncidentHeader(Static):
         done = sum(1 for s in steps if s.state.state == "done")
         points = [s for s in steps if s.step.escalation]
         raised = sum(1 for s in points if s.state.escalated)
-        self.counts = f"down {len(state.down)} · steps {done}/{len(steps)} · escalations {raised}/{len(points)}"
+        self.counts = f"down {len(state.down)} · steps {done}/{len(steps)} · 🆘 {raised}/{len(points)}"
         self.worst = worst
         self.tick()
 
@@ -52,13 +52,14 @@ class IncidentHeader(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{level_glyph(self.worst)} ")
         kind = "EXERCISE " if state.kind == "exercise" else ""
-        text.append(f"{kind}{state.id} ", style="bold")
-        text.append(state.title, style="bold")
+        text.append(f"{kind}{state.id}", style="bold")
         clock = getattr(self.app, "clock", utcnow)
-        text.append(f"  ⏱ {elapsed_text(state.elapsed(clock()))}")
+        text.append(f"  T+{elapsed_text(state.elapsed(clock()))}")
         if state.closed:
             text.append(" (closed)", style="dim")
+        # The counts before the title: at 80 columns the title is what gets cut.
         text.append(f"  {self.counts}", style="dim")
         if self.status:
-            text.append(f"  {self.status}", style="bold yellow" if "⏰" in self.status else "dim")
+            text.append(f"  {self.status}", style="bold yellow" if " over" in self.status else "dim")
+        text.append("  " + state.title, style="bold")
         self.update(text)
