@@ -207,7 +207,7 @@ def _work(estate: Estate, views: list[ChecklistView]) -> str:
                 pending += 1 if view.active and view.scenario is not None else 0
                 continue
             when = f" {stamp(st.at)}" if st.at and st.state != "pending" else ""
-            line = f"- {STATE_WORDS.get(st.state, st.state)}{when}: **{md.inline(template.fill(sv.step.title, values))}** ({md.code_span(sv.ref)})"
+            line = f"- {STATE_WORDS.get(st.state) or md.inline(st.state)}{when}: **{md.inline(template.fill(sv.step.title, values))}** ({md.code_span(sv.ref)})"
             lines.append(line)
             for at, note in st.notes:
                 lines.append(f"  - {stamp(at)}: {md.inline(note)}")

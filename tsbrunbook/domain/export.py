@@ -123,7 +123,7 @@ def task_list(
         state = getattr(st, "state", "pending") if st else "pending"
         box, marker = STATE_MARKS.get(state, STATE_MARKS["pending"])
         when = getattr(st, "at", None) if st else None
-        stamp = f" _({state} {when:%Y-%m-%d %H:%M:%S} UTC)_" if when and state != "pending" else ""
+        stamp = f" _({md.inline(state)} {when:%Y-%m-%d %H:%M:%S} UTC)_" if when and state != "pending" else ""
         line = f"- {box} " + (f"{marker} " if marker else "") + f"**{md.inline(template.fill(step.title, values))}**{stamp} {md.code_span(step.id)}"
         out.append(line)
         out.append(f"  {md.inline(template.fill(step.detail, values))}")
@@ -150,7 +150,7 @@ def task_list(
 
 
 def sources_markdown(scenario: Scenario) -> str:
-    return "Sources: " + "; ".join(f"[{md.inline(s.title)}](<{s.url.replace('>', '%3E')}>)" for s in scenario.sources)
+    return "Sources: " + "; ".join(md.link(s.title, s.url) for s in scenario.sources)
 
 
 def scope_label(scope: str) -> str:

@@ -1,7 +1,10 @@
 """Markdown building blocks that cannot be broken by the text they carry.
 
 Text from YAML or from users may contain pipes, backticks, HTML or newlines; everything here
-escapes it so that it stays inside its table cell, list item or code block.
+escapes it so that it stays inside its table cell, list item or code block. It may also carry
+terminal control sequences (ESC, BEL, the C1 CSI ...) that would act on a terminal the export is
+`cat` to: every helper drops C0 and C1 control characters and DEL, keeping only the newlines and
+tabs a code block or a quote can hold.
 """
 
 from __future__ import annotations
@@ -10,17 +13,34 @@ import re
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&!])")
 _BACKTICKS = re.compile(r"`+")
+# C0 controls, DEL and C1 controls; `printable` drops all of them, `block_text` keeps \t and \n.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_BLOCK_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """The text without any control character: what may appear on one Markdown line.
+    Whitespace controls (tab, newline, CR ...) become spaces, the others are dropped."""
+    text = re.sub(r"[\t\n\r\v\f\x1c-\x1f\x85]", " ", str(text))
+    return _CONTROLS.sub("", text)
+
+
+def block_text(text: object) -> str:
+    """The text without control characters other than tab and newline (CRLF and CR become
+    newlines): what may appear in a code block or a quote."""
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    return _BLOCK_CONTROLS.sub("", text)
 
 
 def inline(text: str) -> str:
     """Escape text for use inside a paragraph, list item, heading or table cell (one line)."""
-    text = " ".join(str(text).split())  # newlines would end the cell or the item
+    text = " ".join(printable(text).split())  # newlines would end the cell or the item
     return _SPECIAL.sub(r"\\\1", text)
 
 
 def code_span(text: str) -> str:
     """Inline code that survives backticks in the text."""
-    text = " ".join(str(text).split())
+    text = " ".join(printable(text).split())
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
@@ -35,7 +55,8 @@ def cell_code(text: str) -> str:
 
 def code_block(lines: list[str] | tuple[str, ...], lang: str = "sh", indent: str = "") -> str:
     """A fenced block whose fence is longer than any backtick run inside it."""
-    body = "\n".join(lines)
+    body = block_text("\n".join(str(line) for line in lines))
+    lang = printable(lang).replace("`", "").strip()
     longest = max((len(m) for m in _BACKTICKS.findall(body)), default=0)
     fence = "`" * max(3, longest + 1)
     out = [f"{indent}{fence}{lang}"]
@@ -45,12 +66,21 @@ def code_block(lines: list[str] | tuple[str, ...], lang: str = "sh", indent: str
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """A GFM table; cells must already be escaped with `inline()`."""
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    """A GFM table; cells must already be escaped with `inline()` (control characters are
+    dropped here too, whatever the caller did)."""
+    out = ["| " + " | ".join(printable(h) for h in headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
     for row in rows:
-        out.append("| " + " | ".join(cell or " " for cell in row) + " |")
+        out.append("| " + " | ".join(printable(cell) if cell else " " for cell in row) + " |")
     return "\n".join(out)
 
 
 def quote(text: str) -> str:
+    """A block quote; the text must already be escaped (control characters are dropped here)."""
+    text = block_text(text)
     return "\n".join("> " + line if line else ">" for line in text.split("\n"))
+
+
+def link(title: str, url: str) -> str:
+    """`[title](<url>)`: the title escaped, the URL without controls, spaces or angle brackets."""
+    target = _CONTROLS.sub("", str(url)).replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+    return f"[{inline(title)}](<{target}>)"
