@@ -16,7 +16,8 @@ class Recorder:
     """What the server saw, and how it answers (changeable while it runs)."""
 
     status: int = 200
-    body: bytes = b"ok"
+    body: bytes = b'{"status": "ok"}'  # JSON, like the TSB status endpoint (webhooks ignore it)
+    content_type: str | None = "application/json"  # None: no Content-Type header at all
     delay: float = 0.0  # seconds to sleep before answering (longer than the client's timeout)
     fail_first: int = 0  # answer 500 to this many requests first
     requests: list[dict] = field(default_factory=list)
@@ -42,7 +43,8 @@ def _handler(rec: Recorder) -> type[BaseHTTPRequestHandler]:
                 rec.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body.decode("utf-8", "replace"), "status": status})
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if rec.content_type is not None:
+                    self.send_header("Content-Type", rec.content_type)
                 self.send_header("Content-Length", str(len(rec.body)))
                 self.end_headers()
                 self.wfile.write(rec.body)

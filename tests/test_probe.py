@@ -139,3 +139,34 @@ def test_suggest_is_pure(engine):
     assert suggest(HEALTHY, engine, ["postgres"]).action == ""
     assert suggest(UNHEALTHY, engine, []).action == "down"
     assert suggest(INCONCLUSIVE, engine, []).action == ""
+
+
+@pytest.mark.parametrize(
+    "body, content_type, words",
+    [
+        (b"<html><body>Sign in</body></html>", "text/html; charset=utf-8", "not JSON (Content-Type text/html)"),
+        (b'{"status": "ok"}', "text/plain", "not JSON (Content-Type text/plain)"),
+        (b'{"status": "ok"}', None, "not JSON (Content-Type none)"),
+        (b"<html>Sign in</html>", "application/json", "the body is not valid JSON"),
+        (b"", "application/json", "the body is not valid JSON"),
+        (b"[" * 60000, "application/json", "the body is not valid JSON"),
+    ],
+    ids=["html-login-page", "json-as-text-plain", "no-content-type", "html-labelled-json", "empty", "nested-too-deep"],
+)
+def test_a_200_that_is_not_json_is_inconclusive(cli, tmp_path, creds, engine, body, content_type, words):
+    """A login page or a proxy answering 200 says nothing about the management plane."""
+    with serve(body=body, content_type=content_type) as (base, _):
+        estate_file = estate_at(tmp_path, f"{base}/status")
+        result = probe(load_estate(estate_file), timeout=2, engine=engine, down=["management-plane"])
+        shown = cli("probe", "--estate", estate_file)
+    assert (result.verdict, result.status, result.suggestion.action) == (INCONCLUSIVE, 200, "")
+    assert result.message.startswith("HTTP 200, but ") and words in result.message and "not the TSB status endpoint" in result.message
+    assert shown.rc == 2 and shown.out == "" and "was inconclusive: HTTP 200, but " in shown.err
+    assert len(shown.err.strip().splitlines()) == 1 and PASSWORD not in shown.err
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON", "application/vnd.tsb+json"])
+def test_json_content_types_are_healthy(tmp_path, creds, content_type):
+    with serve(body=b'{"status": "ok"}', content_type=content_type) as (base, _):
+        result = probe(load_estate(estate_at(tmp_path, f"{base}/status")), timeout=2)
+    assert (result.verdict, result.message) == (HEALTHY, "HTTP 200")

@@ -29,6 +29,7 @@ class Response:
     body: bytes
     latency: float  # seconds
     retry_after: float | None = None
+    content_type: str = ""  # the Content-Type header as sent ("" when there was none)
 
 
 class HttpFailure(Exception):
@@ -88,7 +89,7 @@ def request(method: str, url: str, *, body: bytes | None = None, headers: dict[s
     try:
         with _opener().open(req, timeout=timeout) as resp:
             data = resp.read(MAX_BODY)
-            return Response(resp.status, data, time.monotonic() - started)
+            return Response(resp.status, data, time.monotonic() - started, content_type=resp.headers.get("Content-Type") or "")
     except urllib.error.HTTPError as exc:
         latency = time.monotonic() - started
         code = exc.code

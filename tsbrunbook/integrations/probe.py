@@ -5,19 +5,24 @@ server (the guide's own health check), with basic auth from the keyring (`tsb-ap
 `tsb-api-password`). The estate's `management.status_url` replaces the computed URL (a proxy in
 front of the API; tests on 127.0.0.1).
 
+The endpoint answers JSON: a 2xx whose Content-Type or body is not JSON (a login page, a proxy's
+placeholder) is inconclusive, not healthy.
+
 The probe only *suggests*: mark the management plane down, or up, or nothing. It never changes
 an incident — the engineer confirms, and the confirmation is the recorded action.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..domain.errors import UserError
 from ..domain.impact import ImpactEngine
 from ..domain.model import Estate
-from .http import HttpFailure, basic_auth, request
+from .http import HttpFailure, Response, basic_auth, request
 
 MANAGEMENT_PLANE = "management-plane"
 DEFAULT_TIMEOUT = 5.0
@@ -25,7 +30,7 @@ PLACEHOLDERS = ("<fqdn>", "<org>")
 
 HEALTHY = "healthy"
 UNHEALTHY = "unhealthy"  # it failed, or did not answer: the plane (or the way to it) is down
-INCONCLUSIVE = "inconclusive"  # it answered, but not about health (bad credentials, wrong org)
+INCONCLUSIVE = "inconclusive"  # it answered, but not about health (bad credentials, wrong org, not JSON)
 
 
 @dataclass(frozen=True)
@@ -114,8 +119,26 @@ def probe(
     except HttpFailure as exc:
         verdict, message = _judge(exc)
         return ProbeResult(url, verdict, exc.status, exc.latency, message, suggest(verdict, engine, down))
+    not_json = _not_status_json(resp)
+    if not_json:
+        return ProbeResult(url, INCONCLUSIVE, resp.status, resp.latency, not_json, suggest(INCONCLUSIVE, engine, down))
     message = f"HTTP {resp.status}"
     return ProbeResult(url, HEALTHY, resp.status, resp.latency, message, suggest(HEALTHY, engine, down))
+
+
+def _not_status_json(resp: Response) -> str:
+    """Why a 2xx answer is not the status endpoint's JSON ("" when it is). A login page, a captive
+    portal or a proxy's placeholder answers 200 too; that says nothing about the plane's health."""
+    media = resp.content_type.split(";", 1)[0].strip().lower()
+    shown = re.sub(r"[^A-Za-z0-9.+/_-]", "", media)[:60] or "none"
+    where = "check management.fqdn, or management.status_url, in the estate"
+    if not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
+        return f"HTTP {resp.status}, but the answer is not JSON (Content-Type {shown}): probably a login page or a proxy, not the TSB status endpoint; {where}"
+    try:
+        json.loads(resp.body)
+    except (ValueError, RecursionError):
+        return f"HTTP {resp.status}, but the body is not valid JSON: probably not the TSB status endpoint; {where}"
+    return ""
 
 
 def _judge(exc: HttpFailure) -> tuple[str, str]:
