@@ -1,8 +1,9 @@
 """Safe YAML reading that keeps line numbers, and a small typed reader for mappings.
 
 PyYAML's safe composer gives nodes with marks; we walk them ourselves so every value keeps
-its line, duplicate keys are caught (PyYAML silently keeps the last), and alias bombs cannot
-blow up memory.
+its line, duplicate keys are caught (PyYAML silently keeps the last), alias bombs cannot
+blow up memory, and tags beyond the plain ones (`!!python/...`, `!!binary`, `!foo`) are problems
+rather than data read as if the tag were not there.
 """
 
 from __future__ import annotations
@@ -114,19 +115,65 @@ class _TooBig(Exception):
     pass
 
 
+# The tags the safe loader gives nodes by implicit resolution (plain scalars, `[...]`, `{...}`
+# and block collections). The C and the pure-Python composers tag alike, and an explicit `!!str`
+# or `!!int` names one of these too. Anything else — `!!python/...`, `!!binary`, `!!set`,
+# `!!omap`, a local `!foo` — would otherwise be read as if it were plain data, so it is reported.
+_YAML = "tag:yaml.org,2002:"
+SCALAR_TAGS = frozenset(_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+SEQ_TAG = _YAML + "seq"
+MAP_TAG = _YAML + "map"
+MERGE_TAG = _YAML + "merge"  # a plain `<<` key
+VALUE_TAG = _YAML + "value"  # a plain `=`: PyYAML's leftover of the "value key" draft; it is just "="
+
+
+def _show_tag(tag: str) -> str:
+    short = "!!" + tag[len(_YAML):] if tag.startswith(_YAML) else tag
+    short = "".join(ch if ch.isprintable() else "?" for ch in short)  # %-escapes decode to anything
+    return short[:60] + ("…" if len(short) > 60 else "")
+
+
+def _unsupported(tag: str, where: str) -> str:
+    return f"unsupported YAML tag '{_show_tag(tag)}'{where}; remove it (only plain text, numbers, true/false, lists and mappings are read)"
+
+
+def _scalar(node: yaml.ScalarNode, src: Source, ctor: yaml.constructor.SafeConstructor) -> Any:
+    """The value of a scalar node; a problem (and the raw text) for unsupported tags or values."""
+    line = node.start_mark.line + 1
+    if node.tag == VALUE_TAG and node.style is None:
+        return node.value
+    if node.tag not in SCALAR_TAGS:
+        src.problem(line, _unsupported(node.tag, ""))
+        return node.value
+    try:
+        return ctor.construct_object(node)
+    except Exception:  # noqa: BLE001 — `!!int abc` raises ValueError, `!!bool x` KeyError …
+        shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+        src.problem(line, f"bad value '{shown}' for YAML tag '{_show_tag(node.tag)}'")
+        return None
+
+
 def _convert(node: yaml.Node, src: Source, ctor: yaml.constructor.SafeConstructor, budget: list[int]) -> Node:
     budget[0] -= 1
     if budget[0] < 0:
         raise _TooBig
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        if node.tag != MAP_TAG:
+            src.problem(line, _unsupported(node.tag, " on a mapping"))
         out: dict[str, Node] = {}
         key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 src.problem(key_node.start_mark.line + 1, "keys must be plain strings")
                 continue
-            key = str(ctor.construct_object(key_node))
+            if key_node.tag == MERGE_TAG:
+                src.problem(key_node.start_mark.line + 1, "merge keys ('<<') are not supported; write the keys out in full")
+                continue
+            before = len(src.problems)
+            key = str(_scalar(key_node, src, ctor))
+            if len(src.problems) > before:
+                continue  # reported; its value is not read
             if key in out:
                 src.problem(key_node.start_mark.line + 1, f"duplicate key '{key}'")
                 continue
@@ -134,12 +181,10 @@ def _convert(node: yaml.Node, src: Source, ctor: yaml.constructor.SafeConstructo
             key_lines[key] = key_node.start_mark.line + 1
         return Node(out, line, key_lines)
     if isinstance(node, yaml.SequenceNode):
+        if node.tag != SEQ_TAG:
+            src.problem(line, _unsupported(node.tag, " on a list"))
         return Node([_convert(item, src, ctor, budget) for item in node.value], line)
-    try:
-        return Node(ctor.construct_object(node), line)
-    except yaml.YAMLError as exc:
-        src.problem(line, f"bad value: {exc}")
-        return Node(None, line)
+    return Node(_scalar(node, src, ctor), line)
 
 
 _TYPE_NAMES = {str: "text", bool: "true/false", int: "a whole number", list: "a list", dict: "a mapping"}
