@@ -65,7 +65,12 @@ class EstateGraph:
         self._hit: dict[str, tuple[str, ...]] = {cid: tuple(dict.fromkeys(d for d, _ in deps)) for cid, deps in self.dependents.items()}
         self._closure: dict[str, frozenset[str]] = {}
         self._chains: dict[str, tuple[str, ...]] = {}
-        self._kind_paths = self._all_kind_paths()
+        # Kind-level shortest paths: over every dependency, and over each operation's channels.
+        self._kind_paths: dict[frozenset[str] | None, dict[tuple[str, str], tuple[str, ...]]] = {None: self._all_kind_paths(None)}
+        for op in spec.operations:
+            key = frozenset(op.channels)
+            if op.channels and key not in self._kind_paths:
+                self._kind_paths[key] = self._all_kind_paths(key)
 
     def _add(self, kind_id: str, cluster: str | None) -> None:
         kind = self.kinds[kind_id]
@@ -154,20 +159,31 @@ class EstateGraph:
     # -----------------------------------------------------------------------------------------
     # Dependency paths, for the reasons behind a level
 
-    def _kind_edges(self) -> dict[str, list[str]]:
+    def _kind_edges(self, channels: frozenset[str] | None) -> dict[str, list[str]]:
+        """Kind → the kinds it needs: dependencies over `channels` (all of them for None), and
+        the host each kind runs on in this estate (always: a component needs what it runs on)."""
         edges: dict[str, list[str]] = {k: [] for k in self.kinds}
         for dep in self.pack.graph.dependencies:
+            if channels is not None and dep.channel not in channels:
+                continue
             if dep.via is not None:
                 edges[dep.source].append(dep.via)
                 edges[dep.via].append(dep.target)
             else:
                 edges[dep.source].append(dep.target)
         for rule in self.pack.graph.hosts:
-            edges[rule.hosted].append(rule.host)  # a component needs the thing it runs on
+            if rule.placement is not None:
+                store = self.estate.datastores.get(rule.hosted)
+                if store is None or store.placement != rule.placement:
+                    continue  # an external data store does not run on the management cluster
+            edges[rule.hosted].append(rule.host)
+        for targets in edges.values():
+            targets[:] = dict.fromkeys(targets)  # a kind may need another over several channels
         return edges
 
-    def _all_kind_paths(self) -> dict[tuple[str, str], tuple[str, ...]]:
-        edges = self._kind_edges()
+    def _all_kind_paths(self, channels: frozenset[str] | None) -> dict[tuple[str, str], tuple[str, ...]]:
+        """The shortest kind path between every pair of kinds, over `_kind_edges(channels)`."""
+        edges = self._kind_edges(channels)
         paths: dict[tuple[str, str], tuple[str, ...]] = {}
         for start in self.kinds:
             prev: dict[str, str | None] = {start: None}
@@ -185,10 +201,23 @@ class EstateGraph:
                 paths[(start, end)] = tuple(reversed(path))
         return paths
 
-    def path(self, entry_kind: str, scope_cluster: str | None, down: str) -> list[str]:
-        """The dependency path from an operation's entry point in a scope to a down component."""
+    def kind_path(self, entry_kind: str, down_kind: str, channels: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+        """The kinds from an operation's entry to a down kind: over the operation's channels
+        (and hosting) when they lead there, else over any dependency; None if nothing does."""
+        if channels:
+            preferred = self._kind_paths.get(frozenset(channels))
+            if preferred is None:
+                preferred = self._kind_paths[frozenset(channels)] = self._all_kind_paths(frozenset(channels))
+            found = preferred.get((entry_kind, down_kind))
+            if found is not None:
+                return found
+        return self._kind_paths[None].get((entry_kind, down_kind))
+
+    def path(self, entry_kind: str, scope_cluster: str | None, down: str, channels: tuple[str, ...] = ()) -> list[str]:
+        """The dependency path from an operation's entry point in a scope to a down component,
+        preferring the operation's own channels (see `kind_path`)."""
         comp = self.by_id[down]
-        kinds = self._kind_paths.get((entry_kind, comp.kind))
+        kinds = self.kind_path(entry_kind, comp.kind, channels)
         if kinds is None:
             return [down]
         # An estate-wide failure reaches every cluster the same way: `*` stands for each of them.

@@ -257,7 +257,7 @@ class ImpactEngine:
                     instance=m.instance,
                     cluster=m.cluster,
                     scopes=dict(sc),
-                    path=tuple(self.graph.path(op.entry, m.cluster, m.component)),
+                    path=tuple(self.graph.path(op.entry, m.cluster, m.component, op.channels)),
                     text=template.fill(imp.explanation, self._cluster_values(m.cluster)),
                 )
             out.append(

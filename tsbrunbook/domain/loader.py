@@ -103,6 +103,7 @@ def read_graph(obj: Obj) -> GraphSpec:
                 description=o.text("description"),
                 entry=o.text("entry"),
                 all_clusters_out_is_outage=bool(o.get("all_clusters_out_is_outage", bool, False)),
+                channels=_channels(o, op_id),
             )
         )
         o.done()
@@ -150,6 +151,20 @@ def read_graph(obj: Obj) -> GraphSpec:
     spec = GraphSpec(tuple(operations), tuple(kinds), tuple(hosts), tuple(deps), sources)
     _check_graph(spec, src, obj.line, {"kind": kind_lines, "op": op_lines, "host": host_lines, "dep": dep_lines})
     return spec
+
+
+def _channels(o: Obj, op_id: str) -> tuple[str, ...]:
+    """`channels: [config, …]` of an operation: known channels, each once."""
+    out: list[str] = []
+    for channel in o.strings("channels"):
+        if channel not in CHANNELS:
+            hint = did_you_mean(channel, CHANNELS) or "expected one of " + ", ".join(CHANNELS)
+            o.src.problem(o.line_of("channels"), f"operation '{op_id}': unknown channel '{channel}'; {hint}")
+        elif channel in out:
+            o.src.problem(o.line_of("channels"), f"operation '{op_id}': channel '{channel}' is listed twice")
+        else:
+            out.append(channel)
+    return tuple(out)
 
 
 def _check_graph(spec: GraphSpec, src: YamlFile, line: int, lines: dict[str, list[int]]) -> None:

@@ -54,6 +54,9 @@ class Operation:
     description: str
     entry: str  # the component kind through which this operation reaches the platform
     all_clusters_out_is_outage: bool
+    # The dependency channels the operation travels (config, metrics …): the reason paths prefer
+    # them. Empty: no preference, any dependency path.
+    channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
