@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from tsbrunbook.domain.incident import Event
+from tsbrunbook.store.sqlite import IncidentSummary
 
 BASE = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 
@@ -31,9 +32,13 @@ class FixedClockSink:
     def events(self, incident: str, after: int = 0) -> list[Event]:
         return [e for e in self.stored if e.incident == incident and e.seq > after]
 
-    def list(self, include_closed: bool = False, kind: str | None = None) -> list[dict]:
+    def list(self, include_closed: bool = False, kind: str | None = None) -> list[IncidentSummary]:
         ids = list(dict.fromkeys(e.incident for e in self.stored))
-        return [{"id": i, "title": self.events(i)[0].data["title"]} for i in reversed(ids)]
+        out = []
+        for i in reversed(ids):
+            first = self.events(i)[0]
+            out.append(IncidentSummary(i, first.data["title"], first.data.get("kind", "incident"), first.at, None, len(self.events(i)), ()))
+        return out
 
 
 def fixed_clock() -> datetime:

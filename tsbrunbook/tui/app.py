@@ -292,8 +292,7 @@ class RunbookApp(App[None]):
         self.notify(f"Exported to {path}", timeout=8)
 
     def action_incidents(self) -> None:
-        summaries = self.workspace.store.list(include_closed=False)
-        incidents = [s if isinstance(s, dict) else {"id": s.id, "title": s.title} for s in summaries]
+        incidents = self.workspace.store.list(include_closed=False)
 
         def chosen(answer: tuple[str, str] | None) -> None:
             if answer is None:

@@ -23,7 +23,8 @@ class IncidentsScreen(ModalScreen[tuple[str, str] | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, incidents: list[dict], current: str) -> None:
+    def __init__(self, incidents: list, current: str) -> None:
+        """`incidents`: the store's summaries (`.id`, `.title`), newest first."""
         super().__init__()
         self.incidents = incidents
         self.current = current
@@ -33,8 +34,8 @@ class IncidentsScreen(ModalScreen[tuple[str, str] | None]):
             yield Label("Open incidents (enter switches):")
             options = []
             for inc in self.incidents:
-                label = Text.assemble((inc["id"], "bold"), "  ", str(inc.get("title", "")), ("  (current)" if inc["id"] == self.current else "", "dim"))
-                options.append(Option(label, id=inc["id"]))
+                label = Text.assemble((inc.id, "bold"), "  ", inc.title, ("  (current)" if inc.id == self.current else "", "dim"))
+                options.append(Option(label, id=inc.id))
             yield OptionList(*options, id="incident-list")
             yield Label("Or start a new incident — title:")
             yield Input(placeholder="e.g. eu-west edge down after upgrade", id="new-title")
