@@ -34,6 +34,8 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
         Binding("x", "set('outage')", "outage"),
         Binding("enter", "submit", "Submit"),
         Binding("escape", "cancel", "Later"),
+        # The facilitator may stop the clock while the room discusses (the app's `p`).
+        Binding("p", "app.clock", "Start/pause clock"),
     ]
 
     class Made(Message):
@@ -79,7 +81,7 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
                     text.append(f"  ❌ wrong — it is {want}", style="bold red")
             text.append("\n")
         if self.actual is None:
-            text.append("\n↑↓ operation · o/l/x or ←→ level · enter submits · esc answers later", style="dim")
+            text.append("\n↑↓ operation · o/l/x or ←→ level · enter submits · esc answers later · p pauses the clock", style="dim")
         else:
             right = sum(1 for op in self.operations if self.actual[op.id] == self.levels[op.id])
             text.append(f"\n{right}/{len(self.operations)} right. The impact pane shows the reasons. Enter closes.", style="bold")
