@@ -135,3 +135,28 @@ def test_timer_expiry_and_escalations_in_the_export(session):
     assert [(p.ref, p.case) for p in raised] == [(ENGAGE, "TS-4711")]
     assert len(points) > 1 and all(p.reason for p in points)  # every other escalation step: not raised
     assert [e["ref"] for e in incident_dict(session.state, session.engine)["escalations"]] == [p.ref for p in points]
+
+
+def test_two_processes_record_a_timer_expiry_once(tmp_path):
+    """Two open TUIs (two store connections) decide on the same state: one expiry is recorded."""
+    from datetime import timedelta
+
+    from tsbrunbook.domain.escalation import record_expired_timers
+    from tsbrunbook.domain.incident import Conflict, IncidentSession, utcnow
+    from tsbrunbook.store import Store
+    from tsbrunbook.workspace import Workspace
+
+    path = tmp_path / "shared.sqlite3"
+    first = Workspace(store=Store(path)).start("two screens")
+    first.mark_down(["central-control-plane"])
+    second = IncidentSession(Store(path), first.id, first.engine)
+    later = utcnow() + timedelta(hours=2)
+    stale = second.state.last_seq
+    assert [e.data["instance"] for e in record_expired_timers(first, later)] == ["central-control-plane-failure"]
+    # The second screen decided on the same state: its append is refused, and on a fresh read
+    # nothing is due any more.
+    with pytest.raises(Conflict):
+        second.sink.append(second.id, "timer-expired", {"instance": "central-control-plane-failure"}, expect_last=stale)
+    assert record_expired_timers(second, later) == []
+    expired = [e for e in Store(path).events(first.id) if e.type == "timer-expired"]
+    assert len(expired) == 1

@@ -23,7 +23,11 @@ class FixedClockSink:
         self.append(incident, "started", {"title": title, "kind": kind, **(meta or {})})
         return incident
 
-    def append(self, incident: str, type: str, data: dict, actor: str = "") -> Event:
+    def append(self, incident: str, type: str, data: dict, actor: str = "", expect_last: int | None = None) -> Event:
+        if expect_last is not None and self.events(incident)[-1].seq != expect_last:
+            from tsbrunbook.domain.incident import Conflict
+
+            raise Conflict(incident)
         seq = len(self.stored) + 1
         event = Event(seq, incident, BASE + timedelta(seconds=30 * seq), type, dict(data), "oncall")
         self.stored.append(event)

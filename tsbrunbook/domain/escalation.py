@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .impact import Impact, ImpactEngine
-from .incident import Event, IncidentSession, IncidentState, assessable, down_sets, utcnow
+from .incident import Conflict, Event, IncidentSession, IncidentState, assessable, down_sets, utcnow
 from .incident_export import EscalationPoint, all_views, escalation_points, iso
 from .model import Estate, Scenario
 
@@ -152,12 +152,24 @@ def timer_event_data(timer: Timer) -> dict[str, Any]:
 
 
 def record_expired_timers(session: IncidentSession, now: datetime | None = None) -> list[Event]:
-    """Record one `timer-expired` event for each due timer (after folding what other processes
-    appended, so a timer already recorded elsewhere is not recorded again). Returns the events."""
-    session.refresh()
-    if session.state.closed:
-        return []
-    return [session.record(TIMER_EVENT, timer_event_data(t)) for t in due_timers(session.state, session.engine, session.impact(), now)]
+    """Record one `timer-expired` event for each due timer. Each is appended only if nothing
+    else was appended since the state it was decided on (two open TUIs on one incident would
+    otherwise both record it); on such a conflict the state is read again and decided anew."""
+    recorded: list[Event] = []
+    for _ in range(10):
+        session.refresh()
+        if session.state.closed:
+            return recorded
+        due = due_timers(session.state, session.engine, session.impact(), now)
+        if not due:
+            return recorded
+        try:
+            for timer in due:
+                recorded.append(session.record(TIMER_EVENT, timer_event_data(timer), expect_last=session.state.last_seq))
+        except Conflict:
+            continue
+        return recorded
+    return recorded
 
 
 def incident_escalation_points(state: IncidentState, engine: ImpactEngine, impact: Impact | None = None) -> list[EscalationPoint]:

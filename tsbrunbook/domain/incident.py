@@ -234,6 +234,10 @@ def all_refs(state: IncidentState, engine: ImpactEngine) -> list[str]:
 # Acting on an incident: validate, then append. The store is anything with these two methods.
 
 
+class Conflict(Exception):
+    """Another process appended to the incident since its state was read (see `expect_last`)."""
+
+
 class EventSink(Protocol):
     def append(self, incident: str, type: str, data: dict[str, Any], actor: str = "") -> Event: ...
 
@@ -265,9 +269,12 @@ class IncidentSession:
         if self.state.closed:
             raise UserError(f"incident {self.id} is closed", "start a new one with `tsbrunbook incident start TITLE`")
 
-    def _append(self, type: str, data: dict[str, Any]) -> Event:
+    def _append(self, type: str, data: dict[str, Any], expect_last: int | None = None) -> Event:
         self.ensure_open()
-        event = self.sink.append(self.id, type, data, current_actor())
+        if expect_last is None:
+            event = self.sink.append(self.id, type, data, current_actor())
+        else:
+            event = self.sink.append(self.id, type, data, current_actor(), expect_last=expect_last)
         self.refresh()
         return event
 
@@ -324,11 +331,15 @@ class IncidentSession:
     def close(self) -> Event:
         return self._append("closed", {})
 
-    def record(self, type: str, data: dict[str, Any]) -> Event:
-        """Append an event of another kind (timer expiry, exercise events) through the same checks."""
+    def record(self, type: str, data: dict[str, Any], expect_last: int | None = None) -> Event:
+        """Append an event of another kind (timer expiry, exercise events) through the same checks.
+
+        `expect_last`: append only if the incident's last event is still that seq (else
+        `Conflict`), for events decided from the state as read, which must not be recorded twice
+        by two processes deciding at the same time."""
         if type not in EVENT_TYPES and not type.startswith("exercise-"):
             raise UserError(f"unknown event type '{type}'")
-        return self._append(type, data)
+        return self._append(type, data, expect_last)
 
 
 def describe(event: Event) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from ..domain.errors import UserError
-from ..domain.incident import Event, current_actor, utcnow
+from ..domain.incident import Conflict, Event, current_actor, utcnow
 from .paths import default_db_path
 
 SCHEMA_VERSION = 2
@@ -292,11 +292,12 @@ class Store:
             )
         return incident
 
-    def append(self, incident: str, type: str, data: dict[str, Any], actor: str = "") -> Event:
+    def append(self, incident: str, type: str, data: dict[str, Any], actor: str = "", expect_last: int | None = None) -> Event:
         """Append one event durably and return it as stored (with its seq and UTC time).
 
         A closed incident takes no more events: checked here, under the write lock, so a close
-        in another process cannot slip in between a check and the write.
+        in another process cannot slip in between a check and the write. With `expect_last`,
+        the event is appended only if the incident's last seq is still that one (else Conflict).
         """
         if type == "started":
             raise UserError("an incident is started only once", "use `tsbrunbook incident start TITLE`")
@@ -307,6 +308,8 @@ class Store:
             if conn.execute("SELECT 1 FROM events WHERE incident = ? AND type = 'closed' LIMIT 1", (incident,)).fetchone():
                 raise UserError(f"incident {incident} is closed", "start a new one with `tsbrunbook incident start TITLE`")
             seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE incident = ?", (incident,)).fetchone()[0]
+            if expect_last is not None and seq - 1 != expect_last:
+                raise Conflict(f"incident {incident} changed since seq {expect_last}")
             at = utcnow()
             conn.execute(
                 "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, ?, ?, ?, ?, ?)",
