@@ -57,7 +57,7 @@ def test_each_planted_exercise_defect_is_reported_with_its_line(cli, path):
     assert result.rc == 2 and "Traceback" not in result.err
     lines = result.err.strip().splitlines()
     for line_no, text in expected:
-        assert any(l.startswith(f"{path}:{line_no}: ") and text in l for l in lines), f"{path.name}:{line_no} '{text}' not in:\n{result.err}"
+        assert any(ln.startswith(f"{path}:{line_no}: ") and text in ln for ln in lines), f"{path.name}:{line_no} '{text}' not in:\n{result.err}"
     # and nothing else than the planted defects
     assert len(lines) - 1 == len(expected), result.err
 

@@ -40,7 +40,7 @@ def test_each_planted_defect_is_reported_with_its_line(cli, path):
     assert lines[-1].endswith("in 1 file(s)")
     for line_no, text in expected:
         prefix = f"{path}:{line_no}: "
-        assert any(l.startswith(prefix) and text in l for l in lines), f"{path.name}:{line_no} '{text}' not in:\n{result.err}"
+        assert any(ln.startswith(prefix) and text in ln for ln in lines), f"{path.name}:{line_no} '{text}' not in:\n{result.err}"
 
 
 def test_validate_whole_corpus_counts_every_file(cli):

@@ -9,13 +9,13 @@ import hashlib
 import os
 from datetime import datetime
 
+from .cli.text import one_line
 from .domain.errors import UserError, did_you_mean
 from .domain.impact import ImpactEngine
 from .domain.incident import IncidentSession
 from .domain.loader import demo_estate_path, load_estate, load_pack
-from .domain.yamlsrc import read_text
 from .domain.model import Pack
-from .cli.text import one_line
+from .domain.yamlsrc import read_text
 
 
 class Workspace:

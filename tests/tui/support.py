@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tsbrunbook.domain.incident import Event
 from tsbrunbook.store.sqlite import IncidentSummary
 
-BASE = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+BASE = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
 
 class FixedClockSink:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-
 from tsbrunbook.domain.model import Level
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.help import HelpScreen

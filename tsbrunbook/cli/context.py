@@ -16,7 +16,7 @@ class Context:
         self.estate_path = estate_path
 
     @classmethod
-    def for_engine(cls, engine: ImpactEngine) -> "Context":
+    def for_engine(cls, engine: ImpactEngine) -> Context:
         """A context on an engine already built (an incident's estate), loading nothing again."""
         ctx = cls(engine.estate.file or None)
         ctx.__dict__.update(pack=engine.pack, estate=engine.estate, graph=engine.graph, engine=engine)

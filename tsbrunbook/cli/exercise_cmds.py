@@ -7,7 +7,13 @@ import json
 import os
 
 from ..domain.errors import LoadError, UserError
-from ..domain.exercise import check_exercise_file, exercises_dir, find_exercise, format_offset, list_exercises
+from ..domain.exercise import (
+    check_exercise_file,
+    exercises_dir,
+    find_exercise,
+    format_offset,
+    list_exercises,
+)
 from ..domain.exercise_run import check_speed
 from .context import Context
 from .text import one_line, report_problems, table

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .errors import UserError
 from .exercise import Exercise, Expectation, Inject
 from .impact import ImpactEngine
-from .errors import UserError
 from .incident import Event, IncidentSession, IncidentState, utcnow
 from .model import LEVEL_IDS
 

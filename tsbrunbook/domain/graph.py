@@ -232,7 +232,7 @@ class EstateGraph:
 
     # -----------------------------------------------------------------------------------------
 
-    def to_networkx(self) -> "nx.MultiDiGraph":
+    def to_networkx(self) -> nx.MultiDiGraph:
         """The whole estate as a networkx graph: `hosts` and dependency edges (with channels)."""
         import networkx as nx
 

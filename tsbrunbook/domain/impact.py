@@ -12,8 +12,8 @@ Rules (see README "How impact is computed"):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from . import template
 from .graph import EstateGraph

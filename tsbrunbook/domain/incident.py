@@ -8,9 +8,10 @@ here by folding the events in order. Folding the same events always gives the sa
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from .errors import UserError, did_you_mean
 from .impact import Impact, ImpactEngine
@@ -25,7 +26,7 @@ PHASES = ("recovery", "restoration")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def current_actor() -> str:

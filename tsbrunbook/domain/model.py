@@ -31,7 +31,7 @@ class Level(IntEnum):
         return ("OK", "LIMITED", "OUTAGE")[self]
 
     @classmethod
-    def parse(cls, text: str) -> "Level":
+    def parse(cls, text: str) -> Level:
         return {"ok": cls.OK, "limited": cls.LIMITED, "outage": cls.OUTAGE}[text]
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -250,7 +251,7 @@ class Obj:
         self.src.problem(node.line, f"{self.what}: '{key}' must be true, false or unknown, found {_describe(node.value)}")
         return None
 
-    def objects(self, key: str, what: str, required: bool = True) -> list["Obj"]:
+    def objects(self, key: str, what: str, required: bool = True) -> list[Obj]:
         node = self.node(key)
         if node is None or node.value is None:
             if required and self.ok:
@@ -261,7 +262,7 @@ class Obj:
             return []
         return [Obj(item, self.src, what) for item in node.value]
 
-    def obj(self, key: str, what: str, required: bool = True) -> "Obj | None":
+    def obj(self, key: str, what: str, required: bool = True) -> Obj | None:
         node = self.node(key)
         if node is None:
             if required and self.ok:

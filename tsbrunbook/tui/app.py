@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from textual import on, work
 from textual.app import App
@@ -23,8 +23,8 @@ from .screens.prediction import PredictionScreen
 from .screens.prompt import PromptScreen
 from .widgets.checklists import ChecklistsPane, StepTree
 from .widgets.components import ComponentsPane, ComponentTree
-from .widgets.header import IncidentHeader
 from .widgets.exercise_bar import ExerciseBar
+from .widgets.header import IncidentHeader
 from .widgets.impact import ImpactPane
 
 STEP_PROMPTS = {
@@ -156,7 +156,9 @@ class RunbookApp(App[None]):
             self.notifier.submit(self.session.state)
 
     def start_notifier(self) -> None:
-        from ..integrations.notify import Notifier  # lazily: urllib is not needed for the first frame
+        from ..integrations.notify import (
+            Notifier,  # lazily: urllib is not needed for the first frame
+        )
 
         if self.notifier is not None:
             self.notifier.close(timeout=0.5)
