@@ -120,6 +120,10 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     from ..domain.exercise_run import progress
     from ..workspace import Workspace
 
+    if args.output:
+        from .incident_cmds import check_output
+
+        check_output(args.output, args.run.upper() + "-report.md")
     workspace = Workspace(pack=ctx.pack)
     session = workspace.open(args.run)
     exercise_file = session.state.meta.get("exercise_file")

@@ -214,12 +214,7 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     target = args.output
     if target:
-        # Checked before anything else so a typo in the path is reported at once.
-        if os.path.isdir(target):
-            raise UserError(f"{target}: is a directory", f"give a file name, e.g. -o {os.path.join(target, args.id.upper() + '.md')}")
-        folder = os.path.dirname(os.path.abspath(target))
-        if not os.path.isdir(folder):
-            raise UserError(f"{target}: the directory {folder} does not exist", "create it first or write somewhere else")
+        check_output(target, args.id.upper() + ".md")
     with session(args.id, ctx) as (sess, _):
         text = incident_markdown(sess.state, sess.engine)
     if not target:
@@ -228,6 +223,15 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     write_atomically(target, text)
     ctx.out(f"{sess.id}: exported to {target}")
     return 0
+
+
+def check_output(target: str, example_name: str) -> None:
+    """Refuse a bad -o path before anything is computed, so a typo is reported at once."""
+    if os.path.isdir(target):
+        raise UserError(f"{target}: is a directory", f"give a file name, e.g. -o {os.path.join(target, example_name)}")
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise UserError(f"{target}: the directory {folder} does not exist", "create it first or write somewhere else")
 
 
 def write_atomically(path: str, text: str) -> None:

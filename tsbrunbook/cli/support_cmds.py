@@ -7,13 +7,9 @@ sub-commands here, so the two modules can change independently).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from ..domain.errors import UserError, did_you_mean
-from ..domain.incident import IncidentSession
+from ..domain.errors import UserError
 from .context import Context
 from .text import one_line
 
@@ -59,39 +55,13 @@ def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
-@contextmanager
-def opened(raw_id: str) -> Iterator[IncidentSession]:
-    """The incident (upper- or lower-case id), with the estate it was started with."""
-    from ..store import Store
-    from ..workspace import Workspace
-
-    s = Store()
-    try:
-        incident = raw_id if s.exists(raw_id) else raw_id.upper()
-        if not s.exists(incident):
-            ids = s.ids()
-            raise UserError(f"unknown incident '{one_line(raw_id, 60)}'", did_you_mean(raw_id.upper(), ids) or "run `tsbrunbook incident list --all`")
-        yield Workspace(store=s).open(incident)
-    finally:
-        s.close()
-
-
-def check_output(target: str, incident: str) -> None:
-    """Refuse a bad -o path before anything is computed."""
-    if os.path.isdir(target):
-        raise UserError(f"{target}: is a directory", f"give a file name, e.g. -o {os.path.join(target, incident.upper() + '-brief.md')}")
-    folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder):
-        raise UserError(f"{target}: the directory {folder} does not exist", "create it first or write somewhere else")
-
-
 def cmd_brief(args: argparse.Namespace, ctx: Context) -> int:
     from ..domain.brief import support_brief
-    from .incident_cmds import write_atomically
+    from .incident_cmds import check_output, session, write_atomically
 
     if args.output:
-        check_output(args.output, args.id)
-    with opened(args.id) as sess:
+        check_output(args.output, args.id.upper() + "-brief.md")
+    with session(args.id, ctx) as (sess, _):
         text = support_brief(sess.state, sess.engine)
     if not args.output:
         ctx.out(text.rstrip())
@@ -103,9 +73,10 @@ def cmd_brief(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
     from ..integrations.notify import set_chat
+    from .incident_cmds import session
 
     enabled = args.switch == "on"
-    with opened(args.id) as sess:
+    with session(args.id, ctx) as (sess, _):
         event = set_chat(sess, enabled)
     if event is None:
         ctx.out(f"{sess.id}: chat updates already {args.switch} (nothing recorded)")
@@ -139,7 +110,9 @@ def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
         raise UserError(f"--timeout {args.timeout:g} is out of range", "give seconds between 0 and 120, e.g. --timeout 5")
     which = "ID"
     if args.incident:
-        with opened(args.incident) as sess:
+        from .incident_cmds import session
+
+        with session(args.incident, ctx) as (sess, _):
             engine, down, which = sess.engine, list(sess.state.down), sess.id
     else:
         engine, down = ctx.engine, []

@@ -186,9 +186,6 @@ class Pack:
     def scenario(self, scenario_id: str) -> Scenario:
         return next(s for s in self.scenarios if s.id == scenario_id)
 
-    def scenario_for_kind(self, kind_id: str) -> Scenario | None:
-        return next((s for s in self.scenarios if s.trigger == kind_id), None)
-
 
 @dataclass(frozen=True)
 class Datastore:

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from ...domain.export import scope_label
 from ...domain.impact import Impact
 from ...domain.model import MANAGEMENT_SCOPE, Level, Pack
 from ..glyphs import LEVEL_SHORT, LEVEL_STYLE, level_glyph
@@ -110,7 +111,7 @@ class ImpactPane(Vertical):
         op = next(o for o in self.pack.graph.operations if o.id == op_id)
         res = self.impact.operations[op_id]
         level = res.level if scope is None else res.scopes[scope]
-        where = "overall" if scope is None else ("management side" if scope == MANAGEMENT_SCOPE else f"cluster {scope}")
+        where = "overall" if scope is None else scope_label(scope)
         text = Text.assemble((f"{op.title} — {where}: ", "bold"), level_glyph(level), " ", (level.word, LEVEL_STYLE[level]), "\n")
         reasons = res.reasons_for(scope)
         if not reasons:
