@@ -175,6 +175,10 @@ def cmd_mark(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_step(args: argparse.Namespace, ctx: Context) -> int:
     with session(args.id, ctx) as (sess, ictx):
         event = sess.set_step(args.ref, args.step_action, args.note)
+        if event is None:
+            state = STEP_ACTIONS[args.step_action]
+            ictx.out(f"{sess.id}: {args.ref} is already {state} (nothing recorded)")
+            return 0
         ictx.out(_said(sess, event, f"{args.ref} → {event.data['state']}"))
     return 0
 

@@ -52,10 +52,7 @@ def chat_enabled(state: IncidentState) -> bool:
 
 def set_chat(session: IncidentSession, enabled: bool) -> Event | None:
     """Record that chat updates are switched on or off; None if they already were."""
-    session.ensure_open()
-    if chat_enabled(session.state) == enabled:
-        return None
-    return session.record(CHAT_EVENT, {"enabled": enabled})
+    return session.record_if_changed(lambda state: None if chat_enabled(state) == enabled else (CHAT_EVENT, {"enabled": enabled}))
 
 
 def slack_text(text: str) -> str:
