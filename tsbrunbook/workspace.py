@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime
+from datetime import UTC
 
 from .cli.text import one_line
+from .domain.clock import SYSTEM_CLOCK
 from .domain.errors import UserError, did_you_mean
 from .domain.impact import ImpactEngine
 from .domain.incident import IncidentSession
@@ -91,4 +92,7 @@ class Workspace:
             first = self.store.events(summary.id)[:1]
             if first and first[0].data.get("estate_file") == wanted:
                 return self.open(summary.id)
-        return self.start(f"Incident {datetime.now():%Y-%m-%d %H:%M}", estate_file, kind)
+        # UTC like every other time the tool shows, and saying so: a title read in another
+        # timezone (a colleague, the postmortem) must not be an hour off without a word.
+        now = getattr(self.store, "clock", SYSTEM_CLOCK).wall().astimezone(UTC)
+        return self.start(f"Incident {now:%Y-%m-%d %H:%M} UTC", estate_file, kind)

@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+from ..domain.clock import SYSTEM_CLOCK, Clock
 from ..domain.errors import UserError
-from ..domain.incident import Conflict, Event, current_actor, utcnow
+from ..domain.incident import Conflict, Event, current_actor
 from .paths import default_db_path
 
 SCHEMA_VERSION = 2
@@ -165,8 +166,9 @@ class Store:
     Safe to share between threads (one connection behind a lock) and between processes.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, clock: Clock | None = None) -> None:
         self.path = os.path.abspath(os.fspath(path) if path is not None else default_db_path())
+        self.clock = clock or SYSTEM_CLOCK  # stamps events (a FakeClock in tests)
         self._lock = threading.RLock()
         inspect(self.path)
         try:
@@ -280,7 +282,7 @@ class Store:
         data = {**(meta or {}), "title": title, "kind": kind}
         payload = _dump(data)
         with self._write() as conn:
-            at = utcnow()  # inside the lock: timestamps follow commit order
+            at = self.clock.wall()  # inside the lock: timestamps follow commit order
             stem = f"{ID_PREFIXES[kind]}-{at:%Y%m%d}-"
             taken = [row[0][len(stem):] for row in conn.execute("SELECT id FROM incidents WHERE substr(id, 1, ?) = ?", (len(stem), stem))]
             number = max((int(n) for n in taken if n.isdigit()), default=0) + 1
@@ -310,7 +312,7 @@ class Store:
             seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE incident = ?", (incident,)).fetchone()[0]
             if expect_last is not None and seq - 1 != expect_last:
                 raise Conflict(f"incident {incident} changed since seq {expect_last}")
-            at = utcnow()
+            at = self.clock.wall()
             conn.execute(
                 "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, ?, ?, ?, ?, ?)",
                 (incident, seq, format_time(at), type, payload, actor),
