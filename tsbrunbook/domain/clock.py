@@ -83,6 +83,23 @@ class WallOnlyClock:
         return self._now().timestamp()
 
 
+class SteadyNow:
+    """"Now" for what one process measures and shows (an incident's T+): the wall clock is read
+    once, then time moves on the monotonic clock, so a clock stepped back or forward while the
+    process runs does not make the elapsed time jump."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._anchor: tuple[datetime, float] | None = None
+
+    def __call__(self) -> datetime:
+        mono = self.clock.monotonic()
+        if self._anchor is None:
+            self._anchor = (self.clock.wall(), mono)
+        wall, since = self._anchor
+        return wall + timedelta(seconds=mono - since)
+
+
 def as_clock(clock: Clock | Callable[[], datetime] | None) -> Clock:
     """A Clock from a Clock, a `() -> datetime`, or None (the system's)."""
     if clock is None:
