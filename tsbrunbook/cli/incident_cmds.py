@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,7 +118,18 @@ def session(raw_id: str, ctx: Context) -> Iterator[tuple[IncidentSession, Contex
 
     with store() as s:
         sess = Workspace(store=s, pack=ctx.pack).open(raw_id)
+        warn_if_clock_behind(sess)
         yield sess, Context.for_engine(sess.engine)
+
+
+def warn_if_clock_behind(sess: IncidentSession) -> None:
+    """One line on stderr when the system clock reads earlier than the incident's last event:
+    what this command shows or records may then be off, and the user should know why."""
+    from ..domain.clock import SYSTEM_CLOCK, behind_warning
+
+    warning = None if sess.state.closed else behind_warning(sess.state.last_at, SYSTEM_CLOCK.wall())
+    if warning:
+        sys.stderr.write(f"tsbrunbook: warning: {warning}\n")
 
 
 def _said(sess: IncidentSession, event: Event, what: str) -> str:

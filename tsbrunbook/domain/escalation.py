@@ -97,6 +97,15 @@ class Timer:
         return self.expired and self.confirmed and not self.recorded
 
 
+def _later(at: datetime, seconds: float) -> datetime:
+    """`at` plus `seconds`, held at the end of the calendar: a match recorded by a clock set to
+    the last minute of year 9999 has a deadline, not an OverflowError."""
+    try:
+        return at + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=at.tzinfo)
+
+
 def escalation_timers(
     state: IncidentState,
     engine: ImpactEngine,
@@ -127,7 +136,7 @@ def escalation_timers(
             matched, matched_seq = period.since, period.since_seq
         else:  # the caller's impact is ahead of the state: fall back to the first match
             matched, matched_seq = state.instances.get(m.instance, now), state.last_seq
-        deadline = matched + timedelta(seconds=seconds)
+        deadline = _later(matched, seconds)
         remaining = (deadline - now).total_seconds()
         out.append(
             Timer(
