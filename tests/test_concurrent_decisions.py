@@ -98,3 +98,52 @@ def test_simultaneous_chat_on_records_one_event(incident):
     db, incident_id = incident
     run_together(db, incident_id, "chat", "on")
     assert len(events_of(db, incident_id, "chat")) == 1
+
+
+def test_a_repeated_identical_step_state_records_nothing(cli):
+    incident = Workspace().start("repeat").id
+    assert cli("incident", "down", incident, "central-control-plane").rc == 0
+    first = cli("incident", "step", incident, STEP, "done")
+    again = cli("incident", "step", incident, STEP, "done")
+    assert first.rc == 0 and again.rc == 0
+    assert again.out.strip() == f"{incident}: {STEP} is already done (nothing recorded)"
+    reset_pending = cli("incident", "step", incident, STEP.replace("check-central-pods", "wait-for-cache"), "reset")
+    assert "is already pending (nothing recorded)" in reset_pending.out
+    with_a_new_note = cli("incident", "step", incident, STEP, "done", "--note", "pods all Running")
+    assert "→ done" in with_a_new_note.out  # a new note on the same state is worth keeping
+    with Store() as store:
+        assert [e.data.get("note") for e in store.events(incident) if e.type == "step"] == ["", "pods all Running"]
+
+
+class AlwaysMovedOn:
+    """A store on which another writer always got in first: every conditional append conflicts."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.attempts = 0
+
+    def append(self, incident, type, data, actor="", expect_last=None):
+        from tsbrunbook.domain.incident import Conflict
+
+        if expect_last is not None:
+            self.attempts += 1
+            raise Conflict(incident)
+        return self.store.append(incident, type, data, actor)
+
+    def events(self, incident, after=0):
+        return self.store.events(incident, after)
+
+
+def test_a_decision_that_keeps_conflicting_gives_up_with_one_line_and_records_nothing():
+    from tsbrunbook.domain.errors import UserError
+    from tsbrunbook.domain.incident import DECISION_ATTEMPTS, IncidentSession
+
+    with Store() as store:
+        started = Workspace(store=store).start("busy")
+        sink = AlwaysMovedOn(store)
+        session = IncidentSession(sink, started.id, started.engine)
+        with pytest.raises(UserError, match="kept changing while this was being recorded") as info:
+            session.mark_down(["central-control-plane"])
+        assert "nothing was recorded" in str(info.value)
+        assert sink.attempts == DECISION_ATTEMPTS
+        assert [e.type for e in store.events(started.id)] == ["started"]

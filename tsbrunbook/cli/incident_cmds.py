@@ -25,6 +25,7 @@ from ..domain.incident_export import (
     event_columns,
     incident_dict,
     incident_markdown,
+    span,
     stamp,
 )
 from .context import Context
@@ -212,7 +213,9 @@ def cmd_escalate(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
     with session(args.id, ctx) as (sess, ictx):
         event = sess.close()
-        ictx.out(_said(sess, event, f"closed after {duration(sess.state.elapsed())}"))
+        state = sess.state
+        length = span(state.started_at, event.at) if state.started_at else duration(0)  # `0s ⚠` if the clock went back
+        ictx.out(_said(sess, event, f"closed after {length}"))
     return 0
 
 
