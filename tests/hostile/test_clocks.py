@@ -97,6 +97,7 @@ CASES = [
     Case("future-close", future_events, ("incident", "close", "{id}"), True),
     Case("back-export", clock_set_back_mid_incident, ("incident", "export", "{id}"), False),
     Case("back-show-json", clock_set_back_mid_incident, ("incident", "show", "{id}", "--format", "json"), False),
+    Case("back-brief", clock_set_back_mid_incident, ("incident", "brief", "{id}"), False),
     Case("back-open-export", clock_set_back_still_open, ("incident", "export", "{id}"), False),
     Case("back-open-brief", clock_set_back_still_open, ("incident", "brief", "{id}"), False),
     Case("back-open-show", clock_set_back_still_open, ("incident", "show", "{id}"), False),

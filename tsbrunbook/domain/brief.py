@@ -24,7 +24,7 @@ from .incident import (
     readiness_checklist,
     utcnow,
 )
-from .incident_export import down_periods, duration, event_columns, stamp, worst_moment
+from .incident_export import down_periods, duration, event_columns, span, stamp, worst_moment
 from .model import MANAGEMENT_SCOPE, Datastore, Estate, Level
 
 MAX_CLUSTER_NAMES = 12
@@ -128,8 +128,8 @@ def _down(state: IncidentState, impact: Impact, now: datetime) -> str:
         return "\n".join(out + ["Nothing was marked down."])
     rows = []
     for p in periods:
-        end = p.until or state.closed_at or now
-        rows.append([md.cell_code(p.component), stamp(p.since), stamp(p.until) if p.until else "**still down**", duration((end - p.since).total_seconds())])
+        end = p.until or state.closed_at or max(now, state.last_at or now)
+        rows.append([md.cell_code(p.component), stamp(p.since), stamp(p.until) if p.until else "**still down**", span(p.since, end)])
     out.append(md.table(["Component", "Down since", "Back up", "Down for"], rows))
     implied = sorted(impact.effective_down - set(impact.down))
     if implied:
