@@ -271,6 +271,18 @@ def test_an_untrusted_certificate_is_refused(tmp_path, engine, self_signed):
     assert result.verdict == UNHEALTHY and result.message.startswith("TLS certificate not trusted"), result
 
 
+def test_a_trusted_certificate_is_read_through_the_deadline(tmp_path, engine, self_signed, monkeypatch):
+    """The same server, once its certificate is in the trust store (SSL_CERT_FILE): healthy, and
+    no plain-http flag needed. Proves the deadline reader works over TLS, and that the refusal
+    above was verification, not breakage."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(self_signed[0]))
+    monkeypatch.delenv("TSBRUNBOOK_ALLOW_INSECURE_HTTP", raising=False)
+    with serve_raw(tls_answer(*self_signed), read_head=False) as server:
+        url = server.url.replace("http://", "https://")
+        result = probe(load_estate(estate_at(tmp_path, f"{url}/status")), timeout=3, credentials=("u", "p"), engine=engine)
+    assert (result.verdict, result.message, result.warning) == (HEALTHY, "HTTP 200", ""), result
+
+
 def test_a_stalled_tls_handshake_ends_at_the_deadline(tmp_path, engine):
     with serve_raw(silent, read_head=False) as server:
         estate = load_estate(estate_at(tmp_path, f"{server.url.replace('http://', 'https://')}/status"))
