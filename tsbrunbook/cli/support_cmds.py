@@ -42,12 +42,18 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         "probe",
         help="call the management plane's status endpoint and suggest marking it down or up",
         description="GET /v2/organizations/ORG/status on the estate's FQDN (or management.status_url) with basic auth "
-        "from the keyring. Exit 0 healthy, 1 unhealthy or unreachable, 2 bad input or missing credentials. "
-        "It only suggests; it never changes an incident.",
+        "from the keyring, within one deadline (--timeout) for the whole call. Credentials are never sent over plain "
+        "http:// unless --allow-insecure-http is given. Exit 0 healthy, 1 unhealthy or unreachable, 2 bad input or "
+        "missing credentials. It only suggests; it never changes an incident.",
     )
     estate_arg(p)
     p.add_argument("--incident", metavar="ID", help="use this incident's estate, and suggest against what it has marked down")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for the answer (default 5)")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds for the whole call: connect, TLS, headers and body (default 5)")
+    p.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="send the credentials even when the status URL is plain http:// (refused otherwise; a warning is printed)",
+    )
     p.set_defaults(func=cmd_probe)
 
 
@@ -116,11 +122,18 @@ def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
             engine, down, which = sess.engine, list(sess.state.down), sess.id
     else:
         engine, down = ctx.engine, []
-    result = probe(engine.estate, timeout=args.timeout, engine=engine, down=down)
+    result = probe(engine.estate, timeout=args.timeout, engine=engine, down=down, allow_insecure_http=args.allow_insecure_http or None)
+    # Everything printed goes through one_line: the URL comes from an estate, the message may
+    # carry what the server sent; neither may drive the terminal.
+    url = one_line(result.url, 300)
     if result.verdict not in (HEALTHY, UNHEALTHY):
-        raise UserError(f"probe of {result.url} was inconclusive: {result.message}")
-    ctx.out(f"Probe: GET {result.url}")
+        # Bad input is one line: the plain-http warning rides along in it.
+        plain = " (over plain http://)" if result.warning else ""
+        raise UserError(f"probe of {url}{plain} was inconclusive: {one_line(result.message, 300)}")
+    if result.warning:
+        sys.stderr.write(f"tsbrunbook: warning: {one_line(result.warning)}\n")
+    ctx.out(f"Probe: GET {url}")
     ctx.out(f"Result: {result.verdict} — {one_line(result.message, 200)} ({result.latency * 1000:.0f} ms)")
     s = result.suggestion
-    ctx.out("Suggestion: " + s.text + ("" if not s.action else f" (`tsbrunbook incident {s.action} {which} {' '.join(s.components)}`)"))
+    ctx.out("Suggestion: " + one_line(s.text) + ("" if not s.action else f" (`tsbrunbook incident {s.action} {which} {' '.join(s.components)}`)"))
     return EXIT_HEALTHY if result.verdict == HEALTHY else EXIT_UNHEALTHY
