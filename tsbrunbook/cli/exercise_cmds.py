@@ -78,8 +78,15 @@ def _run_session(workspace, exercise, args):
         if session.state.meta.get("exercise_id") != exercise.id:
             raise UserError(f"{args.resume} is not a run of exercise '{exercise.id}'")
     elif not args.new:
+        from ..store import DamagedEvent
+
         for summary in workspace.store.list(include_closed=False, kind="exercise"):
-            candidate = workspace.open(summary.id)
+            if summary.damaged:
+                continue  # an unreadable run is not the one to resume
+            try:
+                candidate = workspace.open(summary.id)
+            except DamagedEvent:
+                continue
             if candidate.state.meta.get("exercise_id") == exercise.id:
                 session = candidate
                 break

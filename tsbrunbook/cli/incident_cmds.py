@@ -147,8 +147,14 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     for i in items:
         down = ", ".join(i.down[:2]) + (f" +{len(i.down) - 2}" if len(i.down) > 2 else "")
         state = f"closed {i.closed:%m-%d %H:%M}" if i.closed else "open"
-        rows.append([i.id, i.kind, f"{i.started:%Y-%m-%d %H:%M}", state, str(i.events), down or "—", one_line(i.title, 50)])
+        if i.damaged:
+            state = "DAMAGED"  # listed, so nobody thinks it vanished; why goes below the table
+        started = f"{i.started:%Y-%m-%d %H:%M}" if i.started else "?"
+        rows.append([i.id, i.kind, started, state, str(i.events), down or "—", one_line(i.title, 50)])
     ctx.out(table(["ID", "KIND", "STARTED (UTC)", "STATUS", "EVENTS", "DOWN", "TITLE"], rows))
+    for i in items:
+        if i.damaged:
+            ctx.out(f"{i.id}: damaged: {one_line(i.damaged, 160)}; it cannot be opened, the others are unaffected")
     return 0
 
 
