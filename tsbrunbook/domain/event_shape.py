@@ -11,68 +11,65 @@ from __future__ import annotations
 import math
 import reprlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .incident import STEP_STATES
 
-Check = Callable[[Any], bool]
+
+@dataclass(frozen=True)
+class Kind:
+    """What a field may hold: a Python test, and the same as SQLite's json_type() names (plus
+    allowed values), so a store can find damaged rows without decoding them in Python."""
+
+    test: Callable[[Any], bool]
+    json_types: tuple[str, ...]
+    values: tuple[str, ...] = ()
 
 
-def _text(value: Any) -> bool:
+def _is_text(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _text_or_none(value: Any) -> bool:
-    return value is None or isinstance(value, str)
-
-
-def _flag(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _number(value: Any) -> bool:
+def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _texts(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+TEXT = Kind(_is_text, ("text",))
+TEXT_OR_NULL = Kind(lambda v: v is None or isinstance(v, str), ("text", "null"))
+FLAG = Kind(lambda v: isinstance(v, bool), ("true", "false"))
+NUMBER = Kind(_is_number, ("integer", "real"))
+TEXTS = Kind(lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), ("array",))
+LEVELS = Kind(lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()), ("object",))
+STEP_STATE = Kind(lambda v: v in STEP_STATES, ("text",), STEP_STATES)
 
-
-def _levels(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-
-
-def _step_state(value: Any) -> bool:
-    return value in STEP_STATES
-
-
-# type → {field: (required, check)}. Only what readers index or compute with; other keys are free.
-SHAPES: dict[str, dict[str, tuple[bool, Check]]] = {
+# type → {field: (required, kind)}. Only what readers index or compute with; other keys are free.
+SHAPES: dict[str, dict[str, tuple[bool, Kind]]] = {
     "started": {
-        "title": (False, _text),
-        "kind": (False, _text),
-        "estate_file": (False, _text_or_none),
-        "estate_yaml": (False, _text_or_none),
-        "exercise_id": (False, _text),
-        "exercise_file": (False, _text),
-        "participants": (False, _texts),
+        "title": (False, TEXT),
+        "kind": (False, TEXT),
+        "estate_file": (False, TEXT_OR_NULL),
+        "estate_yaml": (False, TEXT_OR_NULL),
+        "exercise_id": (False, TEXT),
+        "exercise_file": (False, TEXT),
+        "participants": (False, TEXTS),
     },
-    "down": {"components": (True, _texts)},
-    "up": {"components": (True, _texts)},
-    "step": {"ref": (True, _text), "state": (True, _step_state), "note": (False, _text_or_none)},
-    "note": {"text": (True, _text), "ref": (False, _text_or_none), "gap": (False, _flag)},
-    "escalation": {"ref": (True, _text), "case": (False, _text_or_none)},
+    "down": {"components": (True, TEXTS)},
+    "up": {"components": (True, TEXTS)},
+    "step": {"ref": (True, TEXT), "state": (True, STEP_STATE), "note": (False, TEXT_OR_NULL)},
+    "note": {"text": (True, TEXT), "ref": (False, TEXT_OR_NULL), "gap": (False, FLAG)},
+    "escalation": {"ref": (True, TEXT), "case": (False, TEXT_OR_NULL)},
     "timer-expired": {
-        "instance": (True, _text),
-        "deadline": (False, _text),
-        "matched": (False, _text),
-        "after_seconds": (False, _number),
+        "instance": (True, TEXT),
+        "deadline": (False, TEXT),
+        "matched": (False, TEXT),
+        "after_seconds": (False, NUMBER),
     },
-    "chat": {"enabled": (True, _flag)},
+    "chat": {"enabled": (True, FLAG)},
     "closed": {},
-    "exercise-clock": {"action": (False, _text), "offset": (True, _number), "running": (True, _flag), "speed": (False, _number)},
-    "exercise-inject": {"inject": (True, _text), "message": (False, _text)},
-    "exercise-prediction": {"inject": (True, _text), "levels": (False, _levels)},
+    "exercise-clock": {"action": (False, TEXT), "offset": (True, NUMBER), "running": (True, FLAG), "speed": (False, NUMBER)},
+    "exercise-inject": {"inject": (True, TEXT), "message": (False, TEXT)},
+    "exercise-prediction": {"inject": (True, TEXT), "levels": (False, LEVELS)},
 }
 
 
@@ -80,11 +77,11 @@ def problem(type_: str, data: Any) -> str | None:
     """What is wrong with an event's decoded data, in a few words; None when it can be used."""
     if not isinstance(data, dict):
         return f"its data is {_json_kind(data)}, not a JSON object"
-    for name, (required, check) in SHAPES.get(type_, {}).items():
+    for name, (required, kind) in SHAPES.get(type_, {}).items():
         if name not in data:
             if required:
                 return f"a {type_} event without '{name}'"
-        elif not check(data[name]):
+        elif not kind.test(data[name]):
             return f"'{name}' of a {type_} event cannot be {_json_kind(data[name])} ({_short(data[name])})"
     return None
 
@@ -92,6 +89,26 @@ def problem(type_: str, data: Any) -> str | None:
 def _short(value: Any, width: int = 40) -> str:
     text = reprlib.repr(value)  # bounded however large the value is
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def sql_shape_problem(data: str = "data", type_: str = "type") -> str:
+    """An SQLite expression, true when a row's (valid JSON object) data breaks its type's shape:
+    what `problem()` says of the decoded data, except that list items and object values are not
+    looked into. Field names and values are ours (no quoting needed)."""
+    cases = []
+    for name, fields in SHAPES.items():
+        tests = []
+        for field, (required, kind) in fields.items():
+            got = f"json_type({data}, '$.{field}')"
+            allowed = ", ".join(f"'{t}'" for t in kind.json_types)
+            wrong = f"{got} NOT IN ({allowed})"
+            if kind.values:
+                values = ", ".join(f"'{v}'" for v in kind.values)
+                wrong += f" OR json_extract({data}, '$.{field}') NOT IN ({values})"
+            tests.append(f"({got} IS NULL OR {wrong})" if required else f"({got} IS NOT NULL AND ({wrong}))")
+        if tests:
+            cases.append(f"WHEN {type_} = '{name}' THEN " + " OR ".join(tests))
+    return "CASE " + " ".join(cases) + " ELSE 0 END" if cases else "0"
 
 
 def _json_kind(value: Any) -> str:

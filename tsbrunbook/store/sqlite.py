@@ -74,13 +74,18 @@ def parse_time(text: str) -> datetime:
 
 
 # Rows whose event cannot be decoded, found by SQLite itself so `list` need not decode every event
-# in Python: data that is not text, not JSON or not a JSON object; a time not in TIME_FORMAT.
-DAMAGED_ROW_SQL = """
-    typeof(data) != 'text' OR NOT json_valid(data) OR json_type(data) != 'object'
-    OR typeof(at) != 'text' OR typeof(type) != 'text' OR typeof(actor) != 'text'
-    OR at NOT GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'
-    OR julianday(substr(at, 1, 19)) IS NULL
-"""
+# in Python: data that is not text, not JSON or not a JSON object, or not of its type's shape
+# (event_shape.SHAPES); a time not in TIME_FORMAT.
+# A CASE, not ORs, because SQLite guarantees the order of CASE branches: json_type() raises on
+# text that is not JSON, so the shape is looked at only once the row is known to be a JSON object.
+DAMAGED_ROW_SQL = f"""CASE
+    WHEN typeof(data) != 'text' OR typeof(at) != 'text' OR typeof(type) != 'text' OR typeof(actor) != 'text' THEN 1
+    WHEN at NOT GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z' THEN 1
+    WHEN julianday(substr(at, 1, 19)) IS NULL THEN 1
+    WHEN NOT json_valid(data) THEN 1
+    WHEN json_type(data) != 'object' THEN 1
+    ELSE {event_shape.sql_shape_problem()}
+END"""
 
 
 class DamagedEvent(UserError):
@@ -388,8 +393,8 @@ class Store:
         """Incidents, newest first: open ones only unless include_closed.
 
         An incident with an event that cannot be decoded is listed with `damaged` set, never
-        taking the others down. Only the down/up marks are decoded here (for `down`); the other
-        events are checked by SQLite (JSON, object, time), and fully when the incident is opened."""
+        taking the others down. Only the down/up marks are decoded here (for `down`); SQLite
+        checks the other events (DAMAGED_ROW_SQL), and opening the incident decodes each fully."""
         with self._read() as conn:
             rows = conn.execute(
                 """SELECT i.id, i.title, i.kind, i.started,
