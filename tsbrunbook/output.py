@@ -171,7 +171,9 @@ def write_atomically(path: str, text: str, *, force: bool = False) -> str:
         raise UserError(f"{path}: cannot write the file ({exc.strerror or exc})", "check the path and its permissions") from None
     try:
         if force:
-            check_output(path, force=True)  # again, as late as possible: nothing became a device or a database
+            # Again, as late as possible: nothing became a device or a database, no link moved.
+            if check_output(path, force=True) != real:
+                raise UserError(f"{path}: changed while it was being written", "try again")
             os.replace(tmp, real)
         else:
             _claim(tmp, real)
