@@ -17,6 +17,8 @@ EXIT_HEALTHY, EXIT_UNHEALTHY = 0, 1  # bad input is a UserError: exit 2
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
+    from .incident_cmds import add_output_args
+
     isub = _subcommands(sub.choices["incident"])
     a = isub.add_parser(
         "brief",
@@ -25,7 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         "escalations, readiness facts, timeline and the support contact.",
     )
     a.add_argument("id", metavar="ID", help="incident id")
-    a.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (replaced atomically)")
+    add_output_args(a)
     a.set_defaults(func=cmd_brief)
 
     a = isub.add_parser(
@@ -63,17 +65,18 @@ def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
 
 def cmd_brief(args: argparse.Namespace, ctx: Context) -> int:
     from ..domain.brief import support_brief
-    from .incident_cmds import check_output, session, write_atomically
+    from ..output import check_output, write_atomically
+    from .incident_cmds import session
 
     if args.output:
-        check_output(args.output, args.id.upper() + "-brief.md")
+        check_output(args.output, force=args.force, example_name=args.id.upper() + "-brief.md")
     with session(args.id, ctx) as (sess, _):
         text = support_brief(sess.state, sess.engine)
     if not args.output:
         ctx.out(text.rstrip())
         return 0
-    write_atomically(args.output, text)
-    ctx.out(f"{sess.id}: support brief written to {args.output}")
+    write_atomically(args.output, text, force=args.force)
+    ctx.out(f"{sess.id}: support brief written to {one_line(args.output)}")
     return 0
 
 
