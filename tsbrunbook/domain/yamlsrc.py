@@ -205,6 +205,8 @@ def _scalar(node: yaml.ScalarNode, src: Source, ctor: yaml.constructor.SafeConst
         shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
         src.problem(line, f"bad value '{shown}' for YAML tag '{_show_tag(node.tag)}'")
         return None
+    finally:
+        ctor.constructed_objects.pop(node, None)  # its cache would keep every node alive
 
 
 class _Stop(Exception):
