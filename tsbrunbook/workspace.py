@@ -87,9 +87,16 @@ class Workspace:
 
     def resume_or_start(self, estate_file: str | None = None, kind: str = "incident") -> IncidentSession:
         """The most recent open incident on this estate, else a new one."""
+        from .store.sqlite import DamagedEvent
+
         wanted = os.path.abspath(estate_file) if estate_file else None
         for summary in self.store.list(include_closed=False, kind=kind):
-            first = self.store.events(summary.id)[:1]
+            if summary.damaged:
+                continue  # unreadable: resume the next one rather than refuse to open at all
+            try:
+                first = self.store.events(summary.id)[:1]
+            except DamagedEvent:
+                continue  # damage that only decoding every event finds
             if first and first[0].data.get("estate_file") == wanted:
                 return self.open(summary.id)
         # UTC like every other time the tool shows, and saying so: a title read in another

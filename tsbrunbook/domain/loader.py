@@ -40,7 +40,7 @@ from .model import (
     Support,
     WorkloadCluster,
 )
-from .yamlsrc import Obj, check_id, parse, read_text
+from .yamlsrc import Obj, check_id, invisible_character, parse, read_text, refuse_invisible
 from .yamlsrc import Source as YamlFile
 
 PER_CLUSTER_SCOPES = ("affected", "other-clusters", MANAGEMENT_SCOPE)
@@ -50,6 +50,14 @@ PLACEMENTS = ("external", "embedded")
 DATASTORES = ("postgres", "elasticsearch")
 CHANNELS = ("config", "service-discovery", "metrics", "management-api", "storage")
 DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h)$")
+MAX_DURATION = 7 * 24 * 3600  # escalation timers: anything longer is a typo
+# Estate size: far above any real estate (the benchmarks use 1,000 clusters and 2,000 services),
+# low enough that loading, the graph and the TUI stay quick. The message names the number.
+MAX_CLUSTERS = 5_000
+MAX_SERVICES = 20_000
+# Free text in an estate that may span lines; every other estate value is one line.
+ESTATE_MULTILINE = frozenset({"support.severity"})
+VERSION_RE = re.compile(r"v?[0-9]{1,4}(?:\.[0-9]{1,4}){1,3}(?:[-+][0-9A-Za-z][0-9A-Za-z.-]{0,39})?")
 
 
 def runbooks_dir() -> str:
@@ -214,7 +222,11 @@ def _duration(obj: Obj, key: str) -> int | None:
     if not match:
         obj.src.problem(obj.line_of(key), f"{obj.what}: '{key}' is '{raw}', expected a duration like 30m, 2h or 90s")
         return None
-    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+    seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+    if seconds > MAX_DURATION:
+        obj.src.problem(obj.line_of(key), f"{obj.what}: '{key}' is '{raw[:40]}', longer than 7 days; give a duration like 30m, 2h or 90s")
+        return None
+    return seconds
 
 
 def read_step(s: Obj, phase: str, readiness: bool = False) -> Step:
@@ -322,7 +334,11 @@ def read_readiness(obj: Obj) -> Readiness:
 
 
 def read_estate(obj: Obj, file: str) -> Estate:
+    """The estate, every problem reported. Every text value is refused if it holds a control or
+    invisible character (only `support.severity` may span lines); shell metacharacters are
+    allowed here because values are shell-quoted where commands substitute them."""
     src = obj.src
+    refuse_invisible(obj.node_read, src, "estate", ESTATE_MULTILINE)
     m = obj.obj("management", "management")
     if m is not None:
         mgmt_cluster = m.text("cluster")
@@ -351,26 +367,27 @@ def read_estate(obj: Obj, file: str) -> Estate:
         ds.done()
     clusters = []
     cluster_lines: list[tuple[str, int]] = []
-    for c in obj.objects("clusters", "cluster"):
+    too_many_clusters = _too_many(obj, "clusters", MAX_CLUSTERS)
+    for c in [] if too_many_clusters else obj.objects("clusters", "cluster"):
         name = c.text("name")
         if check_id(src, name, c.line, "cluster name") and name == MANAGEMENT_SCOPE:
             src.problem(c.line, "cluster name 'management' is reserved for the management side; pick another")
         cluster_lines.append((name or "", c.line))
         clusters.append(WorkloadCluster(name=name or "", region=c.text("region", required=False), context=c.text("context", required=False) or name or ""))
         c.done()
-    if obj.ok and not clusters:
+    if obj.ok and not clusters and not too_many_clusters:
         src.problem(obj.line, "estate: list at least one workload cluster under 'clusters'")
     names = [c.name for c in clusters]
     known = set(names)  # membership per service reference: a set, for estates of 1000 clusters
     _duplicates(src, cluster_lines, "cluster")
     services = []
     service_lines: list[tuple[str, int]] = []
-    for s in obj.objects("services", "service", required=False):
+    for s in [] if _too_many(obj, "services", MAX_SERVICES) else obj.objects("services", "service", required=False):
         name = s.text("name")
         check_id(src, name, s.line, "service name")
         refs = s.strings("clusters")
         for ref in refs:
-            if ref not in known:
+            if ref not in known and not too_many_clusters:
                 src.problem(s.line_of("clusters"), f"service '{name}': unknown cluster '{ref}'; {did_you_mean(ref, names)}".rstrip("; "))
         if s.ok and not refs:
             src.problem(s.line_of("clusters"), f"service '{name}': place it on at least one cluster")
@@ -395,7 +412,7 @@ def read_estate(obj: Obj, file: str) -> Estate:
         sp.done()
     estate = Estate(
         name=obj.text("name"),
-        tsb_version=obj.text("tsb_version", required=False, default="unknown") or "unknown",
+        tsb_version=_tsb_version(obj),
         management=management,
         datastores=datastores,
         iam_signing_key_backup=obj.tristate("iam_signing_key_backup"),
@@ -410,6 +427,27 @@ def read_estate(obj: Obj, file: str) -> Estate:
 
 
 ESCALATING_LEVELS = ("limited", "outage")
+
+
+def _too_many(obj: Obj, key: str, limit: int) -> bool:
+    """True (and a problem at the key) when the list under `key` is longer than `limit`: its
+    entries are then not read, so the answer comes quickly whatever the size."""
+    node = obj.items.get(key)
+    if node is None or not isinstance(node.value, list) or len(node.value) <= limit:
+        return False
+    obj.seen.add(key)
+    obj.src.problem(obj.line_of(key), f"{len(node.value)} {key}; tsbrunbook handles at most {limit} (split the estate)")
+    return True
+
+
+def _tsb_version(obj: Obj) -> str:
+    """`tsb_version`: a version such as 1.12 or 1.12.3 (read as written: `1.10` stays 1.10)."""
+    value = obj.text("tsb_version", required=False, default="unknown") or "unknown"
+    if value == "unknown" or VERSION_RE.fullmatch(value):
+        return value
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    obj.src.problem(obj.line_of("tsb_version"), f"estate: 'tsb_version' is '{shown}', expected a TSB version such as 1.12 or 1.12.3")
+    return "unknown"
 
 
 # `management.fqdn`: a host name (or IPv4 address, or [IPv6]) with an optional :port — what goes
@@ -457,7 +495,10 @@ def _status_url(m: Obj) -> str | None:
     from urllib.parse import urlsplit
 
     url = m.get("status_url", str)
-    if not url:
+    if not url or invisible_character(url) is not None:
+        return None  # a control character was reported with every other estate value
+    if any(ch.isspace() for ch in url):
+        m.src.problem(m.line_of("status_url"), "management: 'status_url' contains a space; give one http:// or https:// URL (encode a space in the path as %20)")
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:

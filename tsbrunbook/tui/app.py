@@ -300,14 +300,12 @@ class RunbookApp(App[None]):
 
     def write_export(self, name: str, render: Callable[[], str]) -> None:
         """Write a Markdown file into TSBRUNBOOK_EXPORT_DIR (else the working directory) and say where."""
-        from ..cli.incident_cmds import write_atomically
+        from ..output import write_fresh
 
         folder = os.environ.get("TSBRUNBOOK_EXPORT_DIR") or os.getcwd()
-        path = os.path.join(folder, name)
         try:
             self.session.refresh()
-            os.makedirs(folder, exist_ok=True)
-            write_atomically(path, render())
+            path = write_fresh(folder, name, render())  # never replaces a file: NAME-2.md, -3 …
         except (OSError, UserError) as exc:
             self.notify(f"Export failed: {exc}", severity="error", timeout=10)
             return

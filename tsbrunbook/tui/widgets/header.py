@@ -18,6 +18,15 @@ def elapsed_text(seconds: float) -> str:
     return f"{h:d}:{m:02d}:{s:02d}"
 
 
+# Words in the status that call for the eye: an overdue escalation, a chat delivery that is
+# stalled, being retried or was given up on (see NotifierStatus.line).
+ATTENTION = (" over", "retrying in", "no answer for", " failed")
+
+
+def _needs_attention(status: str) -> bool:
+    return any(word in status for word in ATTENTION)
+
+
 class IncidentHeader(Static):
     DEFAULT_CSS = """
     IncidentHeader { height: 1; background: $panel; padding: 0 1; }
@@ -60,6 +69,6 @@ class IncidentHeader(Static):
         # The counts before the title: at 80 columns the title is what gets cut.
         text.append(f"  {self.counts}", style="dim")
         if self.status:
-            text.append(f"  {self.status}", style="bold yellow" if " over" in self.status else "dim")
+            text.append(f"  {self.status}", style="bold yellow" if _needs_attention(self.status) else "dim")
         text.append("  " + state.title, style="bold")
         self.update(text)
