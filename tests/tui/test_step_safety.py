@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.test_incident_export import parse
@@ -43,12 +45,30 @@ async def highlight(pilot, app: RunbookApp, ref: str) -> ChecklistsPane:
     if pane.phase != ref.split("/")[1]:
         pane.toggle_phase()
     await pilot.pause()
+    await move_to(pilot, pane, ref)
+    pane.tree.focus()
+    return pane
+
+
+async def move_to(pilot, pane: ChecklistsPane, ref: str) -> None:
+    def on_it() -> bool:  # the cursor is on the step and the detail shows it
+        step = pane.tree.current_step()
+        return step is not None and step.ref == ref and f"\n{ref}\n" in str(pane.query_one("#step-text").content)
+
+    # A rebuild of the tree (after a stored event) restores its own cursor after a refresh:
+    # settle first, then move, then wait until the cursor is really there.
+    await pilot.pause()
     node = next(leaf for heading in pane.tree.root.children for leaf in heading.children if getattr(leaf.data, "ref", None) == ref)
     pane.tree.move_cursor(node)
-    pane.tree.focus()
-    await pilot.pause()
-    assert pane.tree.current_step().ref == ref
-    return pane
+    await until(pilot, on_it)
+
+
+async def until(pilot, condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Let the app run until `condition` holds (a deadline, not a sleep: it returns at once when met)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause()
 
 
 def step_events(app: RunbookApp) -> list[dict]:
@@ -62,7 +82,7 @@ async def test_copy_gives_the_quoted_commands_the_exports_show(tmp_path):
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await highlight(pilot, app, f"{PG}/recovery/check-api-server")
         await pilot.press("c")
-        await pilot.pause()
+        await until(pilot, lambda: bool(copied))
         step = pane.tree.current_step().step
         detail = str(pane.query_one("#step-text").content)
     expected = template.commands(step, app.engine.estate, None)
@@ -91,12 +111,11 @@ async def test_marking_a_destructive_step_done_asks_and_no_records_nothing():
     async with app.run_test(size=(160, 48)) as pilot:
         await highlight(pilot, app, DROP)
         await pilot.press("space")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "Drops database tsb" in app.screen.question
         await pilot.press("n")
-        await pilot.pause()
-        assert not isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.pause()  # a wrongly posted StepAction would be stored by now
         assert step_events(app) == []
         assert DROP not in app.session.state.steps or app.session.state.steps[DROP].state == "pending"
 
@@ -106,21 +125,18 @@ async def test_marking_a_destructive_step_done_asks_and_yes_records_it():
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await highlight(pilot, app, DROP)
         await pilot.press("space")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await pilot.pause()
-        assert app.session.state.steps[DROP].state == "done"
+        await until(pilot, lambda: DROP in app.session.state.steps and app.session.state.steps[DROP].state == "done")
         assert [e["state"] for e in step_events(app)] == ["done"]
         # Undoing it is not destructive: no question.
+        await move_to(pilot, pane, DROP)
         await pilot.press("space")
-        await pilot.pause()
+        await until(pilot, lambda: app.session.state.steps[DROP].state == "pending")
         assert not isinstance(app.screen, ConfirmScreen)
-        assert app.session.state.steps[DROP].state == "pending"
         # A step that is not destructive is marked at once.
         other = f"{PG}/restoration/load-backup"
-        pane.tree.move_cursor(next(n for h in pane.tree.root.children for n in h.children if getattr(n.data, "ref", None) == other))
+        await move_to(pilot, pane, other)
         await pilot.press("space")
-        await pilot.pause()
+        await until(pilot, lambda: other in app.session.state.steps and app.session.state.steps[other].state == "done")
         assert not isinstance(app.screen, ConfirmScreen)
-        assert app.session.state.steps[other].state == "done"
