@@ -191,7 +191,8 @@ def _scenarios(state: IncidentState, engine: ImpactEngine, impact: Impact, views
                 word,
             ]
         )
-    out.append(md.table(["Scenario", "Instance", "First matched", "Matches now", "Escalation timer"], rows))
+    out.append(md.table(["Scenario", "Instance", "First matched", "Matches now", "Escalation timer (site policy)"], rows))
+    out += ["", "The escalation timers are site policy (the runbook's or the estate's `escalate_after`), not figures from the guide."]
     return "\n".join(out)
 
 
@@ -208,6 +209,8 @@ def _work(estate: Estate, views: list[ChecklistView]) -> str:
                 continue
             when = f" {stamp(st.at)}" if st.at and st.state != "pending" else ""
             line = f"- {STATE_WORDS.get(st.state) or md.inline(st.state)}{when}: **{md.inline(template.fill(sv.step.title, values))}** ({md.code_span(sv.ref)})"
+            if sv.step.destructive:  # support must know what cannot be undone
+                line += f" ⚠️ destructive: {md.inline(sv.step.destructive_reason or '')}"
             lines.append(line)
             for at, note in st.notes:
                 lines.append(f"  - {stamp(at)}: {md.inline(note)}")

@@ -165,7 +165,7 @@ def event_columns(event: Event) -> tuple[str, str]:
         return what, str(d.get("ref", "")) + (f", case {d['case']}" if d.get("case") else "")
     if event.type == "timer-expired":
         deadline = str(d.get("deadline", ""))[:19].replace("T", " ")
-        return what, f"{d.get('instance', '')}: escalate_after passed at {deadline} UTC without recovery"
+        return what, f"{d.get('instance', '')}: escalate_after (site policy) passed at {deadline} UTC without recovery"
     if event.type == "chat":
         return what, "on" if d.get("enabled") else "off"
     if event.type == "closed":
@@ -418,6 +418,8 @@ def view_dict(engine: ImpactEngine, view: ChecklistView) -> dict[str, Any]:
                 "title": template.fill(sv.step.title, values),
                 "state": sv.state.state,
                 "at": iso(sv.state.at),
+                "destructive": sv.step.destructive,
+                "destructive_reason": sv.step.destructive_reason,
                 "notes": [{"at": iso(at), "text": text} for at, text in sv.state.notes],
                 "escalation": (
                     {"reason": sv.step.escalation, "raised": iso(sv.state.escalated), "case": sv.state.case}

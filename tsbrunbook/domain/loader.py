@@ -10,6 +10,7 @@ import glob
 import hashlib
 import os
 import re
+from dataclasses import replace
 from graphlib import CycleError, TopologicalSorter
 
 from . import template
@@ -248,6 +249,8 @@ def read_step(s: Obj, phase: str, readiness: bool = False) -> Step:
         if fact is not None and fact not in READINESS_FACTS:
             s.src.problem(s.line_of("fact"), f"step '{step_id}': unknown fact '{fact}'; {did_you_mean(fact, READINESS_FACTS)}".rstrip("; "))
     escalation = s.get("escalation", str)
+    destructive = bool(s.get("destructive", bool, False))
+    destructive_reason = s.get("destructive_reason", str) or None
     step = Step(
         id=step_id or "",
         title=s.text("title"),
@@ -257,12 +260,58 @@ def read_step(s: Obj, phase: str, readiness: bool = False) -> Step:
         escalation=escalation or None,
         when=when,
         fact=fact,
+        destructive=destructive,
+        destructive_reason=destructive_reason,
         line=s.line,
     )
     if s.ok and not step.verify:
         s.src.problem(s.line, f"step '{step_id}' has no 'verify' (say what to expect when it worked)")
+    _check_step_commands(s, step)
     s.done()
     return step
+
+
+# Obviously destructive commands (what `validate` wants flagged `destructive: true`), each with
+# the short name the problem gives. `[^|;&]*` keeps a match inside one command of a pipeline, so
+# `kubectl get pod -A | grep delete` is not one.
+DESTRUCTIVE_VERBS = (
+    (re.compile(r"\bDROP\s", re.IGNORECASE), "DROP"),
+    (re.compile(r"\bkubectl\b[^|;&]*\sdelete\b"), "kubectl delete"),
+    (re.compile(r"\bhelm\b[^|;&]*\s(?:uninstall|delete)\b"), "helm uninstall"),
+    (re.compile(r"--replicas[= ]0\b"), "--replicas 0"),
+    (re.compile(r"\bdropdb\b", re.IGNORECASE), "dropdb"),
+)
+HELM_INSTALL_RE = re.compile(r"\bhelm\b[^|;&]*\s(install|upgrade)\b")
+HELM_PINNED_RE = re.compile(r"--version[= ]\{\{\s*helm_chart_version\s*\}\}")
+
+
+def destructive_verb(command: str) -> str | None:
+    """The name of the first obviously destructive verb in a command, or None."""
+    return next((name for pattern, name in DESTRUCTIVE_VERBS if pattern.search(command)), None)
+
+
+def unpinned_helm(command: str) -> str | None:
+    """`install`/`upgrade` for a helm install or upgrade without `--version {{helm_chart_version}}`."""
+    match = HELM_INSTALL_RE.search(command)
+    return match.group(1) if match and not HELM_PINNED_RE.search(command) else None
+
+
+def _check_step_commands(s: Obj, step: Step) -> None:
+    """The destructive flag and its reason, and what every command must (not) contain."""
+    where = f"step '{step.id}'"
+    if step.destructive and not step.destructive_reason:
+        s.src.problem(s.line_of("destructive"), f"{where}: destructive: true needs a 'destructive_reason' (one short sentence, shown beside the ⚠)")
+    if step.destructive_reason and not step.destructive:
+        s.src.problem(s.line_of("destructive_reason"), f"{where}: 'destructive_reason' needs 'destructive: true'; add the flag or drop the reason")
+    for n, command in enumerate(step.commands, 1):
+        verb = destructive_verb(command)
+        if verb and not step.destructive:
+            s.src.problem(s.line, f"{where}: command {n} is destructive ({verb}); mark the step 'destructive: true' with a 'destructive_reason'")
+        helm = unpinned_helm(command)
+        if helm:
+            s.src.problem(s.line, f"{where}: command {n} runs helm {helm} without '--version {{{{helm_chart_version}}}}'; pin the chart to the estate's version")
+        for name in dict.fromkeys(template.single_quoted_placeholders(command)):
+            s.src.problem(s.line, f"{where}: command {n} puts {{{{{name}}}}} inside single quotes; use double quotes or none (the value is shell-quoted when it is filled in)")
 
 
 def read_checklist(obj: Obj | None, phase: str, readiness: bool = False) -> Checklist:
@@ -350,6 +399,8 @@ def read_estate(obj: Obj, file: str) -> Estate:
             organization=_organization(m),
             namespace=m.text("namespace", required=False, default="tsb") or "tsb",
             status_url=_status_url(m),
+            front_envoy_port=_port(m, "front_envoy_port", 8443),
+            helm_chart_version=m.text("helm_chart_version", required=False),
         )
         m.done()
     else:
@@ -410,9 +461,12 @@ def read_estate(obj: Obj, file: str) -> Estate:
             internal=tuple(internal),
         )
         sp.done()
+    tsb_version = _tsb_version(obj)
+    if not management.helm_chart_version:  # the TSB charts are versioned with TSB
+        management = replace(management, helm_chart_version=tsb_version)
     estate = Estate(
         name=obj.text("name"),
-        tsb_version=_tsb_version(obj),
+        tsb_version=tsb_version,
         management=management,
         datastores=datastores,
         iam_signing_key_backup=obj.tristate("iam_signing_key_backup"),
@@ -477,6 +531,15 @@ def _fqdn(m: Obj) -> str:
     else:
         m.src.problem(m.line_of("fqdn"), f"management: 'fqdn' is '{value[:60]}', not a host name; give a host name with an optional :port and no path or spaces, e.g. tsb.example.com or tsb.example.com:8443")
     return "<fqdn>"
+
+
+def _port(m: Obj, key: str, default: int) -> int:
+    """A TCP port under `management` (1–65535); `default` when absent or wrong."""
+    value = m.get(key, int, default)
+    if not 0 < value <= 65535:
+        m.src.problem(m.line_of(key), f"management: '{key}' is {value}, out of range; give a port between 1 and 65535, e.g. {default}")
+        return default
+    return value
 
 
 def _organization(m: Obj) -> str:
@@ -622,15 +685,18 @@ def _read_pack(root: str) -> _PackParts:
 
 
 def _check_texts(file: str, checklist: Checklist, cluster_ok: bool) -> list[Problem]:
+    """Unknown placeholders, and per-cluster ones where there is no cluster: in an estate-wide
+    checklist a command may use them (it is rendered once per workload cluster), its title,
+    detail and verify may not."""
     problems = []
-    allowed = template.PLACEHOLDERS if cluster_ok else template.ESTATE_PLACEHOLDERS
     for step in checklist.steps:
-        for text in (step.title, step.detail, step.verify, *step.commands):
+        for text, is_command in [(t, False) for t in (step.title, step.detail, step.verify)] + [(c, True) for c in step.commands]:
+            allowed = template.PLACEHOLDERS if cluster_ok or is_command else template.ESTATE_PLACEHOLDERS
             for name in template.placeholders(text):
                 if name not in allowed:
                     why = "" if name in template.PLACEHOLDERS else f"; known: {', '.join(allowed)}"
                     if name in template.CLUSTER_PLACEHOLDERS and not cluster_ok:
-                        why = " (only per-cluster scenarios have a cluster)"
+                        why = " (only per-cluster scenarios have a cluster; a command may use it, it is then run once per workload cluster)"
                     problems.append(Problem(file, step.line, f"step '{step.id}': unknown placeholder {{{{{name}}}}}{why}"))
     return problems
 
