@@ -57,8 +57,8 @@ async def test_play_an_exercise_and_report_it(pack):
         assert list(run.progress().fired) == ["edge-eu-west"]
         # Predict right: ok / limited / limited / ok
         await answer(pilot, app, ["o", "l", "l", "o"])
-        # Work the checklist: the first step is the expected one.
-        await pilot.press("3", "space")
+        # Work the checklist: the expected step follows the three containment steps.
+        await pilot.press("3", "down", "down", "down", "space")
         await pilot.pause()
         view = app.screen.query_one(ChecklistsPane).tree.current_step()
         assert view.ref == "edge-control-plane-failure@eu-west/recovery/check-edge-pods"
