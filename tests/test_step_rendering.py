@@ -13,8 +13,14 @@ from tests.test_incident_export import parse
 from tsbrunbook.domain import template
 from tsbrunbook.domain.brief import support_brief
 from tsbrunbook.domain.incident_export import incident_dict, incident_markdown
-from tsbrunbook.domain.loader import demo_estate_path, load_estate, runbooks_dir
+from tsbrunbook.domain.loader import demo_estate_path, load_estate, load_pack, runbooks_dir
 from tsbrunbook.workspace import Workspace
+
+# The reason as the pack states it, so rewording the runbook does not break these tests.
+DROP_REASON = next(
+    s for s in load_pack().scenario("postgres-failure").restoration.steps if s.id == "recreate-database"
+).destructive_reason
+assert DROP_REASON
 
 HOSTILE_CONTEXT = "gke-eu-west; touch /tmp/x #"
 HOSTILE_MGMT = "mgmt $(touch /tmp/y) `id` && echo | tee"
@@ -72,10 +78,10 @@ def test_destructive_steps_carry_flag_and_reason_in_json_and_markdown(cli):
     steps = json.loads(cli("checklist", PG, "--restoration", "--format", "json").out)["steps"]
     by_id = {s["id"]: s for s in steps}
     assert by_id["recreate-database"]["destructive"] is True
-    assert "Drops database tsb" in by_id["recreate-database"]["destructive_reason"]
+    assert DROP_REASON in by_id["recreate-database"]["destructive_reason"]
     assert by_id["load-backup"]["destructive"] is False and by_id["load-backup"]["destructive_reason"] is None
     markdown = cli("checklist", PG, "--restoration").out
-    assert "⚠️ **DESTRUCTIVE:** Drops database tsb; everything in it is gone unless the dump loads." in markdown
+    assert f"⚠️ **DESTRUCTIVE:** {DROP_REASON}" in markdown
     assert markdown.count("DESTRUCTIVE") == sum(1 for s in steps if s["destructive"])
 
 
@@ -84,11 +90,11 @@ def test_incident_exports_mark_destructive_steps():
     session.mark_down(["postgres"])
     session.set_step(f"{PG}/restoration/recreate-database", "done", "")
     exported = incident_markdown(session.state, session.engine)
-    assert "⚠️ **DESTRUCTIVE:** Drops database tsb" in exported
+    assert f"⚠️ **DESTRUCTIVE:** {DROP_REASON}" in exported
     shown = json.loads(json.dumps(incident_dict(session.state, session.engine)))
     restoration = next(v for v in shown["checklists"] if v["phase"] == "restoration")
     step = next(s for s in restoration["steps"] if s["id"] == "recreate-database")
-    assert step["destructive"] is True and "Drops database tsb" in step["destructive_reason"]
+    assert step["destructive"] is True and DROP_REASON in step["destructive_reason"]
     brief = support_brief(session.state, session.engine)
     assert "⚠️ destructive" in next(line for line in brief.splitlines() if "recreate-database" in line)
 

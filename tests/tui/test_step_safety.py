@@ -13,11 +13,17 @@ from pathlib import Path
 from tests.test_incident_export import parse
 from tsbrunbook.domain import template
 from tsbrunbook.domain.incident_export import incident_markdown
-from tsbrunbook.domain.loader import demo_estate_path
+from tsbrunbook.domain.loader import demo_estate_path, load_pack
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.confirm import ConfirmScreen
 from tsbrunbook.tui.widgets.checklists import ChecklistsPane
 from tsbrunbook.workspace import Workspace
+
+# The reason as the pack states it, so rewording the runbook does not break these tests.
+DROP_REASON = next(
+    s for s in load_pack().scenario("postgres-failure").restoration.steps if s.id == "recreate-database"
+).destructive_reason
+assert DROP_REASON
 
 HOSTILE_MGMT = "gke-tsb-mgmt; touch /tmp/x #"
 PG = "postgres-failure"
@@ -102,7 +108,7 @@ async def test_a_destructive_step_shows_the_warning_and_its_reason():
         label = str(pane.tree.cursor_node.label)
         detail = str(pane.query_one("#step-text").content)
     assert "⚠ destructive" in label
-    assert "⚠ DESTRUCTIVE: Drops database tsb; everything in it is gone unless the dump loads." in detail
+    assert f"⚠ DESTRUCTIVE: {DROP_REASON}" in detail
     assert "escalate after 30m (site policy, not from the guide)" in detail
 
 
@@ -112,7 +118,7 @@ async def test_marking_a_destructive_step_done_asks_and_no_records_nothing():
         await highlight(pilot, app, DROP)
         await pilot.press("space")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "Drops database tsb" in app.screen.question
+        assert DROP_REASON in app.screen.question
         await pilot.press("n")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         await pilot.pause()  # a wrongly posted StepAction would be stored by now
