@@ -9,6 +9,7 @@ numbers that are not sane, and a few legal oddities that must be accepted cleanl
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -272,6 +273,13 @@ def test_estate_escalation_of_a_huge_duration(tmp_path):
     refused(components(write(tmp_path, text)), "estate.yaml:23", "outage")
 
 
+def line_of(text: str, needle: str) -> int:
+    """The 1-based line of the first occurrence of `needle`, so edits to the shipped exercise
+    move the expected line with them."""
+    assert needle in text, needle
+    return text[: text.index(needle)].count("\n") + 1
+
+
 EXERCISE_POINTS = {
     "points 1e400": "1e400",
     "points 400 digits": "1" * 400,
@@ -283,18 +291,24 @@ EXERCISE_POINTS = {
 
 @pytest.mark.parametrize("points", EXERCISE_POINTS.values(), ids=EXERCISE_POINTS.keys())
 def test_exercise_points(tmp_path, points):
-    text = open(CASCADE, encoding="utf-8").read().replace("points: 20", f"points: {points}", 1)
-    first_problem(run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")), "cascade.yaml:35", "points")
+    original = open(CASCADE, encoding="utf-8").read()
+    line = line_of(original, "points: ")
+    text = re.sub(r"points: \d+", f"points: {points}", original, count=1)
+    first_problem(run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")), f"cascade.yaml:{line}", "points")
 
 
 def test_exercise_huge_offset(tmp_path):
-    text = open(CASCADE, encoding="utf-8").read().replace('at: "01:00"', 'at: "99999999999999999999:00:00"', 1)
-    first_problem(run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")), "cascade.yaml:14")
+    original = open(CASCADE, encoding="utf-8").read()
+    line = line_of(original, 'at: "01:00"')
+    text = original.replace('at: "01:00"', 'at: "99999999999999999999:00:00"', 1)
+    first_problem(run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")), f"cascade.yaml:{line}")
 
 
 def test_exercise_huge_duration(tmp_path):
-    text = open(CASCADE, encoding="utf-8").read().replace("duration: 45m", "duration: 99999999999999999999999h", 1)
-    first_problem(run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")), "cascade.yaml:11", "duration")
+    original = open(CASCADE, encoding="utf-8").read()
+    line = line_of(original, "duration: 45m")
+    text = original.replace("duration: 45m", "duration: 99999999999999999999999h", 1)
+    first_problem(run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")), f"cascade.yaml:{line}", "duration")
 
 
 def test_exercise_file_that_is_a_fifo(tmp_path):
