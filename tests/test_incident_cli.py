@@ -94,7 +94,7 @@ def test_show_json_shape(cli):
     first = data["checklists"][2]
     assert set(first) == {"instance", "phase", "title", "active", "steps"}
     step = next(s for s in first["steps"] if s["id"] == "check-cluster-status")
-    assert set(step) == {"ref", "id", "title", "state", "at", "notes", "escalation"}
+    assert set(step) == {"ref", "id", "title", "state", "at", "notes", "escalation", "destructive", "destructive_reason"}
     assert step["state"] == "failed" and step["notes"][0]["text"] == "NOT_READY"
     assert step["escalation"]["case"] == "77" and step["escalation"]["raised"]
     assert [t["seq"] for t in data["timeline"]] == [1, 2, 3, 4, 5]
