@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# The one display sanitiser; re-exported so `from .text import one_line` keeps working.
+from ..domain.text import one_line
+
+__all__ = ["one_line", "report_problems", "table"]
+
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
     from rich.cells import cell_len  # only for tables: `impact --format json` never needs rich
@@ -19,13 +24,6 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def one_line(text: str, width: int = 0) -> str:
-    """Collapse whitespace and control characters so hostile text cannot redraw the terminal."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    cleaned = " ".join(cleaned.split())
-    if width and len(cleaned) > width:
-        cleaned = cleaned[: width - 1] + "…"
-    return cleaned
 
 
 def report_problems(problems: list, checked: int, noun: str) -> int:
