@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +9,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
+
+from ..shown import ShownText as Text
+from ..shown import shown_line  # Text: strings are sanitised as they are added
 
 
 class IncidentsScreen(ModalScreen[tuple[str, str] | None]):
@@ -35,7 +37,7 @@ class IncidentsScreen(ModalScreen[tuple[str, str] | None]):
             options = []
             for inc in self.incidents:
                 label = Text.assemble((inc.id, "bold"), "  ", inc.title, ("  (current)" if inc.id == self.current else "", "dim"))
-                options.append(Option(label, id=inc.id))
+                options.append(Option(shown_line(label), id=inc.id))
             yield OptionList(*options, id="incident-list")
             yield Label("Or start a new incident — title:")
             yield Input(placeholder="e.g. eu-west edge down after upgrade", id="new-title")

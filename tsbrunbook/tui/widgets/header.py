@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from ...domain.incident import ChecklistView, IncidentState, utcnow
 from ...domain.model import Level
 from ..glyphs import level_glyph
+from ..shown import ShownStatic  # Text: strings are sanitised as they are added
+from ..shown import ShownText as Text
 
 
 def elapsed_text(seconds: float) -> str:
@@ -18,11 +18,12 @@ def elapsed_text(seconds: float) -> str:
     return f"{h:d}:{m:02d}:{s:02d}"
 
 
-class IncidentHeader(Static):
+class IncidentHeader(ShownStatic):
     DEFAULT_CSS = """
     IncidentHeader { height: 1; background: $panel; padding: 0 1; }
     """
 
+    MULTILINE = False  # one line: a title or an error with line breaks must not push the rest away
     summary: reactive[str] = reactive("")
 
     def __init__(self, **kwargs) -> None:
