@@ -117,3 +117,8 @@ def test_cli_and_markdown_use_the_same_sanitiser():
     assert md.printable(hostile) == "abcd"
     assert md.block_text(hostile + "\n\te") == "abcd\n\te"
     assert md.inline(hostile) == "abcd"
+
+
+def test_a_stray_escape_before_a_space_takes_nothing_else():
+    assert display("MARK \x1b END") == "MARK  END"
+    assert display("a\x1b E") == "a E"

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 # The one display sanitiser; re-exported so `from .text import one_line` keeps working.
-from ..domain.text import one_line
+from ..domain.text import escape_invisible, one_line
 
-__all__ = ["one_line", "report_problems", "table"]
+__all__ = ["json_text", "one_line", "report_problems", "table"]
+
+
+def json_text(data: object) -> str:
+    """JSON for stdout: the data exactly, non-ASCII text readable, but DEL, C1, bidirectional
+    and zero-width characters escaped (`\\u202e`) so they cannot act on the terminal."""
+    import json
+
+    return escape_invisible(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

@@ -24,8 +24,9 @@ import re
 _STRING_SEQUENCE = r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\|\x9c)?"
 # CSI: parameters 0x30–0x3f, intermediates 0x20–0x2f, a final 0x40–0x7e (absent when cut short).
 _CSI = r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
-# Any other escape: ESC, intermediates, one final byte (ESC ( B, ESC 7, ESC c, ESC =).
-_OTHER_ESCAPE = r"\x1b[ -/]*[0-~]?"
+# Any other escape: ESC, intermediates, one final byte (ESC ( B, ESC 7, ESC c, ESC =). A space
+# is an intermediate too, but after a lone ESC it is far more likely ordinary text: it ends here.
+_OTHER_ESCAPE = r"\x1b[!-/]*[0-~]?"
 _ESCAPE_SEQUENCE = re.compile(f"{_STRING_SEQUENCE}|{_CSI}|{_OTHER_ESCAPE}")
 
 # Line breaks in every spelling a terminal or Unicode knows (CR LF, CR, VT, FF, NEL, the file/
@@ -43,6 +44,9 @@ _LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 _INVISIBLE = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ud800-\udfff"
 # Control characters (C0 but tab and newline, DEL, C1) and the invisible ones above.
 _DROP = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
+
+# What JSON may carry raw but a terminal must not see (JSON already escapes C0 controls).
+_ESCAPABLE = re.compile(f"[\x7f-\x9f{_INVISIBLE}]")
 
 TAB_SIZE = 4
 
@@ -74,3 +78,10 @@ def one_line(text: object, width: int = 0) -> str:
     if width and len(cleaned) > width:
         cleaned = cleaned[: max(width - 1, 0)].rstrip() + "…"
     return cleaned
+
+
+def escape_invisible(text: str) -> str:
+    """`text` with every character `display` would drop written as a `\\uXXXX` escape: for JSON,
+    which must keep the data as it is (it decodes to the same string) yet is read on terminals.
+    (JSON escapes C0 itself; DEL, C1, bidi and zero-width characters it would print raw.)"""
+    return _ESCAPABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
