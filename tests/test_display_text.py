@@ -122,3 +122,22 @@ def test_cli_and_markdown_use_the_same_sanitiser():
 def test_a_stray_escape_before_a_space_takes_nothing_else():
     assert display("MARK \x1b END") == "MARK  END"
     assert display("a\x1b E") == "a E"
+
+
+@pytest.mark.parametrize("raw", [raw for _, raw, _ in CASES], ids=[name for name, _, _ in CASES])
+def test_display_is_idempotent(raw):
+    for multiline in (False, True):
+        once = display(raw, multiline)
+        assert display(once, multiline) == once
+
+
+def test_json_keeps_the_data_but_escapes_what_acts_on_a_terminal():
+    import json
+
+    from tsbrunbook.cli.text import json_text
+
+    data = {"title": "a\x1b]52;c;x\x07\x9b\x7f\u202e\u200b⚠️ é", "n": [1, "\ud800"]}
+    out = json_text(data)
+    assert json.loads(out) == data
+    assert not forbidden(out, multiline=True) and "\ud800" not in out
+    assert "⚠️ é" in out  # readable text stays readable

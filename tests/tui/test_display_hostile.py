@@ -249,3 +249,18 @@ async def test_exercise_screens_show_no_hostile_text(hostile_exercise):
         await settle(pilot)
         assert app.screen.query_one(ExerciseBar) is not None
         assert_clean(app, "EXERCISE", "INJECTMSG")  # the bar, and the inject's toast
+
+
+def test_shown_text_keeps_styles_and_drops_sequences():
+    from rich.text import Text
+
+    from tsbrunbook.tui.shown import ShownText, shown_text
+
+    styled = Text.assemble(("bold\x1b[2J", "bold"), " plain ", ("red\u202e", "red"))
+    clean = shown_text(styled)
+    assert clean.plain == "bold plain red"
+    assert [(clean.plain[s.start : s.end], str(s.style)) for s in clean.spans] == [("bold", "bold"), ("red", "red")]
+    # Rich drops BEL when text is added, which would leave an OSC without its end: ShownText
+    # cleans each string first, so the text after the sequence survives.
+    built = ShownText.assemble("a", (f"{OSC52}b", "bold"), "c")
+    assert built.plain == "abc"
