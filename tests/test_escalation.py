@@ -129,7 +129,7 @@ def test_timer_expiry_and_escalations_in_the_export(session):
     session.raise_escalation(ENGAGE, "TS-4711")
     text = incident_markdown(session.state, session.engine)
     deadline = (matched + timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M:%S")
-    assert f"| timer expired | {MP}: escalate\\_after passed at {deadline} UTC without recovery |" in text
+    assert f"| timer expired | {MP}: escalate\\_after (site policy) passed at {deadline} UTC without recovery |" in text
     points = incident_escalation_points(session.state, session.engine)
     raised = [p for p in points if p.raised]
     assert [(p.ref, p.case) for p in raised] == [(ENGAGE, "TS-4711")]

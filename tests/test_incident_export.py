@@ -120,7 +120,8 @@ def test_export_tables(incident, engine):
     escalations = by_header[("Step", "Title", "Why Tetrate support is needed", "Raised", "Case")]
     raised = [r for r in escalations[1:] if r[3] != "not raised"]
     assert [(r[0], r[4]) for r in raised] == [("management-plane-failure/restoration/engage-tetrate-support", "CASE-42 | urgent")]
-    assert len(escalations) - 1 == 8  # every escalation point of the management-plane restoration
+    points = [s for s in engine.pack.scenario("management-plane-failure").restoration.steps if s.escalation]
+    assert len(escalations) - 1 == len(points) >= 8  # every escalation point of the management-plane restoration
 
 
 def test_export_task_items(incident, engine):

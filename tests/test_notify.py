@@ -4,15 +4,24 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 
-from tests.http_servers import closed_port, serve
+from tests.http_servers import closed_port, drip_headers, serve, serve_raw, stall_after_headers
 from tsbrunbook.domain.escalation import record_expired_timers
 from tsbrunbook.integrations import secrets
-from tsbrunbook.integrations.notify import Notifier, chat_enabled, messages, set_chat, slack_text
+from tsbrunbook.integrations.http import HttpFailure
+from tsbrunbook.integrations.notify import (
+    Notifier,
+    chat_enabled,
+    messages,
+    post_text,
+    set_chat,
+    slack_text,
+)
 from tsbrunbook.workspace import Workspace
 
 TOKEN = "T0001/B0002/zz-planted-webhook-token-9"
@@ -123,7 +132,7 @@ def test_http_500_forever_gives_up_counts_it_and_moves_on(session):
     status = notifier.status
     assert (status.delivered, status.failed, status.pending) == (0, 2, 0)
     assert status.last_error == "webhook: HTTP 500 (gave up after 3 attempts)"
-    assert status.line == "chat: 0 sent, 2 failed — webhook: HTTP 500 (gave up after 3 attempts)"
+    assert status.line == "chat: 2 failed — webhook: HTTP 500 (gave up after 3 attempts)"
     assert [e.type for e in Workspace().open(session.id).state.timeline] == ["started", "chat", "down", "up"]
 
 
@@ -149,7 +158,8 @@ def test_a_hanging_webhook_never_blocks_the_caller(session):
         assert max(timings) < 0.05, timings
         wait_for(lambda: "timed out after 0.3 s" in notifier.status.last_error)
         assert notifier.status.pending == 3
-        assert "attempt 1 of 2, retrying in" in notifier.status.last_error
+        assert notifier.status.last_error == "webhook: timed out after 0.3 s (attempt 1 of 2)"
+        assert "chat: 3 pending — last attempt timed out after 0.3 s; retrying in " in notifier.status.line
         t0 = time.perf_counter()
         notifier.close(timeout=0.1)
         assert time.perf_counter() - t0 < 1.0
@@ -211,3 +221,112 @@ def test_cli_chat_on_off(cli, session, memory_keyring):
     bad = cli("incident", "chat", session.id, "maybe")
     assert bad.rc == 2 and "invalid choice" in bad.err
     assert [e.data for e in Workspace().open(session.id).state.timeline if e.type == "chat"] == [{"enabled": True}, {"enabled": False}, {"enabled": True}]
+
+
+# ---------------------------------------------------------------------------------------------
+# A stalled webhook: a total deadline per POST, the stall in the status line, backoff on a clock
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self.lock:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
+@pytest.mark.parametrize("respond", [drip_headers(0.2), stall_after_headers()], ids=["drip", "stall-after-headers"])
+def test_a_webhook_post_has_a_total_deadline(respond):
+    with serve_raw(respond) as server:
+        started = time.monotonic()
+        with pytest.raises(HttpFailure) as info:
+            post_text(f"{server.url}/services/{TOKEN}", "hello", timeout=1.0)
+        took = time.monotonic() - started
+    assert info.value.message == "timed out after 1 s" and info.value.kind == "timeout"
+    assert took < 1.0 + 3.0, took
+
+
+def test_a_stall_and_the_backoff_schedule_show_in_the_status_line(session):
+    """Three messages queued; the webhook times out five times, then answers. No real waiting:
+    the post is a fake that moves the clock by its deadline, the sleeper moves it by the delay."""
+    clock = FakeClock()
+    attempts: list[str] = []
+    seen: list[tuple[float, str]] = []  # (delay asked for, status line while waiting)
+
+    def post(url: str, text: str, timeout: float) -> None:
+        attempts.append(text)
+        clock.advance(timeout)
+        if len(attempts) <= 5:
+            raise HttpFailure(f"timed out after {timeout:g} s", kind="timeout")
+
+    def sleep(delay: float) -> None:
+        seen.append((delay, notifier.status.line))
+        clock.advance(delay)
+
+    secrets.set_secret("webhook-url", f"https://hooks.example.test/services/{TOKEN}")
+    set_chat(session, True)
+    notifier = Notifier(session.engine, session.id, timeout=10, backoff=5, max_backoff=40, max_attempts=8, clock=clock, sleep=sleep, post=post)
+    notifier.start(session.state)
+    for cid in ("management-plane", "postgres", "elasticsearch"):
+        session.mark_down([cid])
+    assert notifier.submit(session.state) == 3
+    assert notifier.wait_idle(5)
+    notifier.close()
+    assert [d for d, _ in seen] == [5, 10, 20, 40, 40]  # doubling, capped at max_backoff
+    assert seen[0][1] == "chat: 3 pending — last attempt timed out after 10 s; retrying in 5 s (1 of 8 attempts made)"
+    assert seen[2][1] == "chat: 3 pending — last attempt timed out after 10 s; retrying in 20 s (3 of 8 attempts made)"
+    assert seen[4][1] == "chat: 3 pending — last attempt timed out after 10 s; retrying in 40 s (5 of 8 attempts made)"
+    assert len(attempts) == 8 and attempts[:6] == [attempts[0]] * 6  # the head message, in order
+    assert notifier.status.line == "chat: 3 sent" and notifier.status.last_error == ""
+    assert all(TOKEN not in line for _, line in seen)
+
+
+def test_an_attempt_in_flight_for_long_is_shown_not_silent(session):
+    clock = FakeClock()
+    release = threading.Event()
+
+    def post(url: str, text: str, timeout: float) -> None:
+        release.wait(10)  # the test releases it as soon as it has seen the status
+
+    secrets.set_secret("webhook-url", f"https://hooks.example.test/services/{TOKEN}")
+    set_chat(session, True)
+    notifier = Notifier(session.engine, session.id, timeout=10, clock=clock, post=post)
+    notifier.start(session.state)
+    session.mark_down(["management-plane"])
+    notifier.submit(session.state)
+    wait_for(lambda: notifier.status.in_flight_for is not None)
+    assert notifier.status.line == "chat: 1 pending"  # a fresh attempt is not a stall yet
+    clock.advance(7)
+    assert notifier.status.line == "chat: 1 pending — attempt 1 of 5: no answer for 7 s yet (deadline 10 s)"
+    release.set()
+    assert notifier.wait_idle(5)
+    notifier.close()
+    assert notifier.status.line == "chat: 1 sent"
+
+
+def test_a_real_stalled_webhook_is_reported_then_given_up(session):
+    """Against a real dripping server: each attempt ends at its deadline, the waiting between
+    attempts is a fake sleeper (it records the status line instead of sleeping)."""
+    seen: list[str] = []
+    with serve_raw(drip_headers(0.2)) as server:
+        secrets.set_secret("webhook-url", f"{server.url}/services/{TOKEN}")
+        set_chat(session, True)
+        notifier = Notifier(session.engine, session.id, timeout=1.0, max_attempts=2, sleep=lambda delay: seen.append(notifier.status.line))
+        notifier.start(session.state)
+        session.mark_down(["management-plane"])
+        started = time.monotonic()
+        notifier.submit(session.state)
+        assert notifier.wait_idle(2 * 1.0 + 3.0)
+        took = time.monotonic() - started
+        notifier.close()
+    assert took < 2 * 1.0 + 3.0, took
+    assert seen == ["chat: 1 pending — last attempt timed out after 1 s; retrying in 1 s (1 of 2 attempts made)"]
+    assert notifier.status.line == "chat: 1 failed — webhook: timed out after 1 s (gave up after 2 attempts)"

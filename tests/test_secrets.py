@@ -185,3 +185,62 @@ def test_a_failing_backend_error_never_carries_the_value(memory_keyring, monkeyp
     with pytest.raises(secrets.SecretError) as info:
         secrets.set_secret("tsb-api-password", "pa55-w0rd-planted")
     assert "pa55-w0rd-planted" not in str(info.value) and "KeyringLocked" in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# A backend that fails with the secret in its message: the message is never shown
+
+LEAKED = "pa55-Leaky-Backend-77"
+
+
+@pytest.mark.parametrize("backend", ["LeakyRuntimeKeyring", "LeakyKeyringErrorKeyring"])
+def test_a_failing_backend_never_shows_its_message_in_process(cli, monkeypatch, tmp_path, backend):
+    import tests.leaky_keyrings as leaky
+
+    monkeypatch.setenv(leaky.ENV, f'{{"tsb-api-password": "{LEAKED}", "webhook-url": "{VALUE}"}}')
+    keyring.set_keyring(getattr(leaky, backend)())
+    before = tree(tmp_path)
+    runs = []
+    stdin(monkeypatch, LEAKED + "\n")
+    runs.append(("store tsb-api-password", cli("secret", "set", "tsb-api-password")))
+    runs.append(("read webhook-url", cli("secret", "list")))  # the first name it reads
+    runs.append(("delete tsb-api-password", cli("secret", "delete", "tsb-api-password")))
+    runs.append(("read webhook-url", cli("incident", "chat", cli("incident", "start", "leaky").out.strip(), "on")))
+    for _, result in runs:
+        text = result.out + result.err
+        assert LEAKED not in text and VALUE not in text and "bad secret" not in text, text
+        assert "Traceback" not in text and "internal error" not in text
+    for what, result in runs[:3]:
+        assert result.rc == 2
+        (line,) = result.err.strip().splitlines()
+        assert f"the keyring backend tests.leaky_keyrings.{backend} failed to {what}" in line, line
+        assert "its message is not shown" in line and "python -m keyring diagnose" in line
+    assert runs[3][1].rc == 0 and "updates cannot be posted: the keyring backend" in runs[3][1].err
+    after = tree(tmp_path)
+    assert not any(LEAKED.encode() in data for data in after.values())
+    assert set(after) - set(before) <= {p for p in after if p.startswith("home/")}  # only the incident store
+
+
+@pytest.mark.parametrize("backend", ["LeakyRuntimeKeyring", "LeakyKeyringErrorKeyring"])
+def test_a_failing_backend_never_shows_its_message_in_a_real_process(tmp_path, backend):
+    from tests.conftest import ROOT
+
+    env = {
+        "PYTHON_KEYRING_BACKEND": f"tests.leaky_keyrings.{backend}",
+        "PYTHONPATH": str(ROOT),
+        "TSBRUNBOOK_TEST_SECRETS": f'{{"tsb-api-user": "u", "tsb-api-password": "{LEAKED}"}}',
+        "TSBRUNBOOK_HOME": str(tmp_path / "home"),
+        "HOME": str(tmp_path / "userhome"),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    results = [
+        run_process("secret", "set", "tsb-api-password", env=env, input=LEAKED + "\n", cwd=str(tmp_path)),
+        run_process("probe", "--estate", str(ROOT / "runbooks" / "estates" / "demo.yaml"), env=env, cwd=str(tmp_path)),
+    ]
+    for result in results:
+        assert result.rc == 2, result
+        assert LEAKED not in result.out + result.err and "bad secret" not in result.err
+        assert f"the keyring backend tests.leaky_keyrings.{backend} failed to" in result.err
+    assert not any(LEAKED.encode() in data for data in tree(tmp_path).values())

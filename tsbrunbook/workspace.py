@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime
+from datetime import UTC
 
 from .cli.text import one_line
+from .domain.clock import SYSTEM_CLOCK
 from .domain.errors import UserError, did_you_mean
 from .domain.impact import ImpactEngine
 from .domain.incident import IncidentSession
@@ -86,9 +87,19 @@ class Workspace:
 
     def resume_or_start(self, estate_file: str | None = None, kind: str = "incident") -> IncidentSession:
         """The most recent open incident on this estate, else a new one."""
+        from .store.sqlite import DamagedEvent
+
         wanted = os.path.abspath(estate_file) if estate_file else None
         for summary in self.store.list(include_closed=False, kind=kind):
-            first = self.store.events(summary.id)[:1]
+            if summary.damaged:
+                continue  # unreadable: resume the next one rather than refuse to open at all
+            try:
+                first = self.store.events(summary.id)[:1]
+            except DamagedEvent:
+                continue  # damage that only decoding every event finds
             if first and first[0].data.get("estate_file") == wanted:
                 return self.open(summary.id)
-        return self.start(f"Incident {datetime.now():%Y-%m-%d %H:%M}", estate_file, kind)
+        # UTC like every other time the tool shows, and saying so: a title read in another
+        # timezone (a colleague, the postmortem) must not be an hour off without a word.
+        now = getattr(self.store, "clock", SYSTEM_CLOCK).wall().astimezone(UTC)
+        return self.start(f"Incident {now:%Y-%m-%d %H:%M} UTC", estate_file, kind)

@@ -1,17 +1,35 @@
-"""A whole exercise played in the TUI with a fast clock, then its after-action report."""
+"""A whole exercise played in the TUI with a fast clock, then its after-action report.
+
+The exercise clock, the store's timestamps and the app read one FakeClock: the exercise clock
+moves only when the test advances it, so which injects are due is never a race with the load
+on the machine."""
 
 from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, datetime
 
 from markdown_it import MarkdownIt
 
-from tests.test_exercise import start_run
+from tsbrunbook.domain.clock import FakeClock
+from tsbrunbook.domain.exercise import find_exercise
+from tsbrunbook.domain.exercise_run import ExerciseRun
+from tsbrunbook.store import Store
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.prediction import PredictionScreen
 from tsbrunbook.tui.widgets.checklists import ChecklistsPane
 from tsbrunbook.tui.widgets.exercise_bar import ExerciseBar
+from tsbrunbook.workspace import Workspace
+
+
+def start_run_on(clock: FakeClock, pack, exercise_id: str = "edge-and-link-drill"):
+    """tests.test_exercise.start_run, with the store and the run on `clock`."""
+    exercise = find_exercise(exercise_id, pack)
+    workspace = Workspace(store=Store(clock=clock), pack=pack)
+    session = workspace.start(f"Exercise: {exercise.title}", exercise.estate, kind="exercise",
+                              extra={"exercise_id": exercise.id, "exercise_file": exercise.file, "participants": ["ana"]})
+    return workspace, ExerciseRun(session, exercise, clocks=clock)
 
 
 async def answer(pilot, app, keys: list[str]) -> None:
@@ -24,8 +42,9 @@ async def answer(pilot, app, keys: list[str]) -> None:
 
 
 async def test_play_an_exercise_and_report_it(pack):
-    workspace, run = start_run(pack)
-    app = RunbookApp(workspace, run.session, exercise=run)
+    clock = FakeClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    workspace, run = start_run_on(clock, pack)
+    app = RunbookApp(workspace, run.session, clock=clock, exercise=run)
     async with app.run_test(size=(160, 48)) as pilot:
         bar = app.screen.query_one(ExerciseBar)
         assert "not started" in str(bar.content)
@@ -38,8 +57,8 @@ async def test_play_an_exercise_and_report_it(pack):
         assert list(run.progress().fired) == ["edge-eu-west"]
         # Predict right: ok / limited / limited / ok
         await answer(pilot, app, ["o", "l", "l", "o"])
-        # Work the checklist: the first step is the expected one.
-        await pilot.press("3", "space")
+        # Work the checklist: the expected step follows the three containment steps.
+        await pilot.press("3", "down", "down", "down", "space")
         await pilot.pause()
         view = app.screen.query_one(ChecklistsPane).tree.current_step()
         assert view.ref == "edge-control-plane-failure@eu-west/recovery/check-edge-pods"
@@ -49,6 +68,9 @@ async def test_play_an_exercise_and_report_it(pack):
         # Second inject: let the clock fire it at full rehearsal speed (×8 → ×512 → capped).
         await pilot.press(*["plus"] * 7)
         assert run.clock.speed >= 512
+        # Two seconds at ×600 take the clock from 02:00 to 22:00: past link-us-east (15:00),
+        # short of ap-south-gone (26:00). The app's tick fires it; wait for that, with a deadline.
+        clock.advance(2)
         for _ in range(100):
             await pilot.pause(0.05)
             if isinstance(app.screen, PredictionScreen):

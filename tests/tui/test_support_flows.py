@@ -113,8 +113,10 @@ async def test_chat_updates_reach_the_webhook_without_blocking():
     assert "T0K3N" not in str([e.data for e in app.session.state.timeline])
 
 
-async def test_probe_suggests_and_the_engineer_confirms(tmp_path):
+async def test_probe_suggests_and_the_engineer_confirms(tmp_path, monkeypatch):
     import keyring
+
+    monkeypatch.setenv("TSBRUNBOOK_ALLOW_INSECURE_HTTP", "1")  # the test server is plain http
 
     keyring.set_password("tsbrunbook", "tsb-api-user", "admin")
     keyring.set_password("tsbrunbook", "tsb-api-password", "s3cret")

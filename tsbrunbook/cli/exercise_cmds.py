@@ -20,6 +20,8 @@ from .text import one_line, report_problems, table
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
+    from .incident_cmds import add_output_args
+
     p = sub.add_parser("exercise", help="tabletop exercises: list, check, run, report", description="Tabletop exercises: scripted failures, predictions, scoring and an after-action report.")
     ex = p.add_subparsers(dest="exercise_command", metavar="ACTION", required=True, parser_class=type(p))
 
@@ -41,7 +43,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
 
     q = ex.add_parser("report", help="the after-action report of a run", description="Write the after-action report of an exercise run as Markdown.")
     q.add_argument("run", metavar="RUN-ID", help="the run's id (EX-…), from `tsbrunbook incident list --all`")
-    q.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    add_output_args(q)
     q.set_defaults(func=cmd_report)
 
 
@@ -76,8 +78,15 @@ def _run_session(workspace, exercise, args):
         if session.state.meta.get("exercise_id") != exercise.id:
             raise UserError(f"{args.resume} is not a run of exercise '{exercise.id}'")
     elif not args.new:
+        from ..store import DamagedEvent
+
         for summary in workspace.store.list(include_closed=False, kind="exercise"):
-            candidate = workspace.open(summary.id)
+            if summary.damaged:
+                continue  # an unreadable run is not the one to resume
+            try:
+                candidate = workspace.open(summary.id)
+            except DamagedEvent:
+                continue
             if candidate.state.meta.get("exercise_id") == exercise.id:
                 session = candidate
                 break
@@ -121,9 +130,9 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     from ..workspace import Workspace
 
     if args.output:
-        from .incident_cmds import check_output
+        from ..output import check_output
 
-        check_output(args.output, args.run.upper() + "-report.md")
+        check_output(args.output, force=args.force, example_name=args.run.upper() + "-report.md")
     workspace = Workspace(pack=ctx.pack)
     session = workspace.open(args.run)
     exercise_file = session.state.meta.get("exercise_file")
@@ -135,9 +144,9 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
         raise UserError(f"the exercise file of {args.run} no longer loads: {exc}")
     text = exercise_report(progress(exercise, session.state, session.engine), session.state, session.engine)
     if args.output:
-        from .incident_cmds import write_atomically
+        from ..output import write_atomically
 
-        write_atomically(args.output, text)
+        write_atomically(args.output, text, force=args.force)
     else:
         ctx.out(text.rstrip())
     return 0

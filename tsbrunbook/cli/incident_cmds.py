@@ -8,13 +8,11 @@ estate it was started with: each later command loads that estate again.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..domain.errors import UserError
 from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession
 from ..domain.incident_export import (
     all_views,
@@ -23,8 +21,10 @@ from ..domain.incident_export import (
     event_columns,
     incident_dict,
     incident_markdown,
+    span,
     stamp,
 )
+from ..output import check_output, write_atomically
 from .context import Context
 from .runbook_cmds import impact_text
 from .text import json_text, one_line, table
@@ -86,7 +86,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
 
     a = isub.add_parser("export", help="the incident as Markdown (stdout or -o FILE)", description="Export the incident as GitHub-flavoured Markdown.")
     a.add_argument("id", metavar="ID", help="incident id")
-    a.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (replaced atomically)")
+    add_output_args(a)
     a.set_defaults(func=cmd_export)
 
     a = isub.add_parser("close", help="close the incident (no more changes)", description="Close the incident. A closed incident takes no more events.")
@@ -116,7 +116,18 @@ def session(raw_id: str, ctx: Context) -> Iterator[tuple[IncidentSession, Contex
 
     with store() as s:
         sess = Workspace(store=s, pack=ctx.pack).open(raw_id)
+        warn_if_clock_behind(sess)
         yield sess, Context.for_engine(sess.engine)
+
+
+def warn_if_clock_behind(sess: IncidentSession) -> None:
+    """One line on stderr when the system clock reads earlier than the incident's last event:
+    what this command shows or records may then be off, and the user should know why."""
+    from ..domain.clock import SYSTEM_CLOCK, behind_warning
+
+    warning = None if sess.state.closed else behind_warning(sess.state.last_at, SYSTEM_CLOCK.wall())
+    if warning:
+        sys.stderr.write(f"tsbrunbook: warning: {warning}\n")
 
 
 def _said(sess: IncidentSession, event: Event, what: str) -> str:
@@ -148,8 +159,14 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     for i in items:
         down = ", ".join(i.down[:2]) + (f" +{len(i.down) - 2}" if len(i.down) > 2 else "")
         state = f"closed {i.closed:%m-%d %H:%M}" if i.closed else "open"
-        rows.append([i.id, i.kind, f"{i.started:%Y-%m-%d %H:%M}", state, str(i.events), down or "—", one_line(i.title, 50)])
+        if i.damaged:
+            state = "DAMAGED"  # listed, so nobody thinks it vanished; why goes below the table
+        started = f"{i.started:%Y-%m-%d %H:%M}" if i.started else "?"
+        rows.append([i.id, i.kind, started, state, str(i.events), down or "—", one_line(i.title, 50)])
     ctx.out(table(["ID", "KIND", "STARTED (UTC)", "STATUS", "EVENTS", "DOWN", "TITLE"], rows))
+    for i in items:
+        if i.damaged:
+            ctx.out(f"{i.id}: damaged: {one_line(i.damaged, 160)}; it cannot be opened, the others are unaffected")
     return 0
 
 
@@ -174,6 +191,10 @@ def cmd_mark(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_step(args: argparse.Namespace, ctx: Context) -> int:
     with session(args.id, ctx) as (sess, ictx):
         event = sess.set_step(args.ref, args.step_action, args.note)
+        if event is None:
+            state = STEP_ACTIONS[args.step_action]
+            ictx.out(f"{sess.id}: {args.ref} is already {state} (nothing recorded)")
+            return 0
         ictx.out(_said(sess, event, f"{args.ref} → {event.data['state']}"))
     return 0
 
@@ -195,7 +216,9 @@ def cmd_escalate(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
     with session(args.id, ctx) as (sess, ictx):
         event = sess.close()
-        ictx.out(_said(sess, event, f"closed after {duration(sess.state.elapsed())}"))
+        state = sess.state
+        length = span(state.started_at, event.at) if state.started_at else duration(0)  # `0s ⚠` if the clock went back
+        ictx.out(_said(sess, event, f"closed after {length}"))
     return 0
 
 
@@ -213,43 +236,26 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     target = args.output
     if target:
-        check_output(target, args.id.upper() + ".md")
+        check_output(target, force=args.force, example_name=args.id.upper() + ".md")
     with session(args.id, ctx) as (sess, _):
         text = incident_markdown(sess.state, sess.engine)
     if not target:
         ctx.out(text.rstrip())
         return 0
-    write_atomically(target, text)
-    ctx.out(f"{sess.id}: exported to {target}")
+    write_atomically(target, text, force=args.force)
+    ctx.out(f"{sess.id}: exported to {one_line(target)}")
     return 0
 
 
-def check_output(target: str, example_name: str) -> None:
-    """Refuse a bad -o path before anything is computed, so a typo is reported at once."""
-    if os.path.isdir(target):
-        raise UserError(f"{target}: is a directory", f"give a file name, e.g. -o {os.path.join(target, example_name)}")
-    folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder):
-        raise UserError(f"{target}: the directory {folder} does not exist", "create it first or write somewhere else")
+def add_output_args(parser: argparse.ArgumentParser) -> None:
+    """`-o FILE` and `--force`, the same for every command that writes a file (see output.py)."""
+    parser.add_argument(
+        "-o", "--output", metavar="FILE",
+        help="write here instead of stdout (atomically; never a device, a database or a file in the data directory)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (a regular file only)")
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write via a temporary file in the same directory: readers never see half an export."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tsbrunbook-", suffix=".md", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write the export ({exc.strerror or exc})", "check the path and its permissions") from None
 
 
 # ---------------------------------------------------------------------------------------------

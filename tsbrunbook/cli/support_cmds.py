@@ -17,6 +17,8 @@ EXIT_HEALTHY, EXIT_UNHEALTHY = 0, 1  # bad input is a UserError: exit 2
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
+    from .incident_cmds import add_output_args
+
     isub = _subcommands(sub.choices["incident"])
     a = isub.add_parser(
         "brief",
@@ -25,7 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         "escalations, readiness facts, timeline and the support contact.",
     )
     a.add_argument("id", metavar="ID", help="incident id")
-    a.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (replaced atomically)")
+    add_output_args(a)
     a.set_defaults(func=cmd_brief)
 
     a = isub.add_parser(
@@ -42,12 +44,18 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         "probe",
         help="call the management plane's status endpoint and suggest marking it down or up",
         description="GET /v2/organizations/ORG/status on the estate's FQDN (or management.status_url) with basic auth "
-        "from the keyring. Exit 0 healthy, 1 unhealthy or unreachable, 2 bad input or missing credentials. "
-        "It only suggests; it never changes an incident.",
+        "from the keyring, within one deadline (--timeout) for the whole call. Credentials are never sent over plain "
+        "http:// unless --allow-insecure-http is given. Exit 0 healthy, 1 unhealthy or unreachable, 2 bad input or "
+        "missing credentials. It only suggests; it never changes an incident.",
     )
     estate_arg(p)
     p.add_argument("--incident", metavar="ID", help="use this incident's estate, and suggest against what it has marked down")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for the answer (default 5)")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds for the whole call: connect, TLS, headers and body (default 5)")
+    p.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="send the credentials even when the status URL is plain http:// (refused otherwise; a warning is printed)",
+    )
     p.set_defaults(func=cmd_probe)
 
 
@@ -57,17 +65,18 @@ def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
 
 def cmd_brief(args: argparse.Namespace, ctx: Context) -> int:
     from ..domain.brief import support_brief
-    from .incident_cmds import check_output, session, write_atomically
+    from ..output import check_output, write_atomically
+    from .incident_cmds import session
 
     if args.output:
-        check_output(args.output, args.id.upper() + "-brief.md")
+        check_output(args.output, force=args.force, example_name=args.id.upper() + "-brief.md")
     with session(args.id, ctx) as (sess, _):
         text = support_brief(sess.state, sess.engine)
     if not args.output:
         ctx.out(text.rstrip())
         return 0
-    write_atomically(args.output, text)
-    ctx.out(f"{sess.id}: support brief written to {args.output}")
+    write_atomically(args.output, text, force=args.force)
+    ctx.out(f"{sess.id}: support brief written to {one_line(args.output)}")
     return 0
 
 
@@ -116,11 +125,18 @@ def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
             engine, down, which = sess.engine, list(sess.state.down), sess.id
     else:
         engine, down = ctx.engine, []
-    result = probe(engine.estate, timeout=args.timeout, engine=engine, down=down)
+    result = probe(engine.estate, timeout=args.timeout, engine=engine, down=down, allow_insecure_http=args.allow_insecure_http or None)
+    # Everything printed goes through one_line: the URL comes from an estate, the message may
+    # carry what the server sent; neither may drive the terminal.
+    url = one_line(result.url, 300)
     if result.verdict not in (HEALTHY, UNHEALTHY):
-        raise UserError(f"probe of {result.url} was inconclusive: {result.message}")
-    ctx.out(f"Probe: GET {result.url}")
+        # Bad input is one line: the plain-http warning rides along in it.
+        plain = " (over plain http://)" if result.warning else ""
+        raise UserError(f"probe of {url}{plain} was inconclusive: {one_line(result.message, 300)}")
+    if result.warning:
+        sys.stderr.write(f"tsbrunbook: warning: {one_line(result.warning)}\n")
+    ctx.out(f"Probe: GET {url}")
     ctx.out(f"Result: {result.verdict} — {one_line(result.message, 200)} ({result.latency * 1000:.0f} ms)")
     s = result.suggestion
-    ctx.out("Suggestion: " + s.text + ("" if not s.action else f" (`tsbrunbook incident {s.action} {which} {' '.join(s.components)}`)"))
+    ctx.out("Suggestion: " + one_line(s.text) + ("" if not s.action else f" (`tsbrunbook incident {s.action} {which} {' '.join(s.components)}`)"))
     return EXIT_HEALTHY if result.verdict == HEALTHY else EXIT_UNHEALTHY

@@ -24,7 +24,7 @@ from .incident import (
     readiness_checklist,
     utcnow,
 )
-from .incident_export import down_periods, duration, event_columns, stamp, worst_moment
+from .incident_export import down_periods, duration, event_columns, span, stamp, worst_moment
 from .model import MANAGEMENT_SCOPE, Datastore, Estate, Level
 
 MAX_CLUSTER_NAMES = 12
@@ -128,8 +128,8 @@ def _down(state: IncidentState, impact: Impact, now: datetime) -> str:
         return "\n".join(out + ["Nothing was marked down."])
     rows = []
     for p in periods:
-        end = p.until or state.closed_at or now
-        rows.append([md.cell_code(p.component), stamp(p.since), stamp(p.until) if p.until else "**still down**", duration((end - p.since).total_seconds())])
+        end = p.until or state.closed_at or max(now, state.last_at or now)
+        rows.append([md.cell_code(p.component), stamp(p.since), stamp(p.until) if p.until else "**still down**", span(p.since, end)])
     out.append(md.table(["Component", "Down since", "Back up", "Down for"], rows))
     implied = sorted(impact.effective_down - set(impact.down))
     if implied:
@@ -191,7 +191,8 @@ def _scenarios(state: IncidentState, engine: ImpactEngine, impact: Impact, views
                 word,
             ]
         )
-    out.append(md.table(["Scenario", "Instance", "First matched", "Matches now", "Escalation timer"], rows))
+    out.append(md.table(["Scenario", "Instance", "First matched", "Matches now", "Escalation timer (site policy)"], rows))
+    out += ["", "The escalation timers are site policy (the runbook's or the estate's `escalate_after`), not figures from the guide."]
     return "\n".join(out)
 
 
@@ -208,6 +209,8 @@ def _work(estate: Estate, views: list[ChecklistView]) -> str:
                 continue
             when = f" {stamp(st.at)}" if st.at and st.state != "pending" else ""
             line = f"- {STATE_WORDS.get(st.state) or md.inline(st.state)}{when}: **{md.inline(template.fill(sv.step.title, values))}** ({md.code_span(sv.ref)})"
+            if sv.step.destructive:  # support must know what cannot be undone
+                line += f" ⚠️ destructive: {md.inline(sv.step.destructive_reason or '')}"
             lines.append(line)
             for at, note in st.notes:
                 lines.append(f"  - {stamp(at)}: {md.inline(note)}")

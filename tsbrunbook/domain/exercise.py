@@ -22,6 +22,8 @@ from .yamlsrc import Obj, Source, check_id, parse, read_text
 OFFSET_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
 DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h)$")
 PREDICT_DEFAULT = "Before you look: what is the impact on each operation?"
+MAX_EXERCISE_SECONDS = 24 * 3600  # a tabletop exercise is hours long, never days
+MAX_POINTS = 1000  # per expectation
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,9 @@ def _offset(obj: Obj, key: str, required: bool = True) -> int | None:
     if raw is None:
         return None
     value = parse_offset(raw)
-    if value is None:
-        obj.src.problem(obj.line_of(key), f"{obj.what}: '{key}' is '{raw}', expected an offset like 05:00 or 1:05:00")
+    if value is None or value > MAX_EXERCISE_SECONDS:
+        obj.src.problem(obj.line_of(key), f"{obj.what}: '{key}' is '{raw[:40]}', expected an offset like 05:00 or 1:05:00 (at most 24:00:00)")
+        return None
     return value
 
 
@@ -109,10 +112,10 @@ def read_exercise(obj: Obj, file: str) -> Exercise:
     duration = 0
     if duration_raw is not None:
         m = DURATION_RE.match(duration_raw)
-        if m:
+        if m and int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)] <= MAX_EXERCISE_SECONDS:
             duration = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
         else:
-            src.problem(obj.line_of("duration"), f"exercise: 'duration' is '{duration_raw}', expected e.g. 45m or 1h")
+            src.problem(obj.line_of("duration"), f"exercise: 'duration' is '{duration_raw[:40]}', expected e.g. 45m or 1h (at most 24h)")
     injects = []
     for i in obj.objects("injects", "inject"):
         inject_id = i.text("id")
@@ -134,9 +137,7 @@ def read_exercise(obj: Obj, file: str) -> Exercise:
             if (step is None) == (escalation is None):
                 src.problem(e.line, "expectation: give exactly one of 'step' (done by then) or 'escalation' (raised by then)")
             by = _offset(e, "by")
-            points = e.get("points", int, 10)
-            if points is not None and points <= 0:
-                src.problem(e.line_of("points"), "expectation: 'points' must be positive")
+            points = e.integer("points", 1, MAX_POINTS, default=10)
             expectations.append(Expectation("step" if step else "escalation", step or escalation or "", by if by is not None else 0, points or 0, e.line))
             e.done()
         injects.append(

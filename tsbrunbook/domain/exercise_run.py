@@ -4,9 +4,12 @@ process and the same events give the same clock, injects and score."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
+from .clock import SYSTEM_CLOCK
 from .errors import UserError
 from .exercise import Exercise, Expectation, Inject
 from .impact import ImpactEngine
@@ -14,6 +17,13 @@ from .incident import Event, IncidentSession, IncidentState, utcnow
 from .model import LEVEL_IDS
 
 CLOCK = "exercise-clock"
+
+
+class WallClock(Protocol):
+    """What the exercise clock reads "now" from (a domain.clock.Clock fits)."""
+
+    def wall(self) -> datetime: ...
+
 INJECT = "exercise-inject"
 PREDICTION = "exercise-prediction"
 
@@ -211,28 +221,38 @@ def check_speed(speed: float) -> float:
 
 
 class ExerciseRun:
-    """Facilitating one exercise: the clock, the injects and the predictions, all as events."""
+    """Facilitating one exercise: the clock, the injects and the predictions, all as events.
 
-    def __init__(self, session: IncidentSession, exercise: Exercise) -> None:
+    `clocks` is where "now" comes from (the system's by default; a FakeClock in tests, with the
+    store stamping events from the same one, so a test moves the exercise clock itself)."""
+
+    def __init__(self, session: IncidentSession, exercise: Exercise, clocks: WallClock | None = None) -> None:
         self.session = session
         self.exercise = exercise
+        self.clocks = clocks or SYSTEM_CLOCK
 
     @property
     def clock(self) -> Clock:
         return clock_of(self.session.state.timeline)
 
     def now(self, wall: datetime | None = None) -> float:
-        return self.clock.now(wall or utcnow())
+        return self.clock.now(wall or self.clocks.wall())
 
-    def _clock(self, action: str, offset: float | None = None, speed: float | None = None) -> None:
-        self.session.record(CLOCK, self.clock.change(action, utcnow(), offset, speed))
+    def _clock(self, action: str, offset: float | None = None, speed: float | None = None, when: Callable[[Clock], bool] = lambda c: True) -> None:
+        """Record a clock change, decided on the freshest state (`when` says whether it still
+        applies there: two facilitator screens pausing at once record one pause)."""
+
+        def decide(state: IncidentState) -> tuple[str, dict] | None:
+            clock = clock_of(state.timeline)
+            return (CLOCK, clock.change(action, self.clocks.wall(), offset, speed)) if when(clock) else None
+
+        self.session.record_if_changed(decide)
 
     def start(self) -> None:
-        self._clock("resume" if self.clock.started else "start")
+        self._clock("resume" if self.clock.started else "start", when=lambda c: not c.running)
 
     def pause(self) -> None:
-        if self.clock.running:
-            self._clock("pause")
+        self._clock("pause", when=lambda c: c.running)
 
     def toggle(self) -> None:
         self.pause() if self.clock.running else self.start()
@@ -254,7 +274,7 @@ class ExerciseRun:
 
     def jump_to_next(self) -> list[Inject]:
         """Move the clock to the next inject and fire what is due (that inject, at least)."""
-        nxt = progress(self.exercise, self.session.state, self.session.engine).next_inject()
+        nxt = self.progress().next_inject()
         if nxt is None:
             return []
         if self.now() < nxt.at:
@@ -264,24 +284,35 @@ class ExerciseRun:
     def fire_due(self) -> list[Inject]:
         """Apply every inject whose time has come (in order): components first, then the marker,
         so a crash in between re-applies the inject on resume instead of losing it."""
-        prog = progress(self.exercise, self.session.state, self.session.engine)
+        prog = self.progress()
         fired = []
         for inject in prog.due(self.now()):
             if inject.down:
                 self.session.mark_down(list(inject.down))
             if inject.up:
                 self.session.mark_up(list(inject.up))
-            self.session.record(INJECT, {"inject": inject.id, "message": inject.message})
-            fired.append(inject)
+            if self.session.record_if_changed(_fire(inject)) is not None:
+                fired.append(inject)  # (another screen on this run may have fired it meanwhile)
         return fired
 
     def predict(self, inject_id: str, levels: dict[str, str]) -> None:
         ops = self.session.engine.pack.graph.operation_ids
         if set(levels) != set(ops) or any(v not in LEVEL_IDS for v in levels.values()):
             raise UserError("a prediction needs a level (ok, limited, outage) for each operation", ", ".join(ops))
-        if inject_id not in progress(self.exercise, self.session.state, self.session.engine).fired:
+        if inject_id not in self.progress().fired:
             raise UserError(f"inject '{inject_id}' has not fired yet")
         self.session.record(PREDICTION, {"inject": inject_id, "levels": dict(levels)})
 
     def progress(self) -> Progress:
-        return progress(self.exercise, self.session.state, self.session.engine)
+        return progress(self.exercise, self.session.state, self.session.engine, self.clocks.wall())
+
+
+def _fire(inject: Inject) -> Callable[[IncidentState], tuple[str, dict] | None]:
+    """The decision to record an inject's marker: only if it has not fired yet."""
+
+    def decide(state: IncidentState) -> tuple[str, dict] | None:
+        if any(e.type == INJECT and e.data.get("inject") == inject.id for e in state.timeline):
+            return None
+        return INJECT, {"inject": inject.id, "message": inject.message}
+
+    return decide

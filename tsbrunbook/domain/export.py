@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import markdown as md
-from . import template
+from . import site_policy, template
 from .impact import Impact
 from .model import MANAGEMENT_SCOPE, Checklist, Estate, Level, Pack, Scenario
 from .serialize import applicable_steps
@@ -101,7 +101,10 @@ def checklist_markdown(
     instance = f"{scenario.id}@{cluster}" if cluster else scenario.id
     title = template.fill(scenario.title, values) + (f" — {cluster}" if cluster else "")
     out = [f"{heading} {md.inline(title)}: {phase}", "", f"Ref {md.code_span(instance + '/' + phase)}", ""]
-    out += task_list(checklist, estate, values, states, support_contact)
+    timer = site_policy.escalate_after(scenario, estate)
+    if timer:
+        out += [f"⏰ If it is not recovered, {md.inline(timer['label'])}.", ""]
+    out += task_list(checklist, estate, values, states, support_contact, cluster=cluster)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -111,9 +114,11 @@ def task_list(
     values: dict[str, str],
     states: Mapping[str, Any] | None = None,
     support_contact: bool = True,
+    cluster: str | None = None,
 ) -> list[str]:
     """The summary and steps of a checklist as Markdown lines (shared by scenario and readiness
-    checklists). With `states` (an incident), escalation points also say whether they were raised."""
+    checklists). With `states` (an incident), escalation points also say whether they were raised.
+    Commands are rendered for `cluster` (None: estate-wide, per-cluster commands expand)."""
     out: list[str] = []
     if checklist.summary:
         out += [md.inline(template.fill(checklist.summary, values)), ""]
@@ -127,10 +132,12 @@ def task_list(
         stamp = f" _({md.inline(state)} {when:%Y-%m-%d %H:%M:%S} UTC)_" if when and state != "pending" else ""
         line = f"- {box} " + (f"{marker} " if marker else "") + f"**{md.inline(template.fill(step.title, values))}**{stamp} {md.code_span(step.id)}"
         out.append(line)
+        if step.destructive:
+            out.append(f"  ⚠️ **DESTRUCTIVE:** {md.inline(step.destructive_reason or '')}")
         out.append(f"  {md.inline(template.fill(step.detail, values))}")
         if step.commands:
             out.append("")
-            out.append(md.code_block([template.fill(c, values) for c in step.commands], "sh", indent="  "))
+            out.append(md.code_block(template.commands(step, estate, cluster), "sh", indent="  "))
         out.append("")
         out.append(f"  Verify: {md.inline(template.fill(step.verify, values))}")
         if step.escalation:

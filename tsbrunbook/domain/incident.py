@@ -8,11 +8,12 @@ here by folding the events in order. Folding the same events always gives the sa
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from .clock import BEHIND_TOLERANCE_S
 from .errors import UserError, did_you_mean
 from .impact import Impact, ImpactEngine
 from .model import Scenario, Step
@@ -23,6 +24,7 @@ STEP_ACTIONS = {"done": "done", "skip": "skipped", "fail": "failed", "block": "b
 STEP_STATES = ("pending", "done", "skipped", "failed", "blocked")
 READINESS_INSTANCE = "estate"
 PHASES = ("recovery", "restoration")
+DECISION_ATTEMPTS = 50  # re-decisions after a Conflict before giving up (see record_if_changed)
 
 
 def utcnow() -> datetime:
@@ -144,11 +146,33 @@ class IncidentState:
         elif event.type == "closed":
             self.closed_at = event.at
 
+    @property
+    def last_at(self) -> datetime | None:
+        """The latest time any event was recorded at (not always the last event's: a clock
+        set back makes later events carry earlier times)."""
+        return max((e.at for e in self.timeline), default=None)
+
     def elapsed(self, now: datetime | None = None) -> float:
+        """Seconds from the start to the close (or to `now`), never negative. `now` never counts
+        as earlier than the latest recorded event: a clock set back does not shorten it."""
         if self.started_at is None:
             return 0.0
-        end = self.closed_at or now or utcnow()
+        end = self.closed_at or max(now or utcnow(), self.last_at or self.started_at)
         return max(0.0, (end - self.started_at).total_seconds())
+
+
+def clock_anomalies(state: IncidentState) -> list[tuple[Event, float]]:
+    """Events recorded at an earlier time than an event before them, and by how many seconds:
+    the wall clock of some writer went back (or was ahead before). Durations across them are
+    not to be trusted; renderings clamp them at zero and say so. Differences within the
+    tolerance between writers' clocks are not counted."""
+    out: list[tuple[Event, float]] = []
+    latest: datetime | None = None
+    for event in state.timeline:
+        if latest is not None and (latest - event.at).total_seconds() > BEHIND_TOLERANCE_S:
+            out.append((event, (latest - event.at).total_seconds()))
+        latest = event.at if latest is None else max(latest, event.at)
+    return out
 
 
 def assessable(engine: ImpactEngine, ids: Iterable[str]) -> list[str]:
@@ -240,7 +264,7 @@ class Conflict(Exception):
 
 
 class EventSink(Protocol):
-    def append(self, incident: str, type: str, data: dict[str, Any], actor: str = "") -> Event: ...
+    def append(self, incident: str, type: str, data: dict[str, Any], actor: str = "", expect_last: int | None = None) -> Event: ...
 
     def events(self, incident: str, after: int = 0) -> list[Event]: ...
 
@@ -282,17 +306,52 @@ class IncidentSession:
     def impact(self) -> Impact:
         return self.engine.assess(assessable(self.engine, self.state.down))
 
+    def record_if_changed(self, decide: Callable[[IncidentState], tuple[str, dict[str, Any]] | None]) -> Event | None:
+        """Append the event `decide` asks for on the freshest state, or nothing if it asks for none.
+
+        For actions that record only a change ("mark down" when not down yet …). The decision and
+        the append must see the same state even when other processes append at the same moment
+        (four alert hooks marking one component down): the event is appended with `expect_last`,
+        i.e. only if nothing was appended since the state `decide` looked at; on a `Conflict` the
+        new events are folded and `decide` runs again. Each retry means another writer made
+        progress, so the bound is only reached under a flood of writes; it is then reported, with
+        nothing recorded, rather than recorded on a stale decision."""
+        for _ in range(DECISION_ATTEMPTS):
+            self.ensure_open()  # folds what others appended, refuses a closed incident
+            decision = decide(self.state)
+            if decision is None:
+                return None
+            type, data = decision
+            try:
+                return self._append(type, data, expect_last=self.state.last_seq)
+            except Conflict:
+                continue
+        raise UserError(
+            f"incident {self.id} kept changing while this was being recorded ({DECISION_ATTEMPTS} attempts)",
+            "nothing was recorded; try again",
+        )
+
     def mark_down(self, ids: list[str]) -> Event | None:
+        """Mark components down; None (nothing recorded) if all of them already are."""
         self.ensure_open()
         self.engine.validate(ids)
-        new = [c for c in dict.fromkeys(ids) if c not in self.state.down]
-        return self._append("down", {"components": new}) if new else None
+
+        def decide(state: IncidentState) -> tuple[str, dict[str, Any]] | None:
+            new = [c for c in dict.fromkeys(ids) if c not in state.down]
+            return ("down", {"components": new}) if new else None
+
+        return self.record_if_changed(decide)
 
     def mark_up(self, ids: list[str]) -> Event | None:
+        """Mark components up again; None (nothing recorded) if none of them is down."""
         self.ensure_open()
         self.engine.validate(ids)
-        gone = [c for c in dict.fromkeys(ids) if c in self.state.down]
-        return self._append("up", {"components": gone}) if gone else None
+
+        def decide(state: IncidentState) -> tuple[str, dict[str, Any]] | None:
+            gone = [c for c in dict.fromkeys(ids) if c in state.down]
+            return ("up", {"components": gone}) if gone else None
+
+        return self.record_if_changed(decide)
 
     def toggle(self, cid: str) -> Event | None:
         return self.mark_up([cid]) if cid in self.state.down else self.mark_down([cid])
@@ -306,14 +365,24 @@ class IncidentSession:
             raise UserError(f"unknown step ref '{ref[:80]}' in incident {self.id}", hint)
         return ref
 
-    def set_step(self, ref: str, action: str, note: str = "") -> Event:
+    def set_step(self, ref: str, action: str, note: str = "") -> Event | None:
+        """Record a step's new state; None (nothing recorded) if it already has that state and
+        the note adds nothing (a repeated `done`, a `reset` of a pending step)."""
         self.ensure_open()
         if action not in STEP_ACTIONS:
             raise UserError(f"unknown step action '{action}'", "use one of " + ", ".join(STEP_ACTIONS))
         if action == "skip" and not note.strip():
             raise UserError("a skipped step needs a reason", "add --note TEXT")
         self.check_ref(ref)
-        return self._append("step", {"ref": ref, "state": STEP_ACTIONS[action], "note": note.strip()})
+        wanted, note = STEP_ACTIONS[action], note.strip()
+
+        def decide(state: IncidentState) -> tuple[str, dict[str, Any]] | None:
+            current = state.steps.get(ref, StepState())
+            if current.state == wanted and (not note or note == current.note):
+                return None  # the step is already in that state, and there is nothing new to say
+            return "step", {"ref": ref, "state": wanted, "note": note}
+
+        return self.record_if_changed(decide)
 
     def add_note(self, text: str, ref: str | None = None, gap: bool = False) -> Event:
         """A note on the incident or on a step; `gap` flags it as a runbook gap (exercises)."""

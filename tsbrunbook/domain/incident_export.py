@@ -17,6 +17,7 @@ from typing import Any
 from .. import __version__
 from . import export, template
 from . import markdown as md
+from .clock import BEHIND_TOLERANCE_S, behind_warning, short_span
 from .impact import Impact, ImpactEngine
 from .incident import (
     ChecklistView,
@@ -25,6 +26,7 @@ from .incident import (
     StepState,
     assessable,
     checklists,
+    clock_anomalies,
     down_sets,
     readiness_checklist,
     readiness_gaps,
@@ -56,8 +58,9 @@ def iso(at: datetime | None) -> str | None:
 
 
 def duration(seconds: float) -> str:
-    """`45s`, `12m 05s`, `1h 02m 03s`, `2d 03h 04m`."""
-    s = int(seconds)
+    """`45s`, `12m 05s`, `1h 02m 03s`, `2d 03h 04m`. Never negative: a span that ends before
+    it starts (a clock set back) is `0s`; callers flag it with `span`."""
+    s = max(0, int(seconds))
     days, s = divmod(s, 86400)
     hours, s = divmod(s, 3600)
     minutes, s = divmod(s, 60)
@@ -68,6 +71,34 @@ def duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m {s:02d}s"
     return f"{s}s"
+
+
+CLOCK_FLAG = "⚠"
+
+
+def span(start: datetime, end: datetime) -> str:
+    """The duration from start to end, `0s ⚠` when the end was recorded before the start."""
+    seconds = (end - start).total_seconds()
+    return f"{duration(0)} {CLOCK_FLAG}" if seconds < -BEHIND_TOLERANCE_S else duration(seconds)
+
+
+def clock_lines(state: IncidentState, now: datetime) -> list[str]:
+    """What to say about the clocks behind this record: events stamped earlier than events
+    before them, and a system clock behind the last event now. [] when all is in order."""
+    out = []
+    anomalies = clock_anomalies(state)
+    if anomalies:
+        first, gap = anomalies[0]
+        more = f" (and {len(anomalies) - 1} more event(s) after it)" if len(anomalies) > 1 else ""
+        out.append(
+            f"the system clock went back while this was recorded: event {first.seq} is stamped "
+            f"{short_span(gap)} before an earlier event{more}; such times are marked {CLOCK_FLAG} and "
+            f"durations that would be negative are shown as 0s {CLOCK_FLAG}"
+        )
+    warning = behind_warning(state.last_at, now)
+    if warning and not state.closed:
+        out.append(warning)
+    return out
 
 
 @dataclass(frozen=True)
@@ -134,7 +165,7 @@ def event_columns(event: Event) -> tuple[str, str]:
         return what, str(d.get("ref", "")) + (f", case {d['case']}" if d.get("case") else "")
     if event.type == "timer-expired":
         deadline = str(d.get("deadline", ""))[:19].replace("T", " ")
-        return what, f"{d.get('instance', '')}: escalate_after passed at {deadline} UTC without recovery"
+        return what, f"{d.get('instance', '')}: escalate_after (site policy) passed at {deadline} UTC without recovery"
     if event.type == "chat":
         return what, "on" if d.get("enabled") else "off"
     if event.type == "closed":
@@ -201,6 +232,11 @@ def _header(state: IncidentState, engine: ImpactEngine, now: datetime) -> str:
     kind = state.kind or "incident"
     out = [f"# {md.inline(kind.capitalize())} {md.inline(state.id)}: {md.inline(state.title)}", ""]
     status = f"closed {stamp(state.closed_at)}" if state.closed else f"open (as of {stamp(now)})"
+    closed = stamp(state.closed_at) if state.closed else "not yet"
+    if state.closed_at and state.started_at and (state.started_at - state.closed_at).total_seconds() > BEHIND_TOLERANCE_S:
+        closed += f" {CLOCK_FLAG} before the start (the system clock went back)"
+    end = state.closed_at or max(now, state.last_at or now)
+    length = span(state.started_at, end) if state.started_at else duration(0)
     estate_name = meta.get("estate_name") or engine.estate.name
     estate_file = meta.get("estate_file")
     where = md.code_span(estate_file) if estate_file else "the bundled demo estate"
@@ -211,12 +247,13 @@ def _header(state: IncidentState, engine: ImpactEngine, now: datetime) -> str:
         f"- **Kind:** {md.inline(kind)}",
         f"- **Status:** {status}",
         f"- **Started:** {stamp(state.started_at)}",
-        f"- **Closed:** {stamp(state.closed_at) if state.closed else 'not yet'}",
-        f"- **Duration:** {duration(state.elapsed(now))}" + ("" if state.closed else " so far"),
+        f"- **Closed:** {closed}",
+        f"- **Duration:** {length}" + ("" if state.closed else " so far"),
         f"- **Estate:** {md.inline(estate_name)} ({where})",
         f"- **TSB version:** {md.inline(meta.get('tsb_version') or engine.estate.tsb_version)}",
         f"- **Runbook pack:** {pack}",
     ]
+    out += [f"- **Clock:** {CLOCK_FLAG} {md.inline(line)}" for line in clock_lines(state, now)]
     return "\n".join(out)
 
 
@@ -235,8 +272,8 @@ def _down_section(state: IncidentState, impact: Impact, now: datetime) -> str:
         out.append("Nothing is down now: every component marked down was marked up again.")
     rows = []
     for p in periods:
-        end = p.until or state.closed_at or now
-        rows.append([md.cell_code(p.component), stamp(p.since), stamp(p.until) if p.until else "**still down**", duration((end - p.since).total_seconds())])
+        end = p.until or state.closed_at or max(now, state.last_at or now)
+        rows.append([md.cell_code(p.component), stamp(p.since), stamp(p.until) if p.until else "**still down**", span(p.since, end)])
     out += ["", md.table(["Component", "Down since", "Back up", "Down for"], rows)]
     return "\n".join(out)
 
@@ -340,9 +377,11 @@ def _notes_section(state: IncidentState) -> str:
 
 def _timeline_section(state: IncidentState) -> str:
     rows = []
+    out_of_order = {e.seq for e, _ in clock_anomalies(state)}
     for event in state.timeline:
         what, details = event_columns(event)
-        rows.append([str(event.seq), stamp(event.at), md.inline(what), md.inline(details) or " ", md.inline(event.actor) or " "])
+        when = stamp(event.at) + (f" {CLOCK_FLAG}" if event.seq in out_of_order else "")
+        rows.append([str(event.seq), when, md.inline(what), md.inline(details) or " ", md.inline(event.actor) or " "])
     return "\n".join(["## Timeline", "", md.table(["#", "Time", "Event", "Details", "By"], rows)])
 
 
@@ -379,6 +418,8 @@ def view_dict(engine: ImpactEngine, view: ChecklistView) -> dict[str, Any]:
                 "title": template.fill(sv.step.title, values),
                 "state": sv.state.state,
                 "at": iso(sv.state.at),
+                "destructive": sv.step.destructive,
+                "destructive_reason": sv.step.destructive_reason,
                 "notes": [{"at": iso(at), "text": text} for at, text in sv.state.notes],
                 "escalation": (
                     {"reason": sv.step.escalation, "raised": iso(sv.state.escalated), "case": sv.state.case}
@@ -404,6 +445,8 @@ def incident_dict(state: IncidentState, engine: ImpactEngine, now: datetime | No
         "started": iso(state.started_at),
         "closed": iso(state.closed_at),
         "elapsed_seconds": round(state.elapsed(now), 3),
+        # events stamped earlier than an event before them (a clock set back), and by how much
+        "clock_anomalies": [{"seq": e.seq, "behind_seconds": round(gap, 3)} for e, gap in clock_anomalies(state)],
         "estate": {
             "name": state.meta.get("estate_name") or engine.estate.name,
             "file": state.meta.get("estate_file"),

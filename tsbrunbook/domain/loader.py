@@ -10,6 +10,7 @@ import glob
 import hashlib
 import os
 import re
+from dataclasses import replace
 from graphlib import CycleError, TopologicalSorter
 
 from . import template
@@ -40,7 +41,7 @@ from .model import (
     Support,
     WorkloadCluster,
 )
-from .yamlsrc import Obj, check_id, parse, read_text
+from .yamlsrc import Obj, check_id, invisible_character, parse, read_text, refuse_invisible
 from .yamlsrc import Source as YamlFile
 
 PER_CLUSTER_SCOPES = ("affected", "other-clusters", MANAGEMENT_SCOPE)
@@ -50,6 +51,14 @@ PLACEMENTS = ("external", "embedded")
 DATASTORES = ("postgres", "elasticsearch")
 CHANNELS = ("config", "service-discovery", "metrics", "management-api", "storage")
 DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h)$")
+MAX_DURATION = 7 * 24 * 3600  # escalation timers: anything longer is a typo
+# Estate size: far above any real estate (the benchmarks use 1,000 clusters and 2,000 services),
+# low enough that loading, the graph and the TUI stay quick. The message names the number.
+MAX_CLUSTERS = 5_000
+MAX_SERVICES = 20_000
+# Free text in an estate that may span lines; every other estate value is one line.
+ESTATE_MULTILINE = frozenset({"support.severity"})
+VERSION_RE = re.compile(r"v?[0-9]{1,4}(?:\.[0-9]{1,4}){1,3}(?:[-+][0-9A-Za-z][0-9A-Za-z.-]{0,39})?")
 
 
 def runbooks_dir() -> str:
@@ -214,7 +223,11 @@ def _duration(obj: Obj, key: str) -> int | None:
     if not match:
         obj.src.problem(obj.line_of(key), f"{obj.what}: '{key}' is '{raw}', expected a duration like 30m, 2h or 90s")
         return None
-    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+    seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+    if seconds > MAX_DURATION:
+        obj.src.problem(obj.line_of(key), f"{obj.what}: '{key}' is '{raw[:40]}', longer than 7 days; give a duration like 30m, 2h or 90s")
+        return None
+    return seconds
 
 
 def read_step(s: Obj, phase: str, readiness: bool = False) -> Step:
@@ -236,6 +249,8 @@ def read_step(s: Obj, phase: str, readiness: bool = False) -> Step:
         if fact is not None and fact not in READINESS_FACTS:
             s.src.problem(s.line_of("fact"), f"step '{step_id}': unknown fact '{fact}'; {did_you_mean(fact, READINESS_FACTS)}".rstrip("; "))
     escalation = s.get("escalation", str)
+    destructive = bool(s.get("destructive", bool, False))
+    destructive_reason = s.get("destructive_reason", str) or None
     step = Step(
         id=step_id or "",
         title=s.text("title"),
@@ -245,12 +260,58 @@ def read_step(s: Obj, phase: str, readiness: bool = False) -> Step:
         escalation=escalation or None,
         when=when,
         fact=fact,
+        destructive=destructive,
+        destructive_reason=destructive_reason,
         line=s.line,
     )
     if s.ok and not step.verify:
         s.src.problem(s.line, f"step '{step_id}' has no 'verify' (say what to expect when it worked)")
+    _check_step_commands(s, step)
     s.done()
     return step
+
+
+# Obviously destructive commands (what `validate` wants flagged `destructive: true`), each with
+# the short name the problem gives. `[^|;&]*` keeps a match inside one command of a pipeline, so
+# `kubectl get pod -A | grep delete` is not one.
+DESTRUCTIVE_VERBS = (
+    (re.compile(r"\bDROP\s", re.IGNORECASE), "DROP"),
+    (re.compile(r"\bkubectl\b[^|;&]*\sdelete\b"), "kubectl delete"),
+    (re.compile(r"\bhelm\b[^|;&]*\s(?:uninstall|delete)\b"), "helm uninstall"),
+    (re.compile(r"--replicas[= ]0\b"), "--replicas 0"),
+    (re.compile(r"\bdropdb\b", re.IGNORECASE), "dropdb"),
+)
+HELM_INSTALL_RE = re.compile(r"\bhelm\b[^|;&]*\s(install|upgrade)\b")
+HELM_PINNED_RE = re.compile(r"--version[= ]\{\{\s*helm_chart_version\s*\}\}")
+
+
+def destructive_verb(command: str) -> str | None:
+    """The name of the first obviously destructive verb in a command, or None."""
+    return next((name for pattern, name in DESTRUCTIVE_VERBS if pattern.search(command)), None)
+
+
+def unpinned_helm(command: str) -> str | None:
+    """`install`/`upgrade` for a helm install or upgrade without `--version {{helm_chart_version}}`."""
+    match = HELM_INSTALL_RE.search(command)
+    return match.group(1) if match and not HELM_PINNED_RE.search(command) else None
+
+
+def _check_step_commands(s: Obj, step: Step) -> None:
+    """The destructive flag and its reason, and what every command must (not) contain."""
+    where = f"step '{step.id}'"
+    if step.destructive and not step.destructive_reason:
+        s.src.problem(s.line_of("destructive"), f"{where}: destructive: true needs a 'destructive_reason' (one short sentence, shown beside the ⚠)")
+    if step.destructive_reason and not step.destructive:
+        s.src.problem(s.line_of("destructive_reason"), f"{where}: 'destructive_reason' needs 'destructive: true'; add the flag or drop the reason")
+    for n, command in enumerate(step.commands, 1):
+        verb = destructive_verb(command)
+        if verb and not step.destructive:
+            s.src.problem(s.line, f"{where}: command {n} is destructive ({verb}); mark the step 'destructive: true' with a 'destructive_reason'")
+        helm = unpinned_helm(command)
+        if helm:
+            s.src.problem(s.line, f"{where}: command {n} runs helm {helm} without '--version {{{{helm_chart_version}}}}'; pin the chart to the estate's version")
+        for name in dict.fromkeys(template.single_quoted_placeholders(command)):
+            s.src.problem(s.line, f"{where}: command {n} puts {{{{{name}}}}} inside single quotes; use double quotes or none (the value is shell-quoted when it is filled in)")
 
 
 def read_checklist(obj: Obj | None, phase: str, readiness: bool = False) -> Checklist:
@@ -322,7 +383,11 @@ def read_readiness(obj: Obj) -> Readiness:
 
 
 def read_estate(obj: Obj, file: str) -> Estate:
+    """The estate, every problem reported. Every text value is refused if it holds a control or
+    invisible character (only `support.severity` may span lines); shell metacharacters are
+    allowed here because values are shell-quoted where commands substitute them."""
     src = obj.src
+    refuse_invisible(obj.node_read, src, "estate", ESTATE_MULTILINE)
     m = obj.obj("management", "management")
     if m is not None:
         mgmt_cluster = m.text("cluster")
@@ -334,6 +399,8 @@ def read_estate(obj: Obj, file: str) -> Estate:
             organization=_organization(m),
             namespace=m.text("namespace", required=False, default="tsb") or "tsb",
             status_url=_status_url(m),
+            front_envoy_port=_port(m, "front_envoy_port", 8443),
+            helm_chart_version=m.text("helm_chart_version", required=False),
         )
         m.done()
     else:
@@ -351,26 +418,27 @@ def read_estate(obj: Obj, file: str) -> Estate:
         ds.done()
     clusters = []
     cluster_lines: list[tuple[str, int]] = []
-    for c in obj.objects("clusters", "cluster"):
+    too_many_clusters = _too_many(obj, "clusters", MAX_CLUSTERS)
+    for c in [] if too_many_clusters else obj.objects("clusters", "cluster"):
         name = c.text("name")
         if check_id(src, name, c.line, "cluster name") and name == MANAGEMENT_SCOPE:
             src.problem(c.line, "cluster name 'management' is reserved for the management side; pick another")
         cluster_lines.append((name or "", c.line))
         clusters.append(WorkloadCluster(name=name or "", region=c.text("region", required=False), context=c.text("context", required=False) or name or ""))
         c.done()
-    if obj.ok and not clusters:
+    if obj.ok and not clusters and not too_many_clusters:
         src.problem(obj.line, "estate: list at least one workload cluster under 'clusters'")
     names = [c.name for c in clusters]
     known = set(names)  # membership per service reference: a set, for estates of 1000 clusters
     _duplicates(src, cluster_lines, "cluster")
     services = []
     service_lines: list[tuple[str, int]] = []
-    for s in obj.objects("services", "service", required=False):
+    for s in [] if _too_many(obj, "services", MAX_SERVICES) else obj.objects("services", "service", required=False):
         name = s.text("name")
         check_id(src, name, s.line, "service name")
         refs = s.strings("clusters")
         for ref in refs:
-            if ref not in known:
+            if ref not in known and not too_many_clusters:
                 src.problem(s.line_of("clusters"), f"service '{name}': unknown cluster '{ref}'; {did_you_mean(ref, names)}".rstrip("; "))
         if s.ok and not refs:
             src.problem(s.line_of("clusters"), f"service '{name}': place it on at least one cluster")
@@ -393,9 +461,12 @@ def read_estate(obj: Obj, file: str) -> Estate:
             internal=tuple(internal),
         )
         sp.done()
+    tsb_version = _tsb_version(obj)
+    if not management.helm_chart_version:  # the TSB charts are versioned with TSB
+        management = replace(management, helm_chart_version=tsb_version)
     estate = Estate(
         name=obj.text("name"),
-        tsb_version=obj.text("tsb_version", required=False, default="unknown") or "unknown",
+        tsb_version=tsb_version,
         management=management,
         datastores=datastores,
         iam_signing_key_backup=obj.tristate("iam_signing_key_backup"),
@@ -410,6 +481,27 @@ def read_estate(obj: Obj, file: str) -> Estate:
 
 
 ESCALATING_LEVELS = ("limited", "outage")
+
+
+def _too_many(obj: Obj, key: str, limit: int) -> bool:
+    """True (and a problem at the key) when the list under `key` is longer than `limit`: its
+    entries are then not read, so the answer comes quickly whatever the size."""
+    node = obj.items.get(key)
+    if node is None or not isinstance(node.value, list) or len(node.value) <= limit:
+        return False
+    obj.seen.add(key)
+    obj.src.problem(obj.line_of(key), f"{len(node.value)} {key}; tsbrunbook handles at most {limit} (split the estate)")
+    return True
+
+
+def _tsb_version(obj: Obj) -> str:
+    """`tsb_version`: a version such as 1.12 or 1.12.3 (read as written: `1.10` stays 1.10)."""
+    value = obj.text("tsb_version", required=False, default="unknown") or "unknown"
+    if value == "unknown" or VERSION_RE.fullmatch(value):
+        return value
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    obj.src.problem(obj.line_of("tsb_version"), f"estate: 'tsb_version' is '{shown}', expected a TSB version such as 1.12 or 1.12.3")
+    return "unknown"
 
 
 # `management.fqdn`: a host name (or IPv4 address, or [IPv6]) with an optional :port — what goes
@@ -441,6 +533,15 @@ def _fqdn(m: Obj) -> str:
     return "<fqdn>"
 
 
+def _port(m: Obj, key: str, default: int) -> int:
+    """A TCP port under `management` (1–65535); `default` when absent or wrong."""
+    value = m.get(key, int, default)
+    if not 0 < value <= 65535:
+        m.src.problem(m.line_of(key), f"management: '{key}' is {value}, out of range; give a port between 1 and 65535, e.g. {default}")
+        return default
+    return value
+
+
 def _organization(m: Obj) -> str:
     """`management.organization`, checked; `<org>` (the probe's "not set") when absent or wrong."""
     value = m.text("organization", required=False)
@@ -457,7 +558,10 @@ def _status_url(m: Obj) -> str | None:
     from urllib.parse import urlsplit
 
     url = m.get("status_url", str)
-    if not url:
+    if not url or invisible_character(url) is not None:
+        return None  # a control character was reported with every other estate value
+    if any(ch.isspace() for ch in url):
+        m.src.problem(m.line_of("status_url"), "management: 'status_url' contains a space; give one http:// or https:// URL (encode a space in the path as %20)")
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -581,15 +685,18 @@ def _read_pack(root: str) -> _PackParts:
 
 
 def _check_texts(file: str, checklist: Checklist, cluster_ok: bool) -> list[Problem]:
+    """Unknown placeholders, and per-cluster ones where there is no cluster: in an estate-wide
+    checklist a command may use them (it is rendered once per workload cluster), its title,
+    detail and verify may not."""
     problems = []
-    allowed = template.PLACEHOLDERS if cluster_ok else template.ESTATE_PLACEHOLDERS
     for step in checklist.steps:
-        for text in (step.title, step.detail, step.verify, *step.commands):
+        for text, is_command in [(t, False) for t in (step.title, step.detail, step.verify)] + [(c, True) for c in step.commands]:
+            allowed = template.PLACEHOLDERS if cluster_ok or is_command else template.ESTATE_PLACEHOLDERS
             for name in template.placeholders(text):
                 if name not in allowed:
                     why = "" if name in template.PLACEHOLDERS else f"; known: {', '.join(allowed)}"
                     if name in template.CLUSTER_PLACEHOLDERS and not cluster_ok:
-                        why = " (only per-cluster scenarios have a cluster)"
+                        why = " (only per-cluster scenarios have a cluster; a command may use it, it is then run once per workload cluster)"
                     problems.append(Problem(file, step.line, f"step '{step.id}': unknown placeholder {{{{{name}}}}}{why}"))
     return problems
 

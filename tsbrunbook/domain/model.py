@@ -123,6 +123,10 @@ class Step:
     escalation: str | None = None  # why Tetrate support is needed; None if it is not
     when: dict[str, str] = field(default_factory=dict)  # {"postgres": "embedded"} …
     fact: str | None = None  # readiness only: the estate fact this step establishes
+    # Irreversible or outage-making (DROP DATABASE, deleting secrets, scaling to 0 …): the TUI
+    # shows ⚠ and the reason, and asks before it records the step as done.
+    destructive: bool = False
+    destructive_reason: str | None = None
     line: int = 0
 
 
@@ -203,6 +207,8 @@ class ManagementSide:
     organization: str
     namespace: str
     status_url: str | None = None  # replaces https://{fqdn}/v2/organizations/{org}/status for the probe
+    front_envoy_port: int = 8443  # the port front-envoy listens on (8443 by default, often 443)
+    helm_chart_version: str = ""  # the TSB Helm chart version; the loader fills in tsb_version when absent
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import template
+from . import site_policy, template
 from .graph import EstateGraph
 from .impact import Impact, Reason
 from .model import Checklist, Estate, Pack, Scenario, Step
@@ -58,14 +58,19 @@ def impact_dict(impact: Impact, estate: Estate) -> dict[str, Any]:
     }
 
 
-def step_dict(step: Step, values: dict[str, str]) -> dict[str, Any]:
+def step_dict(step: Step, estate: Estate, cluster: str | None) -> dict[str, Any]:
+    """One step for this estate (and cluster): display text filled in, commands shell-quoted
+    and, in an estate-wide checklist, expanded per cluster (template.commands)."""
+    values = template.variables(estate, cluster)
     return {
         "id": step.id,
         "title": template.fill(step.title, values),
         "detail": template.fill(step.detail, values),
-        "commands": [template.fill(c, values) for c in step.commands],
+        "commands": template.commands(step, estate, cluster),
         "verify": template.fill(step.verify, values),
         "escalation": step.escalation,
+        "destructive": step.destructive,
+        "destructive_reason": step.destructive_reason,
         **({"fact": step.fact} if step.fact else {}),
     }
 
@@ -77,7 +82,6 @@ def applicable_steps(checklist: Checklist, estate: Estate) -> tuple[Step, ...]:
 
 def checklist_dict(scenario: Scenario, phase: str, estate: Estate, cluster: str | None) -> dict[str, Any]:
     checklist = scenario.checklist(phase)
-    values = template.variables(estate, cluster)
     instance = f"{scenario.id}@{cluster}" if cluster else scenario.id
     return {
         "scenario": scenario.id,
@@ -88,8 +92,9 @@ def checklist_dict(scenario: Scenario, phase: str, estate: Estate, cluster: str 
         "summary": checklist.summary,
         "not_documented": checklist.not_documented,
         "steps": [
-            {"ref": f"{instance}/{phase}/{s.id}", **step_dict(s, values)} for s in applicable_steps(checklist, estate)
+            {"ref": f"{instance}/{phase}/{s.id}", **step_dict(s, estate, cluster)} for s in applicable_steps(checklist, estate)
         ],
+        "escalate_after": site_policy.escalate_after(scenario, estate),
         "sources": [{"title": s.title, "url": s.url} for s in scenario.sources],
     }
 

@@ -8,8 +8,10 @@ rather than data read as if the tag were not there.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,17 +20,20 @@ import yaml
 
 from .errors import Problem
 
-MAX_FILE_BYTES = 8 * 1024 * 1024
-MAX_NODES = 500_000
+MAX_FILE_BYTES = 8 * 1024 * 1024  # larger than any estate or runbook file by far
+MAX_NODES = 500_000  # values in one file, aliases counted as often as they are used
+MAX_INT = 2**53  # any whole number we read is far smaller; beyond this, a typo or an attack
+MAX_DEPTH = 100  # lists and mappings within each other; our documents nest about 8 deep
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """A YAML value with the line it starts on."""
 
     value: Any  # dict[str, Node] | list[Node] | scalar
     line: int
     key_lines: dict[str, int] | None = None  # for mappings: the line of each key
+    text: str | None = None  # for plain numbers: the scalar as written (`1.10`, not 1.1)
 
 
 class Source:
@@ -42,23 +47,60 @@ class Source:
         self.problems.append(Problem(self.file, line, message))
 
 
+_NOT_A_FILE_HINT = "give the path of a regular file; to read a pipe, save its output to a file first"
+
+
 def read_text(path: str) -> str:
-    """Read a runbook or estate file, turning OS trouble into one clear problem."""
-    if os.path.isdir(path):
-        raise _problem_error(path, 0, "is a directory, expected a YAML file")
+    """Read a runbook or estate file, turning OS trouble into one clear problem.
+
+    Only regular files are read: a device (`/dev/zero`), a FIFO (`/dev/stdin` on a pipe) or a
+    socket is refused before anything is read, so nothing blocks or grows without end. A pipe
+    is refused rather than read because an estate path is read again later (reloads, `validate`)
+    and a pipe's content is gone after the first read. A file redirected to stdin is a regular
+    file and is read. At most MAX_FILE_BYTES + 1 bytes are read whatever the size said.
+    """
     try:
-        size = os.path.getsize(path)
-    except OSError:
-        raise _problem_error(path, 0, "no such file")
-    if size > MAX_FILE_BYTES:
-        raise _problem_error(path, 0, f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+        info = os.stat(path)
+    except OSError as exc:
+        raise _problem_error(path, 0, _os_reason(exc))
+    _check_regular(path, info.st_mode)
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        # O_NONBLOCK: if a FIFO took the file's place since the stat, opening it must not wait
+        # for a writer; fstat below then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise _problem_error(path, 0, _os_reason(exc))
+    with os.fdopen(fd, "rb") as fh:
+        _check_regular(path, os.fstat(fd).st_mode)
+        try:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise _problem_error(path, 0, f"cannot read: {exc.strerror}")
+    if len(data) > MAX_FILE_BYTES:
+        raise _problem_error(path, 0, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB (tsbrunbook reads YAML files up to that size; is it the right file?)")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _problem_error(path, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-    except OSError as exc:
-        raise _problem_error(path, 0, f"cannot read: {exc.strerror}")
+    return text[1:] if text.startswith("\ufeff") else text  # a byte-order mark is not content
+
+
+def _check_regular(path: str, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise _problem_error(path, 0, "is a directory, expected a YAML file")
+    if not stat.S_ISREG(mode):
+        kind = "FIFO (pipe)" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
+        raise _problem_error(path, 0, f"is a {kind}, not a YAML file ({_NOT_A_FILE_HINT})")
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "no such file"
+    if exc.errno == errno.ELOOP:
+        return "too many levels of symbolic links (a symbolic link loop?)"
+    if exc.errno == errno.ENOTDIR:
+        return "no such file (a part of the path is not a directory)"
+    return f"cannot read: {exc.strerror or exc}"
 
 
 def _problem_error(file: str, line: int, message: str) -> Exception:
@@ -67,53 +109,63 @@ def _problem_error(file: str, line: int, message: str) -> Exception:
     return LoadError([Problem(file, line, message)])
 
 
-# libyaml composes the same nodes with the same marks as PyYAML's pure-Python parser, about ten
-# times faster: it is what keeps start-up and a 1,000-cluster estate quick. It words errors
-# differently, though, so it is only trusted with documents it reads without a single problem;
-# anything else is read again by the pure-Python parser, whose messages the user gets as before.
+# libyaml parses about ten times faster than PyYAML's pure-Python parser: it is what keeps
+# start-up and a 1,000-cluster estate quick. Both only give us *events* here: the nodes are
+# built by `_Composer` below, which counts values and depth as it goes, so a deep, recursive or
+# exploding document stops at its line instead of exhausting the stack or the memory (PyYAML's
+# own composers recurse, and the C one would build the whole tree before anyone could count).
+# libyaml words syntax errors differently, so for those the pure-Python parser is asked again,
+# for a bounded number of events, and its wording is used when it finds the error in that span.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+_TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} levels deep; tsbrunbook reads at most {MAX_DEPTH} (flatten the structure)"
+_RETRY_EVENTS = 50_000  # about a second of the pure-Python parser
 
 
 def parse(text: str, src: Source) -> Node | None:
-    """Parse one YAML document into Nodes; syntax errors become problems."""
-    if _FAST_LOADER is not None:
-        trial = Source(src.file)
-        try:
-            node = _parse(text, trial, _FAST_LOADER)
-        except yaml.YAMLError:
-            node = None
-        else:
-            if not trial.problems:
-                return node
-    return _parse(text, src, yaml.SafeLoader)
+    """Parse one YAML document into Nodes; syntax errors and excess become problems."""
+    return _parse(text, src, _FAST_LOADER or yaml.SafeLoader)
 
 
 def _parse(text: str, src: Source, loader: Any) -> Node | None:
+    composer = _Composer(src)
     try:
-        root = yaml.compose(text, Loader=loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        what = exc.problem or exc.context or "syntax error"
-        src.problem(line, f"malformed YAML: {what}")
+        root = composer.compose(yaml.parse(text, Loader=loader))
+    except _Stop:
         return None
     except yaml.YAMLError as exc:
-        src.problem(0, f"malformed YAML: {exc}")
+        del src.problems[composer.problems_before :]  # a syntax error is the one thing to fix
+        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem == "exceeded maximum nesting depth":
+            mark = exc.problem_mark or exc.context_mark
+            src.problem(mark.line + 1 if mark else 0, _TOO_DEEP)  # libyaml's limit, above ours
+            return None
+        if loader is not yaml.SafeLoader:
+            exc = _python_wording(text, exc)
+        src.problem(*_syntax_problem(exc))
         return None
     if root is None:
         src.problem(1, "the file is empty")
+    elif root.value is None:
+        src.problem(root.line, "the document is empty")
         return None
-    budget = [MAX_NODES]
-    constructor = yaml.constructor.SafeConstructor()
+    return root
+
+
+def _python_wording(text: str, exc: yaml.YAMLError) -> yaml.YAMLError:
+    """The pure-Python parser's error for the same text, if it finds it within a bounded span."""
     try:
-        return _convert(root, src, constructor, budget)
-    except _TooBig:
-        src.problem(root.start_mark.line + 1, f"document expands to more than {MAX_NODES} values (alias bomb?)")
-        return None
+        for count, _ in enumerate(yaml.parse(text, Loader=yaml.SafeLoader)):
+            if count > _RETRY_EVENTS:
+                break
+    except yaml.YAMLError as slow:
+        return slow
+    return exc
 
 
-class _TooBig(Exception):
-    pass
+def _syntax_problem(exc: yaml.YAMLError) -> tuple[int, str]:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        return (mark.line + 1 if mark else 0), f"malformed YAML: {exc.problem or exc.context or 'syntax error'}"
+    return 0, f"malformed YAML: {exc}"
 
 
 # The tags the safe loader gives nodes by implicit resolution (plain scalars, `[...]`, `{...}`
@@ -123,6 +175,7 @@ class _TooBig(Exception):
 _YAML = "tag:yaml.org,2002:"
 SCALAR_TAGS = frozenset(_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
 SEQ_TAG = _YAML + "seq"
+STR_TAG = _YAML + "str"
 MAP_TAG = _YAML + "map"
 MERGE_TAG = _YAML + "merge"  # a plain `<<` key
 VALUE_TAG = _YAML + "value"  # a plain `=`: PyYAML's leftover of the "value key" draft; it is just "="
@@ -152,40 +205,186 @@ def _scalar(node: yaml.ScalarNode, src: Source, ctor: yaml.constructor.SafeConst
         shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
         src.problem(line, f"bad value '{shown}' for YAML tag '{_show_tag(node.tag)}'")
         return None
+    finally:
+        ctor.constructed_objects.pop(node, None)  # its cache would keep every node alive
 
 
-def _convert(node: yaml.Node, src: Source, ctor: yaml.constructor.SafeConstructor, budget: list[int]) -> Node:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _TooBig
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        if node.tag != MAP_TAG:
-            src.problem(line, _unsupported(node.tag, " on a mapping"))
-        out: dict[str, Node] = {}
-        key_lines: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                src.problem(key_node.start_mark.line + 1, "keys must be plain strings")
-                continue
-            if key_node.tag == MERGE_TAG:
-                src.problem(key_node.start_mark.line + 1, "merge keys ('<<') are not supported; write the keys out in full")
-                continue
-            before = len(src.problems)
-            key = str(_scalar(key_node, src, ctor))
-            if len(src.problems) > before:
-                continue  # reported; its value is not read
-            if key in out:
-                src.problem(key_node.start_mark.line + 1, f"duplicate key '{key}'")
-                continue
-            out[key] = _convert(value_node, src, ctor, budget)
-            key_lines[key] = key_node.start_mark.line + 1
-        return Node(out, line, key_lines)
-    if isinstance(node, yaml.SequenceNode):
-        if node.tag != SEQ_TAG:
-            src.problem(line, _unsupported(node.tag, " on a list"))
-        return Node([_convert(item, src, ctor, budget) for item in node.value], line)
-    return Node(_scalar(node, src, ctor), line)
+class _Stop(Exception):
+    """The document cannot be read further (reported already)."""
+
+
+@dataclass(slots=True)
+class _Frame:
+    """A list or mapping being composed."""
+
+    node: Node
+    anchor: str | None
+    size: int = 1  # values in it, itself included, aliases counted at their full size
+    key: str | None = None  # mappings: the key whose value comes next
+    skip: bool = False  # mappings: the value that comes next belongs to a rejected key
+    expect_key: bool = True
+
+
+class _Composer:
+    """Builds Nodes from parser events without recursion, within MAX_NODES and MAX_DEPTH.
+
+    Aliases share the node of their anchor (nothing is copied) but count at that node's full
+    size, so a document that expands beyond the budget is refused wherever the expansion is.
+    An alias to a list or mapping that is still open (`&a [*a]`) is a recursive structure and
+    is refused at its line.
+    """
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.problems_before = len(src.problems)
+        self.ctor = yaml.constructor.SafeConstructor()
+        self.resolver = yaml.resolver.Resolver()
+        self.anchors: dict[str, tuple[Node, int]] = {}
+        self.open_anchors: set[str] = set()
+        self.stack: list[_Frame] = []
+        self.count = 0
+
+    def compose(self, events: Any) -> Node | None:
+        root: Node | None = None
+        documents = 0
+        for event in events:
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                node = self._scalar(event)
+                if node is not None:
+                    root = self._add(node, 1, event, event.anchor) or root
+            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+                self._start(event)
+            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+                frame = self.stack.pop()
+                if frame.anchor is not None:
+                    self.open_anchors.discard(frame.anchor)
+                root = self._add(frame.node, frame.size, event, frame.anchor) or root
+            elif kind is yaml.AliasEvent:
+                root = self._alias(event) or root
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    self._stop(event, "malformed YAML: expected a single document in the stream, found another; keep one document per file")
+        return root
+
+    def _stop(self, event: Any, message: str) -> None:
+        self.src.problem(event.start_mark.line + 1, message)
+        raise _Stop
+
+    def _spend(self, amount: int, event: Any, alias: str | None = None) -> None:
+        self.count += amount
+        if self.count > MAX_NODES:
+            if alias is not None:
+                self._stop(event, f"alias '*{_show(alias)}' expands the document past {MAX_NODES} values (an alias bomb?); write the values out instead")
+            self._stop(event, f"more than {MAX_NODES} values in one file; tsbrunbook reads at most {MAX_NODES} (is it the right file? split it)")
+
+    def _start(self, event: Any) -> None:
+        line = event.start_mark.line + 1
+        if len(self.stack) >= MAX_DEPTH:
+            self._stop(event, _TOO_DEEP)
+        self._spend(1, event)
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = MAP_TAG if is_map else SEQ_TAG
+        if tag != (MAP_TAG if is_map else SEQ_TAG):
+            self.src.problem(line, _unsupported(tag, " on a mapping" if is_map else " on a list"))
+        node = Node({}, line, {}) if is_map else Node([], line)
+        if event.anchor is not None:
+            self._check_anchor(event)
+            self.open_anchors.add(event.anchor)
+        self.stack.append(_Frame(node, event.anchor))
+
+    def _check_anchor(self, event: Any) -> None:
+        if event.anchor in self.anchors or event.anchor in self.open_anchors:
+            self._stop(event, f"malformed YAML: found duplicate anchor '{_show(event.anchor)}'")
+
+    def _scalar(self, event: yaml.ScalarEvent) -> Node | None:
+        self._spend(1, event)
+        line = event.start_mark.line + 1
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and frame.expect_key and isinstance(frame.node.value, dict):
+            return self._key(frame, event, tag, line)
+        if event.anchor is not None:
+            self._check_anchor(event)
+        if tag == STR_TAG:
+            return Node(event.value, line)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style or None)
+        value = _scalar(node, self.src, self.ctor)
+        # libyaml gives plain scalars the style '', PyYAML None.
+        plain_number = not event.style and isinstance(value, (int, float)) and not isinstance(value, bool)
+        return Node(value, line, text=event.value if plain_number else None)
+
+    def _key(self, frame: _Frame, event: yaml.ScalarEvent, tag: str, line: int) -> None:
+        """A mapping key: a plain string, once per mapping; otherwise its value is skipped."""
+        frame.expect_key = False
+        frame.skip = True
+        if tag == MERGE_TAG:
+            self.src.problem(line, "merge keys ('<<') are not supported; write the keys out in full")
+            return None
+        if tag == STR_TAG:
+            key = event.value
+        else:
+            before = len(self.src.problems)
+            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style or None)
+            key = str(_scalar(node, self.src, self.ctor))
+            if len(self.src.problems) > before:
+                return None  # reported; its value is not read
+        if key in frame.node.value:
+            self.src.problem(line, f"duplicate key '{_show(key)}'")
+            return None
+        frame.key, frame.skip = key, False
+        assert frame.node.key_lines is not None
+        frame.node.key_lines[key] = line
+        if event.anchor is not None:
+            self._check_anchor(event)
+            self.anchors[event.anchor] = (Node(event.value, line), 1)
+        return None
+
+    def _alias(self, event: yaml.AliasEvent) -> Node | None:
+        name = event.anchor
+        if name in self.open_anchors:
+            self._stop(event, f"alias '*{_show(name)}' refers to itself (a list or mapping that contains itself); write the values out instead")
+        if name not in self.anchors:
+            self._stop(event, f"malformed YAML: found undefined alias '{_show(name)}'")
+        node, size = self.anchors[name]
+        self._spend(size, event, alias=name)
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and frame.expect_key and isinstance(frame.node.value, dict):
+            frame.expect_key, frame.skip = False, True
+            self.src.problem(event.start_mark.line + 1, "keys must be plain strings")
+            return None
+        return self._add(node, size, event, None, counted=True)
+
+    def _add(self, node: Node, size: int, event: Any, anchor: str | None, counted: bool = False) -> Node | None:
+        """Put a finished node into its parent; the root when there is no parent."""
+        if anchor is not None:
+            self.anchors[anchor] = (node, size)
+        if not self.stack:
+            return node
+        frame = self.stack[-1]
+        frame.size += size
+        if isinstance(frame.node.value, list):
+            frame.node.value.append(node)
+        elif frame.expect_key:
+            # A list or mapping as a key: reported, and its value is skipped.
+            self.src.problem(node.line, "keys must be plain strings")
+            frame.expect_key, frame.skip = False, True
+        else:
+            if not frame.skip and frame.key is not None:
+                frame.node.value[frame.key] = node
+            frame.key, frame.skip, frame.expect_key = None, False, True
+        return None
+
+
+def _show(text: str) -> str:
+    """An anchor or key in a message: printable and short."""
+    shown = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return shown[:60] + ("…" if len(shown) > 60 else "")
 
 
 _TYPE_NAMES = {str: "text", bool: "true/false", int: "a whole number", list: "a list", dict: "a mapping"}
@@ -201,6 +400,7 @@ class Obj:
         self.ok = isinstance(node.value, dict)
         if not self.ok:
             src.problem(node.line, f"{what} must be a mapping, found {_describe(node.value)}")
+        self.node_read = node  # the mapping itself, for checks over all of its values
         self.items: dict[str, Node] = node.value if self.ok else {}
         self.key_lines = node.key_lines or {}
         self.seen: set[str] = set()
@@ -221,14 +421,29 @@ class Obj:
             return default
         value = node.value
         if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)  # `version: 1.12` is meant as text
+            value = node.text if node.text is not None else str(value)  # `version: 1.10` is text
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             self.src.problem(node.line, f"{self.what}: '{key}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, found {_describe(value)}")
+            return default
+        if kind is int and abs(value) > MAX_INT:
+            self.src.problem(node.line, f"{self.what}: '{key}' is {_describe(value)}, too large to mean anything")
             return default
         if kind is str:
             value = value.strip()
             if required and not value:
                 self.src.problem(node.line, f"{self.what}: '{key}' must not be empty")
+        return value
+
+    def integer(self, key: str, low: int, high: int, default: int | None = None, required: bool = False) -> int | None:
+        """A whole number from `low` to `high`; a problem (and `default`) for anything else,
+        including numbers too large to mean anything (`10**400`), `.inf` and `.nan`."""
+        value = self.get(key, int, None, required)
+        if value is None:
+            return default
+        if not low <= value <= high:
+            span = f"positive and at most {high}" if low == 1 else f"from {low} to {high}"
+            self.src.problem(self.line_of(key), f"{self.what}: '{key}' must be {span}, found {_describe(value)}")
+            return default
         return value
 
     def text(self, key: str, required: bool = True, default: str = "") -> str:
@@ -305,7 +520,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, (int, float)):
-        return f"the number {value}"
+        shown = repr(value) if isinstance(value, float) else str(value) if abs(value) < 10**40 else f"{str(value)[:12]}… ({len(str(abs(value)))} digits)"
+        return f"the number {shown}"
     text = str(value)
     return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
 
@@ -324,3 +540,62 @@ def check_id(src: Source, value: str | None, line: int, what: str) -> bool:
 
 
 Reader = Callable[[Obj], Any]
+
+
+# Characters no estate value needs, that can drive a terminal or hide what a person reads or
+# pastes: C0 controls (tab and line breaks included), DEL, C1 controls, zero-width characters,
+# bidirectional embeddings, overrides and isolates, line and paragraph separators, the BOM.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def invisible_character(text: str, newlines: bool = False) -> str | None:
+    """The first control or invisible character in `text` (line breaks allowed if `newlines`)."""
+    for match in _INVISIBLE.finditer(text):
+        if not (newlines and match.group() == "\n"):
+            return match.group()
+    return None
+
+
+def describe_character(ch: str) -> str:
+    if ch in "\r\n\u2028\u2029":
+        name = "a line break"
+    elif ch == "\x1b":
+        name = "an escape character"
+    elif "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069" or ch in "\u200e\u200f":
+        name = "a bidirectional-text control"
+    elif ch in "\u200b\u200c\u200d\u2060\ufeff":
+        name = "a zero-width character"
+    else:
+        name = "a control character"
+    return f"{name} (U+{ord(ch):04X})"
+
+
+def refuse_invisible(node: Node, src: Source, what: str, multiline: frozenset[str] = frozenset()) -> None:
+    """Report every text value or key under `node` that holds a control or invisible character.
+
+    Line breaks are allowed only in the values whose dotted path is in `multiline` (free text
+    such as `support.severity`). Shell metacharacters are not refused here: values substituted
+    into commands are shell-quoted where they are used; this keeps out what quoting cannot make
+    visible or safe on a terminal. Each problem is at the value's line.
+    """
+    found: list[tuple[int, str]] = []
+    pending: list[tuple[Node, str]] = [(node, "")]
+    while pending:
+        current, path = pending.pop()
+        value = current.value
+        if isinstance(value, str):
+            ch = invisible_character(value, newlines=path in multiline)
+            if ch is not None:
+                found.append((current.line, f"{what}: '{path}' contains {describe_character(ch)}; remove it (estate text is shown to people and pasted into shells)"))
+        elif isinstance(value, dict):
+            key_lines = current.key_lines or {}
+            for key, child in value.items():
+                ch = invisible_character(key)
+                if ch is not None:
+                    found.append((key_lines.get(key, current.line), f"{what}: a key contains {describe_character(ch)}; remove it"))
+                    continue
+                pending.append((child, f"{path}.{key}" if path else key))
+        elif isinstance(value, list):
+            pending.extend((child, f"{path}[{i}]") for i, child in enumerate(value))
+    for line, message in sorted(found):
+        src.problem(line, message)

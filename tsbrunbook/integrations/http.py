@@ -1,4 +1,12 @@
-"""One small HTTP call with a timeout, for the webhook and the probe (urllib: no new dependency).
+"""One small HTTP call with a total deadline, for the webhook and the probe (urllib: no new
+dependency).
+
+**A deadline, not a read timeout.** A socket timeout bounds each read: a server that drips one
+byte a second never trips it. Here `timeout` is the budget for the whole request: name
+resolution, connect, TLS handshake, sending, the status line and headers, and the body (read in
+chunks up to MAX_BODY). Before every read the socket timeout is set to what is left of the
+budget, and a read that would start past the deadline fails at once (see `_DeadlineReader`).
+TLS is verified exactly as before: `ssl.create_default_context()` (certificate and host name).
 
 Errors come back as short phrases built from the kind of failure, never from the exception's
 text alone: URLs (a webhook URL is a secret) and credentials must not leak into a status line,
@@ -9,9 +17,12 @@ from any text we do pass on.
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
+import io
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +31,7 @@ from urllib.parse import urlsplit
 
 USER_AGENT = "tsbrunbook"
 MAX_BODY = 64 * 1024
+READ_CHUNK = 16 * 1024
 RETRYABLE_STATUS = (408, 425, 429)
 
 
@@ -30,6 +42,7 @@ class Response:
     latency: float  # seconds
     retry_after: float | None = None
     content_type: str = ""  # the Content-Type header as sent ("" when there was none)
+    truncated: bool = False  # the body was longer than MAX_BODY: only its start was read
 
 
 class HttpFailure(Exception):
@@ -53,8 +66,157 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_NoRedirect())
+class _DeadlineReader(io.RawIOBase):
+    """The socket's reading side, each read bounded by what is left until `deadline`."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # holds the socket open until we close
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        self._sock.settimeout(_remaining(self._deadline))
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What http.client.HTTPResponse needs of a socket (`makefile`), reading under the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, *args: object, deadline: float, **kwargs: object) -> None:
+        super().__init__(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
+
+
+def _remaining(deadline: float) -> float:
+    """Seconds left; TimeoutError once none are (a read must not start past the deadline)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
+
+
+def _resolve(host: str, port: int, deadline: float) -> list:
+    """getaddrinfo, which no socket timeout covers (a dead resolver), bounded by the deadline.
+    The lookup runs in a daemon thread: if it outlives the deadline it is abandoned, not waited for."""
+    found: dict[str, object] = {}
+
+    def lookup() -> None:
+        try:
+            found["infos"] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except OSError as exc:
+            found["error"] = exc
+
+    thread = threading.Thread(target=lookup, name="tsbrunbook-resolve", daemon=True)
+    thread.start()
+    thread.join(_remaining(deadline))
+    if thread.is_alive():
+        raise TimeoutError("timed out")
+    if "error" in found:
+        raise found["error"]  # type: ignore[misc]
+    return found["infos"]  # type: ignore[return-value]
+
+
+def _connect(deadline: float, address: tuple[str, int], timeout: object = None, source_address: object = None) -> socket.socket:
+    """socket.create_connection, with resolution and each connect bounded by the deadline. The
+    socket leaves with the remaining time as its timeout: that bounds the TLS handshake as a whole
+    (CPython's handshake loop keeps one deadline for the whole exchange)."""
+    host, port = address
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in _resolve(host, port, deadline):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(_remaining(deadline))
+            sock.connect(sockaddr)
+            sock.settimeout(_remaining(deadline))
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+            if isinstance(exc, TimeoutError):
+                break
+    raise error or OSError("no address to connect to")
+
+
+class _DeadlineMixin:
+    """An http.client connection whose every step shares one deadline."""
+
+    def _use_deadline(self, deadline: float) -> None:
+        self._create_connection = functools.partial(_connect, deadline)
+        self.response_class = functools.partial(_DeadlineResponse, deadline=deadline)
+        self._deadline = deadline
+
+    def send(self, data) -> None:  # type: ignore[no-untyped-def]
+        sock = getattr(self, "sock", None)
+        if sock is not None:
+            sock.settimeout(_remaining(self._deadline))  # sendall: one bound for all of it
+        super().send(data)  # type: ignore[misc]
+
+
+class _DeadlineHTTPConnection(_DeadlineMixin, http.client.HTTPConnection):
+    def __init__(self, host: str, *, deadline: float, **kwargs: object) -> None:
+        super().__init__(host, **kwargs)  # type: ignore[arg-type]
+        self._use_deadline(deadline)
+
+
+class _DeadlineHTTPSConnection(_DeadlineMixin, http.client.HTTPSConnection):
+    def __init__(self, host: str, *, deadline: float, **kwargs: object) -> None:
+        super().__init__(host, **kwargs)  # type: ignore[arg-type]
+        self._use_deadline(deadline)
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req):  # type: ignore[no-untyped-def]
+        return self.do_open(functools.partial(_DeadlineHTTPConnection, deadline=self._deadline), req)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: float) -> None:
+        # Verified: the platform's trust store, and the certificate must name the host.
+        super().__init__(context=ssl.create_default_context())
+        self._deadline = deadline
+
+    def https_open(self, req):  # type: ignore[no-untyped-def]
+        return self.do_open(functools.partial(_DeadlineHTTPSConnection, deadline=self._deadline), req, context=self._context)
+
+
+def _opener(deadline: float) -> urllib.request.OpenerDirector:
+    # urllib keeps what it does well (proxies from the environment, CONNECT tunnels, errors);
+    # the handlers replace only the connection, so that every step shares the deadline.
+    return urllib.request.build_opener(_NoRedirect(), _DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline))
+
+
+def _read_capped(resp) -> tuple[bytes, bool]:  # type: ignore[no-untyped-def]
+    """The body in chunks, at most MAX_BODY bytes; whether more was there."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY:
+        chunk = resp.read(min(READ_CHUNK, MAX_BODY + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    data = b"".join(chunks)
+    return data[:MAX_BODY], size > MAX_BODY
 
 
 def mask(text: str, *secrets: str | None) -> str:
@@ -86,10 +248,11 @@ def request(method: str, url: str, *, body: bytes | None = None, headers: dict[s
         raise HttpFailure("the URL is not an http(s) URL", permanent=True, kind="url")
     req = urllib.request.Request(url, data=body, method=method, headers={"User-Agent": USER_AGENT, **(headers or {})})
     started = time.monotonic()
+    deadline = started + timeout
     try:
-        with _opener().open(req, timeout=timeout) as resp:
-            data = resp.read(MAX_BODY)
-            return Response(resp.status, data, time.monotonic() - started, content_type=resp.headers.get("Content-Type") or "")
+        with _opener(deadline).open(req, timeout=timeout) as resp:
+            data, truncated = _read_capped(resp)
+            return Response(resp.status, data, time.monotonic() - started, content_type=resp.headers.get("Content-Type") or "", truncated=truncated)
     except urllib.error.HTTPError as exc:
         latency = time.monotonic() - started
         code = exc.code

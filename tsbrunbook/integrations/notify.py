@@ -8,8 +8,10 @@
   escalation timers that passed, the incident closed, and updates switched on or off. Notes and
   step outcomes stay in the incident: chat is a broadcast, not the record.
 - **Never blocks, never loses the event.** `Notifier.submit()` only builds strings and appends
-  them to a queue; one background thread POSTs `{"text": …}` with a short timeout and retries
-  with exponential backoff (bounded attempts, capped delay, `Retry-After` honoured). The event
+  them to a queue; one background thread POSTs `{"text": …}` with a total deadline per request
+  and retries with exponential backoff (bounded attempts, capped delay, `Retry-After` honoured).
+  A stall is never silent: the status line says what the last attempt got and when the next
+  one is due, or how long the current one has waited. The event
   itself is already durable in the store before any message exists; a message that still fails
   after its last attempt is counted in `failed` and the error stays in `last_error`.
 - **Cursor, in memory.** On `start()` the notifier takes the incident's last event as its
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,10 +55,7 @@ def chat_enabled(state: IncidentState) -> bool:
 
 def set_chat(session: IncidentSession, enabled: bool) -> Event | None:
     """Record that chat updates are switched on or off; None if they already were."""
-    session.ensure_open()
-    if chat_enabled(session.state) == enabled:
-        return None
-    return session.record(CHAT_EVENT, {"enabled": enabled})
+    return session.record_if_changed(lambda state: None if chat_enabled(state) == enabled else (CHAT_EVENT, {"enabled": enabled}))
 
 
 def slack_text(text: str) -> str:
@@ -174,6 +174,14 @@ def messages(state: IncidentState, engine: ImpactEngine, after_seq: int = 0) -> 
 # Delivery
 
 
+STALL_AFTER = 2.0  # seconds an attempt may go unanswered before the status line says so
+
+
+def _secs(seconds: float) -> str:
+    """`20`, `1.5`, `0.3`: whole seconds from 10 up, tenths below."""
+    return f"{seconds:.0f}" if seconds >= 10 else f"{round(seconds, 1):g}"
+
+
 @dataclass(frozen=True)
 class NotifierStatus:
     """What the TUI shows in its status line."""
@@ -184,19 +192,36 @@ class NotifierStatus:
     failed: int  # given up on (after the last attempt, or a permanent error)
     last_error: str  # "" once a message got through; never contains the URL
     last_delivered: datetime | None
+    attempts_made: int = 0  # failed attempts on the head message so far
+    max_attempts: int = 0
+    last_failure: str = ""  # what the last failed attempt got, e.g. "timed out after 10 s"
+    retry_in: float | None = None  # seconds until the next attempt (waiting to retry)
+    in_flight_for: float | None = None  # seconds the current attempt has been waiting
+    timeout: float = 0.0  # each attempt's deadline
 
     @property
     def line(self) -> str:
-        """`chat: 3 sent, 1 pending — HTTP 500 (attempt 2 of 5)` — or "" when updates are off
-        and nothing happened."""
+        """`chat: 3 pending — last attempt timed out after 10 s; retrying in 20 s (2 of 5 attempts
+        made)`, `chat: 1 pending — attempt 1 of 5: no answer for 7 s yet (deadline 10 s)`,
+        `chat: 2 failed — webhook: HTTP 500 (gave up after 3 attempts)` — or "" when updates are
+        off and nothing happened. A stall is always said: never a silent "pending"."""
         if not self.enabled and not (self.pending or self.delivered or self.failed):
             return ""
-        parts = [f"{self.delivered} sent"]
+        parts = [f"{self.delivered} sent"] if self.delivered or not (self.pending or self.failed) else []
         if self.pending:
             parts.append(f"{self.pending} pending")
         if self.failed:
             parts.append(f"{self.failed} failed")
         text = "chat: " + ", ".join(parts) + ("" if self.enabled else " (updates off)")
+        if self.in_flight_for is not None:
+            if self.in_flight_for >= STALL_AFTER:
+                attempt = f"attempt {self.attempts_made + 1} of {self.max_attempts}"
+                return text + f" — {attempt}: no answer for {_secs(self.in_flight_for)} s yet (deadline {_secs(self.timeout)} s)"
+            return text
+        if self.retry_in is not None:
+            what = self.last_failure if self.last_failure.startswith("timed out") else f"failed: {self.last_failure}"
+            made = f"{self.attempts_made} of {self.max_attempts} attempts made"
+            return text + f" — last attempt {what}; retrying in {_secs(self.retry_in)} s ({made})"
         return text + (f" — {self.last_error}" if self.last_error else "")
 
 
@@ -219,6 +244,14 @@ class Notifier:
     every poll that brought new events; `status` any time; `close()` on exit. `on_change`, if
     given, is called from the worker thread after each attempt (a Textual app should forward
     it with `call_from_thread`, or simply read `status` on its timer).
+
+    Each POST has a total deadline (`timeout`: connect, TLS, headers and body). A failed attempt
+    is retried after `backoff`, doubling each time up to `max_backoff` (or what Retry-After says,
+    within the cap); `status` says what the last attempt got and when the next one is due, and
+    an attempt that waits longer than STALL_AFTER seconds is shown while it waits. `clock` (a
+    monotonic clock), `sleep` (the wait between attempts, returning early only if it likes) and
+    `post` are injectable so that tests need no real waiting; by default the wait ends early
+    on `close()`.
     """
 
     def __init__(
@@ -232,6 +265,9 @@ class Notifier:
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         on_change: Callable[[NotifierStatus], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
+        post: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self._builder = MessageBuilder(engine, incident_id)
         self._url = url
@@ -249,7 +285,13 @@ class Notifier:
         self._failed = 0
         self._last_error = ""
         self._last_delivered: datetime | None = None
-        self._attempt = 0  # attempts made on the head message (worker thread only)
+        self._attempt = 0  # failed attempts on the head message (written under the lock)
+        self._last_failure = ""
+        self._in_flight_since: float | None = None  # clock() when the current attempt began
+        self._retry_at: float | None = None  # clock() when the next attempt is due
+        self._clock = clock
+        self._sleep = sleep
+        self._post = post or post_text
         self._thread: threading.Thread | None = None
 
     # -- the caller's side (UI thread) -------------------------------------------------------
@@ -292,9 +334,22 @@ class Notifier:
 
     @property
     def status(self) -> NotifierStatus:
+        now = self._clock()
         with self._cond:
-            pending = len(self._queue)
-            return NotifierStatus(self._builder.enabled, pending, self._delivered, self._failed, self._last_error, self._last_delivered)
+            return NotifierStatus(
+                self._builder.enabled,
+                len(self._queue),
+                self._delivered,
+                self._failed,
+                self._last_error,
+                self._last_delivered,
+                attempts_made=self._attempt,
+                max_attempts=self.max_attempts,
+                last_failure=self._last_failure,
+                retry_in=None if self._retry_at is None else max(0.0, self._retry_at - now),
+                in_flight_for=None if self._in_flight_since is None else max(0.0, now - self._in_flight_since),
+                timeout=self.timeout,
+            )
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing is queued or in flight (for tests and a graceful exit)."""
@@ -321,15 +376,24 @@ class Notifier:
                     return
                 _, text = self._queue[0]
                 self._busy = True
+                self._retry_at = None
+                self._in_flight_since = self._clock()
             delay = self._deliver(text)
             with self._cond:
                 self._busy = False
                 self._cond.notify_all()
             self._changed()
-            if delay:
-                with self._cond:
-                    if self._cond.wait_for(lambda: self._stop, delay):
-                        return
+            if delay and self._wait(delay):
+                return
+
+    def _wait(self, delay: float) -> bool:
+        """Wait `delay` seconds before the next attempt; True if the notifier was closed."""
+        if self._sleep is not None:
+            self._sleep(delay)
+            with self._cond:
+                return self._stop
+        with self._cond:
+            return self._cond.wait_for(lambda: self._stop, delay)
 
     def _deliver(self, text: str) -> float:
         """Try the head message once per call; returns the delay before the next try (0: go on)."""
@@ -339,7 +403,7 @@ class Notifier:
             url = self._url()
             if not url:
                 raise UserError("no webhook URL", "run `tsbrunbook secret set webhook-url`")
-            post_text(url, text, self.timeout)
+            self._post(url, text, self.timeout)
         except HttpFailure as exc:
             message, permanent, retry_after = exc.message, exc.permanent, exc.retry_after
         except UserError as exc:  # no URL, no usable keyring: retrying cannot help
@@ -350,9 +414,10 @@ class Notifier:
             with self._cond:
                 self._queue.popleft()
                 self._delivered += 1
-                self._last_error = ""
+                self._last_error = self._last_failure = ""
                 self._last_delivered = datetime.now(UTC)
-            self._attempt = 0
+                self._attempt = 0
+                self._in_flight_since = None
             return 0.0
         message = mask(message, url)
         if permanent or attempt >= self.max_attempts:
@@ -360,14 +425,19 @@ class Notifier:
                 self._queue.popleft()
                 self._failed += 1
                 self._last_error = f"webhook: {message} (gave up after {attempt} attempt{'s' if attempt > 1 else ''})"
-            self._attempt = 0
+                self._last_failure = ""
+                self._attempt = 0
+                self._in_flight_since = None
             return 0.0
         delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         if retry_after is not None:
             delay = min(self.max_backoff, max(delay, retry_after))
         with self._cond:
-            self._last_error = f"webhook: {message} (attempt {attempt} of {self.max_attempts}, retrying in {delay:g} s)"
-        self._attempt = attempt
+            self._last_error = f"webhook: {message} (attempt {attempt} of {self.max_attempts})"
+            self._last_failure = message
+            self._attempt = attempt
+            self._in_flight_since = None
+            self._retry_at = self._clock() + delay
         return delay
 
     def _changed(self) -> None:

@@ -112,7 +112,12 @@ def backend_label() -> str:
 
 
 def _call(what: str, name: str, fn: Any, *args: Any) -> Any:
-    from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
+    """`fn(SERVICE, name, *args)` on the backend; any failure becomes a fixed message.
+
+    A backend's own words are never passed on, whatever it raises (KeyringError or anything
+    else): a careless backend puts the value in its message ("bad secret …"), and masking only
+    catches the value we handed it, not the one it holds."""
+    from keyring.errors import NoKeyringError, PasswordDeleteError
 
     try:
         return fn(SERVICE, name, *args)
@@ -120,17 +125,12 @@ def _call(what: str, name: str, fn: Any, *args: Any) -> Any:
         raise KeyringUnavailable("no usable keyring backend", config_hint()) from None
     except PasswordDeleteError:
         raise
-    except KeyringError as exc:
-        # The backend's own words (locked, denied, D-Bus …), with any value we passed masked.
-        raise SecretError(f"the keyring could not {what} {name} ({type(exc).__name__}: {_short(exc, *args)})", "unlock the keyring and try again") from None
-
-
-def _short(exc: BaseException, *mask: str) -> str:
-    text = " ".join(str(exc).split())
-    for value in mask:
-        if value:
-            text = text.replace(value, "***")
-    return text[:120] or "no details"
+    except Exception as exc:  # noqa: BLE001 — any backend failure, reported without its text
+        owner = _backend_name(getattr(fn, "__self__", fn))
+        raise SecretError(
+            f"the keyring backend {owner} failed to {what} {name} ({type(exc).__name__}; its message is not shown: it may hold the secret)",
+            "unlock the keyring, or check the backend with `python -m keyring diagnose`, then try again",
+        ) from None
 
 
 def get_secret(name: str) -> str | None:

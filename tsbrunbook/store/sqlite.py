@@ -25,8 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+from ..domain import event_shape
+from ..domain.clock import SYSTEM_CLOCK, Clock
 from ..domain.errors import UserError
-from ..domain.incident import Conflict, Event, current_actor, utcnow
+from ..domain.incident import Conflict, Event, current_actor
 from .paths import default_db_path
 
 SCHEMA_VERSION = 2
@@ -72,6 +74,51 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
 
 
+# Rows whose event cannot be decoded, found by SQLite itself so `list` need not decode every event
+# in Python: data that is not text, not JSON or not a JSON object, or not of its type's shape
+# (event_shape.SHAPES); a time not in TIME_FORMAT.
+# A CASE, not ORs, because SQLite guarantees the order of CASE branches: json_type() raises on
+# text that is not JSON, so the shape is looked at only once the row is known to be a JSON object.
+DAMAGED_ROW_SQL = f"""CASE
+    WHEN typeof(data) != 'text' OR typeof(at) != 'text' OR typeof(type) != 'text' OR typeof(actor) != 'text' THEN 1
+    WHEN at NOT GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z' THEN 1
+    WHEN julianday(substr(at, 1, 19)) IS NULL THEN 1
+    WHEN NOT json_valid(data) THEN 1
+    WHEN json_type(data) != 'object' THEN 1
+    ELSE {event_shape.sql_shape_problem()}
+END"""
+
+
+class DamagedEvent(UserError):
+    """A stored event that cannot be decoded: its incident (and only that one) is unreadable."""
+
+    def __init__(self, store: str, incident: str, seq: int, problem: str) -> None:
+        self.incident, self.seq, self.problem = incident, seq, problem
+        super().__init__(f"{store}: incident {incident}, event {seq} cannot be read ({problem}); the other incidents are unaffected")
+
+
+def decode_event(incident: str, seq: int, at: Any, type_: Any, data: Any, actor: Any) -> Event:
+    """One stored row as an Event; ValueError saying what is wrong when it cannot be one."""
+    if not isinstance(type_, str) or not isinstance(actor, str):
+        raise ValueError("its type or actor is not text")
+    if not isinstance(at, str):
+        raise ValueError("its time is not text")
+    try:
+        when = parse_time(at)
+    except ValueError:
+        raise ValueError(f"its time {at[:40]!r} is not a UTC timestamp") from None
+    if not isinstance(data, str):
+        raise ValueError("its data is not text")
+    try:
+        decoded = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"its data is not valid JSON: {str(exc)[:80]}") from None
+    problem = event_shape.problem(type_, decoded)
+    if problem:
+        raise ValueError(problem)
+    return Event(seq, incident, when, type_, decoded, actor)
+
+
 @dataclass(frozen=True)
 class IncidentSummary:
     """One row of `incident list`."""
@@ -79,20 +126,24 @@ class IncidentSummary:
     id: str
     title: str
     kind: str
-    started: datetime
+    started: datetime | None  # None only when the incident is damaged
     closed: datetime | None
     events: int
     down: tuple[str, ...]
+    # Why the incident cannot be opened ("event 7 cannot be read (…)"), or None. A damaged
+    # incident is still listed so nobody thinks it vanished; its other fields are best effort.
+    damaged: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
             "kind": self.kind,
-            "started": format_time(self.started),
+            "started": format_time(self.started) if self.started else None,
             "closed": format_time(self.closed) if self.closed else None,
             "events": self.events,
             "down": list(self.down),
+            "damaged": self.damaged,
         }
 
 
@@ -165,8 +216,9 @@ class Store:
     Safe to share between threads (one connection behind a lock) and between processes.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, clock: Clock | None = None) -> None:
         self.path = os.path.abspath(os.fspath(path) if path is not None else default_db_path())
+        self.clock = clock or SYSTEM_CLOCK  # stamps events (a FakeClock in tests)
         self._lock = threading.RLock()
         inspect(self.path)
         try:
@@ -280,7 +332,7 @@ class Store:
         data = {**(meta or {}), "title": title, "kind": kind}
         payload = _dump(data)
         with self._write() as conn:
-            at = utcnow()  # inside the lock: timestamps follow commit order
+            at = self.clock.wall()  # inside the lock: timestamps follow commit order
             stem = f"{ID_PREFIXES[kind]}-{at:%Y%m%d}-"
             taken = [row[0][len(stem):] for row in conn.execute("SELECT id FROM incidents WHERE substr(id, 1, ?) = ?", (len(stem), stem))]
             number = max((int(n) for n in taken if n.isdigit()), default=0) + 1
@@ -310,7 +362,7 @@ class Store:
             seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE incident = ?", (incident,)).fetchone()[0]
             if expect_last is not None and seq - 1 != expect_last:
                 raise Conflict(f"incident {incident} changed since seq {expect_last}")
-            at = utcnow()
+            at = self.clock.wall()
             conn.execute(
                 "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, ?, ?, ?, ?, ?)",
                 (incident, seq, format_time(at), type, payload, actor),
@@ -327,14 +379,24 @@ class Store:
                 "SELECT seq, at, type, data, actor FROM events WHERE incident = ? AND seq > ? ORDER BY seq",
                 (incident, after),
             ).fetchall()
-        return [Event(seq, incident, parse_time(at), type_, json.loads(data), actor) for seq, at, type_, data, actor in rows]
+        out = []
+        for seq, at, type_, data, actor in rows:
+            try:
+                out.append(decode_event(incident, seq, at, type_, data, actor))
+            except ValueError as exc:
+                raise DamagedEvent(self.path, incident, seq, str(exc)) from None
+        return out
 
     def exists(self, incident: str) -> bool:
         with self._guard() as conn:
             return conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is not None
 
     def list(self, include_closed: bool = False, kind: str | None = None) -> list[IncidentSummary]:
-        """Incidents, newest first: open ones only unless include_closed."""
+        """Incidents, newest first: open ones only unless include_closed.
+
+        An incident with an event that cannot be decoded is listed with `damaged` set, never
+        taking the others down. Only the down/up marks are decoded here (for `down`); SQLite
+        checks the other events (DAMAGED_ROW_SQL), and opening the incident decodes each fully."""
         with self._read() as conn:
             rows = conn.execute(
                 """SELECT i.id, i.title, i.kind, i.started,
@@ -345,11 +407,23 @@ class Store:
                    ORDER BY i.started DESC, i.id DESC""",
                 (kind,),
             ).fetchall()
-            marks = conn.execute("SELECT incident, type, data FROM events WHERE type IN ('down', 'up') ORDER BY incident, seq").fetchall()
+            marks = conn.execute("SELECT incident, seq, at, type, data, actor FROM events WHERE type IN ('down', 'up') ORDER BY incident, seq").fetchall()
+            broken = conn.execute(f"SELECT incident, seq, at, type, data, actor FROM events WHERE {DAMAGED_ROW_SQL} ORDER BY incident, seq").fetchall()
+        damaged: dict[str, tuple[int, str]] = {}
+        for incident, seq, *row in broken:
+            if incident not in damaged:  # the first damaged event of each incident, and why
+                damaged[incident] = (seq, _why(incident, seq, *row))
         down: dict[str, dict[str, None]] = {}
-        for incident, type_, data in marks:
+        for incident, seq, at, type_, data, actor in marks:
+            if incident in damaged and damaged[incident][0] <= seq:
+                continue  # nothing after the first damaged event is worth folding
+            try:
+                event = decode_event(incident, seq, at, type_, data, actor)
+            except ValueError as exc:
+                damaged[incident] = (seq, str(exc))
+                continue
             now = down.setdefault(incident, {})
-            for cid in json.loads(data).get("components", []):
+            for cid in event.data["components"]:
                 if type_ == "down":
                     now[cid] = None
                 else:
@@ -358,7 +432,18 @@ class Store:
         for id_, title, kind_, started, closed, count in rows:
             if closed and not include_closed:
                 continue
-            out.append(IncidentSummary(id_, title, kind_, parse_time(started), parse_time(closed) if closed else None, count, tuple(down.get(id_, ()))))
+            why = None
+            if id_ in damaged:
+                seq, problem = damaged[id_]
+                why = f"event {seq} cannot be read ({problem})"
+            started_at, closed_at = _time_or_none(started), _time_or_none(closed)
+            if started_at is None:
+                why = why or "its start time cannot be read"
+            if closed and closed_at is None:
+                why = why or "its close time cannot be read"
+            out.append(
+                IncidentSummary(id_, str(title), str(kind_), started_at, closed_at, count, tuple(down.get(id_, ())), why)
+            )
         return out
 
     def latest_open(self, kind: str = "incident") -> str | None:
@@ -376,6 +461,22 @@ class Store:
         """Every incident id (for "did you mean" hints)."""
         with self._guard() as conn:
             return [row[0] for row in conn.execute("SELECT id FROM incidents ORDER BY started DESC, id DESC")]
+
+
+def _why(incident: str, seq: int, *row: Any) -> str:
+    """What is wrong with a row SQLite flagged (its own words may differ from ours: say so)."""
+    try:
+        decode_event(incident, seq, *row)
+    except ValueError as exc:
+        return str(exc)
+    return "SQLite finds it malformed"
+
+
+def _time_or_none(text: Any) -> datetime | None:
+    try:
+        return parse_time(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def _dump(data: dict[str, Any]) -> str:

@@ -10,9 +10,10 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
+from ..domain.clock import Clock, SteadyNow, as_clock, behind_warning
 from ..domain.errors import UserError
 from ..domain.exercise_run import ExerciseRun
-from ..domain.incident import IncidentSession, checklists, describe, utcnow
+from ..domain.incident import IncidentSession, checklists, describe
 from ..domain.text import display
 from ..workspace import Workspace
 from .commands import RunbookCommands
@@ -75,13 +76,19 @@ class RunbookApp(App[None]):
         self,
         workspace: Workspace,
         session: IncidentSession,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | Callable[[], datetime] | None = None,
         exercise: ExerciseRun | None = None,
     ) -> None:
         super().__init__()
         self.workspace = workspace
         self.session = session
-        self.clock = clock  # what "now" is for the elapsed time (fixed in snapshot tests)
+        # The wall and monotonic clocks (a FakeClock in tests; a plain `() -> datetime` is taken
+        # as both, e.g. a fixed time for snapshots). `clock()` is "now" for the elapsed time:
+        # the wall clock read once, then moved on the monotonic one (see SteadyNow).
+        self.clocks = as_clock(clock)
+        self.clock = SteadyNow(self.clocks)
+        self.timer_watch = None  # escalation countdowns on the monotonic clock (first tick; lazily)
+        self.clock_warned: set[str] = set()  # incidents whose clock warning was shown
         self.exercise = exercise
         self.pending_predictions: list[str] = []
         self.notifier = None  # the chat Notifier of the open incident
@@ -175,21 +182,23 @@ class RunbookApp(App[None]):
 
     def every_second(self) -> None:
         """Escalation countdowns, expired timers (recorded once), the chat status line."""
-        from ..domain.escalation import escalation_timers, record_expired_timers
+        from ..domain.escalation import TimerWatch, record_expired_timers
 
-        state = self.session.state
-        now = self.clock()
+        self.warn_if_clock_behind()
+        if self.timer_watch is None:
+            self.timer_watch = TimerWatch(self.clocks)
+        watch, session = self.timer_watch, self.session
         try:
-            timers = escalation_timers(state, self.engine, now=now)
+            timers = watch.timers(session.state, self.engine, incident=session.id)
             if any(t.due for t in timers):
-                for event in record_expired_timers(self.session, now):
+                for event in record_expired_timers(session, watch=watch):
                     self.notify(
                         f"{event.data['instance']} is not recovered after its escalate_after: call {self.engine.estate.support.vendor} support ({self.engine.estate.support.contact}).",
                         title="⏰ Escalate now", severity="error", timeout=30,
                     )
                 self.redraw()
                 self.after_events()
-                timers = escalation_timers(self.session.state, self.engine, now=now)
+                timers = watch.timers(session.state, self.engine, incident=session.id)
         except (UserError, OSError) as exc:
             self.notify(f"Escalation timers: {exc}", severity="error")
             return
@@ -205,6 +214,17 @@ class RunbookApp(App[None]):
         header = screen.query_one(IncidentHeader)
         header.status = " · ".join(status)
         header.tick()
+
+    def warn_if_clock_behind(self) -> None:
+        """Say once per incident when the system clock reads earlier than its last event, rather
+        than let times and countdowns look like nonsense without a word."""
+        state = self.session.state
+        if state.id in self.clock_warned or state.closed:
+            return
+        warning = behind_warning(state.last_at, self.clocks.wall())
+        if warning:
+            self.clock_warned.add(state.id)
+            self.notify(warning, title="Clock", severity="warning", timeout=20)
 
     # -----------------------------------------------------------------------------------------
     # Components
@@ -283,14 +303,12 @@ class RunbookApp(App[None]):
 
     def write_export(self, name: str, render: Callable[[], str]) -> None:
         """Write a Markdown file into TSBRUNBOOK_EXPORT_DIR (else the working directory) and say where."""
-        from ..cli.incident_cmds import write_atomically
+        from ..output import write_fresh
 
         folder = os.environ.get("TSBRUNBOOK_EXPORT_DIR") or os.getcwd()
-        path = os.path.join(folder, name)
         try:
             self.session.refresh()
-            os.makedirs(folder, exist_ok=True)
-            write_atomically(path, render())
+            path = write_fresh(folder, name, render())  # never replaces a file: NAME-2.md, -3 …
         except (OSError, UserError) as exc:
             self.notify(f"Export failed: {exc}", severity="error", timeout=10)
             return

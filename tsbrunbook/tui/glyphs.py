@@ -23,6 +23,7 @@ STEP = {
 LEVEL_STYLE = {Level.OK: "green", Level.LIMITED: "yellow", Level.OUTAGE: "bold red"}
 LEVEL_SHORT = {Level.OK: "ok", Level.LIMITED: "limited", Level.OUTAGE: "outage"}
 ESCALATION = "🆘"
+DESTRUCTIVE = "⚠"  # bare (no emoji selector): one cell everywhere, always followed by a word
 
 
 def level_glyph(level: Level) -> str:

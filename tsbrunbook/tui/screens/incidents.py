@@ -10,8 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from ..shown import ShownText as Text
-from ..shown import shown_line  # Text: strings are sanitised as they are added
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
+from ..shown import shown_line
 
 
 class IncidentsScreen(ModalScreen[tuple[str, str] | None]):
@@ -37,6 +37,8 @@ class IncidentsScreen(ModalScreen[tuple[str, str] | None]):
             options = []
             for inc in self.incidents:
                 label = Text.assemble((inc.id, "bold"), "  ", inc.title, ("  (current)" if inc.id == self.current else "", "dim"))
+                if getattr(inc, "damaged", None):
+                    label.append("  (damaged: cannot be opened)", "bold")  # listed, so it is not thought lost
                 options.append(Option(shown_line(label), id=inc.id))
             yield OptionList(*options, id="incident-list")
             yield Label("Or start a new incident — title:")

@@ -10,8 +10,8 @@ from textual.screen import ModalScreen
 
 from ...domain.model import LEVEL_IDS, Level, Operation
 from ..glyphs import level_glyph
-from ..shown import ShownStatic  # Text: strings are sanitised as they are added
-from ..shown import ShownText as Text
+from ..shown import ShownStatic
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 KEYS = {"o": "ok", "l": "limited", "x": "outage"}
 

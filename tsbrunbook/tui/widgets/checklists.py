@@ -10,12 +10,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static, Tree
 
-from ...domain import template
+from ...domain import site_policy, template
 from ...domain.incident import ChecklistView, StepView
 from ...domain.model import Estate
-from ..glyphs import ESCALATION, STEP
-from ..shown import ShownStatic, ShownTree  # Text: strings are sanitised as they are added
-from ..shown import ShownText as Text
+from ..glyphs import DESTRUCTIVE, ESCALATION, STEP
+from ..shown import ShownStatic, ShownTree
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 
 class StepTree(ShownTree[object]):
@@ -56,15 +56,38 @@ class StepTree(ShownTree[object]):
             return
         if action == "done" and view.state.state == "done":
             action = "reset"
+        if action == "done" and view.step.destructive:
+            self._confirm_destructive(view)
+            return
         self.post_message(self.StepAction(view, action))
 
-    def action_copy(self) -> None:
+    def _confirm_destructive(self, view: StepView) -> None:
+        """Ask before recording a destructive step as done; record it only on yes."""
+        # Lazily: modal screens stay off the path to the first frame.
+        from ..screens.confirm import ConfirmScreen
+
+        pane = self.pane
+        title = pane.fill(view, view.step.title) if pane else view.step.title
+        question = f"{DESTRUCTIVE} DESTRUCTIVE: {view.step.destructive_reason or ''}\n\nMark “{title}” done?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.post_message(self.StepAction(view, "done"))
+
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+    @property
+    def pane(self) -> ChecklistsPane | None:
         pane = self.parent.parent if self.parent else None
+        return pane if isinstance(pane, ChecklistsPane) else None
+
+    def action_copy(self) -> None:
+        pane = self.pane
         view = self.current_step()
-        if view is None or not view.step.commands or not isinstance(pane, ChecklistsPane):
+        if view is None or not view.step.commands or pane is None:
             self.notify("This step has no command to copy", severity="warning")
             return
-        self.post_message(self.CopyRequested("\n".join(pane.fill(view, c) for c in view.step.commands)))
+        self.post_message(self.CopyRequested("\n".join(pane.commands(view))))
 
     def action_phase(self) -> None:
         self.post_message(self.PhaseToggled())
@@ -101,8 +124,17 @@ class ChecklistsPane(Vertical):
         return template.variables(self.estate, cluster)
 
     def fill(self, view: StepView, text: str) -> str:
-        cluster = view.ref.split("/", 1)[0].partition("@")[2] or None
-        return template.fill(text, self.values(cluster))
+        """Display text of a step, placeholders filled (not shell-quoted)."""
+        return template.fill(text, self.values(self.cluster_of(view)))
+
+    def commands(self, view: StepView) -> list[str]:
+        """The step's commands exactly as the exports show them (shell-quoted, expanded per
+        cluster in an estate-wide checklist): what the detail shows and `c` copies."""
+        return template.commands(view.step, self.estate, self.cluster_of(view))
+
+    @staticmethod
+    def cluster_of(view: StepView) -> str | None:
+        return view.ref.split("/", 1)[0].partition("@")[2] or None
 
     def show(self, views: list[ChecklistView]) -> None:
         """Rebuild the step tree from the folded state, keeping the cursor on the same step."""
@@ -164,6 +196,8 @@ class ChecklistsPane(Vertical):
         if word:
             label.append(word + " ", style=style)
         label.append(self.fill(sv, sv.step.title))
+        if sv.step.destructive:
+            label.append(f" {DESTRUCTIVE} destructive", style="bold yellow")
         if sv.step.escalation:
             label.append(f" {ESCALATION}", style="bold red" if not sv.state.escalated else "dim")
         if sv.state.notes:
@@ -186,14 +220,20 @@ class ChecklistsPane(Vertical):
         text.append(self.fill(view, step.title), style="bold")
         text.append(f"   {mark} {word or view.state.state}", style=style)
         text.append(f"\n{view.ref}\n\n", style="dim")
+        if step.destructive:
+            text.append(f"{DESTRUCTIVE} DESTRUCTIVE: {step.destructive_reason or ''}\n", style="bold yellow")
+            text.append("   You are asked to confirm before it is marked done.\n\n", style="dim")
         text.append(self.fill(view, step.detail) + "\n")
-        for command in step.commands:
+        for command in self.commands(view):
             text.append("\n  $ ", style="dim")
-            text.append(self.fill(view, command), style="bold cyan")
+            text.append(command, style="bold cyan")
         if step.commands:
             text.append("\n  (c copies)\n", style="dim")
         text.append("\nExpect: ", style="bold")
         text.append(self.fill(view, step.verify).removeprefix("Expect ").removeprefix("expect ") + "\n")
+        timer = self._escalate_after()
+        if timer:
+            text.append(f"\n⏰ If it is not recovered, {timer['label']}.\n", style="dim")
         if step.escalation:
             support = self.estate.support
             text.append(f"\n{ESCALATION} Tetrate support required: ", style="bold red")
@@ -212,6 +252,14 @@ class ChecklistsPane(Vertical):
             for at, state, note in view.state.history:
                 text.append(f"\n  {at:%H:%M:%S} {state}" + (f" — {note}" if note else ""), style="dim")
         out.update(text)
+
+    def _escalate_after(self) -> dict | None:
+        """The escalation timer of the highlighted step's scenario (site policy), if any."""
+        node = self.tree.cursor_node
+        checklist = node.parent.data if node is not None and node.parent is not None else None
+        if not isinstance(checklist, ChecklistView) or checklist.scenario is None:
+            return None
+        return site_policy.escalate_after(checklist.scenario, self.estate)
 
     def toggle_phase(self) -> None:
         self.phase = "restoration" if self.phase == "recovery" else "recovery"

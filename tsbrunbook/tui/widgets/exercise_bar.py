@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ...domain.exercise import format_offset
 from ...domain.exercise_run import Progress
-from ..shown import ShownStatic  # Text: strings are sanitised as they are added
-from ..shown import ShownText as Text
+from ..shown import ShownStatic
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 
 class ExerciseBar(ShownStatic):

@@ -7,8 +7,8 @@ from textual.reactive import reactive
 from ...domain.incident import ChecklistView, IncidentState, utcnow
 from ...domain.model import Level
 from ..glyphs import level_glyph
-from ..shown import ShownStatic  # Text: strings are sanitised as they are added
-from ..shown import ShownText as Text
+from ..shown import ShownStatic
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 
 def elapsed_text(seconds: float) -> str:
@@ -16,6 +16,15 @@ def elapsed_text(seconds: float) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h:d}:{m:02d}:{s:02d}"
+
+
+# Words in the status that call for the eye: an overdue escalation, a chat delivery that is
+# stalled, being retried or was given up on (see NotifierStatus.line).
+ATTENTION = (" over", "retrying in", "no answer for", " failed")
+
+
+def _needs_attention(status: str) -> bool:
+    return any(word in status for word in ATTENTION)
 
 
 class IncidentHeader(ShownStatic):
@@ -61,6 +70,6 @@ class IncidentHeader(ShownStatic):
         # The counts before the title: at 80 columns the title is what gets cut.
         text.append(f"  {self.counts}", style="dim")
         if self.status:
-            text.append(f"  {self.status}", style="bold yellow" if " over" in self.status else "dim")
+            text.append(f"  {self.status}", style="bold yellow" if _needs_attention(self.status) else "dim")
         text.append("  " + state.title, style="bold")
         self.update(text)

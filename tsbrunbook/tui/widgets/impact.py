@@ -13,8 +13,8 @@ from ...domain.impact import Impact
 from ...domain.model import MANAGEMENT_SCOPE, Level, Pack
 from ...domain.text import one_line
 from ..glyphs import LEVEL_SHORT, LEVEL_STYLE, level_glyph
-from ..shown import ShownStatic, shown_line  # Text: strings are sanitised as they are added
-from ..shown import ShownText as Text
+from ..shown import ShownStatic, shown_line
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 OVERALL = "overall"
 

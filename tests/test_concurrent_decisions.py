@@ -1,0 +1,149 @@
+"""Marks that record only a change stay idempotent when several processes make them at once.
+
+Each worker process opens the incident (folds its events) and then waits at a barrier, so all
+of them decide on the same state before any of them appends: the situation of four alert hooks
+firing `incident down ID X` at the same instant. Exactly one event may be recorded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+from tsbrunbook.store import Store
+from tsbrunbook.workspace import Workspace
+
+WORKERS = 4
+STEP = "central-control-plane-failure/recovery/check-central-pods"
+
+
+def _worker(db: str, incident: str, action: str, arg: str, barrier, results) -> None:
+    """Open the incident, wait until every worker has it open, then act once."""
+    from tsbrunbook.integrations.notify import set_chat
+
+    store = Store(db)
+    try:
+        session = Workspace(store=store).open(incident)
+        barrier.wait(timeout=60)
+        if action == "down":
+            event = session.mark_down([arg])
+        elif action == "up":
+            event = session.mark_up([arg])
+        elif action == "chat":
+            event = set_chat(session, arg == "on")
+        else:
+            event = session.set_step(arg, action)
+        results.put(("ok", event.seq if event is not None else None))
+    except BaseException as exc:  # noqa: BLE001 — reported to the parent, which fails the test
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        store.close()
+
+
+def run_together(db: str, incident: str, action: str, arg: str) -> list:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(WORKERS)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(db, incident, action, arg, barrier, results)) for _ in range(WORKERS)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    errors = [text for kind, text in outcomes if kind == "error"]
+    assert not errors, errors
+    return [seq for _, seq in outcomes]
+
+
+@pytest.fixture
+def incident(isolated_home):
+    db = os.path.join(isolated_home, "incidents.sqlite3")
+    with Store(db) as store:
+        session = Workspace(store=store).start("four hooks at once")
+        return db, session.id
+
+
+def events_of(db: str, incident: str, type_: str) -> list:
+    with Store(db) as store:
+        return [e for e in store.events(incident) if e.type == type_]
+
+
+def test_simultaneous_identical_down_marks_record_one_event(incident):
+    db, incident_id = incident
+    seqs = run_together(db, incident_id, "down", "central-control-plane")
+    assert len(events_of(db, incident_id, "down")) == 1
+    assert sorted(seqs, key=lambda s: s is None) == [2, None, None, None]  # one recorded it; the others say "already"
+
+
+def test_simultaneous_identical_up_marks_record_one_event(incident):
+    db, incident_id = incident
+    with Store(db) as store:
+        Workspace(store=store).open(incident_id).mark_down(["central-control-plane"])
+    run_together(db, incident_id, "up", "central-control-plane")
+    assert len(events_of(db, incident_id, "up")) == 1
+
+
+def test_simultaneous_identical_step_actions_record_one_event(incident):
+    db, incident_id = incident
+    with Store(db) as store:
+        Workspace(store=store).open(incident_id).mark_down(["central-control-plane"])
+    run_together(db, incident_id, "done", STEP)
+    steps = events_of(db, incident_id, "step")
+    assert [(e.data["ref"], e.data["state"]) for e in steps] == [(STEP, "done")]
+
+
+def test_simultaneous_chat_on_records_one_event(incident):
+    db, incident_id = incident
+    run_together(db, incident_id, "chat", "on")
+    assert len(events_of(db, incident_id, "chat")) == 1
+
+
+def test_a_repeated_identical_step_state_records_nothing(cli):
+    incident = Workspace().start("repeat").id
+    assert cli("incident", "down", incident, "central-control-plane").rc == 0
+    first = cli("incident", "step", incident, STEP, "done")
+    again = cli("incident", "step", incident, STEP, "done")
+    assert first.rc == 0 and again.rc == 0
+    assert again.out.strip() == f"{incident}: {STEP} is already done (nothing recorded)"
+    reset_pending = cli("incident", "step", incident, STEP.replace("check-central-pods", "wait-for-cache"), "reset")
+    assert "is already pending (nothing recorded)" in reset_pending.out
+    with_a_new_note = cli("incident", "step", incident, STEP, "done", "--note", "pods all Running")
+    assert "→ done" in with_a_new_note.out  # a new note on the same state is worth keeping
+    with Store() as store:
+        assert [e.data.get("note") for e in store.events(incident) if e.type == "step"] == ["", "pods all Running"]
+
+
+class AlwaysMovedOn:
+    """A store on which another writer always got in first: every conditional append conflicts."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.attempts = 0
+
+    def append(self, incident, type, data, actor="", expect_last=None):
+        from tsbrunbook.domain.incident import Conflict
+
+        if expect_last is not None:
+            self.attempts += 1
+            raise Conflict(incident)
+        return self.store.append(incident, type, data, actor)
+
+    def events(self, incident, after=0):
+        return self.store.events(incident, after)
+
+
+def test_a_decision_that_keeps_conflicting_gives_up_with_one_line_and_records_nothing():
+    from tsbrunbook.domain.errors import UserError
+    from tsbrunbook.domain.incident import DECISION_ATTEMPTS, IncidentSession
+
+    with Store() as store:
+        started = Workspace(store=store).start("busy")
+        sink = AlwaysMovedOn(store)
+        session = IncidentSession(sink, started.id, started.engine)
+        with pytest.raises(UserError, match="kept changing while this was being recorded") as info:
+            session.mark_down(["central-control-plane"])
+        assert "nothing was recorded" in str(info.value)
+        assert sink.attempts == DECISION_ATTEMPTS
+        assert [e.type for e in store.events(started.id)] == ["started"]
