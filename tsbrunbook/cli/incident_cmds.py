@@ -8,7 +8,6 @@ estate it was started with: each later command loads that estate again.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from ..domain.incident_export import (
 from ..output import check_output, write_atomically
 from .context import Context
 from .runbook_cmds import impact_text
-from .text import one_line, table
+from .text import json_text, one_line, table
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -151,7 +150,7 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     with store() as s:
         items = s.list(include_closed=args.all)
     if args.format == "json":
-        ctx.out(json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False))
+        ctx.out(json_text([i.to_dict() for i in items]))
         return 0
     if not items:
         ctx.out("No incidents." if args.all else "No open incidents (--all shows closed ones too).")
@@ -226,7 +225,7 @@ def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
     with session(args.id, ctx) as (sess, ictx):
         if args.format == "json":
-            ictx.out(json.dumps(incident_dict(sess.state, sess.engine), indent=2, ensure_ascii=False))
+            ictx.out(json_text(incident_dict(sess.state, sess.engine)))
         elif args.format == "markdown":
             ictx.out(incident_markdown(sess.state, sess.engine).rstrip())
         else:
@@ -271,7 +270,7 @@ def show_text(sess: IncidentSession, ctx: Context) -> str:
         f"{state.id}  {one_line(state.title)}",
         f"{state.kind}, {status}; started {stamp(state.started_at)}, {duration(state.elapsed())}{'' if state.closed else ' so far'}",
         (
-            f"Runbooks: {engine.pack.name} {meta.get('pack_version', '?')} ({meta.get('pack_checksum', '?')})   "
+            f"Runbooks: {engine.pack.name} {one_line(meta.get('pack_version', '?'))} ({one_line(meta.get('pack_checksum', '?'))})   "
             f"Estate file: {one_line(meta.get('estate_file') or 'bundled demo')}"
         ),
         "",

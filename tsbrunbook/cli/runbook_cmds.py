@@ -9,7 +9,7 @@ from ..domain import serialize
 from ..domain.errors import UserError, did_you_mean
 from ..domain.model import Level
 from .context import Context
-from .text import one_line, report_problems, table
+from .text import json_text, one_line, report_problems, table
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
@@ -49,7 +49,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
 def cmd_impact(args: argparse.Namespace, ctx: Context) -> int:
     impact = ctx.engine.assess(args.down)
     if args.format == "json":
-        ctx.out(json.dumps(serialize.impact_dict(impact, ctx.estate), indent=2, ensure_ascii=False))
+        ctx.out(json_text(serialize.impact_dict(impact, ctx.estate)))
     elif args.format == "markdown":
         from ..domain import export
 
@@ -128,7 +128,7 @@ def cmd_checklist(args: argparse.Namespace, ctx: Context) -> int:
         raise UserError(f"unknown cluster '{one_line(cluster, 60)}'", did_you_mean(cluster, ctx.estate.cluster_names) or "see `tsbrunbook components`")
     phase = "restoration" if args.restoration else "recovery"
     if args.format == "json":
-        ctx.out(json.dumps(serialize.checklist_dict(scenario, phase, ctx.estate, cluster), indent=2, ensure_ascii=False))
+        ctx.out(json_text(serialize.checklist_dict(scenario, phase, ctx.estate, cluster)))
     else:
         from ..domain import export
 

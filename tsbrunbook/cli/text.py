@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+# The one display sanitiser; re-exported so `from .text import one_line` keeps working.
+from ..domain.text import escape_invisible, one_line
+
+__all__ = ["json_text", "one_line", "report_problems", "table"]
+
+
+def json_text(data: object) -> str:
+    """JSON for stdout: the data exactly, non-ASCII text readable, but DEL, C1, bidirectional
+    and zero-width characters escaped (`\\u202e`) so they cannot act on the terminal."""
+    import json
+
+    return escape_invisible(json.dumps(data, indent=2, ensure_ascii=False))
+
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
     from rich.cells import cell_len  # only for tables: `impact --format json` never needs rich
@@ -19,13 +32,6 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def one_line(text: str, width: int = 0) -> str:
-    """Collapse whitespace and control characters so hostile text cannot redraw the terminal."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    cleaned = " ".join(cleaned.split())
-    if width and len(cleaned) > width:
-        cleaned = cleaned[: width - 1] + "…"
-    return cleaned
 
 
 def report_problems(problems: list, checked: int, noun: str) -> int:

@@ -3,33 +3,31 @@
 Text from YAML or from users may contain pipes, backticks, HTML or newlines; everything here
 escapes it so that it stays inside its table cell, list item or code block. It may also carry
 terminal control sequences (ESC, BEL, the C1 CSI ...) that would act on a terminal the export is
-`cat` to: every helper drops C0 and C1 control characters and DEL, keeping only the newlines and
-tabs a code block or a quote can hold.
+`cat` to, or bidirectional overrides and zero-width characters: every helper passes the text
+through the one display sanitiser (`text.display`), keeping only the newlines and tabs a code
+block or a quote can hold.
 """
 
 from __future__ import annotations
 
 import re
 
+from .text import display
+
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&!])")
 _BACKTICKS = re.compile(r"`+")
-# C0 controls, DEL and C1 controls; `printable` drops all of them, `block_text` keeps \t and \n.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_BLOCK_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def printable(text: object) -> str:
-    """The text without any control character: what may appear on one Markdown line.
-    Whitespace controls (tab, newline, CR ...) become spaces, the others are dropped."""
-    text = re.sub(r"[\t\n\r\v\f\x1c-\x1f\x85]", " ", str(text))
-    return _CONTROLS.sub("", text)
+    """The text without any control character, escape sequence or invisible character: what may
+    appear on one Markdown line. Line breaks and tabs become spaces."""
+    return display(text)
 
 
 def block_text(text: object) -> str:
     """The text without control characters other than tab and newline (CRLF and CR become
     newlines): what may appear in a code block or a quote."""
-    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
-    return _BLOCK_CONTROLS.sub("", text)
+    return display(text, multiline=True, keep_tabs=True)
 
 
 def inline(text: str) -> str:
@@ -82,5 +80,5 @@ def quote(text: str) -> str:
 
 def link(title: str, url: str) -> str:
     """`[title](<url>)`: the title escaped, the URL without controls, spaces or angle brackets."""
-    target = _CONTROLS.sub("", str(url)).replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+    target = display(url).replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
     return f"[{inline(title)}](<{target}>)"

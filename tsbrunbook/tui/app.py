@@ -14,6 +14,7 @@ from ..domain.clock import Clock, SteadyNow, as_clock, behind_warning
 from ..domain.errors import UserError
 from ..domain.exercise_run import ExerciseRun
 from ..domain.incident import IncidentSession, checklists, describe
+from ..domain.text import display
 from ..workspace import Workspace
 from .commands import RunbookCommands
 from .screens.confirm import ConfirmScreen
@@ -98,7 +99,9 @@ class RunbookApp(App[None]):
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = True) -> None:
         """Toasts carry titles, paths, runbook and user text: never read them as markup (a `[/]`
-        in an incident title must show as is, not crash the app)."""
+        in an incident title must show as is, not crash the app), and never let them drive the
+        terminal (the one display sanitiser; every toast, from any widget, passes here)."""
+        message, title = display(message, multiline=True), display(title)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def get_default_screen(self) -> MainScreen:

@@ -7,12 +7,19 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..domain.text import one_line
+
 if TYPE_CHECKING:
     from .app import RunbookApp
 
 
 class RunbookCommands(Provider):
     def _commands(self) -> list[tuple[str, object, str]]:
+        """(name, callback, help) of every command, their text shown literally and sanitised:
+        component titles and instances come from runbooks and estates."""
+        return [(one_line(name), callback, one_line(help_text)) for name, callback, help_text in self._unsanitised()]
+
+    def _unsanitised(self) -> list[tuple[str, object, str]]:
         app: RunbookApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, object, str]] = [
             ("Export incident to Markdown", app.action_export, "write the incident record as a Markdown file"),

@@ -7,7 +7,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from ..shown import ShownStatic
 
 KEYS = [
     ("Anywhere", [
@@ -72,7 +73,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(help_text())
+            yield ShownStatic(help_text())
 
     def action_close(self) -> None:
         self.dismiss(None)

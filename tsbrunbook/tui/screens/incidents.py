@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +9,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
+
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
+from ..shown import shown_line
 
 
 class IncidentsScreen(ModalScreen[tuple[str, str] | None]):
@@ -37,7 +39,7 @@ class IncidentsScreen(ModalScreen[tuple[str, str] | None]):
                 label = Text.assemble((inc.id, "bold"), "  ", inc.title, ("  (current)" if inc.id == self.current else "", "dim"))
                 if getattr(inc, "damaged", None):
                     label.append("  (damaged: cannot be opened)", "bold")  # listed, so it is not thought lost
-                options.append(Option(label, id=inc.id))
+                options.append(Option(shown_line(label), id=inc.id))
             yield OptionList(*options, id="incident-list")
             yield Label("Or start a new incident — title:")
             yield Input(placeholder="e.g. eu-west edge down after upgrade", id="new-title")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from ...domain.model import LEVEL_IDS, Level, Operation
 from ..glyphs import level_glyph
+from ..shown import ShownStatic
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 KEYS = {"o": "ok", "l": "limited", "x": "outage"}
 
@@ -56,7 +56,7 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(id="prediction")
+            yield ShownStatic(id="prediction")
 
     def on_mount(self) -> None:
         self.render_form()
@@ -85,7 +85,7 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
         else:
             right = sum(1 for op in self.operations if self.actual[op.id] == self.levels[op.id])
             text.append(f"\n{right}/{len(self.operations)} right. The impact pane shows the reasons. Enter closes.", style="bold")
-        self.query_one("#prediction", Static).update(text)
+        self.query_one("#prediction", ShownStatic).update(text)
 
     def action_move(self, step: int) -> None:
         self.row = (self.row + step) % len(self.operations)

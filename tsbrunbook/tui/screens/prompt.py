@@ -9,6 +9,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from ..shown import shown
+
 
 class PromptScreen(ModalScreen[str | None]):
     DEFAULT_CSS = """
@@ -26,7 +28,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, markup=False)
+            yield Label(shown(self.question), markup=False)
             yield Input(placeholder=self.placeholder, id="answer")
 
     @on(Input.Submitted)

@@ -3,7 +3,6 @@ the highlighted step's detail: text, commands, what to expect, escalation, notes
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,9 +14,11 @@ from ...domain import site_policy, template
 from ...domain.incident import ChecklistView, StepView
 from ...domain.model import Estate
 from ..glyphs import DESTRUCTIVE, ESCALATION, STEP
+from ..shown import ShownStatic, ShownTree
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 
-class StepTree(Tree[object]):
+class StepTree(ShownTree[object]):
     """Node data: a StepView for steps, a ChecklistView for checklist headings."""
 
     BINDINGS = [
@@ -113,7 +114,7 @@ class ChecklistsPane(Vertical):
             tree.show_root = False
             yield tree
         with VerticalScroll(id="step-detail"):
-            yield Static(id="step-text")
+            yield ShownStatic(id="step-text")
 
     @property
     def tree(self) -> StepTree:

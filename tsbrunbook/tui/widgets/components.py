@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Static, Tree
+from textual.widgets import Input, Static
 from textual.widgets.tree import TreeNode
 
 from ...domain.graph import EstateGraph
 from ...domain.impact import Impact
 from ..glyphs import STATUS
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
+from ..shown import ShownTree
 
 # Per-cluster kinds shown in the tree (the data plane is not marked on its own).
 LEGEND = "✖ down  ◐ affected  ● ok"
 
 
-class ComponentTree(Tree[str]):
+class ComponentTree(ShownTree[str]):
     """Tree of components; node data is the component id (None for group nodes)."""
 
     BINDINGS = [

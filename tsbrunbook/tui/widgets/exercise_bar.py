@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import Static
-
 from ...domain.exercise import format_offset
 from ...domain.exercise_run import Progress
+from ..shown import ShownStatic
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 
-class ExerciseBar(Static):
+class ExerciseBar(ShownStatic):
+    MULTILINE = False
     DEFAULT_CSS = """
     ExerciseBar { height: 1; background: $boost; padding: 0 1; }
     """

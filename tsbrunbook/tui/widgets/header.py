@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from ...domain.incident import ChecklistView, IncidentState, utcnow
 from ...domain.model import Level
 from ..glyphs import level_glyph
+from ..shown import ShownStatic
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 
 def elapsed_text(seconds: float) -> str:
@@ -27,11 +27,12 @@ def _needs_attention(status: str) -> bool:
     return any(word in status for word in ATTENTION)
 
 
-class IncidentHeader(Static):
+class IncidentHeader(ShownStatic):
     DEFAULT_CSS = """
     IncidentHeader { height: 1; background: $panel; padding: 0 1; }
     """
 
+    MULTILINE = False  # one line: a title or an error with line breaks must not push the rest away
     summary: reactive[str] = reactive("")
 
     def __init__(self, **kwargs) -> None:

@@ -3,7 +3,6 @@ the queued changes and the services. Cells are updated in place, never rebuilt."
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -12,7 +11,10 @@ from textual.widgets import DataTable, Static
 from ...domain.export import scope_label
 from ...domain.impact import Impact
 from ...domain.model import MANAGEMENT_SCOPE, Level, Pack
+from ...domain.text import one_line
 from ..glyphs import LEVEL_SHORT, LEVEL_STYLE, level_glyph
+from ..shown import ShownStatic, shown_line
+from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 OVERALL = "overall"
 
@@ -45,19 +47,19 @@ class ImpactPane(Vertical):
         table: DataTable = DataTable(id="impact-table", cursor_type="cell", zebra_stripes=False)
         yield table
         with VerticalScroll(id="reasons"):
-            yield Static(id="reasons-text")
+            yield ShownStatic(id="reasons-text")
         with VerticalScroll(id="summary"):
-            yield Static(id="summary-text")
+            yield ShownStatic(id="summary-text")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("Scope", key="scope")
         for op in self.pack.graph.operations:
-            table.add_column(op.short, key=op.id)
+            table.add_column(shown_line(op.short), key=op.id)
         ok = [cell(Level.OK) for _ in self.pack.graph.operations]
         for scope in self.rows:
             label = "Overall" if scope == OVERALL else "mgmt" if scope == MANAGEMENT_SCOPE else scope
-            table.add_row(Text(label, style="bold") if scope == OVERALL else label, *ok, key=scope)
+            table.add_row(Text(label, style="bold") if scope == OVERALL else shown_line(label), *ok, key=scope)
             for op in self.pack.graph.operations:
                 self.shown[(op.id, scope)] = Level.OK
         table.move_cursor(row=0, column=1)
@@ -161,5 +163,5 @@ class ImpactPane(Vertical):
         if self.recent:
             text.append("Latest:\n", style="bold")
             for line in self.recent:
-                text.append(f"  {line}\n", style="dim")
+                text.append(f"  {one_line(line)}\n", style="dim")  # one line per event, whatever a note holds
         self.query_one("#summary-text", Static).update(text)
