@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from tests.hostile.harness import accepted, run_bounded
+from tests.hostile.harness import accepted, refused, run_bounded
 
 MP = "management-plane-failure"
 STEP = f"{MP}/recovery/check-mp-pods"
@@ -116,3 +116,16 @@ def test_stored_hostile_text_reads_back_clean(where, text, payload, monkeypatch)
         check_clean(result.out, [] if name.endswith("json") else payload)
         if name in SHOWN_IN[where] and not name.endswith("json"):
             assert "MARK" in result.out and "END" in result.out, f"{name}: the text around the sequences is gone\n{result.out[:3000]}"
+
+
+def test_an_argument_that_is_not_utf8_is_refused_before_anything_is_written(tmp_path):
+    """Undecodable bytes reach Python as lone surrogates; they are refused in one line."""
+    env = {"TSBRUNBOOK_HOME": str(tmp_path / "home")}
+    assert run_bounded("incident", "start", "bytes", env=env).rc == 0
+    (summary,) = json.loads(run_bounded("incident", "list", "--format", "json", env=env).out)
+    before = run_bounded("incident", "show", summary["id"], "--format", "json", env=env).out
+    # subprocess passes a bytes argument through as it is: the child sees invalid UTF-8.
+    result = run_bounded("incident", "note", summary["id"], b"\xff\xfe note", env=env)  # type: ignore[arg-type]
+    refused(result, "argument 4", "not valid UTF-8")
+    after = run_bounded("incident", "show", summary["id"], "--format", "json", env=env).out
+    assert json.loads(after)["timeline"] == json.loads(before)["timeline"]

@@ -62,11 +62,22 @@ def cmd_tui(args: argparse.Namespace, ctx) -> int:
     return app.return_code or 0  # non-zero when the app stopped on an error
 
 
+def _check_utf8(argv: list[str]) -> None:
+    """Python hands undecodable argv bytes over as lone surrogates, which no store, file or
+    terminal can take: refuse them here, naming the argument, before anything is written."""
+    for n, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserError(f"argument {n} is not valid UTF-8", "check the terminal's locale, or retype it") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     from .context import Context
 
     argv = sys.argv[1:] if argv is None else argv
     try:
+        _check_utf8(argv)
         if not argv:
             # The 3 a.m. path: straight to the TUI, without importing every command's module.
             args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
