@@ -108,25 +108,49 @@ def _same_widgets_app():
 
     class SameWidgets(App[None]):
         CSS = ".pane { border: round $accent; height: 1fr; width: 1fr; } #left { width: 38; } Input { display: none; }"
-        BINDINGS = [Binding(k, "bell", d) for k, d in zip("nseiBhq", ("Note", "Skip", "Export", "Incidents", "Brief", "Probe", "Quit"))]
+        BINDINGS = [
+            Binding(k, "bell", d)
+            for k, d in zip(
+                "nseiBhq", ("Note", "Skip", "Export", "Incidents", "Brief", "Probe", "Quit")
+            )
+        ]
 
         def compose(self) -> ComposeResult:
-            yield Static("INC-20261127-001 eu-west edge down  0:16:35  down 2 · steps 1/23 · escalations 0/2")
+            yield Static(
+                "INC-20261127-001 eu-west edge down  0:16:35  down 2 · steps 1/23 · escalations 0/2"
+            )
             with Horizontal():
                 with Vertical(classes="pane", id="left"):
                     yield Static("x down  o affected  . ok")
                     yield Input()
                     tree: Tree[str] = Tree("estate")
                     tree.show_root = False
-                    for group in ("Management side", "eu-west", "eu-central", "us-east", "ap-south"):
+                    for group in (
+                        "Management side",
+                        "eu-west",
+                        "eu-central",
+                        "us-east",
+                        "ap-south",
+                    ):
                         node = tree.root.add(group, expand=True)
-                        for leaf in ("Workload cluster", "Edge control plane", "Link to management"):
+                        for leaf in (
+                            "Workload cluster",
+                            "Edge control plane",
+                            "Link to management",
+                        ):
                             node.add_leaf(f"* {leaf}")
                     yield tree
                 with Vertical(classes="pane"):
                     table: DataTable = DataTable()
                     table.add_columns("Scope", "Workloads", "Local ops", "Metrics", "Management")
-                    for scope in ("Overall", "mgmt", "eu-west", "eu-central", "us-east", "ap-south"):
+                    for scope in (
+                        "Overall",
+                        "mgmt",
+                        "eu-west",
+                        "eu-central",
+                        "us-east",
+                        "ap-south",
+                    ):
                         table.add_row(scope, "ok", "limited", "ok", "ok")
                     yield table
                     yield Static(words * 2)
@@ -134,7 +158,10 @@ def _same_widgets_app():
                 with Vertical(classes="pane"):
                     steps: Tree[str] = Tree("checklists")
                     steps.show_root = False
-                    for group in ("The central control plane fails", "The edge control plane fails"):
+                    for group in (
+                        "The central control plane fails",
+                        "The edge control plane fails",
+                    ):
                         node = steps.root.add(group, expand=True)
                         for i in range(6):
                             node.add_leaf(f"[ ] step {i} of the recovery checklist")
@@ -155,14 +182,22 @@ def memory(estate: str, result: str) -> None:
         await pilot.pause()
         pane = app.screen.query_one(ComponentsPane)
         clusters = app.engine.clusters
-        picks = ["management-plane", f"workload-cluster/{clusters[0]}", f"edge-control-plane/{clusters[len(clusters) // 2]}", f"connectivity/{clusters[-1]}"]
+        picks = [
+            "management-plane",
+            f"workload-cluster/{clusters[0]}",
+            f"edge-control-plane/{clusters[len(clusters) // 2]}",
+            f"connectivity/{clusters[-1]}",
+        ]
         for cid in picks + picks[:2]:  # four down, two of them up again
             pane.select(cid)
             await pilot.pause()
             await pilot.press("space")
             await pilot.pause()
         down = sorted(app.session.state.down)
-        _write(result, {"ready": ready_at[0] if ready_at else None, "down": down, "peak_mb": peak_rss_mb()})
+        _write(
+            result,
+            {"ready": ready_at[0] if ready_at else None, "down": down, "peak_mb": peak_rss_mb()},
+        )
         app.exit()
 
     _patch_run(lambda app: ready_at.append(time.monotonic()), auto_pilot=toggles)
@@ -191,7 +226,12 @@ def interaction(estate: str, toggles: int, result: str) -> None:
     def timed_display(screen, renderable) -> None:
         # A frame is rendered (compositor update) just before the app hands it to the driver.
         display(screen, renderable)
-        if renderable is None or app._batch_count or watch["want"] is None or watch["at"] is not None:
+        if (
+            renderable is None
+            or app._batch_count
+            or watch["want"] is None
+            or watch["at"] is not None
+        ):
             return
         if str(watch["table"].cell_text(OPERATION, "overall")).endswith(watch["want"]):
             watch["at"] = time.perf_counter()
@@ -216,7 +256,9 @@ def interaction(estate: str, toggles: int, result: str) -> None:
                     deadline = start + 30
                     while watch["at"] is None:
                         if time.perf_counter() > deadline:
-                            raise RuntimeError(f"the matrix never showed {want.id} after toggling {cid}")
+                            raise RuntimeError(
+                                f"the matrix never showed {want.id} after toggling {cid}"
+                            )
                         await asyncio.sleep(0.0005)
                     samples.append(watch["at"] - start)
                     watch["want"] = None

@@ -96,8 +96,16 @@ def write_estate(directory: str, n: int, seed: int = 7) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sizes", nargs="*", type=int, default=[10, 100, 1000], help="cluster counts (default: 10 100 1000)")
-    parser.add_argument("--out", default="benchmarks/estates", help="directory to write estate-N.yaml into")
+    parser.add_argument(
+        "sizes",
+        nargs="*",
+        type=int,
+        default=[10, 100, 1000],
+        help="cluster counts (default: 10 100 1000)",
+    )
+    parser.add_argument(
+        "--out", default="benchmarks/estates", help="directory to write estate-N.yaml into"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     for n in args.sizes:

@@ -34,7 +34,7 @@ ROOT = HERE.parent
 CHILD = HERE / "_child.py"
 sys.path.insert(0, str(HERE))
 
-from estates import write_estate  # benchmarks/ is not a package: found through sys.path
+from estates import write_estate  # noqa: E402 — benchmarks/ is not a package: found through sys.path
 
 FULL_SIZES = (10, 100, 1000)
 SMOKE_SIZES = (10,)
@@ -139,7 +139,9 @@ def spawn(cmd: list[str], env: dict[str, str], timeout: float = 300) -> Spawned:
     """Run one process to its end, its output into files (no pipe to drain, nothing to wait on)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=str(ROOT))
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=str(ROOT)
+        )
         try:
             code = proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -149,7 +151,13 @@ def spawn(cmd: list[str], env: dict[str, str], timeout: float = 300) -> Spawned:
         wall = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        return Spawned(start, wall, code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+        return Spawned(
+            start,
+            wall,
+            code,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+        )
 
 
 def checked(result: Spawned, what: str) -> Spawned:
@@ -223,9 +231,28 @@ def measure_engine(n: int, estate_path: Path, toggles: int) -> list[Row]:
     incident, _ = walk(random.Random(2000 + n), incident_choice)
     budget = {100: 1.0, 1000: 10.0}.get(n)
     return [
-        Row("engine: re-assess after one toggle (random toggles)", str(n), "ms", uniform, budget, note=f"{len(ids)} markable components; {end} down after the walk"),
-        Row("engine: re-assess after one toggle (1–10 down)", str(n), "ms", incident, note="incident-sized walk"),
-        Row("estate load + validation (in process)", str(n), "ms", loads, note=f"engine build {number(build)} ms"),
+        Row(
+            "engine: re-assess after one toggle (random toggles)",
+            str(n),
+            "ms",
+            uniform,
+            budget,
+            note=f"{len(ids)} markable components; {end} down after the walk",
+        ),
+        Row(
+            "engine: re-assess after one toggle (1–10 down)",
+            str(n),
+            "ms",
+            incident,
+            note="incident-sized walk",
+        ),
+        Row(
+            "estate load + validation (in process)",
+            str(n),
+            "ms",
+            loads,
+            note=f"engine build {number(build)} ms",
+        ),
     ]
 
 
@@ -248,10 +275,20 @@ def measure_cli(n: int, estate_path: Path, runs: int, home: Path) -> tuple[Row, 
     peaks = []
     result_file = home / "cli-memory.json"
     for _ in range(3):
-        checked(spawn([sys.executable, str(CHILD), "cli-memory", str(result_file), *args], env), "tsbrunbook impact (memory)")
+        checked(
+            spawn([sys.executable, str(CHILD), "cli-memory", str(result_file), *args], env),
+            "tsbrunbook impact (memory)",
+        )
         peaks.append(read_result(result_file)["peak_mb"])
     return (
-        Row("CLI: `tsbrunbook impact --format json`, 5 down (wall)", str(n), "ms", walls, 1000.0 if n == 1000 else None, note=f"{len(result.out) // 1024} KB of JSON"),
+        Row(
+            "CLI: `tsbrunbook impact --format json`, 5 down (wall)",
+            str(n),
+            "ms",
+            walls,
+            1000.0 if n == 1000 else None,
+            note=f"{len(result.out) // 1024} KB of JSON",
+        ),
         Row("CLI: peak RSS of `impact`", str(n), "MB", peaks, 200.0 if n == 1000 else None),
     )
 
@@ -263,7 +300,12 @@ def measure_startup(rounds: int, home: Path) -> list[Row]:
     def once(which: str) -> tuple[float, float]:
         """(spawn → App.run() called, spawn → first frame), in ms."""
         result_file.unlink(missing_ok=True)
-        run = checked(spawn([sys.executable, str(CHILD), "startup", which, str(result_file)], env, timeout=120), f"start-up child ({which})")
+        run = checked(
+            spawn(
+                [sys.executable, str(CHILD), "startup", which, str(result_file)], env, timeout=120
+            ),
+            f"start-up child ({which})",
+        )
         data = read_result(result_file)
         return (data["app_run"] - run.start) * 1000, (data["ready"] - run.start) * 1000
 
@@ -272,7 +314,9 @@ def measure_startup(rounds: int, home: Path) -> list[Row]:
     once("widgets")
     times: dict[str, list[tuple[float, float]]] = {"hello": [], "tsbrunbook": [], "widgets": []}
     for i in range(rounds):
-        for which in ("hello", "tsbrunbook", "widgets") if i % 2 == 0 else ("widgets", "tsbrunbook", "hello"):
+        for which in (
+            ("hello", "tsbrunbook", "widgets") if i % 2 == 0 else ("widgets", "tsbrunbook", "hello")
+        ):
             times[which].append(once(which))
     hello = [t for _, t in times["hello"]]
     tsb = [t for _, t in times["tsbrunbook"]]
@@ -286,25 +330,66 @@ def measure_startup(rounds: int, home: Path) -> list[Row]:
     pairs = [t / h for t, h in zip(tsb, hello)]
     same = [t for _, t in times["widgets"]]
     return [
-        Row("start-up to first frame: bare Textual hello app", "—", "ms", hello, note=phases("hello")),
+        Row(
+            "start-up to first frame: bare Textual hello app",
+            "—",
+            "ms",
+            hello,
+            note=phases("hello"),
+        ),
         Row(
             "start-up to first frame: plain Textual app with the same widgets (no tsbrunbook code)",
-            "—", "ms", same,
-            note=phases("widgets") + f"; {statistics.median(same) / statistics.median(hello):.2f} × the hello app, the framework's floor for such a screen",
+            "—",
+            "ms",
+            same,
+            note=phases("widgets")
+            + f"; {statistics.median(same) / statistics.median(hello):.2f} × the hello app, the framework's floor for such a screen",
         ),
-        Row("start-up to first frame: `tsbrunbook` (demo estate)", "demo", "ms", tsb, note=phases("tsbrunbook")),
-        Row("start-up ratio tsbrunbook / bare Textual", "demo", "×", pairs, 1.3, value=ratio, note="ratio of the medians; spread of the per-round ratios"),
+        Row(
+            "start-up to first frame: `tsbrunbook` (demo estate)",
+            "demo",
+            "ms",
+            tsb,
+            note=phases("tsbrunbook"),
+        ),
+        Row(
+            "start-up ratio tsbrunbook / bare Textual",
+            "demo",
+            "×",
+            pairs,
+            1.3,
+            value=ratio,
+            note="ratio of the medians; spread of the per-round ratios",
+        ),
         Row(
             "start-up ratio tsbrunbook / same-widgets Textual app",
-            "demo", "×", [t / s for t, s in zip(tsb, same)], None,
-            value=statistics.median(tsb) / statistics.median(same), note="information, no budget: what tsbrunbook adds over the framework for the same screen",
+            "demo",
+            "×",
+            [t / s for t, s in zip(tsb, same)],
+            None,
+            value=statistics.median(tsb) / statistics.median(same),
+            note="information, no budget: what tsbrunbook adds over the framework for the same screen",
         ),
     ]
 
 
 def measure_interaction(n: int, estate_path: Path, toggles: int, home: Path) -> Row:
     result_file = home / f"interaction-{n}.json"
-    checked(spawn([sys.executable, str(CHILD), "interaction", str(estate_path), str(toggles), str(result_file)], child_env(home), timeout=900), f"interaction child (N={n})")
+    checked(
+        spawn(
+            [
+                sys.executable,
+                str(CHILD),
+                "interaction",
+                str(estate_path),
+                str(toggles),
+                str(result_file),
+            ],
+            child_env(home),
+            timeout=900,
+        ),
+        f"interaction child (N={n})",
+    )
     samples = [s * 1000 for s in read_result(result_file)["samples"]]
     budget = {100: 50.0, 1000: 200.0}.get(n)
     return Row("TUI: `space` to repainted impact matrix (Pilot)", str(n), "ms", samples, budget)
@@ -333,12 +418,18 @@ def measure_export(n: int, estate_path: Path, events: int, runs: int, home: Path
         elif roll < 0.63:
             ref = rnd.choice(all_refs(state, engine))
             action = rnd.choice(("done", "done", "done", "skip", "fail", "block", "reset"))
-            session.set_step(ref, action, "not needed here" if action == "skip" else rnd.choice(("", "see note")))
+            session.set_step(
+                ref, action, "not needed here" if action == "skip" else rnd.choice(("", "see note"))
+            )
         elif roll < 0.93:
             ref = rnd.choice(all_refs(state, engine)) if rnd.random() < 0.5 else None
-            session.add_note(f"observation {len(state.timeline)}: pods restarted, | `latency` <ok>", ref)
+            session.add_note(
+                f"observation {len(state.timeline)}: pods restarted, | `latency` <ok>", ref
+            )
         else:
-            points = [sv.ref for v in checklists(state, engine) for sv in v.steps if sv.step.escalation]
+            points = [
+                sv.ref for v in checklists(state, engine) for sv in v.steps if sv.step.escalation
+            ]
             if points:
                 session.raise_escalation(rnd.choice(points), f"CASE-{rnd.randint(1000, 9999)}")
             else:
@@ -369,17 +460,47 @@ def measure_export(n: int, estate_path: Path, events: int, runs: int, home: Path
             0.5 * 1000 if n == 1000 else None,
             note=f"{len(text) // 1024} KB of Markdown, {instances} scenario instances",
         ),
-        Row("export: open store + fold events + export (cold engine)", str(n), "ms", reopen, note="what `incident export ID` does in process"),
+        Row(
+            "export: open store + fold events + export (cold engine)",
+            str(n),
+            "ms",
+            reopen,
+            note="what `incident export ID` does in process",
+        ),
     ]
 
 
 def measure_tui_memory(n: int, estate_path: Path, home: Path) -> list[Row]:
     result_file = home / "memory.json"
-    run = checked(spawn([sys.executable, str(CHILD), "memory", str(estate_path), str(result_file)], child_env(home), timeout=600), f"memory child (N={n})")
+    run = checked(
+        spawn(
+            [sys.executable, str(CHILD), "memory", str(estate_path), str(result_file)],
+            child_env(home),
+            timeout=600,
+        ),
+        f"memory child (N={n})",
+    )
     data = read_result(result_file)
-    rows = [Row("TUI: peak RSS (headless, 6 toggles)", str(n), "MB", [data["peak_mb"]], 200.0 if n == 1000 else None, note=f"{len(data['down'])} down after the toggles")]
+    rows = [
+        Row(
+            "TUI: peak RSS (headless, 6 toggles)",
+            str(n),
+            "MB",
+            [data["peak_mb"]],
+            200.0 if n == 1000 else None,
+            note=f"{len(data['down'])} down after the toggles",
+        )
+    ]
     if data.get("ready"):
-        rows.append(Row("TUI: start-up to first frame (absolute)", str(n), "ms", [(data["ready"] - run.start) * 1000], note="the real `tsbrunbook tui --estate FILE`"))
+        rows.append(
+            Row(
+                "TUI: start-up to first frame (absolute)",
+                str(n),
+                "ms",
+                [(data["ready"] - run.start) * 1000],
+                note="the real `tsbrunbook tui --estate FILE`",
+            )
+        )
     return rows
 
 
@@ -446,9 +567,21 @@ def machine() -> list[tuple[str, str]]:
 
     commit = "?"
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         # The report itself does not count: it is rewritten by every run.
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         pass
@@ -475,7 +608,11 @@ def report(rows: list[Row], plan: Plan, started: datetime, seconds: float) -> st
         "",
         f"Written by `{'make bench-smoke' if plan.smoke else 'make bench'}` (`python benchmarks/run.py{' --smoke' if plan.smoke else ''}`) "
         f"on {started:%Y-%m-%d %H:%M} UTC in {seconds:.0f} s."
-        + (" **Smoke run: N = 10 only; the N-specific budgets are not judged.**" if plan.smoke else ""),
+        + (
+            " **Smoke run: N = 10 only; the N-specific budgets are not judged.**"
+            if plan.smoke
+            else ""
+        ),
         "",
         "## Machine",
         "",
@@ -486,7 +623,14 @@ def report(rows: list[Row], plan: Plan, started: datetime, seconds: float) -> st
     judged = [r for r in rows if r.budget is not None]
     failed = [r for r in judged if r.verdict == "FAIL"]
     summary = f"**{len(judged) - len(failed)} of {len(judged)} budgets met.**" + (
-        " Missed: " + "; ".join(f"{r.measure} (N = {r.n}): {number(r.judged)} {r.unit}, budget {number(r.budget)} {r.unit}" for r in failed) + "." if failed else ""  # type: ignore[arg-type]
+        " Missed: "
+        + "; ".join(
+            f"{r.measure} (N = {r.n}): {number(r.judged)} {r.unit}, budget {number(r.budget)} {r.unit}"
+            for r in failed
+        )
+        + "."
+        if failed
+        else ""  # type: ignore[arg-type]
     )
     out += [
         "",
@@ -503,7 +647,9 @@ def report(rows: list[Row], plan: Plan, started: datetime, seconds: float) -> st
         p, mm, sd = spread(r.samples)
         budget = f"≤ {number(r.budget)} {r.unit}" if r.budget is not None else "—"
         verdict = {"PASS": "✅ PASS", "FAIL": "❌ FAIL"}.get(r.verdict, "—")
-        out.append(f"| {r.measure} | {r.n} | **{number(r.judged)} {r.unit}** | {p} | {mm} | {sd} | {len(r.samples)} | {budget} | {verdict} | {r.note} |")
+        out.append(
+            f"| {r.measure} | {r.n} | **{number(r.judged)} {r.unit}** | {p} | {mm} | {sd} | {len(r.samples)} | {budget} | {verdict} | {r.note} |"
+        )
     out += ["", "## How each number is taken", "", METHOD.rstrip(), ""]
     notes = HERE / "NOTES.md"  # maintained by hand: known misses, their causes, history
     if notes.exists():
@@ -520,24 +666,63 @@ def run(plan: Plan, output: Path) -> int:
     rows: list[Row] = []
     work = Path(tempfile.mkdtemp(prefix="tsbrunbook-bench-"))
     try:
-        estates = {n: write_estate(str(work / "estates"), n) for n in sorted({*plan.sizes, *plan.interaction_sizes, plan.export_size, plan.memory_size})}
+        estates = {
+            n: write_estate(str(work / "estates"), n)
+            for n in sorted(
+                {*plan.sizes, *plan.interaction_sizes, plan.export_size, plan.memory_size}
+            )
+        }
 
         def section(name: str, fn, *args) -> None:
             print(f"· {name} …", flush=True)
             t = time.monotonic()
             result = fn(*args)
-            rows.extend(result if isinstance(result, list) else list(result) if isinstance(result, tuple) else [result])
+            rows.extend(
+                result
+                if isinstance(result, list)
+                else list(result)
+                if isinstance(result, tuple)
+                else [result]
+            )
             print(f"  done in {time.monotonic() - t:.1f} s", flush=True)
 
         for n in plan.sizes:
             section(f"engine, N={n}", measure_engine, n, Path(estates[n]), plan.engine_toggles)
         for n in plan.sizes:
-            section(f"CLI impact, N={n}", measure_cli, n, Path(estates[n]), plan.cli_runs, work / f"cli-{n}")
+            section(
+                f"CLI impact, N={n}",
+                measure_cli,
+                n,
+                Path(estates[n]),
+                plan.cli_runs,
+                work / f"cli-{n}",
+            )
         section("start-up", measure_startup, plan.startup_rounds, work / "startup")
         for n in plan.interaction_sizes:
-            section(f"interaction, N={n}", measure_interaction, n, Path(estates[n]), plan.interaction_toggles, work / f"interaction-{n}")
-        section(f"export, N={plan.export_size}", measure_export, plan.export_size, Path(estates[plan.export_size]), plan.export_events, plan.export_runs, work / "export")
-        section(f"TUI memory, N={plan.memory_size}", measure_tui_memory, plan.memory_size, Path(estates[plan.memory_size]), work / "memory")
+            section(
+                f"interaction, N={n}",
+                measure_interaction,
+                n,
+                Path(estates[n]),
+                plan.interaction_toggles,
+                work / f"interaction-{n}",
+            )
+        section(
+            f"export, N={plan.export_size}",
+            measure_export,
+            plan.export_size,
+            Path(estates[plan.export_size]),
+            plan.export_events,
+            plan.export_runs,
+            work / "export",
+        )
+        section(
+            f"TUI memory, N={plan.memory_size}",
+            measure_tui_memory,
+            plan.memory_size,
+            Path(estates[plan.memory_size]),
+            work / "memory",
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = order_rows(rows)
@@ -548,9 +733,14 @@ def run(plan: Plan, output: Path) -> int:
     width = max(len(f"{r.measure} (N={r.n})") for r in rows)
     for r in rows:
         budget = f"budget ≤ {number(r.budget)} {r.unit}" if r.budget is not None else ""
-        print(f"{r.verdict:4}  {(r.measure + f' (N={r.n})').ljust(width)}  {number(r.judged):>8} {r.unit:2}  {budget}")
+        print(
+            f"{r.verdict:4}  {(r.measure + f' (N={r.n})').ljust(width)}  {number(r.judged):>8} {r.unit:2}  {budget}"
+        )
     failed = [r for r in rows if r.verdict == "FAIL"]
-    print(f"\nwrote {output}: " + ("every budget met" if not failed else f"{len(failed)} budget(s) missed"))
+    print(
+        f"\nwrote {output}: "
+        + ("every budget met" if not failed else f"{len(failed)} budget(s) missed")
+    )
     return 1 if failed else 0
 
 
@@ -580,11 +770,23 @@ def order_rows(rows: list[Row]) -> list[Row]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Measure tsbrunbook against its budgets and write BENCHMARKS.md.")
-    parser.add_argument("--smoke", action="store_true", help="N = 10 only, quick (CI); N-specific budgets are not judged")
-    parser.add_argument("--output", type=Path, help="where to write the report (default: BENCHMARKS.md; build/BENCHMARKS-smoke.md with --smoke)")
+    parser = argparse.ArgumentParser(
+        description="Measure tsbrunbook against its budgets and write BENCHMARKS.md."
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="N = 10 only, quick (CI); N-specific budgets are not judged",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="where to write the report (default: BENCHMARKS.md; build/BENCHMARKS-smoke.md with --smoke)",
+    )
     args = parser.parse_args(argv)
-    output = args.output or (ROOT / "build" / "BENCHMARKS-smoke.md" if args.smoke else ROOT / "BENCHMARKS.md")
+    output = args.output or (
+        ROOT / "build" / "BENCHMARKS-smoke.md" if args.smoke else ROOT / "BENCHMARKS.md"
+    )
     try:
         return run(Plan.make(args.smoke), output)
     except Exception:  # noqa: BLE001 — a broken measurement is not a missed budget

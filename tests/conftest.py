@@ -59,7 +59,9 @@ def cli(capsys):
     return run
 
 
-def run_process(*args: str, env: dict | None = None, cwd: str | None = None, input: str | None = None) -> Result:
+def run_process(
+    *args: str, env: dict | None = None, cwd: str | None = None, input: str | None = None
+) -> Result:
     """Run the real `python -m tsbrunbook` in a subprocess."""
     proc = subprocess.run(
         [sys.executable, "-m", "tsbrunbook", *args],

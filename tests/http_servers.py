@@ -27,7 +27,11 @@ class Recorder:
     @property
     def texts(self) -> list[str]:
         with self.lock:
-            return [json.loads(r["body"])["text"] for r in self.requests if r["method"] == "POST" and r["status"] < 300]
+            return [
+                json.loads(r["body"])["text"]
+                for r in self.requests
+                if r["method"] == "POST" and r["status"] < 300
+            ]
 
 
 def _handler(rec: Recorder) -> type[BaseHTTPRequestHandler]:
@@ -40,7 +44,15 @@ def _handler(rec: Recorder) -> type[BaseHTTPRequestHandler]:
             with rec.lock:
                 status = 500 if rec.fail_first > 0 else rec.status
                 rec.fail_first = max(0, rec.fail_first - 1)
-                rec.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body.decode("utf-8", "replace"), "status": status})
+                rec.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": body.decode("utf-8", "replace"),
+                        "status": status,
+                    }
+                )
             try:
                 self.send_response(status)
                 if rec.content_type is not None:
@@ -66,7 +78,9 @@ def serve(**settings) -> Iterator[tuple[str, Recorder]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
     server.daemon_threads = True
     server.block_on_close = False
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", rec
@@ -166,7 +180,12 @@ def stall_after_headers(content_type: bytes = b"application/json", sent: bytes =
     """Complete headers promising 1000 bytes, a few of them, then nothing (until teardown)."""
 
     def respond(conn: socket.socket, stop: threading.Event) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type + b"\r\nContent-Length: 1000\r\n\r\n" + sent)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: "
+            + content_type
+            + b"\r\nContent-Length: 1000\r\n\r\n"
+            + sent
+        )
         stop.wait()
 
     return respond
@@ -176,7 +195,9 @@ def drip_body(interval: float = 0.5):
     """Complete headers, then one body byte every `interval` seconds, for ever (chunk by chunk)."""
 
     def respond(conn: socket.socket, stop: threading.Event) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         while not stop.wait(interval):
             conn.sendall(b"1\r\n \r\n")
 
@@ -192,7 +213,13 @@ def huge_body(size: int = 50 * 1024 * 1024, content_type: bytes = b"application/
     """A 200 whose body is `size` bytes, sent as fast as the client reads it."""
 
     def respond(conn: socket.socket, stop: threading.Event) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type + b"\r\nContent-Length: " + str(size).encode() + b"\r\n\r\n")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: "
+            + content_type
+            + b"\r\nContent-Length: "
+            + str(size).encode()
+            + b"\r\n\r\n"
+        )
         chunk = b" " * 65536
         for _ in range(size // len(chunk)):
             if stop.is_set():

@@ -29,9 +29,18 @@ def one_error_line(result) -> str:
         (["frobnicate"], "invalid choice"),
         (["impact", "--estate", "/no/such/file.yaml"], "/no/such/file.yaml: no such file"),
         (["impact", "--estate", str(DATA)], "is a directory"),
-        (["impact", "--estate", str(DATA / "broken" / "malformed.yaml")], "malformed.yaml:4: malformed YAML"),
-        (["components", "--estate", str(DATA / "broken" / "estate-types.yaml")], "estate-types.yaml:"),
-        (["components", "--estate", str(DATA / "broken" / "scenario-missing-op.yaml")], "expected a 'estate:' document"),
+        (
+            ["impact", "--estate", str(DATA / "broken" / "malformed.yaml")],
+            "malformed.yaml:4: malformed YAML",
+        ),
+        (
+            ["components", "--estate", str(DATA / "broken" / "estate-types.yaml")],
+            "estate-types.yaml:",
+        ),
+        (
+            ["components", "--estate", str(DATA / "broken" / "scenario-missing-op.yaml")],
+            "expected a 'estate:' document",
+        ),
     ],
 )
 def test_one_line_errors(cli, args, expected):
@@ -40,7 +49,9 @@ def test_one_line_errors(cli, args, expected):
 
 
 def test_several_estate_problems_point_to_validate(cli):
-    line = one_error_line(cli("components", "--estate", str(DATA / "broken" / "estate-defects.yaml")))
+    line = one_error_line(
+        cli("components", "--estate", str(DATA / "broken" / "estate-defects.yaml"))
+    )
     assert "more problem(s); run `tsbrunbook validate`" in line
 
 
@@ -87,6 +98,9 @@ def test_version_and_help_on_every_command(cli):
 
 
 def test_tui_bad_arguments_fail_before_any_screen():
-    for args, expected in ((["tui", "--incident", "INC-NOPE"], "unknown incident 'INC-NOPE'"), (["tui", "--estate", "/no/such.yaml"], "no such file")):
+    for args, expected in (
+        (["tui", "--incident", "INC-NOPE"], "unknown incident 'INC-NOPE'"),
+        (["tui", "--estate", "/no/such.yaml"], "no such file"),
+    ):
         line = one_error_line(run_process(*args))
         assert expected in line

@@ -12,14 +12,26 @@ from tsbrunbook.domain.loader import demo_estate_path
 from tsbrunbook.workspace import Workspace
 
 MP = "management-plane-failure"
-SECTIONS = ["Support contact", "Estate", "What is down, since when", "Impact", "Matched scenarios", "Steps worked", "Escalation points", "Readiness facts", "Timeline"]
+SECTIONS = [
+    "Support contact",
+    "Estate",
+    "What is down, since when",
+    "Impact",
+    "Matched scenarios",
+    "Steps worked",
+    "Escalation points",
+    "Readiness facts",
+    "Timeline",
+]
 
 
 def worked_incident(estate_file: str | None = None):
     s = Workspace().start("API and UI unreachable", estate_file)
     s.mark_down(["management-plane"])
     s.set_step(f"{MP}/recovery/check-mp-pods", "fail", "iam in CrashLoopBackOff")
-    s.set_step(f"{MP}/recovery/check-api-health", "skip", "front-envoy unreachable from the bastion")
+    s.set_step(
+        f"{MP}/recovery/check-api-health", "skip", "front-envoy unreachable from the bastion"
+    )
     s.set_step(f"{MP}/recovery/check-config-intact", "block", "")
     s.set_step(f"{MP}/recovery/check-cluster-status", "done", "all READY")
     s.raise_escalation(f"{MP}/restoration/engage-tetrate-support", "TS-4711")
@@ -28,7 +40,11 @@ def worked_incident(estate_file: str | None = None):
 
 
 def bullets(tokens) -> list[str]:
-    return [plain(tokens[i + 2]) for i, t in enumerate(tokens) if t.type == "list_item_open" and tokens[i + 1].type == "paragraph_open"]
+    return [
+        plain(tokens[i + 2])
+        for i, t in enumerate(tokens)
+        if t.type == "list_item_open" and tokens[i + 1].type == "paragraph_open"
+    ]
 
 
 def test_brief_has_every_section_and_the_facts_support_needs():
@@ -52,18 +68,45 @@ def test_brief_has_every_section_and_the_facts_support_needs():
         "Internal: Platform on-call, #platform-oncall",
     ):
         assert expected in items, expected
-    down, impact, scenarios, escalations, timeline = tables(tokens)[0], tables(tokens)[1], tables(tokens)[2], tables(tokens)[3], tables(tokens)[-1]
+    down, impact, scenarios, escalations, timeline = (
+        tables(tokens)[0],
+        tables(tokens)[1],
+        tables(tokens)[2],
+        tables(tokens)[3],
+        tables(tokens)[-1],
+    )
     assert down[1][0] == "management-plane" and down[1][2] == "still down"
     assert impact[0][:3] == ["Operation", "Overall", "management"]
     assert ["Management operations", "❌ OUTAGE", "❌ OUTAGE"] == impact[4][:3]
     assert scenarios[1][:2] == ["The management plane fails", MP] and scenarios[1][3] == "yes"
     assert scenarios[1][4].startswith("expired ")
-    assert escalations[1] == [f"{MP}/restoration/engage-tetrate-support", "Engage Tetrate support and check prerequisites", escalations[1][2], "TS-4711"]
-    assert escalations[1][2].startswith("✅ ") and all(row[2] == "not raised" for row in escalations[2:])
+    assert escalations[1] == [
+        f"{MP}/restoration/engage-tetrate-support",
+        "Engage Tetrate support and check prerequisites",
+        escalations[1][2],
+        "TS-4711",
+    ]
+    assert escalations[1][2].startswith("✅ ") and all(
+        row[2] == "not raised" for row in escalations[2:]
+    )
     worked = [i for i in items if f"({MP}/recovery/" in i]
-    assert [w.split(":")[0].split(" ")[0:2] for w in worked] == [["❌", "FAILED"], ["⏭️", "SKIPPED"], ["⛔", "BLOCKED"], ["✅", "done"]]
+    assert [w.split(":")[0].split(" ")[0:2] for w in worked] == [
+        ["❌", "FAILED"],
+        ["⏭️", "SKIPPED"],
+        ["⛔", "BLOCKED"],
+        ["✅", "done"],
+    ]
     assert "iam in CrashLoopBackOff" in text and "front-envoy unreachable from the bastion" in text
-    assert [row[2] for row in timeline[1:]] == ["started", "marked down", "step failed", "step skipped", "step blocked", "step done", "escalation raised", "timer expired"]
+    assert [row[2] for row in timeline[1:]] == [
+        "started",
+        "marked down",
+        "step failed",
+        "step skipped",
+        "step blocked",
+        "step done",
+        "escalation raised",
+        "timer expired",
+    ]
     assert "without recovery" in timeline[-1][3]
 
 
@@ -71,17 +114,29 @@ def test_long_cluster_lists_are_truncated_and_hostile_text_is_escaped(tmp_path):
     demo = Path(demo_estate_path()).read_text()
     extra = "".join(f"    - name: c{i:02d}\n" for i in range(20))
     path = tmp_path / "big.yaml"
-    path.write_text(demo.replace("  clusters:\n", "  clusters:\n" + extra, 1).replace("account: \"\"", "account: 'ACME-42 | `x`'"))
+    path.write_text(
+        demo.replace("  clusters:\n", "  clusters:\n" + extra, 1).replace(
+            'account: ""', "account: 'ACME-42 | `x`'"
+        )
+    )
     s = Workspace().start(HOSTILE, str(path))
     s.add_note(HOSTILE)
     text = support_brief(s.state, s.engine)
     tokens = parse(text)
     items = bullets(tokens)
     clusters = next(i for i in items if i.startswith("Workload clusters"))
-    assert clusters.startswith("Workload clusters (24): c00, c01") and clusters.endswith(", … and 12 more")
+    assert clusters.startswith("Workload clusters (24): c00, c01") and clusters.endswith(
+        ", … and 12 more"
+    )
     assert "Account / contract: ACME-42 | `x`" in items
-    assert headings(tokens, "h1")[0].startswith("Support case brief:") and len(headings(tokens, "h1")) == 1
-    assert not any(t.type == "html_block" or (t.children and any(c.type == "html_inline" for c in t.children)) for t in tokens)
+    assert (
+        headings(tokens, "h1")[0].startswith("Support case brief:")
+        and len(headings(tokens, "h1")) == 1
+    )
+    assert not any(
+        t.type == "html_block" or (t.children and any(c.type == "html_inline" for c in t.children))
+        for t in tokens
+    )
     assert "No step has been worked yet." in text and "Nothing was marked down." in text
 
 
@@ -104,4 +159,6 @@ def test_cli_brief_bad_input_is_one_line_exit_2(cli, tmp_path):
         (["incident", "brief", s.id, "-o", str(tmp_path / "nope" / "b.md")], "does not exist"),
     ):
         result = cli(*argv)
-        assert result.rc == 2 and message in result.err and len(result.err.strip().splitlines()) == 1, result.err
+        assert (
+            result.rc == 2 and message in result.err and len(result.err.strip().splitlines()) == 1
+        ), result.err

@@ -86,9 +86,13 @@ def test_clock_back_two_hours_leaves_the_timer_where_it_was(workspace, clock):
     watch = TimerWatch(clock)
     watch.timers(session.state, session.engine)  # the TUI's first tick
     clock.advance(600)
-    assert timer_of(watch.timers(session.state, session.engine)).remaining_seconds == pytest.approx(LENGTH - 600)
+    assert timer_of(watch.timers(session.state, session.engine)).remaining_seconds == pytest.approx(
+        LENGTH - 600
+    )
     clock.step_wall(-HOURS_2)
-    assert timer_of(watch.timers(session.state, session.engine)).remaining_seconds == pytest.approx(LENGTH - 600)
+    assert timer_of(watch.timers(session.state, session.engine)).remaining_seconds == pytest.approx(
+        LENGTH - 600
+    )
     # A fresh process (no monotonic history) floors "now" at the last event: not +2h either.
     fresh = timer_of(escalation_timers(session.state, session.engine, now=clock.wall()))
     assert fresh.remaining_seconds <= LENGTH
@@ -134,7 +138,9 @@ def test_after_a_restart_a_clock_set_back_withdraws_the_trust_in_wall_time(works
     session.mark_down([CCP])
     clock.advance(LENGTH - 300)
     watch = TimerWatch(clock)  # a new process sees 5 minutes left
-    assert timer_of(watch.timers(session.state, session.engine)).remaining_seconds == pytest.approx(300)
+    assert timer_of(watch.timers(session.state, session.engine)).remaining_seconds == pytest.approx(
+        300
+    )
     clock.step_wall(-HOURS_2)  # the clock was two hours ahead when this process first looked?
     clock.advance(300)
     timer = timer_of(watch.timers(session.state, session.engine))
@@ -153,14 +159,19 @@ def test_after_a_restart_a_clock_set_forward_adds_nothing(workspace, clock):
     clock.step_wall(HOURS_2)
     clock.advance(299)
     assert record_expired_timers(session, watch=watch) == []
-    assert timer_of(watch.timers(session.state, session.engine)).remaining_seconds == pytest.approx(1)
+    assert timer_of(watch.timers(session.state, session.engine)).remaining_seconds == pytest.approx(
+        1
+    )
     clock.advance(1)
     assert [e.data["instance"] for e in record_expired_timers(session, watch=watch)] == [TIMER]
 
 
 def test_the_warning_names_the_gap():
     later = T0 + timedelta(hours=2)
-    assert behind_warning(later, T0) == "the system clock is behind the incident's last event by 2h 0m; times shown may be off"
+    assert (
+        behind_warning(later, T0)
+        == "the system clock is behind the incident's last event by 2h 0m; times shown may be off"
+    )
     assert behind_warning(T0, T0) is None
     assert behind_warning(T0 + timedelta(seconds=1), T0) is None  # writers' clocks differ a little
 

@@ -46,7 +46,10 @@ def run_together(db: str, incident: str, action: str, arg: str) -> list:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WORKERS)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(db, incident, action, arg, barrier, results)) for _ in range(WORKERS)]
+    procs = [
+        ctx.Process(target=_worker, args=(db, incident, action, arg, barrier, results))
+        for _ in range(WORKERS)
+    ]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=120) for _ in procs]
@@ -74,7 +77,12 @@ def test_simultaneous_identical_down_marks_record_one_event(incident):
     db, incident_id = incident
     seqs = run_together(db, incident_id, "down", "central-control-plane")
     assert len(events_of(db, incident_id, "down")) == 1
-    assert sorted(seqs, key=lambda s: s is None) == [2, None, None, None]  # one recorded it; the others say "already"
+    assert sorted(seqs, key=lambda s: s is None) == [
+        2,
+        None,
+        None,
+        None,
+    ]  # one recorded it; the others say "already"
 
 
 def test_simultaneous_identical_up_marks_record_one_event(incident):
@@ -107,12 +115,17 @@ def test_a_repeated_identical_step_state_records_nothing(cli):
     again = cli("incident", "step", incident, STEP, "done")
     assert first.rc == 0 and again.rc == 0
     assert again.out.strip() == f"{incident}: {STEP} is already done (nothing recorded)"
-    reset_pending = cli("incident", "step", incident, STEP.replace("check-central-pods", "wait-for-cache"), "reset")
+    reset_pending = cli(
+        "incident", "step", incident, STEP.replace("check-central-pods", "wait-for-cache"), "reset"
+    )
     assert "is already pending (nothing recorded)" in reset_pending.out
     with_a_new_note = cli("incident", "step", incident, STEP, "done", "--note", "pods all Running")
     assert "→ done" in with_a_new_note.out  # a new note on the same state is worth keeping
     with Store() as store:
-        assert [e.data.get("note") for e in store.events(incident) if e.type == "step"] == ["", "pods all Running"]
+        assert [e.data.get("note") for e in store.events(incident) if e.type == "step"] == [
+            "",
+            "pods all Running",
+        ]
 
 
 class AlwaysMovedOn:

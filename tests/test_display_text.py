@@ -9,7 +9,9 @@ import pytest
 from tsbrunbook.domain.text import display, one_line
 
 # Everything that must never reach a person's screen.
-CONTROLS = {chr(c) for c in range(0x20) if c not in (0x09, 0x0A)} | {chr(c) for c in range(0x7F, 0xA0)}
+CONTROLS = {chr(c) for c in range(0x20) if c not in (0x09, 0x0A)} | {
+    chr(c) for c in range(0x7F, 0xA0)
+}
 INVISIBLE = set(
     "\u00ad\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
     "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
@@ -18,7 +20,13 @@ INVISIBLE = set(
 
 def forbidden(text: str, multiline: bool = False) -> list[str]:
     allowed = {"\n"} if multiline else set()
-    return sorted({f"U+{ord(ch):04X}" for ch in text if (ch in CONTROLS or ch in INVISIBLE or ch == "\t") and ch not in allowed})
+    return sorted(
+        {
+            f"U+{ord(ch):04X}"
+            for ch in text
+            if (ch in CONTROLS or ch in INVISIBLE or ch == "\t") and ch not in allowed
+        }
+    )
 
 
 # (hostile input, what display() must give). Payloads of recognised sequences go with them.
@@ -59,7 +67,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("raw,want", [(raw, want) for _, raw, want in CASES], ids=[name for name, _, _ in CASES])
+@pytest.mark.parametrize(
+    "raw,want", [(raw, want) for _, raw, want in CASES], ids=[name for name, _, _ in CASES]
+)
 def test_display_removes_hostile_characters(raw, want):
     shown = display(raw)
     assert shown == want
@@ -69,7 +79,15 @@ def test_display_removes_hostile_characters(raw, want):
 
 @pytest.mark.parametrize(
     "text",
-    ["⚠️ limited", "✅ ok ❌ outage 🆘", "Zürich – café", "東京クラスタ", "[bold red]x[/] [@click=app.quit]", "a\\b $HOME `id`", "👍🏽 ok"],
+    [
+        "⚠️ limited",
+        "✅ ok ❌ outage 🆘",
+        "Zürich – café",
+        "東京クラスタ",
+        "[bold red]x[/] [@click=app.quit]",
+        "a\\b $HOME `id`",
+        "👍🏽 ok",
+    ],
 )
 def test_display_keeps_ordinary_text(text):
     assert display(text) == text

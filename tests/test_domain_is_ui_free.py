@@ -10,7 +10,9 @@ import tsbrunbook.domain
 
 
 def test_no_domain_module_imports_textual():
-    modules = [f"tsbrunbook.domain.{m.name}" for m in pkgutil.iter_modules(tsbrunbook.domain.__path__)]
+    modules = [
+        f"tsbrunbook.domain.{m.name}" for m in pkgutil.iter_modules(tsbrunbook.domain.__path__)
+    ]
     assert len(modules) >= 8
     code = (
         "import importlib, sys\n"
@@ -18,5 +20,7 @@ def test_no_domain_module_imports_textual():
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual',))\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "", f"domain pulls in {out}"

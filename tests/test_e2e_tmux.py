@@ -31,7 +31,14 @@ def tmux_or_skip() -> str:
 class Terminal:
     """One tmux server of our own (-L), so tests never touch a user's sessions."""
 
-    def __init__(self, tmux: str, env: dict[str, str], width: int = 120, height: int = 40, options: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        tmux: str,
+        env: dict[str, str],
+        width: int = 120,
+        height: int = 40,
+        options: tuple[str, ...] = (),
+    ) -> None:
         """`options`: global tmux options (`set-clipboard on`), set when the server starts."""
         self.tmux = tmux
         self.socket = f"tsbrunbook-test-{uuid.uuid4().hex[:8]}"
@@ -43,14 +50,36 @@ class Terminal:
         command = f"env {exports} TERM=xterm-256color {size} {TSBRUNBOOK}; echo EXITED-$?; sleep 30"
         # Our own configuration, read before the first window exists, so the options hold
         # before the app writes anything.
-        with tempfile.NamedTemporaryFile("w", prefix="tsbrunbook-tmux-", suffix=".conf", delete=False) as conf:
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="tsbrunbook-tmux-", suffix=".conf", delete=False
+        ) as conf:
             conf.write(f"set-option -g default-size {width}x{height}\n")
             conf.writelines(f"set-option -g {option}\n" for option in options)
         self.config = conf.name
-        subprocess.run([tmux, "-L", self.socket, "-f", self.config, "new-session", "-d", "-x", str(width), "-y", str(height), command], capture_output=True, text=True, check=True)
+        subprocess.run(
+            [
+                tmux,
+                "-L",
+                self.socket,
+                "-f",
+                self.config,
+                "new-session",
+                "-d",
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                command,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
 
     def run(self, *args: str) -> str:
-        return subprocess.run([self.tmux, "-L", self.socket, *args], capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, check=True
+        ).stdout
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p")
@@ -95,9 +124,15 @@ def test_filter_mark_down_quit_then_read_back(isolated_home, tmp_path):
         # while the tree has the focus.
         term.wait_for("Mark down/up")
         term.keys("/")
-        term.wait_until(lambda s: "filter components" in s and "Mark down/up" not in s, "the filter never took the focus")
+        term.wait_until(
+            lambda s: "filter components" in s and "Mark down/up" not in s,
+            "the filter never took the focus",
+        )
         term.keys("-l", "us-east")
-        term.wait_until(lambda s: "us-east" in pane_of(s) and "eu-central" not in pane_of(s), "the filter never applied")
+        term.wait_until(
+            lambda s: "us-east" in pane_of(s) and "eu-central" not in pane_of(s),
+            "the filter never applied",
+        )
         term.keys("Enter")
         term.wait_for("Mark down/up")  # back on the tree, the cursor on the first match
         term.keys("Space")
@@ -130,7 +165,11 @@ RETITLE = "\x1b]0;pwned-title\x07"
 
 def buffers(term: Terminal) -> str:
     """Every tmux paste buffer's content ('' when there is none)."""
-    names = subprocess.run([term.tmux, "-L", term.socket, "list-buffers", "-F", "#{buffer_name}"], capture_output=True, text=True).stdout.split()
+    names = subprocess.run(
+        [term.tmux, "-L", term.socket, "list-buffers", "-F", "#{buffer_name}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return "\n".join(term.run("show-buffer", "-b", name) for name in names)
 
 
@@ -158,7 +197,9 @@ def test_osc52_note_does_not_reach_the_tmux_clipboard(isolated_home, tmp_path):
             note_shown = False
         term.keys("q")
         term.wait_for("EXITED-0")  # the app has exited: tmux has read every byte it wrote
-        assert "pwned" not in buffers(term) and "cHduZWQ" not in buffers(term), "an OSC 52 in a stored title or note set the clipboard"
+        assert "pwned" not in buffers(term) and "cHduZWQ" not in buffers(term), (
+            "an OSC 52 in a stored title or note set the clipboard"
+        )
         title = term.run("display-message", "-p", "#{pane_title}").strip()
         assert "pwned" not in title and title == title_before, f"the pane was retitled to {title!r}"
         assert note_shown, "the note (or the text after its escape sequences) never showed"

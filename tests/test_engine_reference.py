@@ -35,7 +35,11 @@ def reference_levels(engine: ImpactEngine, matched, op) -> tuple[Level, dict[str
                 level = sc.get("other-clusters", Level.OK)
             scopes[c] = max(scopes[c], level)
         overall = max(overall, imp.level)
-    if op.all_clusters_out_is_outage and engine.clusters and all(scopes[c] == Level.OUTAGE for c in engine.clusters):
+    if (
+        op.all_clusters_out_is_outage
+        and engine.clusters
+        and all(scopes[c] == Level.OUTAGE for c in engine.clusters)
+    ):
         overall = Level.OUTAGE
     return overall, scopes
 
@@ -49,7 +53,11 @@ def rerated(pack, rnd: random.Random):
         impact = {}
         for op, imp in sc.impact.items():
             if "affected" in imp.scopes:
-                scopes = {**imp.scopes, "affected": rnd.choice(levels), "other-clusters": rnd.choice(levels)}
+                scopes = {
+                    **imp.scopes,
+                    "affected": rnd.choice(levels),
+                    "other-clusters": rnd.choice(levels),
+                }
                 imp = replace(imp, scopes=scopes, level=rnd.choice(levels))
             impact[op] = imp
         scenarios.append(replace(sc, impact=impact))
@@ -82,8 +90,16 @@ def test_fast_engine_matches_the_plain_rules(pack, estate, n_clusters, embedded,
             for c in engine.clusters:
                 if mode == "all-clusters" or (mode == "affected-cluster" and c == m.cluster):
                     queued.setdefault(c, []).append(m.component)
-        assert [(q.cluster, list(q.because)) for q in impact.queued] == [(c, queued[c]) for c in engine.clusters if c in queued]
+        assert [(q.cluster, list(q.because)) for q in impact.queued] == [
+            (c, queued[c]) for c in engine.clusters if c in queued
+        ]
         for svc, status in zip(engine.estate.services, impact.services):
             gone = tuple(c for c in svc.clusters if component_id(entry, c) in impact.effective_down)
-            want = Level.OK if not gone else Level.OUTAGE if len(gone) == len(svc.clusters) else Level.LIMITED
+            want = (
+                Level.OK
+                if not gone
+                else Level.OUTAGE
+                if len(gone) == len(svc.clusters)
+                else Level.LIMITED
+            )
             assert (status.name, status.level, status.down_clusters) == (svc.name, want, gone)

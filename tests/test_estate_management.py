@@ -19,7 +19,15 @@ def estate_text(**management: str) -> str:
 
 @pytest.mark.parametrize(
     "fqdn",
-    ["tsb.example.com", "tsb.example.com:8443", "TSB-1.Example.COM.", "10.0.0.7:443", "localhost", "'[fd00::1]:8443'", "'<fqdn>'"],
+    [
+        "tsb.example.com",
+        "tsb.example.com:8443",
+        "TSB-1.Example.COM.",
+        "10.0.0.7:443",
+        "localhost",
+        "'[fd00::1]:8443'",
+        "'<fqdn>'",
+    ],
 )
 def test_host_names_with_an_optional_port_are_accepted(fqdn):
     estate = load_estate(text=estate_text(fqdn=fqdn, organization="demo_org.1-x"))
@@ -47,7 +55,9 @@ def test_bad_fqdns_are_problems_at_their_line(fqdn, words):
         load_estate(text=estate_text(fqdn=fqdn, organization="demo"))
     problems = info.value.problems
     assert len(problems) == 1 and problems[0].line == 5 and words in problems[0].message, problems
-    assert "secret" not in problems[0].message.replace("tsbrunbook secret set", "")  # a credential is never echoed
+    assert "secret" not in problems[0].message.replace(
+        "tsbrunbook secret set", ""
+    )  # a credential is never echoed
 
 
 @pytest.mark.parametrize("org", ["../admin", "'a/b'", "'demo org'", "..", "'x?y'", "'%2e%2e'"])
@@ -55,7 +65,11 @@ def test_bad_organizations_are_problems_at_their_line(org):
     with pytest.raises(LoadError) as info:
         load_estate(text=estate_text(fqdn="tsb.example.com", organization=org))
     problems = info.value.problems
-    assert len(problems) == 1 and problems[0].line == 6 and "not a plain TSB organization name" in problems[0].message, problems
+    assert (
+        len(problems) == 1
+        and problems[0].line == 6
+        and "not a plain TSB organization name" in problems[0].message
+    ), problems
 
 
 def test_absent_keys_keep_the_placeholders():

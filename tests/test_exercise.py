@@ -19,8 +19,12 @@ from tsbrunbook.workspace import Workspace
 
 BROKEN = DATA / "broken_exercises"
 SEED_SCENARIOS = {
-    "workload-cluster-failure", "edge-control-plane-failure", "connectivity-loss",
-    "central-control-plane-failure", "management-plane-failure", "management-cluster-failure",
+    "workload-cluster-failure",
+    "edge-control-plane-failure",
+    "connectivity-loss",
+    "central-control-plane-failure",
+    "management-plane-failure",
+    "management-cluster-failure",
 }
 
 
@@ -39,13 +43,17 @@ def test_shipped_exercises_cover_the_six_scenarios_a_cascade_and_a_restoration(p
     for ex in exercises:
         down: list[str] = []
         for inject in ex.injects:
-            down = [c for c in down if c not in inject.up] + [c for c in inject.down if c not in down]
+            down = [c for c in down if c not in inject.up] + [
+                c for c in inject.down if c not in down
+            ]
             matched = engine.assess(down).scenarios
             caused |= {m.scenario.id for m in matched}
             cascade |= len(matched) >= 2
             for exp in inject.expectations:
                 if "/restoration/" in exp.ref and exp.kind == "escalation":
-                    restoration_with_support |= any("restore-secrets" in e.ref for i in ex.injects for e in i.expectations)
+                    restoration_with_support |= any(
+                        "restore-secrets" in e.ref for i in ex.injects for e in i.expectations
+                    )
     assert SEED_SCENARIOS <= caused
     assert cascade and restoration_with_support
 
@@ -57,7 +65,9 @@ def test_each_planted_exercise_defect_is_reported_with_its_line(cli, path):
     assert result.rc == 2 and "Traceback" not in result.err
     lines = result.err.strip().splitlines()
     for line_no, text in expected:
-        assert any(ln.startswith(f"{path}:{line_no}: ") and text in ln for ln in lines), f"{path.name}:{line_no} '{text}' not in:\n{result.err}"
+        assert any(ln.startswith(f"{path}:{line_no}: ") and text in ln for ln in lines), (
+            f"{path.name}:{line_no} '{text}' not in:\n{result.err}"
+        )
     # and nothing else than the planted defects
     assert len(lines) - 1 == len(expected), result.err
 
@@ -76,8 +86,12 @@ def test_unknown_exercise_suggests(cli):
 def start_run(pack, exercise_id="edge-and-link-drill"):
     exercise = find_exercise(exercise_id, pack)
     workspace = Workspace(pack=pack)
-    session = workspace.start(f"Exercise: {exercise.title}", exercise.estate, kind="exercise",
-                              extra={"exercise_id": exercise.id, "exercise_file": exercise.file, "participants": ["ana"]})
+    session = workspace.start(
+        f"Exercise: {exercise.title}",
+        exercise.estate,
+        kind="exercise",
+        extra={"exercise_id": exercise.id, "exercise_file": exercise.file, "participants": ["ana"]},
+    )
     return workspace, ExerciseRun(session, exercise)
 
 
@@ -88,10 +102,26 @@ def test_clock_injects_predictions_and_scoring(pack):
     assert [i.id for i in run.jump_to_next()] == ["edge-eu-west"]
     assert list(run.session.state.down) == ["edge-control-plane/eu-west"]
     assert run.now() >= 120
-    run.predict("edge-eu-west", {"running-workloads": "ok", "local-cluster-operations": "limited", "metrics-collection": "limited", "management-operations": "ok"})
+    run.predict(
+        "edge-eu-west",
+        {
+            "running-workloads": "ok",
+            "local-cluster-operations": "limited",
+            "metrics-collection": "limited",
+            "management-operations": "ok",
+        },
+    )
     run.session.set_step("edge-control-plane-failure@eu-west/recovery/check-edge-pods", "done")
     run.jump_to_next()
-    run.predict("link-us-east", {"running-workloads": "ok", "local-cluster-operations": "ok", "metrics-collection": "ok", "management-operations": "ok"})
+    run.predict(
+        "link-us-east",
+        {
+            "running-workloads": "ok",
+            "local-cluster-operations": "ok",
+            "metrics-collection": "ok",
+            "management-operations": "ok",
+        },
+    )
     prog = run.progress()
     assert [p.score for p in prog.predictions] == [1.0, 0.5]
     results = {r.expectation.ref.rsplit("/", 1)[1]: r.status for r in prog.expectations}
@@ -99,9 +129,20 @@ def test_clock_injects_predictions_and_scoring(pack):
     assert results["check-cluster-status"] == "missed"  # due 14:00, the clock is at 15:00
     assert results["test-reachability"] == "open"  # due 24:00: not missed yet
     first = prog.injects[0]
-    assert first.instances == ["edge-control-plane-failure@eu-west"] and first.first_action_after is not None
+    assert (
+        first.instances == ["edge-control-plane-failure@eu-west"]
+        and first.first_action_after is not None
+    )
     with pytest.raises(Exception, match="not fired yet"):
-        run.predict("ap-south-gone", {"running-workloads": "ok", "local-cluster-operations": "ok", "metrics-collection": "ok", "management-operations": "ok"})
+        run.predict(
+            "ap-south-gone",
+            {
+                "running-workloads": "ok",
+                "local-cluster-operations": "ok",
+                "metrics-collection": "ok",
+                "management-operations": "ok",
+            },
+        )
 
 
 def test_kill_mid_exercise_and_resume_loses_nothing(pack, isolated_home):
@@ -121,7 +162,13 @@ def test_kill_mid_exercise_and_resume_loses_nothing(pack, isolated_home):
         time.sleep(60)
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True, env={**os.environ}, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", child],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+        cwd=ROOT,
+    )
     try:
         run_id, offset = proc.stdout.readline().split()
     finally:

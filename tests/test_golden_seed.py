@@ -8,7 +8,12 @@ import pytest
 
 from tests.conftest import run_process
 
-OPS = ("running-workloads", "local-cluster-operations", "metrics-collection", "management-operations")
+OPS = (
+    "running-workloads",
+    "local-cluster-operations",
+    "metrics-collection",
+    "management-operations",
+)
 
 # Straight from the seed's tables (failure-scenarios.md): workloads / local ops / metrics / management.
 SEED = {
@@ -33,7 +38,9 @@ def test_seed_table_through_cli_json(cli, component):
     for op in OPS:
         if data["operations"][op]["level"] != "ok":
             assert data["operations"][op]["reasons"], f"{op} has no reason"
-            assert all(r["text"] and r["component"] == component for r in data["operations"][op]["reasons"])
+            assert all(
+                r["text"] and r["component"] == component for r in data["operations"][op]["reasons"]
+            )
 
 
 def test_all_24_cells_in_one_real_process():

@@ -31,7 +31,11 @@ def hop_ok(graph: EstateGraph, a: str, b: str, channels: tuple[str, ...]) -> boo
     for dep in graph.pack.graph.dependencies:
         if dep.channel not in channels:
             continue
-        legs = [(dep.source, dep.via), (dep.via, dep.target)] if dep.via else [(dep.source, dep.target)]
+        legs = (
+            [(dep.source, dep.via), (dep.via, dep.target)]
+            if dep.via
+            else [(dep.source, dep.target)]
+        )
         if (ka, kb) in legs:
             return True
     return False
@@ -62,9 +66,15 @@ def test_management_plane_metrics_path_travels_the_metrics_channel(engine):
     (reason,) = engine.assess(["management-plane"]).operations["metrics-collection"].reasons
     assert reason.path == ("edge-control-plane/*", "connectivity/*", "management-plane")
     edge, link, mp = concrete(reason.path)
-    assert hop_ok(engine.graph, edge, link, ("metrics",)) and hop_ok(engine.graph, link, mp, ("metrics",))
+    assert hop_ok(engine.graph, edge, link, ("metrics",)) and hop_ok(
+        engine.graph, link, mp, ("metrics",)
+    )
     # Not through iam's tokens (management-api): that is not how metrics travel.
-    assert engine.graph.kind_path("edge-control-plane", "management-plane", ("metrics",)) == ("edge-control-plane", "connectivity", "management-plane")
+    assert engine.graph.kind_path("edge-control-plane", "management-plane", ("metrics",)) == (
+        "edge-control-plane",
+        "connectivity",
+        "management-plane",
+    )
 
 
 def test_management_cluster_paths_differ_by_operation(engine):
@@ -72,8 +82,18 @@ def test_management_cluster_paths_differ_by_operation(engine):
     (metrics,) = ops["metrics-collection"].reasons
     (local,) = ops["local-cluster-operations"].reasons
     (management,) = ops["management-operations"].reasons
-    assert metrics.path == ("edge-control-plane/*", "connectivity/*", "management-plane", "management-cluster")
-    assert local.path == ("edge-control-plane/*", "connectivity/*", "central-control-plane", "management-cluster")
+    assert metrics.path == (
+        "edge-control-plane/*",
+        "connectivity/*",
+        "management-plane",
+        "management-cluster",
+    )
+    assert local.path == (
+        "edge-control-plane/*",
+        "connectivity/*",
+        "central-control-plane",
+        "management-cluster",
+    )
     assert management.path == ("management-plane", "management-cluster")
 
 
@@ -85,16 +105,44 @@ def test_every_reason_path_stays_on_its_channels_unless_none_leads_there(engine)
 
 def test_falls_back_to_any_path_when_the_channels_do_not_lead_there(pack, estate):
     no_front_envoy_metrics = tuple(
-        d for d in pack.graph.dependencies if not (d.source == "edge-control-plane" and d.target == "management-plane" and d.channel == "metrics")
+        d
+        for d in pack.graph.dependencies
+        if not (
+            d.source == "edge-control-plane"
+            and d.target == "management-plane"
+            and d.channel == "metrics"
+        )
     )
-    graph = EstateGraph(replace(pack, graph=replace(pack.graph, dependencies=no_front_envoy_metrics)), estate)
+    graph = EstateGraph(
+        replace(pack, graph=replace(pack.graph, dependencies=no_front_envoy_metrics)), estate
+    )
     # Over metrics alone the management plane cannot be reached any more; any dependency can.
-    assert graph.path("edge-control-plane", None, "management-plane", ("metrics",)) == ["edge-control-plane/*", "connectivity/*", "management-plane"]
-    assert graph.kind_path("edge-control-plane", "management-plane", ()) == ("edge-control-plane", "connectivity", "management-plane")
+    assert graph.path("edge-control-plane", None, "management-plane", ("metrics",)) == [
+        "edge-control-plane/*",
+        "connectivity/*",
+        "management-plane",
+    ]
+    assert graph.kind_path("edge-control-plane", "management-plane", ()) == (
+        "edge-control-plane",
+        "connectivity",
+        "management-plane",
+    )
 
 
 def test_placement_decides_whether_a_data_store_runs_on_the_management_cluster(pack, estate):
     external = EstateGraph(pack, estate)
-    embedded = EstateGraph(pack, replace(estate, datastores={**estate.datastores, "elasticsearch": replace(estate.datastores["elasticsearch"], placement="embedded")}))
+    embedded = EstateGraph(
+        pack,
+        replace(
+            estate,
+            datastores={
+                **estate.datastores,
+                "elasticsearch": replace(estate.datastores["elasticsearch"], placement="embedded"),
+            },
+        ),
+    )
     assert external.kind_path("elasticsearch", "management-cluster", ("metrics",)) is None
-    assert embedded.kind_path("elasticsearch", "management-cluster", ("metrics",)) == ("elasticsearch", "management-cluster")
+    assert embedded.kind_path("elasticsearch", "management-cluster", ("metrics",)) == (
+        "elasticsearch",
+        "management-cluster",
+    )

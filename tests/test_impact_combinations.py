@@ -22,14 +22,23 @@ def test_management_cluster_subsumes_its_planes(engine):
 
 
 def test_workload_cluster_subsumes_edge_and_link(engine):
-    impact = engine.assess(["workload-cluster/eu-west", "edge-control-plane/eu-west", "connectivity/eu-west"])
+    impact = engine.assess(
+        ["workload-cluster/eu-west", "edge-control-plane/eu-west", "connectivity/eu-west"]
+    )
     assert [m.instance for m in impact.scenarios] == ["workload-cluster-failure@eu-west"]
-    assert impact.scenarios[0].implies == ("edge-control-plane/eu-west", "connectivity/eu-west", "data-plane/eu-west")
+    assert impact.scenarios[0].implies == (
+        "edge-control-plane/eu-west",
+        "connectivity/eu-west",
+        "data-plane/eu-west",
+    )
 
 
 def test_edge_on_one_cluster_and_link_on_another_are_two_scenarios(engine):
     impact = engine.assess(["edge-control-plane/eu-west", "connectivity/us-east"])
-    assert [m.instance for m in impact.scenarios] == ["edge-control-plane-failure@eu-west", "connectivity-loss@us-east"]
+    assert [m.instance for m in impact.scenarios] == [
+        "edge-control-plane-failure@eu-west",
+        "connectivity-loss@us-east",
+    ]
     assert [q.cluster for q in impact.queued] == ["eu-west", "us-east"]
 
 
@@ -42,7 +51,10 @@ def test_worst_of_with_every_reason(engine):
         "management-operations": Level.OUTAGE,
     }
     metrics = impact.operations["metrics-collection"]
-    assert {r.components for r in metrics.reasons} == {("workload-cluster/eu-west",), ("management-plane",)}
+    assert {r.components for r in metrics.reasons} == {
+        ("workload-cluster/eu-west",),
+        ("management-plane",),
+    }
     # Per scope: eu-west is out for metrics (its own failure), the others limited (management plane).
     assert metrics.scopes["eu-west"] == Level.OUTAGE
     assert metrics.scopes["us-east"] == Level.LIMITED
@@ -75,7 +87,12 @@ def test_single_homed_service_outage_does_not_change_the_seed_rating(engine):
 def test_all_clusters_down_is_an_outage(engine):
     impact = engine.assess([f"workload-cluster/{c}" for c in CLUSTERS])
     lv = levels(impact)
-    assert lv["running-workloads"] == lv["local-cluster-operations"] == lv["metrics-collection"] == Level.OUTAGE
+    assert (
+        lv["running-workloads"]
+        == lv["local-cluster-operations"]
+        == lv["metrics-collection"]
+        == Level.OUTAGE
+    )
     assert lv["management-operations"] == Level.OK
     rule = [r for r in impact.operations["running-workloads"].reasons if r.instance is None]
     assert len(rule) == 1 and set(rule[0].components) == {f"workload-cluster/{c}" for c in CLUSTERS}
@@ -104,19 +121,34 @@ def test_embedded_postgres_goes_down_with_the_management_cluster(pack, estate):
     from tsbrunbook.domain.impact import ImpactEngine
     from tsbrunbook.domain.model import Datastore
 
-    embedded = replace(estate, datastores={**estate.datastores, "postgres": Datastore("embedded", True, True)})
+    embedded = replace(
+        estate, datastores={**estate.datastores, "postgres": Datastore("embedded", True, True)}
+    )
     engine = ImpactEngine(pack, embedded)
     impact = engine.assess(["management-cluster", "postgres"])
     assert "postgres" in impact.effective_down
     assert [m.instance for m in impact.scenarios] == ["management-cluster-failure"]
     # External Postgres is its own failure next to the management cluster's.
     impact = ImpactEngine(pack, estate).assess(["management-cluster", "postgres"])
-    assert [m.instance for m in impact.scenarios] == ["management-cluster-failure", "postgres-failure"]
+    assert [m.instance for m in impact.scenarios] == [
+        "management-cluster-failure",
+        "postgres-failure",
+    ]
 
 
 def test_data_stores_levels(engine):
-    assert [r.level.id for r in engine.assess(["postgres"]).operations.values()] == ["ok", "ok", "ok", "outage"]
-    assert [r.level.id for r in engine.assess(["elasticsearch"]).operations.values()] == ["ok", "ok", "outage", "limited"]
+    assert [r.level.id for r in engine.assess(["postgres"]).operations.values()] == [
+        "ok",
+        "ok",
+        "ok",
+        "outage",
+    ]
+    assert [r.level.id for r in engine.assess(["elasticsearch"]).operations.values()] == [
+        "ok",
+        "ok",
+        "outage",
+        "limited",
+    ]
 
 
 def test_affected_components_follow_dependencies(engine):
@@ -148,7 +180,13 @@ def test_non_ok_levels_always_have_reasons(engine):
                     assert res.reasons_for(scope), (comp, op, scope)
 
 
-@pytest.mark.parametrize("bad, hint", [("workload-cluster/eu-wst", "workload-cluster/eu-west"), ("mangement-plane", "management-plane")])
+@pytest.mark.parametrize(
+    "bad, hint",
+    [
+        ("workload-cluster/eu-wst", "workload-cluster/eu-west"),
+        ("mangement-plane", "management-plane"),
+    ],
+)
 def test_unknown_ids_suggest_the_closest(engine, bad, hint):
     with pytest.raises(UserError) as info:
         engine.assess([bad])

@@ -50,16 +50,39 @@ def test_session_through_real_processes(tmp_path):
     assert down.rc == 0 and "marked down: workload-cluster/eu-west" in down.out
     assert f"new checklist {WC}" in down.out
     assert run_process("incident", "step", incident, f"{WC}/confirm-cluster-back", "done").rc == 0
-    skip = run_process("incident", "step", incident, f"{WC}/check-tsb-pods", "skip", "--note", "bot checked the pods")
+    skip = run_process(
+        "incident",
+        "step",
+        incident,
+        f"{WC}/check-tsb-pods",
+        "skip",
+        "--note",
+        "bot checked the pods",
+    )
     assert skip.rc == 0 and "→ skipped" in skip.out
-    assert run_process("incident", "note", incident, "restarted edge, no effect", "--step", f"{WC}/restart-edge-if-stuck").rc == 0
+    assert (
+        run_process(
+            "incident",
+            "note",
+            incident,
+            "restarted edge, no effect",
+            "--step",
+            f"{WC}/restart-edge-if-stuck",
+        ).rc
+        == 0
+    )
     shown = run_process("incident", "show", incident, "--format", "json")
     data = json.loads(shown.out)
     states = {s["ref"]: s["state"] for c in data["checklists"] for s in c["steps"]}
-    assert states[f"{WC}/confirm-cluster-back"] == "done" and states[f"{WC}/check-tsb-pods"] == "skipped"
+    assert (
+        states[f"{WC}/confirm-cluster-back"] == "done"
+        and states[f"{WC}/check-tsb-pods"] == "skipped"
+    )
     assert run_process("incident", "close", incident).rc == 0
     listed = json.loads(run_process("incident", "list", "--all", "--format", "json").out)
-    assert [(i["id"], i["events"], i["closed"] is not None) for i in listed] == [(incident, 6, True)]
+    assert [(i["id"], i["events"], i["closed"] is not None) for i in listed] == [
+        (incident, 6, True)
+    ]
     assert run_process("incident", "list").out.strip().startswith("No open incidents")
     out = tmp_path / "incident.md"
     exported = run_process("incident", "export", incident, "-o", str(out))
@@ -72,33 +95,92 @@ def test_session_through_real_processes(tmp_path):
     def body(markdown: str) -> list[str]:  # all but the footer, which says when it was exported
         return [line for line in markdown.splitlines() if not line.startswith("_Exported by")]
 
-    assert body(run_process("incident", "export", incident).out) == body(text)  # closed: nothing else moves
+    assert body(run_process("incident", "export", incident).out) == body(
+        text
+    )  # closed: nothing else moves
 
 
 def test_show_json_shape(cli):
     incident = start(cli)
     ok(cli("incident", "down", incident, "workload-cluster/eu-west", "postgres"))
-    ok(cli("incident", "step", incident, f"{WC}/check-cluster-status", "fail", "--note", "NOT_READY"))
+    ok(
+        cli(
+            "incident",
+            "step",
+            incident,
+            f"{WC}/check-cluster-status",
+            "fail",
+            "--note",
+            "NOT_READY",
+        )
+    )
     ok(cli("incident", "note", incident, "first note"))
     ok(cli("incident", "escalate", incident, f"{WC}/check-cluster-status", "--case", "77"))
     data = json.loads(ok(cli("incident", "show", incident, "--format", "json")).out)
-    assert {"id", "title", "kind", "started", "closed", "down", "impact", "checklists", "readiness", "escalations", "timeline"} <= set(data)
-    assert (data["id"], data["title"], data["kind"], data["closed"]) == (incident, "Checkout errors in eu-west", "incident", None)
+    assert {
+        "id",
+        "title",
+        "kind",
+        "started",
+        "closed",
+        "down",
+        "impact",
+        "checklists",
+        "readiness",
+        "escalations",
+        "timeline",
+    } <= set(data)
+    assert (data["id"], data["title"], data["kind"], data["closed"]) == (
+        incident,
+        "Checkout errors in eu-west",
+        "incident",
+        None,
+    )
     assert [d["component"] for d in data["down"]] == ["workload-cluster/eu-west", "postgres"]
     assert all(d["since"].endswith("Z") for d in data["down"])
-    same = json.loads(ok(cli("impact", "--down", "workload-cluster/eu-west", "--down", "postgres", "--format", "json")).out)
+    same = json.loads(
+        ok(
+            cli(
+                "impact",
+                "--down",
+                "workload-cluster/eu-west",
+                "--down",
+                "postgres",
+                "--format",
+                "json",
+            )
+        ).out
+    )
     assert data["impact"] == same  # exactly the shape of `tsbrunbook impact`
     assert [(c["instance"], c["phase"]) for c in data["checklists"]] == [
-        (instance, phase) for instance in ("postgres-failure", "workload-cluster-failure@eu-west") for phase in ("recovery", "restoration")
+        (instance, phase)
+        for instance in ("postgres-failure", "workload-cluster-failure@eu-west")
+        for phase in ("recovery", "restoration")
     ]
     first = data["checklists"][2]
     assert set(first) == {"instance", "phase", "title", "active", "steps"}
     step = next(s for s in first["steps"] if s["id"] == "check-cluster-status")
-    assert set(step) == {"ref", "id", "title", "state", "at", "notes", "escalation", "destructive", "destructive_reason"}
+    assert set(step) == {
+        "ref",
+        "id",
+        "title",
+        "state",
+        "at",
+        "notes",
+        "escalation",
+        "destructive",
+        "destructive_reason",
+    }
     assert step["state"] == "failed" and step["notes"][0]["text"] == "NOT_READY"
     assert step["escalation"]["case"] == "77" and step["escalation"]["raised"]
     assert [t["seq"] for t in data["timeline"]] == [1, 2, 3, 4, 5]
-    assert [t["type"] for t in data["timeline"]] == ["started", "down", "step", "note", "escalation"]
+    assert [t["type"] for t in data["timeline"]] == [
+        "started",
+        "down",
+        "step",
+        "note",
+        "escalation",
+    ]
     assert {"seq", "at", "type", "data", "actor"} == set(data["timeline"][0])
     assert data["readiness"]["phase"] == "readiness" and data["readiness"]["gaps"]
 
@@ -106,7 +188,17 @@ def test_show_json_shape(cli):
 def test_show_table_and_markdown(cli):
     incident = start(cli)
     ok(cli("incident", "down", incident, "workload-cluster/eu-west"))
-    ok(cli("incident", "step", incident, f"{WC}/check-tsb-pods", "skip", "--note", "done by the bot"))
+    ok(
+        cli(
+            "incident",
+            "step",
+            incident,
+            f"{WC}/check-tsb-pods",
+            "skip",
+            "--note",
+            "done by the bot",
+        )
+    )
     table = ok(cli("incident", "show", incident)).out
     assert table.startswith(f"{incident}  Checkout errors in eu-west")
     assert re.search(r"\[ \]\s+check-tsb-pods\s+SKIPPED\s+\d\d:\d\d:\d\d\s+done by the bot", table)
@@ -128,14 +220,27 @@ def test_marking_is_idempotent_for_alert_hooks(cli):
 
 def test_incident_keeps_its_own_estate(cli, tmp_path):
     custom = tmp_path / "estate.yaml"
-    custom.write_text(Path(demo_estate_path()).read_text().replace("eu-west", "emea-1").replace("Demo retail estate", "EMEA estate"))
+    custom.write_text(
+        Path(demo_estate_path())
+        .read_text()
+        .replace("eu-west", "emea-1")
+        .replace("Demo retail estate", "EMEA estate")
+    )
     incident = start(cli, "on the custom estate", "--estate", str(custom))
     ok(cli("incident", "down", incident, "workload-cluster/emea-1"))
     data = json.loads(ok(cli("incident", "show", incident, "--format", "json")).out)
     assert data["estate"] == {"name": "EMEA estate", "file": str(custom), "tsb_version": "1.12"}
     # Editing the file (dropping the cluster) or deleting it takes nothing from the incident.
     custom.write_text(Path(demo_estate_path()).read_text())
-    ok(cli("incident", "step", incident, "workload-cluster-failure@emea-1/recovery/confirm-cluster-back", "done"))
+    ok(
+        cli(
+            "incident",
+            "step",
+            incident,
+            "workload-cluster-failure@emea-1/recovery/confirm-cluster-back",
+            "done",
+        )
+    )
     custom.unlink()
     data = json.loads(ok(cli("incident", "show", incident, "--format", "json")).out)
     assert [d["component"] for d in data["down"]] == ["workload-cluster/emea-1"]
@@ -157,10 +262,22 @@ def test_list_formats(cli):
     ok(cli("incident", "down", second, "postgres"))
     ok(cli("incident", "close", first))
     lines = ok(cli("incident", "list")).out.splitlines()
-    assert lines[0].split() == ["ID", "KIND", "STARTED", "(UTC)", "STATUS", "EVENTS", "DOWN", "TITLE"]
+    assert lines[0].split() == [
+        "ID",
+        "KIND",
+        "STARTED",
+        "(UTC)",
+        "STATUS",
+        "EVENTS",
+        "DOWN",
+        "TITLE",
+    ]
     assert len(lines) == 3 and lines[2].startswith(second) and "postgres" in lines[2]
     every = json.loads(ok(cli("incident", "list", "--all", "--format", "json")).out)
-    assert [(i["id"], i["title"], i["down"]) for i in every] == [(second, "second", ["postgres"]), (first, "first | one", [])]
+    assert [(i["id"], i["title"], i["down"]) for i in every] == [
+        (second, "second", ["postgres"]),
+        (first, "first | one", []),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,7 +303,13 @@ def test_unknown_incident(cli, isolated_home, worked):
     missing = worked[:-3] + "009"
     line = refused(cli, isolated_home, "incident", "show", missing)
     assert f"unknown incident '{missing}'" in line and f"did you mean {worked}" in line
-    for args in (("down", missing, "postgres"), ("step", missing, f"{WC}/confirm-cluster-back", "done"), ("note", missing, "x"), ("export", missing), ("close", missing)):
+    for args in (
+        ("down", missing, "postgres"),
+        ("step", missing, f"{WC}/confirm-cluster-back", "done"),
+        ("note", missing, "x"),
+        ("export", missing),
+        ("close", missing),
+    ):
         assert "unknown incident" in refused(cli, isolated_home, "incident", *args)
 
 
@@ -197,8 +320,20 @@ def test_no_incidents_yet(cli):
 
 def test_unknown_step_ref_suggests_the_closest(cli, isolated_home, worked):
     line = refused(cli, isolated_home, "incident", "step", worked, f"{WC}/check-tsb-pod", "done")
-    assert f"unknown step ref '{WC}/check-tsb-pod'" in line and f"did you mean {WC}/check-tsb-pods" in line
-    line = refused(cli, isolated_home, "incident", "note", worked, "x", "--step", "workload-cluster-failure@eu-wst/recovery/confirm-cluster-back")
+    assert (
+        f"unknown step ref '{WC}/check-tsb-pod'" in line
+        and f"did you mean {WC}/check-tsb-pods" in line
+    )
+    line = refused(
+        cli,
+        isolated_home,
+        "incident",
+        "note",
+        worked,
+        "x",
+        "--step",
+        "workload-cluster-failure@eu-wst/recovery/confirm-cluster-back",
+    )
     assert f"did you mean {WC}/confirm-cluster-back" in line
 
 
@@ -208,8 +343,12 @@ def test_skip_needs_a_note(cli, isolated_home, worked):
 
 
 def test_bad_component_and_action(cli, isolated_home, worked):
-    assert "did you mean workload-cluster/eu-west" in refused(cli, isolated_home, "incident", "down", worked, "workload-cluster/eu-wset")
-    assert "invalid choice: 'finish'" in refused(cli, isolated_home, "incident", "step", worked, f"{WC}/check-tsb-pods", "finish")
+    assert "did you mean workload-cluster/eu-west" in refused(
+        cli, isolated_home, "incident", "down", worked, "workload-cluster/eu-wset"
+    )
+    assert "invalid choice: 'finish'" in refused(
+        cli, isolated_home, "incident", "step", worked, f"{WC}/check-tsb-pods", "finish"
+    )
     assert "the following arguments are required" in refused(cli, isolated_home, "incident")
     assert "the note is empty" in refused(cli, isolated_home, "incident", "note", worked, "   ")
 
@@ -218,7 +357,11 @@ def test_closed_incident_refuses_changes(cli, isolated_home, worked):
     ok(cli("incident", "close", worked))
     for args in (
         ("down", worked, "postgres"),
-        ("down", worked, "workload-cluster/eu-west"),  # already down: still refused, not "nothing to do"
+        (
+            "down",
+            worked,
+            "workload-cluster/eu-west",
+        ),  # already down: still refused, not "nothing to do"
         ("up", worked, "workload-cluster/eu-west"),
         ("step", worked, f"{WC}/check-tsb-pods", "done"),
         ("note", worked, "too late"),
@@ -237,12 +380,17 @@ def test_hostile_id_is_neutralised(cli, worked):
 def test_export_refuses_a_directory_or_a_missing_one(cli, isolated_home, worked, tmp_path):
     line = refused(cli, isolated_home, "incident", "export", worked, "-o", str(tmp_path))
     assert f"{tmp_path}: is a directory" in line
-    line = refused(cli, isolated_home, "incident", "export", worked, "-o", str(tmp_path / "nope" / "x.md"))
+    line = refused(
+        cli, isolated_home, "incident", "export", worked, "-o", str(tmp_path / "nope" / "x.md")
+    )
     assert f"the directory {tmp_path / 'nope'} does not exist" in line
     assert not (tmp_path / "nope").exists()
 
 
-@pytest.mark.parametrize("command", [("incident", "list"), ("incident", "start", "x"), ("incident", "show", "INC-20260101-001")])
+@pytest.mark.parametrize(
+    "command",
+    [("incident", "list"), ("incident", "start", "x"), ("incident", "show", "INC-20260101-001")],
+)
 def test_newer_schema_store_is_refused_untouched(cli, isolated_home, command):
     start(cli)
     conn = sqlite3.connect(isolated_home / "incidents.sqlite3")
@@ -256,7 +404,9 @@ def test_newer_schema_store_is_refused_untouched(cli, isolated_home, command):
 
 @pytest.mark.parametrize("command", [("incident", "list"), ("incident", "start", "x")])
 def test_corrupt_store_is_refused_untouched(cli, isolated_home, command):
-    (isolated_home / "incidents.sqlite3").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    (isolated_home / "incidents.sqlite3").write_bytes(
+        b"SQLite format 3\x00" + bytes(range(256)) * 40
+    )
     line = refused(cli, isolated_home, *command)
     assert str(isolated_home / "incidents.sqlite3") in line and "damaged" in line
 
@@ -272,6 +422,17 @@ def test_corrupt_store_through_a_real_process(isolated_home):
 
 
 def test_help_for_every_incident_command(cli):
-    for action in ("start", "list", "down", "up", "step", "note", "escalate", "show", "export", "close"):
+    for action in (
+        "start",
+        "list",
+        "down",
+        "up",
+        "step",
+        "note",
+        "escalate",
+        "show",
+        "export",
+        "close",
+    ):
         result = cli("incident", action, "--help")
         assert result.rc == 0 and f"usage: tsbrunbook incident {action}" in result.out

@@ -16,7 +16,15 @@ from tsbrunbook.store import Store
 
 WC = "workload-cluster-failure@eu-west/recovery"
 HOSTILE = "Pipes | and `ticks` <script>alert(1)</script>\n# not a heading\n- [x] not a task | ![img](x) &amp; **bold**"
-SECTIONS = ["Components down", "Impact", "Checklists", "Escalation points", "Notes", "Timeline", "Readiness gaps"]
+SECTIONS = [
+    "Components down",
+    "Impact",
+    "Checklists",
+    "Escalation points",
+    "Notes",
+    "Timeline",
+    "Readiness gaps",
+]
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
 
 
@@ -36,7 +44,11 @@ def plain(token: Token) -> str:
 
 
 def headings(tokens: list[Token], level: str) -> list[str]:
-    return [plain(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == level]
+    return [
+        plain(tokens[i + 1])
+        for i, t in enumerate(tokens)
+        if t.type == "heading_open" and t.tag == level
+    ]
 
 
 def tables(tokens: list[Token]) -> list[list[list[str]]]:
@@ -69,7 +81,16 @@ def tasks(tokens: list[Token]) -> list[tuple[bool, str]]:
 @pytest.fixture
 def incident(engine):
     with Store() as store:
-        incident = store.create(HOSTILE, meta={"estate_file": None, "estate_name": "Demo retail estate", "tsb_version": "1.12", "pack_version": engine.pack.version, "pack_checksum": engine.pack.checksum})
+        incident = store.create(
+            HOSTILE,
+            meta={
+                "estate_file": None,
+                "estate_name": "Demo retail estate",
+                "tsb_version": "1.12",
+                "pack_version": engine.pack.version,
+                "pack_checksum": engine.pack.checksum,
+            },
+        )
         session = IncidentSession(store, incident, engine)
         session.mark_down(["workload-cluster/eu-west"])
         session.set_step(f"{WC}/confirm-cluster-back", "done")
@@ -79,7 +100,9 @@ def incident(engine):
         session.add_note(HOSTILE)
         session.add_note("restarted edge on eu-west, no effect", f"{WC}/restart-edge-if-stuck")
         session.mark_down(["management-plane"])
-        session.raise_escalation("management-plane-failure/restoration/engage-tetrate-support", "CASE-42 | urgent")
+        session.raise_escalation(
+            "management-plane-failure/restoration/engage-tetrate-support", "CASE-42 | urgent"
+        )
         session.mark_up(["management-plane"])
         session.close()
         yield session
@@ -94,7 +117,9 @@ def test_export_structure(incident, engine):
     views = checklists(incident.state, engine)
     h3 = headings(tokens, "h3")
     assert h3[0] == "At close: workload-cluster/eu-west down"
-    assert h3[1].startswith("At its worst: after event 9 (") and h3[1].endswith("with management-plane, workload-cluster/eu-west down")
+    assert h3[1].startswith("At its worst: after event 9 (") and h3[1].endswith(
+        "with management-plane, workload-cluster/eu-west down"
+    )
     assert h3[2:] == [f"{v.title}: {v.phase}" for v in views]
     html = MarkdownIt("gfm-like").use(tasklists_plugin).render(text)
     assert "<script>" not in html and "<img" not in html and "&amp;amp;" in html
@@ -116,12 +141,33 @@ def test_export_tables(incident, engine):
     assert all(len(row) == 5 for table in found for row in table[1:] if table[0] == timeline[0])
     one_line = " ".join(HOSTILE.split())
     assert timeline[1][3] == f"incident: {one_line}"  # the hostile title stays inside its cell
-    assert [r[2] for r in timeline[1:]] == ["started", "marked down", "step done", "step skipped", "step failed", "step blocked", "note", "note", "marked down", "escalation raised", "marked up", "closed"]
+    assert [r[2] for r in timeline[1:]] == [
+        "started",
+        "marked down",
+        "step done",
+        "step skipped",
+        "step failed",
+        "step blocked",
+        "note",
+        "note",
+        "marked down",
+        "escalation raised",
+        "marked up",
+        "closed",
+    ]
     escalations = by_header[("Step", "Title", "Why Tetrate support is needed", "Raised", "Case")]
     raised = [r for r in escalations[1:] if r[3] != "not raised"]
-    assert [(r[0], r[4]) for r in raised] == [("management-plane-failure/restoration/engage-tetrate-support", "CASE-42 | urgent")]
-    points = [s for s in engine.pack.scenario("management-plane-failure").restoration.steps if s.escalation]
-    assert len(escalations) - 1 == len(points) >= 8  # every escalation point of the management-plane restoration
+    assert [(r[0], r[4]) for r in raised] == [
+        ("management-plane-failure/restoration/engage-tetrate-support", "CASE-42 | urgent")
+    ]
+    points = [
+        s
+        for s in engine.pack.scenario("management-plane-failure").restoration.steps
+        if s.escalation
+    ]
+    assert (
+        len(escalations) - 1 == len(points) >= 8
+    )  # every escalation point of the management-plane restoration
 
 
 def test_export_task_items(incident, engine):
@@ -142,7 +188,11 @@ def test_export_commands_notes_and_gaps(incident, engine):
     tokens = parse(text)
     fences = [t.content for t in tokens if t.type == "fence"]
     assert "kubectl --context gke-eu-west get nodes\n" in fences[0]
-    notes = [plain(tokens[i + 2]) for i, t in enumerate(tokens) if t.type == "list_item_open" and tokens[i + 2].type == "inline"]
+    notes = [
+        plain(tokens[i + 2])
+        for i, t in enumerate(tokens)
+        if t.type == "list_item_open" and tokens[i + 2].type == "inline"
+    ]
     one_line = " ".join(HOSTILE.split())
     assert any(n.endswith(f": {one_line}") for n in notes)
     assert any("restarted edge on eu-west, no effect" in n for n in notes)
@@ -156,7 +206,9 @@ def test_checklist_command_shares_the_renderer(cli, engine, estate):
     result = cli("checklist", "workload-cluster-failure", "--cluster", "eu-west")
     assert result.rc == 0
     scenario = engine.pack.scenario("workload-cluster-failure")
-    assert result.out.startswith(checklist_markdown(scenario, "recovery", estate, "eu-west", heading="#").rstrip())
+    assert result.out.startswith(
+        checklist_markdown(scenario, "recovery", estate, "eu-west", heading="#").rstrip()
+    )
     assert "Not raised" not in result.out  # raise status belongs to incidents only
     items = tasks(parse(result.out))
     assert len(items) == len(scenario.recovery.steps) and not any(done for done, _ in items)

@@ -28,7 +28,10 @@ def store():
 
 @pytest.fixture
 def session(store, engine):
-    incident = store.create("Checkout errors in eu-west", meta={"estate_file": None, "estate_name": "Demo retail estate"})
+    incident = store.create(
+        "Checkout errors in eu-west",
+        meta={"estate_file": None, "estate_name": "Demo retail estate"},
+    )
     return IncidentSession(store, incident, engine)
 
 
@@ -50,7 +53,9 @@ def test_fold_is_deterministic(session, store, engine):
     first = fold(session.id, events, engine)
     second = fold(session.id, list(reversed(events)), engine)  # fold orders by seq itself
     assert first == second == session.state
-    assert json.dumps(incident_dict(first, engine, NOW), sort_keys=True) == json.dumps(incident_dict(second, engine, NOW), sort_keys=True)
+    assert json.dumps(incident_dict(first, engine, NOW), sort_keys=True) == json.dumps(
+        incident_dict(second, engine, NOW), sort_keys=True
+    )
 
 
 FRESH = """
@@ -71,7 +76,13 @@ print(repr(state))
 
 def test_fold_in_a_fresh_process_gives_the_same_state(session, store, engine):
     work(session)
-    out = subprocess.run([sys.executable, "-c", FRESH, session.id], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH, session.id],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
     as_json, as_repr = out.rstrip("\n").split("\n", 1)
     state = fold(session.id, store.events(session.id), engine)
     assert as_json == json.dumps(incident_dict(state, engine, NOW), sort_keys=True)
@@ -85,10 +96,22 @@ def test_state_folded_from_events(session):
     assert list(state.instances) == ["workload-cluster-failure@eu-west", "management-plane-failure"]
     skipped = state.steps[f"{WC}/check-tsb-pods"]
     assert (skipped.state, skipped.note) == ("skipped", "checked by the SRE bot")
-    assert [text for _, text in state.steps[f"{WC}/restart-edge-if-stuck"].notes] == ["restarted edge on eu-west, no effect"]
+    assert [text for _, text in state.steps[f"{WC}/restart-edge-if-stuck"].notes] == [
+        "restarted edge on eu-west, no effect"
+    ]
     escalated = state.steps["management-plane-failure/restoration/engage-tetrate-support"]
     assert escalated.escalated is not None and escalated.case == "12345"
-    assert [e.type for e in state.timeline] == ["started", "down", "step", "step", "note", "down", "escalation", "up", "note"]
+    assert [e.type for e in state.timeline] == [
+        "started",
+        "down",
+        "step",
+        "step",
+        "note",
+        "down",
+        "escalation",
+        "up",
+        "note",
+    ]
 
 
 def test_checklists_stay_and_steps_keep_their_state(session, engine):
@@ -101,6 +124,7 @@ def test_checklists_stay_and_steps_keep_their_state(session, engine):
         ("management-plane-failure", "recovery", False),
         ("management-plane-failure", "restoration", False),
     ]
+
     def step(view):
         return next(s for s in view.steps if s.ref == ref)
 
@@ -113,7 +137,11 @@ def test_checklists_stay_and_steps_keep_their_state(session, engine):
 def test_another_process_sees_every_action(session, store, engine):
     other = IncidentSession(store, session.id, engine)
     session.mark_down(["postgres"])
-    session.set_step("postgres-failure/recovery/" + checklists(session.state, engine)[0].steps[0].step.id, "fail", "no answer")
+    session.set_step(
+        "postgres-failure/recovery/" + checklists(session.state, engine)[0].steps[0].step.id,
+        "fail",
+        "no answer",
+    )
     other.refresh()
     assert other.state == session.state
 
@@ -148,4 +176,7 @@ def test_components_the_estate_no_longer_has_do_not_break_the_fold(session, stor
     store.append(session.id, "down", {"components": ["workload-cluster/retired", "postgres"]})
     state = fold(session.id, store.events(session.id), engine)
     assert list(state.down) == ["workload-cluster/retired", "postgres"]
-    assert [v.instance for v in checklists(state, engine)] == ["postgres-failure", "postgres-failure"]
+    assert [v.instance for v in checklists(state, engine)] == [
+        "postgres-failure",
+        "postgres-failure",
+    ]

@@ -16,18 +16,28 @@ from tsbrunbook.workspace import Workspace
 
 # OSC retitle ended by BEL, a 7-bit CSI, the 8-bit C1 CSI (\x9b), DEL, backspace, CR and friends.
 HOSTILE = "t\x1b]0;pwn\x07 \x1b[2J\x9b31m\x7f\x08 \x85x\x1c\rend"
-CONTROL_BYTES = [chr(c) for c in range(0x20) if chr(c) not in "\n"] + [chr(c) for c in range(0x7F, 0xA0)]
+CONTROL_BYTES = [chr(c) for c in range(0x20) if chr(c) not in "\n"] + [
+    chr(c) for c in range(0x7F, 0xA0)
+]
 MP = "management-plane-failure"
 WC = "workload-cluster-failure@eu-west"
 
 
 def no_controls(text: str, tabs: bool = False) -> None:
-    bad = sorted({f"{ord(ch):#04x}" for ch in text if ch in CONTROL_BYTES and not (tabs and ch == "\t")})
+    bad = sorted(
+        {f"{ord(ch):#04x}" for ch in text if ch in CONTROL_BYTES and not (tabs and ch == "\t")}
+    )
     assert not bad, f"control characters in the output: {bad}"
 
 
 def test_helpers_drop_control_characters():
-    for out in (md.inline(HOSTILE), md.code_span(HOSTILE), md.cell_code(HOSTILE), md.table([HOSTILE], [[HOSTILE]]), md.link(HOSTILE, "https://x/\x1b[2J")):
+    for out in (
+        md.inline(HOSTILE),
+        md.code_span(HOSTILE),
+        md.cell_code(HOSTILE),
+        md.table([HOSTILE], [[HOSTILE]]),
+        md.link(HOSTILE, "https://x/\x1b[2J"),
+    ):
         no_controls(out)
         assert "pwn" not in out and "end" in out  # the whole sequence goes, payload and all
     block = md.code_block([HOSTILE, "a\tb"], lang="sh\x1b")
@@ -69,8 +79,14 @@ def test_runbook_text_with_escapes_is_cleaned(tmp_path, monkeypatch, cli):
     path = root / "scenarios" / "workload-cluster-failure.yaml"
     text = path.read_text()
     for old, new in (
-        ("title: Confirm the cluster answers again", 'title: "Confirm \\e]0;pwn\\a the cluster \\x9b2J"'),
-        ("- 'kubectl --context {{cluster_context}} get nodes'", '- "kubectl \\e[2J get nodes\\r\\x07"'),
+        (
+            "title: Confirm the cluster answers again",
+            'title: "Confirm \\e]0;pwn\\a the cluster \\x9b2J"',
+        ),
+        (
+            "- 'kubectl --context {{cluster_context}} get nodes'",
+            '- "kubectl \\e[2J get nodes\\r\\x07"',
+        ),
     ):
         assert old in text
         text = text.replace(old, new, 1)

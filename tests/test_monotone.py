@@ -9,11 +9,16 @@ from tsbrunbook.domain.impact import ImpactEngine
 from tsbrunbook.domain.model import Datastore, Estate, Service, WorkloadCluster
 
 
-def make_estate(base: Estate, n_clusters: int, services: list[list[int]], pg_embedded: bool, es_embedded: bool) -> Estate:
+def make_estate(
+    base: Estate, n_clusters: int, services: list[list[int]], pg_embedded: bool, es_embedded: bool
+) -> Estate:
     from dataclasses import replace
 
     clusters = tuple(WorkloadCluster(f"c{i}", f"r{i % 3}", f"ctx{i}") for i in range(n_clusters))
-    svcs = tuple(Service(f"s{j}", tuple(dict.fromkeys(f"c{i % n_clusters}" for i in idx))) for j, idx in enumerate(services))
+    svcs = tuple(
+        Service(f"s{j}", tuple(dict.fromkeys(f"c{i % n_clusters}" for i in idx)))
+        for j, idx in enumerate(services)
+    )
     return replace(
         base,
         clusters=clusters,

@@ -48,7 +48,10 @@ def test_status_changes_become_short_messages_only_while_opted_in(session):
     s.mark_down(["management-plane"])
     s.mark_down(["management-cluster"])  # the broader scenario takes over: not a recovery
     s.add_note("looking at the LB")  # notes and steps are not broadcast
-    s.set_step(f"management-cluster-failure/recovery/{s.engine.pack.scenario('management-cluster-failure').recovery.steps[0].id}", "done")
+    s.set_step(
+        f"management-cluster-failure/recovery/{s.engine.pack.scenario('management-cluster-failure').recovery.steps[0].id}",
+        "done",
+    )
     s.mark_up(["management-cluster"])
     s.raise_escalation(f"{MP}/restoration/engage-tetrate-support", "TS-1")
     record_expired_timers(s, s.state.instances[MP] + timedelta(minutes=31))
@@ -117,7 +120,11 @@ def test_http_500_is_retried_with_backoff_then_delivered(session):
         assert notifier.wait_idle(5)
         notifier.close()
     assert [r["status"] for r in rec.requests] == [500, 500, 200]
-    assert notifier.status.delivered == 1 and notifier.status.failed == 0 and notifier.status.last_error == ""
+    assert (
+        notifier.status.delivered == 1
+        and notifier.status.failed == 0
+        and notifier.status.last_error == ""
+    )
 
 
 def test_http_500_forever_gives_up_counts_it_and_moves_on(session):
@@ -133,7 +140,12 @@ def test_http_500_forever_gives_up_counts_it_and_moves_on(session):
     assert (status.delivered, status.failed, status.pending) == (0, 2, 0)
     assert status.last_error == "webhook: HTTP 500 (gave up after 3 attempts)"
     assert status.line == "chat: 2 failed — webhook: HTTP 500 (gave up after 3 attempts)"
-    assert [e.type for e in Workspace().open(session.id).state.timeline] == ["started", "chat", "down", "up"]
+    assert [e.type for e in Workspace().open(session.id).state.timeline] == [
+        "started",
+        "chat",
+        "down",
+        "up",
+    ]
 
 
 def test_a_client_error_is_not_retried(session):
@@ -143,7 +155,10 @@ def test_a_client_error_is_not_retried(session):
         notifier.submit(session.state)
         assert notifier.wait_idle(5)
         notifier.close()
-    assert len(rec.requests) == 1 and notifier.status.last_error == "webhook: HTTP 404 (gave up after 1 attempt)"
+    assert (
+        len(rec.requests) == 1
+        and notifier.status.last_error == "webhook: HTTP 404 (gave up after 1 attempt)"
+    )
 
 
 def test_a_hanging_webhook_never_blocks_the_caller(session):
@@ -159,12 +174,21 @@ def test_a_hanging_webhook_never_blocks_the_caller(session):
         wait_for(lambda: "timed out after 0.3 s" in notifier.status.last_error)
         assert notifier.status.pending == 3
         assert notifier.status.last_error == "webhook: timed out after 0.3 s (attempt 1 of 2)"
-        assert "chat: 3 pending — last attempt timed out after 0.3 s; retrying in " in notifier.status.line
+        assert (
+            "chat: 3 pending — last attempt timed out after 0.3 s; retrying in "
+            in notifier.status.line
+        )
         t0 = time.perf_counter()
         notifier.close(timeout=0.1)
         assert time.perf_counter() - t0 < 1.0
     # The incident lost nothing.
-    assert [e.type for e in Workspace().open(session.id).state.timeline] == ["started", "chat", "down", "down", "down"]
+    assert [e.type for e in Workspace().open(session.id).state.timeline] == [
+        "started",
+        "chat",
+        "down",
+        "down",
+        "down",
+    ]
     assert TOKEN not in notifier.status.last_error
 
 
@@ -187,7 +211,10 @@ def test_no_webhook_url_or_no_keyring_is_shown_not_retried(session, memory_keyri
     session.mark_down(["management-plane"])
     notifier.submit(session.state)
     assert notifier.wait_idle(5)
-    assert notifier.status.last_error == "webhook: no webhook URL (run `tsbrunbook secret set webhook-url`) (gave up after 1 attempt)"
+    assert (
+        notifier.status.last_error
+        == "webhook: no webhook URL (run `tsbrunbook secret set webhook-url`) (gave up after 1 attempt)"
+    )
     import keyring
     from keyring.backends import fail
 
@@ -196,7 +223,9 @@ def test_no_webhook_url_or_no_keyring_is_shown_not_retried(session, memory_keyri
     notifier.submit(session.state)
     assert notifier.wait_idle(5)
     notifier.close()
-    assert notifier.status.last_error.startswith("webhook: no usable keyring backend (keyring.backends.fail.Keyring")
+    assert notifier.status.last_error.startswith(
+        "webhook: no usable keyring backend (keyring.backends.fail.Keyring"
+    )
     assert notifier.status.failed == 2
 
 
@@ -214,13 +243,20 @@ def test_cli_chat_on_off(cli, session, memory_keyring):
     secrets.set_secret("webhook-url", f"https://hooks.example.test/services/{TOKEN}")
     assert cli("incident", "chat", session.id, "off").rc == 0
     back = cli("incident", "chat", session.id, "on")
-    assert "the TUI posts the status changes while it is open" in back.err and TOKEN not in back.err + back.out
+    assert (
+        "the TUI posts the status changes while it is open" in back.err
+        and TOKEN not in back.err + back.out
+    )
     cli("incident", "close", session.id)
     closed = cli("incident", "chat", session.id, "off")
     assert closed.rc == 2 and "is closed" in closed.err
     bad = cli("incident", "chat", session.id, "maybe")
     assert bad.rc == 2 and "invalid choice" in bad.err
-    assert [e.data for e in Workspace().open(session.id).state.timeline if e.type == "chat"] == [{"enabled": True}, {"enabled": False}, {"enabled": True}]
+    assert [e.data for e in Workspace().open(session.id).state.timeline if e.type == "chat"] == [
+        {"enabled": True},
+        {"enabled": False},
+        {"enabled": True},
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +279,9 @@ class FakeClock:
             self.now += seconds
 
 
-@pytest.mark.parametrize("respond", [drip_headers(0.2), stall_after_headers()], ids=["drip", "stall-after-headers"])
+@pytest.mark.parametrize(
+    "respond", [drip_headers(0.2), stall_after_headers()], ids=["drip", "stall-after-headers"]
+)
 def test_a_webhook_post_has_a_total_deadline(respond):
     with serve_raw(respond) as server:
         started = time.monotonic()
@@ -273,7 +311,17 @@ def test_a_stall_and_the_backoff_schedule_show_in_the_status_line(session):
 
     secrets.set_secret("webhook-url", f"https://hooks.example.test/services/{TOKEN}")
     set_chat(session, True)
-    notifier = Notifier(session.engine, session.id, timeout=10, backoff=5, max_backoff=40, max_attempts=8, clock=clock, sleep=sleep, post=post)
+    notifier = Notifier(
+        session.engine,
+        session.id,
+        timeout=10,
+        backoff=5,
+        max_backoff=40,
+        max_attempts=8,
+        clock=clock,
+        sleep=sleep,
+        post=post,
+    )
     notifier.start(session.state)
     for cid in ("management-plane", "postgres", "elasticsearch"):
         session.mark_down([cid])
@@ -281,9 +329,18 @@ def test_a_stall_and_the_backoff_schedule_show_in_the_status_line(session):
     assert notifier.wait_idle(5)
     notifier.close()
     assert [d for d, _ in seen] == [5, 10, 20, 40, 40]  # doubling, capped at max_backoff
-    assert seen[0][1] == "chat: 3 pending — last attempt timed out after 10 s; retrying in 5 s (1 of 8 attempts made)"
-    assert seen[2][1] == "chat: 3 pending — last attempt timed out after 10 s; retrying in 20 s (3 of 8 attempts made)"
-    assert seen[4][1] == "chat: 3 pending — last attempt timed out after 10 s; retrying in 40 s (5 of 8 attempts made)"
+    assert (
+        seen[0][1]
+        == "chat: 3 pending — last attempt timed out after 10 s; retrying in 5 s (1 of 8 attempts made)"
+    )
+    assert (
+        seen[2][1]
+        == "chat: 3 pending — last attempt timed out after 10 s; retrying in 20 s (3 of 8 attempts made)"
+    )
+    assert (
+        seen[4][1]
+        == "chat: 3 pending — last attempt timed out after 10 s; retrying in 40 s (5 of 8 attempts made)"
+    )
     assert len(attempts) == 8 and attempts[:6] == [attempts[0]] * 6  # the head message, in order
     assert notifier.status.line == "chat: 3 sent" and notifier.status.last_error == ""
     assert all(TOKEN not in line for _, line in seen)
@@ -305,7 +362,10 @@ def test_an_attempt_in_flight_for_long_is_shown_not_silent(session):
     wait_for(lambda: notifier.status.in_flight_for is not None)
     assert notifier.status.line == "chat: 1 pending"  # a fresh attempt is not a stall yet
     clock.advance(7)
-    assert notifier.status.line == "chat: 1 pending — attempt 1 of 5: no answer for 7 s yet (deadline 10 s)"
+    assert (
+        notifier.status.line
+        == "chat: 1 pending — attempt 1 of 5: no answer for 7 s yet (deadline 10 s)"
+    )
     release.set()
     assert notifier.wait_idle(5)
     notifier.close()
@@ -319,7 +379,13 @@ def test_a_real_stalled_webhook_is_reported_then_given_up(session):
     with serve_raw(drip_headers(0.2)) as server:
         secrets.set_secret("webhook-url", f"{server.url}/services/{TOKEN}")
         set_chat(session, True)
-        notifier = Notifier(session.engine, session.id, timeout=1.0, max_attempts=2, sleep=lambda delay: seen.append(notifier.status.line))
+        notifier = Notifier(
+            session.engine,
+            session.id,
+            timeout=1.0,
+            max_attempts=2,
+            sleep=lambda delay: seen.append(notifier.status.line),
+        )
         notifier.start(session.state)
         session.mark_down(["management-plane"])
         started = time.monotonic()
@@ -328,5 +394,10 @@ def test_a_real_stalled_webhook_is_reported_then_given_up(session):
         took = time.monotonic() - started
         notifier.close()
     assert took < 2 * 1.0 + 3.0, took
-    assert seen == ["chat: 1 pending — last attempt timed out after 1 s; retrying in 1 s (1 of 2 attempts made)"]
-    assert notifier.status.line == "chat: 1 failed — webhook: timed out after 1 s (gave up after 2 attempts)"
+    assert seen == [
+        "chat: 1 pending — last attempt timed out after 1 s; retrying in 1 s (1 of 2 attempts made)"
+    ]
+    assert (
+        notifier.status.line
+        == "chat: 1 failed — webhook: timed out after 1 s (gave up after 2 attempts)"
+    )

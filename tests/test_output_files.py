@@ -51,12 +51,18 @@ def commands(incident, exercise_run) -> list[list[str]]:
     return writers(incident, exercise_run)
 
 
-def test_export_onto_the_stores_own_sqlite_file_is_refused_and_every_incident_survives(cli, isolated_home, incident):
+def test_export_onto_the_stores_own_sqlite_file_is_refused_and_every_incident_survives(
+    cli, isolated_home, incident
+):
     db = isolated_home / "incidents.sqlite3"
     before = store_bytes(isolated_home)
     for force in ([], ["--force"]):
         line = one_error_line(cli("incident", "export", incident, "-o", str(db), *force))
-        assert str(db) in line and "data directory" in line and "pick a path outside the data directory" in line
+        assert (
+            str(db) in line
+            and "data directory" in line
+            and "pick a path outside the data directory" in line
+        )
     assert store_bytes(isolated_home) == before
     listed = cli("incident", "list")
     assert listed.rc == 0 and incident in listed.out
@@ -97,7 +103,9 @@ def test_an_existing_file_is_replaced_only_with_force(cli, tmp_path, commands):
         target.unlink()
 
 
-def test_a_fifo_a_socket_and_a_symlink_to_a_device_are_refused_and_left_alone(cli, tmp_path, incident):
+def test_a_fifo_a_socket_and_a_symlink_to_a_device_are_refused_and_left_alone(
+    cli, tmp_path, incident
+):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     sock_path = tmp_path / "s.sock"
@@ -138,7 +146,9 @@ def test_a_new_file_is_written_without_force(cli, tmp_path, commands):
         result = cli(*argv, "-o", str(target))
         assert result.rc == 0, result.err
         assert target.read_text().startswith("# ")
-    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tsbrunbook-")]  # no temporary left
+    assert not [
+        p for p in os.listdir(tmp_path) if p.startswith(".tsbrunbook-")
+    ]  # no temporary left
 
 
 def test_a_file_that_appears_between_the_check_and_the_write_is_kept(tmp_path, monkeypatch):
@@ -166,7 +176,11 @@ def test_fresh_names_never_overwrite(tmp_path):
     second = output.write_fresh(str(tmp_path), "INC-1.md", "two\n")
     os.mkfifo(tmp_path / "INC-1-3.md")  # whatever holds a name, it is skipped, never opened
     third = output.write_fresh(str(tmp_path), "INC-1.md", "three\n")
-    assert [os.path.basename(p) for p in (first, second, third)] == ["INC-1.md", "INC-1-2.md", "INC-1-4.md"]
+    assert [os.path.basename(p) for p in (first, second, third)] == [
+        "INC-1.md",
+        "INC-1-2.md",
+        "INC-1-4.md",
+    ]
     assert [Path(p).read_text() for p in (first, second, third)] == ["one\n", "two\n", "three\n"]
     assert stat.S_ISFIFO(os.lstat(tmp_path / "INC-1-3.md").st_mode)
 

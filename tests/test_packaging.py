@@ -14,7 +14,18 @@ from tests.conftest import ROOT
 def test_wheel_carries_the_runbooks_and_finds_them(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
         cwd=tmp_path,
@@ -26,16 +37,49 @@ def test_wheel_carries_the_runbooks_and_finds_them(tmp_path):
     assert sum(n.startswith("tsbrunbook/_runbooks/scenarios/") for n in names) >= 8
 
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
     env = {**os.environ, "PYTHONPATH": str(site)}
     probe = "import tsbrunbook.domain.loader as l, json; print(json.dumps([l.runbooks_dir(), l.load_pack().version]))"
-    out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     where, version = json.loads(out)
     assert where.startswith(str(site)), where  # the wheel's copy, not the checkout's
     assert version
     result = subprocess.run(
-        [sys.executable, "-m", "tsbrunbook", "impact", "--down", "management-plane", "--format", "json"],
-        env=env, cwd=tmp_path, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tsbrunbook",
+            "impact",
+            "--down",
+            "management-plane",
+            "--format",
+            "json",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["operations"]["management-operations"]["level"] == "outage"

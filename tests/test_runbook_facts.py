@@ -22,7 +22,9 @@ def test_commands_call_only_the_documented_endpoint_behind_the_fqdn(pack):
     undocumented = []
     for ref, step in all_steps(pack):
         for text in (*step.commands, step.detail, step.verify):
-            undocumented += [(ref, path) for path in FQDN_URL.findall(text) if path not in DOCUMENTED_PATHS]
+            undocumented += [
+                (ref, path) for path in FQDN_URL.findall(text) if path not in DOCUMENTED_PATHS
+            ]
     assert not undocumented
 
 

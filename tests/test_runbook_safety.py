@@ -29,10 +29,19 @@ DESTRUCTIVE_PATTERNS = (
     re.compile(r"\bdropdb\b"),
 )
 HELM_INSTALL = re.compile(r"\bhelm\b.*\b(install|upgrade)\b")
-PER_CLUSTER_RUNBOOKS = ("edge-control-plane-failure", "connectivity-loss", "workload-cluster-failure")
+PER_CLUSTER_RUNBOOKS = (
+    "edge-control-plane-failure",
+    "connectivity-loss",
+    "workload-cluster-failure",
+)
 REBUILDS = ("management-plane-failure", "management-cluster-failure")
 # The guide's scenarios 2-6: new workloads may be only partly configured while they last.
-CONTAINED = ("edge-control-plane-failure", "connectivity-loss", "central-control-plane-failure", *REBUILDS)
+CONTAINED = (
+    "edge-control-plane-failure",
+    "connectivity-loss",
+    "central-control-plane-failure",
+    *REBUILDS,
+)
 EDGE_TOKENS = ("otel-token", "oap-token", "ngac-token", "xcp-edge-central-auth-token")
 
 
@@ -76,10 +85,26 @@ def commands(step) -> str:
 
 def test_postgres_restore_records_replicas_and_copies_before_it_drops(pack):
     steps = external_postgres(pack.scenario("postgres-failure").restoration.steps)
-    record = index_of(steps, lambda s: "get deploy" in commands(s) and "replicas" in commands(s), "recording the replica counts")
-    scale_down = index_of(steps, lambda s: re.search(r"tsb iam --replicas[= ]0\b", commands(s)), "scaling tsb and iam to 0")
-    copy = index_of(steps, lambda s: "RENAME TO tsb_broken_" in commands(s) or "pg_dump" in commands(s), "taking a safety copy")
-    drop = index_of(steps, lambda s: re.search(r"\bDROP\s+DATABASE\b", commands(s), re.IGNORECASE), "dropping the database")
+    record = index_of(
+        steps,
+        lambda s: "get deploy" in commands(s) and "replicas" in commands(s),
+        "recording the replica counts",
+    )
+    scale_down = index_of(
+        steps,
+        lambda s: re.search(r"tsb iam --replicas[= ]0\b", commands(s)),
+        "scaling tsb and iam to 0",
+    )
+    copy = index_of(
+        steps,
+        lambda s: "RENAME TO tsb_broken_" in commands(s) or "pg_dump" in commands(s),
+        "taking a safety copy",
+    )
+    drop = index_of(
+        steps,
+        lambda s: re.search(r"\bDROP\s+DATABASE\b", commands(s), re.IGNORECASE),
+        "dropping the database",
+    )
     assert record < scale_down
     assert copy < drop
     safety = steps[copy]
@@ -91,9 +116,17 @@ def test_postgres_restore_loads_as_tsb_stopping_on_error_and_restores_recorded_r
     steps = external_postgres(pack.scenario("postgres-failure").restoration.steps)
     load = next(s for s in steps if "psql" in commands(s) and "tsb_backup.sql" in commands(s))
     assert "-U tsb" in commands(load) and "ON_ERROR_STOP=1" in commands(load)
-    scale_up = index_of(steps, lambda s: "scale deploy" in commands(s) and "--replicas 0" not in commands(s), "scaling back up")
-    assert "--replicas 1" not in commands(steps[scale_up]), "restore the recorded counts, not a fixed 1"
-    resync = index_of(steps, lambda s: "tctl x status cluster {{cluster}}" in commands(s), "checking each cluster")
+    scale_up = index_of(
+        steps,
+        lambda s: "scale deploy" in commands(s) and "--replicas 0" not in commands(s),
+        "scaling back up",
+    )
+    assert "--replicas 1" not in commands(steps[scale_up]), (
+        "restore the recorded counts, not a fixed 1"
+    )
+    resync = index_of(
+        steps, lambda s: "tctl x status cluster {{cluster}}" in commands(s), "checking each cluster"
+    )
     assert scale_up < resync
     assert "backup" in steps[resync].detail and "Git" in steps[resync].detail
 
@@ -114,28 +147,48 @@ def test_embedded_postgres_restore_is_left_to_support_and_warns_about_in_cluster
 @pytest.mark.parametrize("scenario_id", REBUILDS)
 def test_rebuild_fences_the_old_plane_before_install_and_dns(pack, scenario_id):
     steps = pack.scenario(scenario_id).restoration.steps
-    fence = index_of(steps, lambda s: re.search(r"scale deploy .*tsb iam --replicas 0", commands(s)), "fencing the old plane")
-    assert re.search(r"scale deploy .*central --replicas 0", commands(steps[fence])), "central runs beside them"
-    install = index_of(steps, lambda s: HELM_INSTALL.search(commands(s)), "installing the new plane")
+    fence = index_of(
+        steps,
+        lambda s: re.search(r"scale deploy .*tsb iam --replicas 0", commands(s)),
+        "fencing the old plane",
+    )
+    assert re.search(r"scale deploy .*central --replicas 0", commands(steps[fence])), (
+        "central runs beside them"
+    )
+    install = index_of(
+        steps, lambda s: HELM_INSTALL.search(commands(s)), "installing the new plane"
+    )
     dns = index_of(steps, lambda s: s.id == "update-dns", "switching DNS")
     assert fence < install and fence < dns
     assert steps[fence].destructive and steps[dns].destructive
-    revoke = index_of(steps, lambda s: "database access" in s.title, "revoking the old plane's database access")
+    revoke = index_of(
+        steps, lambda s: "database access" in s.title, "revoking the old plane's database access"
+    )
     assert revoke < install and steps[revoke].destructive
     assert "site-specific" in steps[revoke].detail
 
 
 @pytest.mark.parametrize("scenario_id", REBUILDS)
-def test_rebuild_restores_every_secret_the_new_plane_needs_stripped_of_cluster_metadata(pack, scenario_id):
+def test_rebuild_restores_every_secret_the_new_plane_needs_stripped_of_cluster_metadata(
+    pack, scenario_id
+):
     steps = pack.scenario(scenario_id).restoration.steps
     restore = next(s for s in steps if s.id == "restore-secrets")
     text = commands(restore) + restore.detail
-    for name in ("iam-signing-key", "tsb-iam-jwks", "iam-oidc-client-secret", "ldap-credentials", "custom-host-ca"):
+    for name in (
+        "iam-signing-key",
+        "tsb-iam-jwks",
+        "iam-oidc-client-secret",
+        "ldap-credentials",
+        "custom-host-ca",
+    ):
         assert name in text, name
     for field in ("uid", "resourceVersion", "ownerReferences", "creationTimestamp"):
         assert f".metadata.{field}" in commands(restore), field
     assert "kid" in restore.detail and "kid" in commands(restore)
-    install = index_of(steps, lambda s: HELM_INSTALL.search(commands(s)), "installing the new plane")
+    install = index_of(
+        steps, lambda s: HELM_INSTALL.search(commands(s)), "installing the new plane"
+    )
     assert steps.index(restore) < install
 
 
@@ -169,7 +222,12 @@ def test_workload_cluster_failure_tells_the_owners_of_services_that_live_only_th
 
 
 def test_every_helm_install_or_upgrade_is_pinned_to_the_estate_chart_version(pack):
-    installs = [(ref, c) for ref, _, step in all_steps(pack) for c in step.commands if HELM_INSTALL.search(c)]
+    installs = [
+        (ref, c)
+        for ref, _, step in all_steps(pack)
+        for c in step.commands
+        if HELM_INSTALL.search(c)
+    ]
     assert installs, "the rebuilds install the management plane with Helm"
     assert [ref for ref, c in installs if "--version {{helm_chart_version}}" not in c] == []
 
@@ -198,7 +256,9 @@ def test_every_destructive_step_has_a_reason_follows_a_safety_step_and_cites_a_s
                 continue
             seen += 1
             assert step.destructive_reason and step.destructive_reason.strip(), f"{label}/{step.id}"
-            assert any(not s.destructive for s in steps[:i]), f"{label}/{step.id} has no safety step before it"
+            assert any(not s.destructive for s in steps[:i]), (
+                f"{label}/{step.id} has no safety step before it"
+            )
             sources = scenario.sources if scenario else pack.readiness.sources
             assert sources, f"{label}: no sources"
     assert seen >= 10
@@ -208,13 +268,21 @@ def test_front_envoy_is_always_reached_on_the_estate_port(pack):
     wrong = []
     for ref, _, step in all_steps(pack):
         for text in (*step.commands, step.detail, step.verify):
-            wrong += [(ref, m) for m in re.findall(r"https://\{\{fqdn\}\}(?!:\{\{front_envoy_port\}\})\S*", text)]
+            wrong += [
+                (ref, m)
+                for m in re.findall(r"https://\{\{fqdn\}\}(?!:\{\{front_envoy_port\}\})\S*", text)
+            ]
             wrong += [(ref, m) for m in re.findall(r"\bnc\b.*\b(8443|443)\b", text)]
     assert wrong == []
 
 
 def test_estate_wide_steps_name_clusters_through_placeholders(pack):
-    left = [ref for ref, _, step in all_steps(pack) for c in step.commands if "<workload-context>" in c or "<cluster-name>" in c]
+    left = [
+        ref
+        for ref, _, step in all_steps(pack)
+        for c in step.commands
+        if "<workload-context>" in c or "<cluster-name>" in c
+    ]
     assert left == []
 
 
@@ -267,7 +335,13 @@ def test_readiness_records_chart_versions_and_values_for_every_control_plane(pac
     assert "helm --kube-context {{cluster_context}} list" in text
     assert "helm --kube-context {{cluster_context}} get values" in text
     backed_up = " ".join(s.detail + commands(s) for s in pack.readiness.checklist.steps)
-    for name in ("tsb-iam-jwks", "iam-oidc-client-secret", "ldap-credentials", "custom-host-ca", "kid"):
+    for name in (
+        "tsb-iam-jwks",
+        "iam-oidc-client-secret",
+        "ldap-credentials",
+        "custom-host-ca",
+        "kid",
+    ):
         assert name in backed_up, name
 
 

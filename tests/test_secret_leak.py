@@ -21,7 +21,10 @@ PASSWORD = "planted-Pa55w0rd-k2"
 
 def needles(webhook: str) -> list[bytes]:
     plain = [webhook, TOKEN, USER, PASSWORD, f"{USER}:{PASSWORD}"]
-    encoded = [base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(), base64.b64encode(PASSWORD.encode()).decode()]
+    encoded = [
+        base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+        base64.b64encode(PASSWORD.encode()).decode(),
+    ]
     return [n.encode() for n in plain + encoded]
 
 
@@ -41,21 +44,33 @@ def test_no_secret_in_any_file_output_or_log(cli, tmp_path, caplog):
     with serve() as (base, hook), serve(status=500) as (bad_base, _):
         webhook = f"{base}/services/{TOKEN}"
         estate = tmp_path / "estate.yaml"
-        estate.write_text(Path(demo_estate_path()).read_text().replace("    namespace: tsb\n", f"    namespace: tsb\n    status_url: {base}/status\n"))
+        estate.write_text(
+            Path(demo_estate_path())
+            .read_text()
+            .replace("    namespace: tsb\n", f"    namespace: tsb\n    status_url: {base}/status\n")
+        )
         secrets.set_secret("webhook-url", webhook)
         secrets.set_secret("tsb-api-user", USER)
         secrets.set_secret("tsb-api-password", PASSWORD)
         run("secret", "list")
 
-        incident = run("incident", "start", "Planted secrets drill", "--estate", str(estate)).out.strip()
+        incident = run(
+            "incident", "start", "Planted secrets drill", "--estate", str(estate)
+        ).out.strip()
         assert run("incident", "chat", incident, "on").rc == 0
         session = Workspace().open(incident)
         notifier = Notifier(session.engine, session.id, timeout=1.0, backoff=0.01)
         notifier.start(session.state)
         session.mark_down(["management-plane"])
-        session.raise_escalation("management-plane-failure/restoration/engage-tetrate-support", "TS-9")
-        record_expired_timers(session, session.state.instances["management-plane-failure"] + timedelta(minutes=31))
-        assert run("probe", "--allow-insecure-http", "--incident", incident).rc == 0  # the test server is plain http
+        session.raise_escalation(
+            "management-plane-failure/restoration/engage-tetrate-support", "TS-9"
+        )
+        record_expired_timers(
+            session, session.state.instances["management-plane-failure"] + timedelta(minutes=31)
+        )
+        assert (
+            run("probe", "--allow-insecure-http", "--incident", incident).rc == 0
+        )  # the test server is plain http
         notifier.submit(session.state)
         assert notifier.wait_idle(5)
         assert len(hook.texts) == 3
@@ -63,7 +78,9 @@ def test_no_secret_in_any_file_output_or_log(cli, tmp_path, caplog):
         posts = [r for r in hook.requests if r["method"] == "POST"]
         probes = [r for r in hook.requests if r["method"] == "GET"]
         assert len(posts) == 3 and all(TOKEN in r["path"] for r in posts)
-        assert probes and probes[0]["headers"]["Authorization"].encode().endswith(needles(webhook)[5])
+        assert probes and probes[0]["headers"]["Authorization"].encode().endswith(
+            needles(webhook)[5]
+        )
 
         # A failing webhook: its error text is shown in the UI status line.
         secrets.set_secret("webhook-url", f"{bad_base}/services/{TOKEN}")
@@ -83,7 +100,9 @@ def test_no_secret_in_any_file_output_or_log(cli, tmp_path, caplog):
         run("incident", "show", incident, "--format", "json")
         run("incident", "show", incident)
         run("incident", "brief", incident)
-        written_while_open = files_under(tmp_path)  # the store is open here: its -wal holds the events
+        written_while_open = files_under(
+            tmp_path
+        )  # the store is open here: its -wal holds the events
         notifier.close()
         failing.close()
         session.sink.close()
@@ -92,7 +111,9 @@ def test_no_secret_in_any_file_output_or_log(cli, tmp_path, caplog):
     written = {**written_while_open, **files_under(tmp_path)}
     assert any(name.endswith("incidents.sqlite3") for name in written)
     assert any(name.endswith("-wal") for name in written_while_open)
-    assert any(name.endswith("brief.md") for name in written) and any(name.endswith("export.md") for name in written)
+    assert any(name.endswith("brief.md") for name in written) and any(
+        name.endswith("export.md") for name in written
+    )
     text_out = "\n".join(outputs) + caplog.text
     for needle in needles(webhook):
         for name, data in written.items():

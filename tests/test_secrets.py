@@ -26,7 +26,9 @@ def stdin(monkeypatch, text: str, tty: bool = False) -> None:
 
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under root, with its bytes."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def test_set_from_stdin_list_and_delete(cli, monkeypatch, memory_keyring):
@@ -34,15 +36,25 @@ def test_set_from_stdin_list_and_delete(cli, monkeypatch, memory_keyring):
     result = cli("secret", "set", "webhook-url")
     assert result.rc == 0, result.err
     assert "webhook-url: stored in the keyring (tests.memory_keyring.MemoryKeyring)" in result.out
-    assert memory_keyring.values[("tsbrunbook", "webhook-url")] == VALUE  # the newline is not part of it
+    assert (
+        memory_keyring.values[("tsbrunbook", "webhook-url")] == VALUE
+    )  # the newline is not part of it
     listed = cli("secret", "list")
     assert listed.rc == 0
-    assert "Keyring backend: tests.memory_keyring.MemoryKeyring (service 'tsbrunbook')" in listed.out
+    assert (
+        "Keyring backend: tests.memory_keyring.MemoryKeyring (service 'tsbrunbook')" in listed.out
+    )
     rows = {line.split()[0]: line.split()[1] for line in listed.out.splitlines()[3:]}
     assert rows == {"webhook-url": "yes", "tsb-api-user": "no", "tsb-api-password": "no"}
     assert VALUE not in listed.out + result.out + result.err + listed.err
-    assert cli("secret", "delete", "webhook-url").out.strip() == "webhook-url: deleted from the keyring"
-    assert cli("secret", "delete", "webhook-url").out.strip() == "webhook-url: was not set (nothing deleted)"
+    assert (
+        cli("secret", "delete", "webhook-url").out.strip()
+        == "webhook-url: deleted from the keyring"
+    )
+    assert (
+        cli("secret", "delete", "webhook-url").out.strip()
+        == "webhook-url: was not set (nothing deleted)"
+    )
     assert memory_keyring.values == {}
 
 
@@ -52,7 +64,11 @@ def test_list_as_json_has_no_values(cli, memory_keyring):
     memory_keyring.set_password("tsbrunbook", "tsb-api-password", "pa55-w0rd-planted")
     result = cli("secret", "list", "--format", "json")
     data = json.loads(result.out)
-    assert {s["name"]: s["set"] for s in data["secrets"]} == {"webhook-url": False, "tsb-api-user": False, "tsb-api-password": True}
+    assert {s["name"]: s["set"] for s in data["secrets"]} == {
+        "webhook-url": False,
+        "tsb-api-user": False,
+        "tsb-api-password": True,
+    }
     assert "pa55-w0rd-planted" not in result.out
 
 
@@ -63,7 +79,9 @@ def test_set_from_a_hidden_prompt_on_a_terminal(cli, monkeypatch, memory_keyring
     result = cli("secret", "set", "tsb-api-password")
     assert result.rc == 0, result.err
     assert prompts == ["Value for tsb-api-password (input hidden): "]
-    assert memory_keyring.values[("tsbrunbook", "tsb-api-password")] == "p@ss word "  # passwords kept verbatim
+    assert (
+        memory_keyring.values[("tsbrunbook", "tsb-api-password")] == "p@ss word "
+    )  # passwords kept verbatim
 
 
 @pytest.mark.parametrize(
@@ -76,7 +94,9 @@ def test_set_from_a_hidden_prompt_on_a_terminal(cli, monkeypatch, memory_keyring
     ],
     ids=["positional", "option", "option=", "option-first"],
 )
-def test_a_value_on_the_command_line_is_refused_and_never_echoed(cli, monkeypatch, memory_keyring, argv):
+def test_a_value_on_the_command_line_is_refused_and_never_echoed(
+    cli, monkeypatch, memory_keyring, argv
+):
     stdin(monkeypatch, "should-not-be-read")
     result = cli("secret", "set", *argv)
     assert result.rc == 2
@@ -107,7 +127,9 @@ def test_unknown_name_suggests_the_closest_without_echoing(cli, monkeypatch, mem
         ("tsb-api-password", "pa55-one\npa55-two\n", "spans several lines"),
     ],
 )
-def test_bad_values_are_refused_without_being_shown(cli, monkeypatch, memory_keyring, name, text, message):
+def test_bad_values_are_refused_without_being_shown(
+    cli, monkeypatch, memory_keyring, name, text, message
+):
     stdin(monkeypatch, text)
     result = cli("secret", "set", name)
     assert result.rc == 2 and message in result.err and "nothing was stored" in result.err
@@ -120,12 +142,22 @@ def test_fail_backend_is_a_clear_exit_2_and_nothing_is_written(cli, monkeypatch,
     keyring.set_keyring(fail.Keyring())
     before = tree(tmp_path)
     stdin(monkeypatch, VALUE)
-    for argv in (["secret", "set", "webhook-url"], ["secret", "list"], ["secret", "delete", "tsb-api-user"]):
+    for argv in (
+        ["secret", "set", "webhook-url"],
+        ["secret", "list"],
+        ["secret", "delete", "tsb-api-user"],
+    ):
         result = cli(*argv)
         assert result.rc == 2, argv
         lines = result.err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("tsbrunbook: error: no usable keyring backend (keyring.backends.fail.Keyring")
-        assert "keyringrc.cfg" in lines[0] and "PYTHON_KEYRING_BACKEND" in lines[0] and "never falls back to plain files" in lines[0]
+        assert len(lines) == 1 and lines[0].startswith(
+            "tsbrunbook: error: no usable keyring backend (keyring.backends.fail.Keyring"
+        )
+        assert (
+            "keyringrc.cfg" in lines[0]
+            and "PYTHON_KEYRING_BACKEND" in lines[0]
+            and "never falls back to plain files" in lines[0]
+        )
         assert "Traceback" not in result.err and VALUE not in result.err + result.out
     assert tree(tmp_path) == before
     with pytest.raises(secrets.KeyringUnavailable):
@@ -154,9 +186,14 @@ def test_fail_backend_in_a_real_process_writes_no_file(tmp_path):
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     before = tree(tmp_path)
-    result = run_process("secret", "set", "tsb-api-password", env=env, input="planted-pa55\n", cwd=str(tmp_path))
+    result = run_process(
+        "secret", "set", "tsb-api-password", env=env, input="planted-pa55\n", cwd=str(tmp_path)
+    )
     assert result.rc == 2
-    assert result.err.startswith("tsbrunbook: error: no usable keyring backend") and str(tmp_path / "xdg-config" / "python_keyring" / "keyringrc.cfg") in result.err
+    assert (
+        result.err.startswith("tsbrunbook: error: no usable keyring backend")
+        and str(tmp_path / "xdg-config" / "python_keyring" / "keyringrc.cfg") in result.err
+    )
     assert "planted-pa55" not in result.err + result.out
     assert tree(tmp_path) == before
     assert not any(os.scandir(tmp_path / "tsbhome"))
@@ -205,7 +242,12 @@ def test_a_failing_backend_never_shows_its_message_in_process(cli, monkeypatch, 
     runs.append(("store tsb-api-password", cli("secret", "set", "tsb-api-password")))
     runs.append(("read webhook-url", cli("secret", "list")))  # the first name it reads
     runs.append(("delete tsb-api-password", cli("secret", "delete", "tsb-api-password")))
-    runs.append(("read webhook-url", cli("incident", "chat", cli("incident", "start", "leaky").out.strip(), "on")))
+    runs.append(
+        (
+            "read webhook-url",
+            cli("incident", "chat", cli("incident", "start", "leaky").out.strip(), "on"),
+        )
+    )
     for _, result in runs:
         text = result.out + result.err
         assert LEAKED not in text and VALUE not in text and "bad secret" not in text, text
@@ -218,7 +260,9 @@ def test_a_failing_backend_never_shows_its_message_in_process(cli, monkeypatch, 
     assert runs[3][1].rc == 0 and "updates cannot be posted: the keyring backend" in runs[3][1].err
     after = tree(tmp_path)
     assert not any(LEAKED.encode() in data for data in after.values())
-    assert set(after) - set(before) <= {p for p in after if p.startswith("home/")}  # only the incident store
+    assert set(after) - set(before) <= {
+        p for p in after if p.startswith("home/")
+    }  # only the incident store
 
 
 @pytest.mark.parametrize("backend", ["LeakyRuntimeKeyring", "LeakyKeyringErrorKeyring"])
@@ -236,8 +280,16 @@ def test_a_failing_backend_never_shows_its_message_in_a_real_process(tmp_path, b
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     results = [
-        run_process("secret", "set", "tsb-api-password", env=env, input=LEAKED + "\n", cwd=str(tmp_path)),
-        run_process("probe", "--estate", str(ROOT / "runbooks" / "estates" / "demo.yaml"), env=env, cwd=str(tmp_path)),
+        run_process(
+            "secret", "set", "tsb-api-password", env=env, input=LEAKED + "\n", cwd=str(tmp_path)
+        ),
+        run_process(
+            "probe",
+            "--estate",
+            str(ROOT / "runbooks" / "estates" / "demo.yaml"),
+            env=env,
+            cwd=str(tmp_path),
+        ),
     ]
     for result in results:
         assert result.rc == 2, result

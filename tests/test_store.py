@@ -15,7 +15,12 @@ from tsbrunbook.domain.errors import UserError
 from tsbrunbook.store import SCHEMA_VERSION, Store, default_db_path
 from tsbrunbook.store.sqlite import APPLICATION_ID, MIGRATIONS
 
-META = {"estate_file": None, "estate_name": "Demo retail estate", "pack_version": "2026.11.0", "pack_checksum": "sha256:0"}
+META = {
+    "estate_file": None,
+    "estate_name": "Demo retail estate",
+    "pack_version": "2026.11.0",
+    "pack_checksum": "sha256:0",
+}
 
 
 def digest(path) -> str:
@@ -65,7 +70,11 @@ def test_events_round_trip(store):
     assert stored == sorted(stored, key=lambda e: e.at)
     assert store.events(incident, after=2) == appended[1:]
     # Stored as ISO-8601 UTC with microseconds and as JSON text.
-    raw = sqlite3.connect(store.path).execute("SELECT at, data FROM events WHERE incident = ? AND seq = 3", (incident,)).fetchone()
+    raw = (
+        sqlite3.connect(store.path)
+        .execute("SELECT at, data FROM events WHERE incident = ? AND seq = 3", (incident,))
+        .fetchone()
+    )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", raw[0])
     assert json.loads(raw[1]) == data
 
@@ -90,7 +99,13 @@ def test_list_latest_open_and_closed_incidents(store):
     assert [s.id for s in store.list()] == [new, drill, old]
     assert [s.id for s in store.list(kind="exercise")] == [drill]
     summary = {s.id: s for s in store.list()}[old]
-    assert (summary.title, summary.kind, summary.events, summary.down, summary.closed) == ("old", "incident", 3, ("management-plane",), None)
+    assert (summary.title, summary.kind, summary.events, summary.down, summary.closed) == (
+        "old",
+        "incident",
+        3,
+        ("management-plane",),
+        None,
+    )
     assert store.latest_open() == new
     assert store.latest_open("exercise") == drill
     store.append(new, "closed", {})
@@ -128,7 +143,9 @@ def _v1_database(path) -> None:
     conn = sqlite3.connect(path)
     for sql in MIGRATIONS[0]:
         conn.execute(sql)
-    conn.execute("INSERT INTO incidents VALUES ('INC-20260101-001', 'incident', 'old one', '2026-01-01T10:00:00.000000Z')")
+    conn.execute(
+        "INSERT INTO incidents VALUES ('INC-20260101-001', 'incident', 'old one', '2026-01-01T10:00:00.000000Z')"
+    )
     conn.execute(
         "INSERT INTO events VALUES ('INC-20260101-001', 1, '2026-01-01T10:00:00.000000Z', 'started', ?, 'alice')",
         (json.dumps({"title": "old one", "kind": "incident"}),),
@@ -147,7 +164,12 @@ def test_older_schema_is_migrated_forward(isolated_home):
         assert [e.type for e in store.events("INC-20260101-001")] == ["started"]
         event = store.append("INC-20260101-001", "note", {"text": "after the upgrade"})
         assert event.seq == 2
-    indexes = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
+    indexes = [
+        r[0]
+        for r in sqlite3.connect(path).execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index'"
+        )
+    ]
     assert "events_by_type" in indexes
 
 

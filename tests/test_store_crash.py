@@ -34,7 +34,9 @@ for n in range(count):
 """
 
 
-def writer(incident: str, name: str, count: int, go: str = "-", pause: float = 0.0) -> subprocess.Popen:
+def writer(
+    incident: str, name: str, count: int, go: str = "-", pause: float = 0.0
+) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, incident, name, str(count), go, str(pause)],
         stdout=subprocess.PIPE,
@@ -123,7 +125,13 @@ with Store() as store:
 
 def test_concurrent_processes_create_unique_ids_on_a_fresh_store():
     procs = [
-        subprocess.Popen([sys.executable, "-c", CREATOR, "10"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        subprocess.Popen(
+            [sys.executable, "-c", CREATOR, "10"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         for _ in range(4)
     ]
     ids = []

@@ -40,7 +40,9 @@ SHAPE_DAMAGE = [
 def damage(home, incident: str, seq: int, column: str, value) -> None:
     conn = sqlite3.connect(home / "incidents.sqlite3")
     with conn:
-        changed = conn.execute(f"UPDATE events SET {column} = ? WHERE incident = ? AND seq = ?", (value, incident, seq)).rowcount
+        changed = conn.execute(
+            f"UPDATE events SET {column} = ? WHERE incident = ? AND seq = ?", (value, incident, seq)
+        ).rowcount
     conn.close()
     assert changed == 1
 
@@ -64,12 +66,18 @@ def assert_refused_naming_the_event(line: str, home, incident: str, seq: int) ->
 
 
 @pytest.mark.parametrize(("what", "column", "value"), DAMAGE, ids=[d[0] for d in DAMAGE])
-def test_one_damaged_event_leaves_the_other_incidents_listed(cli, isolated_home, three, what, column, value):
+def test_one_damaged_event_leaves_the_other_incidents_listed(
+    cli, isolated_home, three, what, column, value
+):
     first, middle, last = three
     damage(isolated_home, middle, 3, column, value)
     listed = cli("incident", "list")
     assert listed.rc == 0, listed.err
-    rows = {line.split()[0]: line for line in listed.out.splitlines() if ID_RE.fullmatch(line.split(" ")[0])}
+    rows = {
+        line.split()[0]: line
+        for line in listed.out.splitlines()
+        if ID_RE.fullmatch(line.split(" ")[0])
+    }
     assert set(rows) == {first, middle, last}
     assert "DAMAGED" in rows[middle] and "DAMAGED" not in rows[first] + rows[last]
     assert f"{middle}: damaged: event 3 cannot be read" in listed.out
@@ -79,11 +87,18 @@ def test_one_damaged_event_leaves_the_other_incidents_listed(cli, isolated_home,
 
 
 @pytest.mark.parametrize(("what", "column", "value"), DAMAGE, ids=[d[0] for d in DAMAGE])
-def test_commands_on_the_damaged_incident_refuse_in_one_line(cli, isolated_home, three, what, column, value):
+def test_commands_on_the_damaged_incident_refuse_in_one_line(
+    cli, isolated_home, three, what, column, value
+):
     first, middle, _ = three
     damage(isolated_home, middle, 3, column, value)
     before = store_bytes(isolated_home)
-    for argv in (("show", middle), ("export", middle), ("down", middle, "postgres"), ("brief", middle)):
+    for argv in (
+        ("show", middle),
+        ("export", middle),
+        ("down", middle, "postgres"),
+        ("brief", middle),
+    ):
         line = one_error_line(cli("incident", *argv))
         assert_refused_naming_the_event(line, isolated_home, middle, 3)
     assert store_bytes(isolated_home) == before
@@ -92,7 +107,9 @@ def test_commands_on_the_damaged_incident_refuse_in_one_line(cli, isolated_home,
 
 
 @pytest.mark.parametrize(("what", "type_", "data"), SHAPE_DAMAGE, ids=[d[0] for d in SHAPE_DAMAGE])
-def test_an_event_missing_what_the_fold_needs_is_refused_not_a_crash(cli, isolated_home, three, what, type_, data):
+def test_an_event_missing_what_the_fold_needs_is_refused_not_a_crash(
+    cli, isolated_home, three, what, type_, data
+):
     _, middle, _ = three
     damage(isolated_home, middle, 3, "type", type_)
     damage(isolated_home, middle, 3, "data", data)
@@ -151,6 +168,9 @@ async def test_tui_switcher_lists_the_damaged_incident_as_damaged(isolated_home,
         await pilot.press("i")
         await pilot.pause()
         options = app.screen.query_one(OptionList)
-        labels = {options.get_option_at_index(n).id: str(options.get_option_at_index(n).prompt) for n in range(options.option_count)}
+        labels = {
+            options.get_option_at_index(n).id: str(options.get_option_at_index(n).prompt)
+            for n in range(options.option_count)
+        }
         assert "damaged" in labels[middle] and "damaged" not in labels[first]
     assert app.return_code in (None, 0)

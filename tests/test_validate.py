@@ -15,7 +15,11 @@ EXPECT = re.compile(r"#\s*expect:\s*(.+?)\s*$")
 
 def planted(path: Path) -> list[tuple[int, str]]:
     """(line, expected substring) for each `# expect:` marker in a broken file."""
-    return [(n, m.group(1)) for n, line in enumerate(path.read_text().splitlines(), 1) if (m := EXPECT.search(line))]
+    return [
+        (n, m.group(1))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if (m := EXPECT.search(line))
+    ]
 
 
 def test_shipped_runbooks_are_clean(cli):
@@ -40,7 +44,9 @@ def test_each_planted_defect_is_reported_with_its_line(cli, path):
     assert lines[-1].endswith("in 1 file(s)")
     for line_no, text in expected:
         prefix = f"{path}:{line_no}: "
-        assert any(ln.startswith(prefix) and text in ln for ln in lines), f"{path.name}:{line_no} '{text}' not in:\n{result.err}"
+        assert any(ln.startswith(prefix) and text in ln for ln in lines), (
+            f"{path.name}:{line_no} '{text}' not in:\n{result.err}"
+        )
 
 
 def test_validate_whole_corpus_counts_every_file(cli):
@@ -60,7 +66,9 @@ def test_dominance_keeps_the_engine_monotone(pack):
 
     mc = pack.scenario("management-cluster-failure")
     weak = dict(mc.impact)
-    weak["management-operations"] = OperationImpact(Level.LIMITED, {"clusters": Level.LIMITED, "management": Level.LIMITED}, "x")
+    weak["management-operations"] = OperationImpact(
+        Level.LIMITED, {"clusters": Level.LIMITED, "management": Level.LIMITED}, "x"
+    )
     scenarios = [replace(mc, impact=weak) if s.id == mc.id else s for s in pack.scenarios]
     problems = check_scenarios(pack.graph, scenarios)
     assert any("milder than the 'management-plane-failure'" in p.message for p in problems)

@@ -58,8 +58,14 @@ def test_custom_tags_in_a_scenario_are_reported_at_their_line(cli, tmp_path):
         ("!vault region: eu", "unsupported YAML tag '!vault'"),
     ],
 )
-def test_values_the_constructor_cannot_build_are_problems_not_tracebacks(cli, tmp_path, snippet, message):
-    text = Path(demo_estate_path()).read_text(encoding="utf-8").replace("    region: europe-west3\n", f"    {snippet}\n", 1)
+def test_values_the_constructor_cannot_build_are_problems_not_tracebacks(
+    cli, tmp_path, snippet, message
+):
+    text = (
+        Path(demo_estate_path())
+        .read_text(encoding="utf-8")
+        .replace("    region: europe-west3\n", f"    {snippet}\n", 1)
+    )
     path = tmp_path / "estate.yaml"
     path.write_text(text)
     line = text.splitlines().index(f"    {snippet}") + 1
@@ -69,13 +75,23 @@ def test_values_the_constructor_cannot_build_are_problems_not_tracebacks(cli, tm
 
 def test_standard_tags_and_plain_values_still_load():
     text = Path(demo_estate_path()).read_text(encoding="utf-8")
-    text = text.replace("    namespace: tsb\n", "    namespace: !!str tsb\n", 1).replace("    region: europe-west3\n", "    region: =\n", 1)
+    text = text.replace("    namespace: tsb\n", "    namespace: !!str tsb\n", 1).replace(
+        "    region: europe-west3\n", "    region: =\n", 1
+    )
     estate = load_estate(text=text)
     assert estate.management.namespace == "tsb" and estate.management.region == "="
 
 
 @pytest.mark.skipif(getattr(yaml, "CSafeLoader", None) is None, reason="no libyaml")
-@pytest.mark.parametrize("doc", ["a: !foo x\n", "a: !!python/object/apply:os.system [ls]\n", "a: !!set {x}\nb: 2024-01-01\nc: [1, ~, true]\n", "<<: {a: 1}\n"])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "a: !foo x\n",
+        "a: !!python/object/apply:os.system [ls]\n",
+        "a: !!set {x}\nb: 2024-01-01\nc: [1, ~, true]\n",
+        "<<: {a: 1}\n",
+    ],
+)
 def test_the_c_and_python_composers_agree(doc):
     fast, slow = Source("f"), Source("f")
     a, b = _parse(doc, fast, yaml.CSafeLoader), _parse(doc, slow, yaml.SafeLoader)

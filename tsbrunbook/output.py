@@ -77,31 +77,53 @@ def check_output(target: str, *, force: bool = False, example_name: str = "expor
     Called before anything is computed, so a typo is reported at once, and again just before the
     write: the file system may have changed in between."""
     if not target or "\x00" in target:
-        raise UserError(f"{target!r}: not a usable file name", "give a file name, e.g. -o " + example_name)
+        raise UserError(
+            f"{target!r}: not a usable file name", "give a file name, e.g. -o " + example_name
+        )
     real = os.path.realpath(target)
     shown = _named(target, real)
     home = _data_dir()
     if _inside(real, home):
-        raise UserError(f"{shown}: is inside the data directory {home}, where the incident store lives", OUTSIDE_HINT)
+        raise UserError(
+            f"{shown}: is inside the data directory {home}, where the incident store lives",
+            OUTSIDE_HINT,
+        )
     try:
         st = os.stat(real)
     except FileNotFoundError:
         folder = os.path.dirname(real)
         if not os.path.isdir(folder):
-            raise UserError(f"{shown}: the directory {folder} does not exist", "create it first or write somewhere else") from None
+            raise UserError(
+                f"{shown}: the directory {folder} does not exist",
+                "create it first or write somewhere else",
+            ) from None
         return real
     except OSError as exc:
-        raise UserError(f"{shown}: cannot check the path ({exc.strerror or exc})", "check the path and its permissions") from None
+        raise UserError(
+            f"{shown}: cannot check the path ({exc.strerror or exc})",
+            "check the path and its permissions",
+        ) from None
     if stat.S_ISDIR(st.st_mode):
-        raise UserError(f"{shown}: is a directory", f"give a file name, e.g. -o {os.path.join(target, example_name)}")
+        raise UserError(
+            f"{shown}: is a directory",
+            f"give a file name, e.g. -o {os.path.join(target, example_name)}",
+        )
     if not stat.S_ISREG(st.st_mode):
-        raise UserError(f"{shown}: is {_kind(st.st_mode)}, not a regular file", "write to a regular file")
+        raise UserError(
+            f"{shown}: is {_kind(st.st_mode)}, not a regular file", "write to a regular file"
+        )
     try:
         database = is_sqlite(real)
     except OSError as exc:
-        raise UserError(f"{shown}: cannot read it to check what it is ({exc.strerror or exc})", "write somewhere else") from None
+        raise UserError(
+            f"{shown}: cannot read it to check what it is ({exc.strerror or exc})",
+            "write somewhere else",
+        ) from None
     if database:
-        raise UserError(f"{shown}: is an SQLite database; it is never replaced by an export", "write to another file name")
+        raise UserError(
+            f"{shown}: is an SQLite database; it is never replaced by an export",
+            "write to another file name",
+        )
     if not force:
         raise UserError(f"{shown}: already exists", FORCE_HINT)
     return real
@@ -145,7 +167,13 @@ def _claim(tmp: str, path: str) -> None:
     except FileExistsError:
         raise
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+        if exc.errno not in (
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EOPNOTSUPP,
+            errno.EXDEV,
+            errno.EMLINK,
+        ):
             raise
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -168,7 +196,10 @@ def write_atomically(path: str, text: str, *, force: bool = False) -> str:
     try:
         tmp = _temporary(folder, text)
     except OSError as exc:
-        raise UserError(f"{path}: cannot write the file ({exc.strerror or exc})", "check the path and its permissions") from None
+        raise UserError(
+            f"{path}: cannot write the file ({exc.strerror or exc})",
+            "check the path and its permissions",
+        ) from None
     try:
         if force:
             # Again, as late as possible: nothing became a device or a database, no link moved.
@@ -180,7 +211,10 @@ def write_atomically(path: str, text: str, *, force: bool = False) -> str:
     except FileExistsError:
         raise UserError(f"{path}: already exists", FORCE_HINT) from None
     except OSError as exc:
-        raise UserError(f"{path}: cannot write the file ({exc.strerror or exc})", "check the path and its permissions") from None
+        raise UserError(
+            f"{path}: cannot write the file ({exc.strerror or exc})",
+            "check the path and its permissions",
+        ) from None
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
@@ -203,12 +237,18 @@ def write_fresh(folder: str, name: str, text: str) -> str:
     folder = os.path.abspath(folder)
     home = _data_dir()
     if _inside(os.path.realpath(folder), home):
-        raise UserError(f"{folder}: is inside the data directory {home}, where the incident store lives", "set TSBRUNBOOK_EXPORT_DIR to another folder")
+        raise UserError(
+            f"{folder}: is inside the data directory {home}, where the incident store lives",
+            "set TSBRUNBOOK_EXPORT_DIR to another folder",
+        )
     try:
         os.makedirs(folder, exist_ok=True)
         tmp = _temporary(folder, text)
     except OSError as exc:
-        raise UserError(f"{folder}: cannot write the export there ({exc.strerror or exc})", "check the folder and its permissions") from None
+        raise UserError(
+            f"{folder}: cannot write the export there ({exc.strerror or exc})",
+            "check the folder and its permissions",
+        ) from None
     try:
         for n in range(1, MAX_FRESH_NAMES + 1):
             path = os.path.join(folder, fresh_name(name, n))
@@ -217,10 +257,15 @@ def write_fresh(folder: str, name: str, text: str) -> str:
             except FileExistsError:
                 continue  # taken (by a file, a FIFO, anything): the next name
             except OSError as exc:
-                raise UserError(f"{path}: cannot write the export ({exc.strerror or exc})", "check the folder and its permissions") from None
+                raise UserError(
+                    f"{path}: cannot write the export ({exc.strerror or exc})",
+                    "check the folder and its permissions",
+                ) from None
             _sync_folder(folder)
             return path
-        raise UserError(f"{folder}: {MAX_FRESH_NAMES} exports named {name} already", "move old exports away")
+        raise UserError(
+            f"{folder}: {MAX_FRESH_NAMES} exports named {name} already", "move old exports away"
+        )
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)

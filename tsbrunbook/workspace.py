@@ -39,13 +39,23 @@ class Workspace:
             self._engines[key] = ImpactEngine(self.pack, load_estate(path, text))
         return self._engines[key]
 
-    def start(self, title: str, estate_file: str | None = None, kind: str = "incident", extra: dict | None = None) -> IncidentSession:
+    def start(
+        self,
+        title: str,
+        estate_file: str | None = None,
+        kind: str = "incident",
+        extra: dict | None = None,
+    ) -> IncidentSession:
         title = " ".join(title.split())
         if not title:
-            raise UserError("the incident needs a title", 'e.g. tsbrunbook incident start "eu-west edge down"')
+            raise UserError(
+                "the incident needs a title", 'e.g. tsbrunbook incident start "eu-west edge down"'
+            )
         path = os.path.abspath(estate_file) if estate_file else None
         text = read_text(path or demo_estate_path())
-        engine = self.engine(path, text)  # load (and validate) the estate before anything is written
+        engine = self.engine(
+            path, text
+        )  # load (and validate) the estate before anything is written
         meta = {
             "estate_file": path,
             # The incident keeps the estate it started with: editing or deleting the file later
@@ -67,7 +77,9 @@ class Workspace:
                 return candidate
         ids = self.store.ids()
         hint = did_you_mean(raw, ids) or (
-            "run `tsbrunbook incident list --all`" if ids else "there are no incidents yet: `tsbrunbook incident start TITLE`"
+            "run `tsbrunbook incident list --all`"
+            if ids
+            else "there are no incidents yet: `tsbrunbook incident start TITLE`"
         )
         raise UserError(f"unknown incident '{one_line(raw, 60)}'", hint)
 
@@ -83,9 +95,13 @@ class Workspace:
                 f"incident {incident} was started with the estate {estate_file}, which is gone",
                 "put the file back: an incident keeps the estate it was started with",
             )
-        return IncidentSession(self.store, incident, self.engine(estate_file))  # recorded before estate_yaml
+        return IncidentSession(
+            self.store, incident, self.engine(estate_file)
+        )  # recorded before estate_yaml
 
-    def resume_or_start(self, estate_file: str | None = None, kind: str = "incident") -> IncidentSession:
+    def resume_or_start(
+        self, estate_file: str | None = None, kind: str = "incident"
+    ) -> IncidentSession:
         """The most recent open incident on this estate, else a new one."""
         from .store.sqlite import DamagedEvent
 

@@ -45,7 +45,13 @@ def _limit_address_space() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def run_bounded(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None, cwd: str | None = None, seconds: float = SECONDS) -> Bounded:
+def run_bounded(
+    *args: str,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    seconds: float = SECONDS,
+) -> Bounded:
     """Run `python -m tsbrunbook ARGS` and measure this one child's wall time and peak RSS."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
@@ -94,7 +100,9 @@ def run_bounded(*args: str, stdin: bytes | None = None, env: dict[str, str] | No
 
 def _bounded(result: Bounded) -> None:
     assert not result.killed, f"still running after {SECONDS}s\n{result}"
-    assert result.peak_mb < MEMORY_MB, f"peak RSS {result.peak_mb:.0f} MB ≥ {MEMORY_MB} MB\n{result}"
+    assert result.peak_mb < MEMORY_MB, (
+        f"peak RSS {result.peak_mb:.0f} MB ≥ {MEMORY_MB} MB\n{result}"
+    )
     assert "Traceback" not in result.err, str(result)
 
 

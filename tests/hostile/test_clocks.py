@@ -96,7 +96,12 @@ CASES = [
     Case("future-mark-down", future_events, ("incident", "down", "{id}", "postgres"), True),
     Case("future-close", future_events, ("incident", "close", "{id}"), True),
     Case("back-export", clock_set_back_mid_incident, ("incident", "export", "{id}"), False),
-    Case("back-show-json", clock_set_back_mid_incident, ("incident", "show", "{id}", "--format", "json"), False),
+    Case(
+        "back-show-json",
+        clock_set_back_mid_incident,
+        ("incident", "show", "{id}", "--format", "json"),
+        False,
+    ),
     Case("back-brief", clock_set_back_mid_incident, ("incident", "brief", "{id}"), False),
     Case("back-open-export", clock_set_back_still_open, ("incident", "export", "{id}"), False),
     Case("back-open-brief", clock_set_back_still_open, ("incident", "brief", "{id}"), False),
@@ -106,7 +111,12 @@ CASES = [
     Case("year-9999-show", end_of_the_calendar, ("incident", "show", "{id}"), True),
     Case("year-9999-export", end_of_the_calendar, ("incident", "export", "{id}"), True),
     Case("year-1970-export", start_of_the_epoch, ("incident", "export", "{id}"), False),
-    Case("list-with-all-of-them", lambda: [future_events(), clock_set_back_mid_incident(), end_of_the_calendar()][0], ("incident", "list", "--all"), False),
+    Case(
+        "list-with-all-of-them",
+        lambda: [future_events(), clock_set_back_mid_incident(), end_of_the_calendar()][0],
+        ("incident", "list", "--all"),
+        False,
+    ),
 ]
 
 

@@ -21,26 +21,55 @@ STEP = f"{MP}/recovery/check-mp-pods"
 ESCALATION = f"{MP}/restoration/engage-tetrate-support"
 
 # Characters a terminal must not receive from stored text (tab and newline are layout).
-FORBIDDEN = {chr(c) for c in range(0x20) if c not in (0x09, 0x0A)} | {chr(c) for c in range(0x7F, 0xA0)}
-FORBIDDEN |= set("\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff")
+FORBIDDEN = {chr(c) for c in range(0x20) if c not in (0x09, 0x0A)} | {
+    chr(c) for c in range(0x7F, 0xA0)
+}
+FORBIDDEN |= set(
+    "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
 
 # (case id, where the text is stored, the hostile text, payload fragments that must not show).
 # Every text starts with MARK and ends with END, which must both show.
 CASES = [
     ("title-osc52-bel", "title", "MARK \x1b]52;c;cHduZWQ=\x07 END", ["cHduZWQ=", "52;c"]),
-    ("title-osc0-retitle-and-clear", "title", "MARK \x1b]0;pwned-title\x07\x1b[2J\x1b[H END", ["pwned-title", "[2J"]),
-    ("title-c1-csi-and-osc", "title", "MARK \x9b2J \x9d0;pwned-title\x9c END", ["pwned-title", "2J"]),
+    (
+        "title-osc0-retitle-and-clear",
+        "title",
+        "MARK \x1b]0;pwned-title\x07\x1b[2J\x1b[H END",
+        ["pwned-title", "[2J"],
+    ),
+    (
+        "title-c1-csi-and-osc",
+        "title",
+        "MARK \x9b2J \x9d0;pwned-title\x9c END",
+        ["pwned-title", "2J"],
+    ),
     ("title-bidi-override", "title", "MARK \u202eexe.txt\u202c \u2066x\u2069 \u061c END", []),
     ("title-zero-width", "title", "MARK ku\u200bbe\u200cct\u200dl\u2060\ufeff END", []),
-    ("note-dcs-and-apc", "note", "MARK \x1bPq#0;2;0;0;0#0~~\x1b\\ \x1b_Gf=100;AAAA\x1b\\ END", ["#0;2;0", "Gf=100"]),
+    (
+        "note-dcs-and-apc",
+        "note",
+        "MARK \x1bPq#0;2;0;0;0#0~~\x1b\\ \x1b_Gf=100;AAAA\x1b\\ END",
+        ["#0;2;0", "Gf=100"],
+    ),
     ("note-cr-overwrite-nel", "note", "MARK safe\rEVIL\x85line\u2028two END", []),
     ("note-nul-bel-bs-del", "note", "MARK \x00\x07\x08\x7f\x1b END", []),
-    ("note-osc8-hyperlink", "note", "MARK \x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\ END", ["evil.example"]),
+    (
+        "note-osc8-hyperlink",
+        "note",
+        "MARK \x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\ END",
+        ["evil.example"],
+    ),
     ("step-note-osc52-st", "step-note", "MARK \x1b]52;c;cHduZWQ=\x1b\\ END", ["cHduZWQ=", "52;c"]),
     ("skip-reason-alternate-screen", "skip", "MARK \x1b[?1049h\x1b[?25l END", ["?1049h", "?25l"]),
     ("case-number-csi-colour-blink", "case", "MARK \x1b[5;31m\x1b[8m END", ["5;31m"]),
     ("actor-name-osc52", "actor", "MARK\x1b]52;c;cHduZWQ=\x07END", ["cHduZWQ="]),
-    ("note-markup-and-escape", "note", "MARK [bold red]x[/] [@click=app.quit] \x1b[31m END", ["[31m"]),
+    (
+        "note-markup-and-escape",
+        "note",
+        "MARK [bold red]x[/] [@click=app.quit] \x1b[31m END",
+        ["[31m"],
+    ),
 ]
 
 COMMANDS = {
@@ -111,11 +140,15 @@ def test_stored_hostile_text_reads_back_clean(where, text, payload, monkeypatch)
             data = json.loads(result.out)
             if name in SHOWN_IN[where]:
                 stored = " ".join(text.split()) if where == "title" else text  # titles are one line
-                assert any(stored in s for s in strings(data)), f"{name}: the data was not kept exactly"
+                assert any(stored in s for s in strings(data)), (
+                    f"{name}: the data was not kept exactly"
+                )
         # JSON keeps the data exactly (escaped, so a payload may be read there, inert).
         check_clean(result.out, [] if name.endswith("json") else payload)
         if name in SHOWN_IN[where] and not name.endswith("json"):
-            assert "MARK" in result.out and "END" in result.out, f"{name}: the text around the sequences is gone\n{result.out[:3000]}"
+            assert "MARK" in result.out and "END" in result.out, (
+                f"{name}: the text around the sequences is gone\n{result.out[:3000]}"
+            )
 
 
 def test_an_argument_that_is_not_utf8_is_refused_before_anything_is_written(tmp_path):

@@ -36,13 +36,24 @@ def fingerprint(path: str) -> tuple:
     except FileNotFoundError:
         return ("absent",)
     if stat.S_ISLNK(st.st_mode):
-        return ("link", os.readlink(path), fingerprint(os.path.realpath(path)) if os.path.lexists(os.path.realpath(path)) and os.path.realpath(path) != path else None)
-    content = hashlib.sha256(Path(path).read_bytes()).hexdigest() if stat.S_ISREG(st.st_mode) else None
+        return (
+            "link",
+            os.readlink(path),
+            fingerprint(os.path.realpath(path))
+            if os.path.lexists(os.path.realpath(path)) and os.path.realpath(path) != path
+            else None,
+        )
+    content = (
+        hashlib.sha256(Path(path).read_bytes()).hexdigest() if stat.S_ISREG(st.st_mode) else None
+    )
     return (stat.S_IFMT(st.st_mode), st.st_ino, st.st_rdev, content)
 
 
 def store_files(home: Path) -> dict[str, tuple]:
-    return {name: fingerprint(str(home / name)) for name in ("incidents.sqlite3", "incidents.sqlite3-wal")}
+    return {
+        name: fingerprint(str(home / name))
+        for name in ("incidents.sqlite3", "incidents.sqlite3-wal")
+    }
 
 
 def sqlite_file(path: Path) -> None:
@@ -198,7 +209,9 @@ def test_output_path(case, command, tmp_path, isolated_home, incident):
     assert "".join(ch for ch in target if ch.isprintable()).split("\x1b")[0][:20] in line
     assert fingerprint(target) == before, "a refused write changed its target"
     assert store_files(isolated_home) == store_before, "a refused write changed the store"
-    assert not [p for p in os.listdir(work) if p.startswith(".tsbrunbook-")], "a temporary file was left behind"
+    assert not [p for p in os.listdir(work) if p.startswith(".tsbrunbook-")], (
+        "a temporary file was left behind"
+    )
 
 
 def test_exercise_report_refuses_a_fifo(tmp_path, isolated_home, pack):
@@ -206,7 +219,13 @@ def test_exercise_report_refuses_a_fifo(tmp_path, isolated_home, pack):
 
     _, run = start_run(pack)
     os.mkfifo(tmp_path / "aar.md")
-    line = refused(run_bounded("exercise", "report", run.session.id, "-o", str(tmp_path / "aar.md"), "--force"), str(tmp_path / "aar.md"), "FIFO")
+    line = refused(
+        run_bounded(
+            "exercise", "report", run.session.id, "-o", str(tmp_path / "aar.md"), "--force"
+        ),
+        str(tmp_path / "aar.md"),
+        "FIFO",
+    )
     assert "not a regular file" in line
     assert stat.S_ISFIFO(os.lstat(tmp_path / "aar.md").st_mode)
 
@@ -232,7 +251,9 @@ def damaged_store(isolated_home, incident, request) -> tuple[str, str]:
     column, value = DAMAGED[request.param]
     conn = sqlite3.connect(isolated_home / "incidents.sqlite3")
     with conn:
-        conn.execute(f"UPDATE events SET {column} = ? WHERE incident = ? AND seq = 3", (value, incident))
+        conn.execute(
+            f"UPDATE events SET {column} = ? WHERE incident = ? AND seq = 3", (value, incident)
+        )
     conn.close()
     return incident, healthy
 
@@ -250,6 +271,10 @@ def test_list_shows_the_others_and_marks_the_damaged(damaged_store):
 @pytest.mark.parametrize("damaged_store", list(DAMAGED), indirect=True)
 def test_show_refuses_the_damaged_incident_in_one_line(damaged_store, isolated_home):
     broken, healthy = damaged_store
-    line = refused(run_bounded("incident", "show", broken), str(isolated_home / "incidents.sqlite3"), f"incident {broken}, event 3 cannot be read")
+    line = refused(
+        run_bounded("incident", "show", broken),
+        str(isolated_home / "incidents.sqlite3"),
+        f"incident {broken}, event 3 cannot be read",
+    )
     assert "the other incidents are unaffected" in line
     accepted(run_bounded("incident", "show", healthy))

@@ -19,7 +19,9 @@ import pytest
 from tests.hostile.harness import Bounded, _bounded, accepted, refused, run_bounded
 
 DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "runbooks", "estates", "demo.yaml")
-CASCADE = os.path.join(os.path.dirname(__file__), "..", "..", "runbooks", "exercises", "cascade.yaml")
+CASCADE = os.path.join(
+    os.path.dirname(__file__), "..", "..", "runbooks", "exercises", "cascade.yaml"
+)
 
 ESTATE = """\
 estate:
@@ -104,7 +106,13 @@ def test_dev_stdin_pipe_is_refused():
 
 def test_dev_stdin_redirected_from_a_file_is_read():
     with open(DEMO, "rb") as fh:
-        proc = subprocess.run([sys.executable, "-m", "tsbrunbook", "components", "--estate", "/dev/stdin"], stdin=fh, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "tsbrunbook", "components", "--estate", "/dev/stdin"],
+            stdin=fh,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -149,13 +157,31 @@ def test_empty_regular_file(tmp_path):
 
 SHAPES = {
     "self-referencing anchor": ("estate: &a [*a]\n", "estate.yaml:1", "refers to itself"),
-    "self-referencing map": ("estate: &m\n  name: x\n  again: *m\n", "estate.yaml:3", "refers to itself"),
-    "2000-deep flow list": ("estate: " + "[" * 2000 + "]" * 2000 + "\n", "estate.yaml:1", "nested more than"),
-    "2000-deep flow map": ("estate: " + "{a: " * 2000 + "1" + "}" * 2000 + "\n", "estate.yaml:1", "nested more than"),
-    "2000-deep block map": ("estate:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(2000)), "estate.yaml:", "nested more than"),
+    "self-referencing map": (
+        "estate: &m\n  name: x\n  again: *m\n",
+        "estate.yaml:3",
+        "refers to itself",
+    ),
+    "2000-deep flow list": (
+        "estate: " + "[" * 2000 + "]" * 2000 + "\n",
+        "estate.yaml:1",
+        "nested more than",
+    ),
+    "2000-deep flow map": (
+        "estate: " + "{a: " * 2000 + "1" + "}" * 2000 + "\n",
+        "estate.yaml:1",
+        "nested more than",
+    ),
+    "2000-deep block map": (
+        "estate:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(2000)),
+        "estate.yaml:",
+        "nested more than",
+    ),
     "alias fan-out": (
         "estate:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
-        + "".join(f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10)),
+        + "".join(
+            f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10)
+        ),
         "estate.yaml:",
         "alias bomb",
     ),
@@ -164,7 +190,11 @@ SHAPES = {
     "empty document": ("---\n...\n", "estate.yaml:", "empty"),
     "scalar document": ("just some text\n", "estate.yaml:1", "top-level key"),
     "list document": ("- estate\n- more\n", "estate.yaml:1", "top-level key"),
-    "duplicate keys": (estate().replace("  tsb_version:", '  name: "Again"\n  tsb_version:'), "estate.yaml:3", "duplicate key"),
+    "duplicate keys": (
+        estate().replace("  tsb_version:", '  name: "Again"\n  tsb_version:'),
+        "estate.yaml:3",
+        "duplicate key",
+    ),
     "non-UTF-8": (b"estate:\n  name: \xff\xfe\n", "estate.yaml", "not UTF-8"),
 }
 
@@ -181,7 +211,9 @@ def test_byte_order_mark_is_accepted(tmp_path):
 def _many_clusters(n: int, services: int = 1) -> str:
     head = "estate:\n  name: Big\n  management:\n    cluster: tsb-mgmt\n  clusters:\n"
     body = "".join(f"    - {{name: c{i:06d}, context: gke-{i:06d}}}\n" for i in range(n))
-    tail = "  services:\n" + "".join(f"    - {{name: s{j:06d}, clusters: [c000000]}}\n" for j in range(services))
+    tail = "  services:\n" + "".join(
+        f"    - {{name: s{j:06d}, clusters: [c000000]}}\n" for j in range(services)
+    )
     return head + body + tail
 
 
@@ -192,12 +224,18 @@ def test_190k_cluster_estate_is_refused_fast(tmp_path):
 
 
 def test_6000_clusters(tmp_path):
-    line = refused(components(write(tmp_path, _many_clusters(6000))), "estate.yaml:5", "6000 clusters")
+    line = refused(
+        components(write(tmp_path, _many_clusters(6000))), "estate.yaml:5", "6000 clusters"
+    )
     assert "at most 5000" in line
 
 
 def test_20001_services(tmp_path):
-    line = refused(components(write(tmp_path, _many_clusters(1, services=20_001))), "estate.yaml:7", "20001 services")
+    line = refused(
+        components(write(tmp_path, _many_clusters(1, services=20_001))),
+        "estate.yaml:7",
+        "20001 services",
+    )
     assert "at most 20000" in line
 
 
@@ -216,9 +254,18 @@ STRINGS = {
     "DEL in the estate name": ({"name": '"Demo\\x7f"'}, "estate.yaml:2"),
     "C1 CSI in the support contact": ({"contact": '"call \\x9b2J us"'}, "estate.yaml:19"),
     "tab in a context": ({"context": '"gke\\teu"'}, "estate.yaml:14"),
-    "CR LF in status_url": ({"status_url": '    status_url: "https://tsb.example.com/x\\r\\nX-Evil: 1"'}, "estate.yaml:10"),
-    "ESC in status_url": ({"status_url": '    status_url: "https://tsb.example.com/\\e[31m"'}, "estate.yaml:10"),
-    "space in status_url": ({"status_url": '    status_url: "https://tsb.example.com/a b"'}, "estate.yaml:10"),
+    "CR LF in status_url": (
+        {"status_url": '    status_url: "https://tsb.example.com/x\\r\\nX-Evil: 1"'},
+        "estate.yaml:10",
+    ),
+    "ESC in status_url": (
+        {"status_url": '    status_url: "https://tsb.example.com/\\e[31m"'},
+        "estate.yaml:10",
+    ),
+    "space in status_url": (
+        {"status_url": '    status_url: "https://tsb.example.com/a b"'},
+        "estate.yaml:10",
+    ),
     "ESC in a multi-line severity": ({"severity": '"line one\\nline two\\e[2J"'}, "estate.yaml:20"),
 }
 
@@ -235,7 +282,14 @@ def test_newlines_are_legal_in_the_severity_text(tmp_path):
 
 
 def test_a_plain_status_url_is_accepted(tmp_path):
-    accepted(components(write(tmp_path, estate(status_url="    status_url: https://tsb.example.com:8443/v2/status"))))
+    accepted(
+        components(
+            write(
+                tmp_path,
+                estate(status_url="    status_url: https://tsb.example.com:8443/v2/status"),
+            )
+        )
+    )
 
 
 def test_shell_metacharacters_are_left_to_quoting(tmp_path):
@@ -263,8 +317,19 @@ def test_tsb_version(tmp_path, version, where):
 @pytest.mark.parametrize("version", ["1.12", "1.10", "1.12.3", '"1.12.3-rc1"'])
 def test_tsb_version_accepted_as_written(tmp_path, version):
     env = {"TSBRUNBOOK_HOME": str(tmp_path / "home")}
-    started = accepted(run_bounded("incident", "start", "drill", "--estate", write(tmp_path, estate(version=version)), env=env))
-    shown = accepted(run_bounded("incident", "show", started.out.strip(), "--format", "json", env=env))
+    started = accepted(
+        run_bounded(
+            "incident",
+            "start",
+            "drill",
+            "--estate",
+            write(tmp_path, estate(version=version)),
+            env=env,
+        )
+    )
+    shown = accepted(
+        run_bounded("incident", "show", started.out.strip(), "--format", "json", env=env)
+    )
     assert f'"tsb_version": "{version.strip(chr(34))}"' in shown.out  # 1.10 stays 1.10, not 1.1
 
 
@@ -294,21 +359,32 @@ def test_exercise_points(tmp_path, points):
     original = open(CASCADE, encoding="utf-8").read()
     line = line_of(original, "points: ")
     text = re.sub(r"points: \d+", f"points: {points}", original, count=1)
-    first_problem(run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")), f"cascade.yaml:{line}", "points")
+    first_problem(
+        run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")),
+        f"cascade.yaml:{line}",
+        "points",
+    )
 
 
 def test_exercise_huge_offset(tmp_path):
     original = open(CASCADE, encoding="utf-8").read()
     line = line_of(original, 'at: "01:00"')
     text = original.replace('at: "01:00"', 'at: "99999999999999999999:00:00"', 1)
-    first_problem(run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")), f"cascade.yaml:{line}")
+    first_problem(
+        run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")),
+        f"cascade.yaml:{line}",
+    )
 
 
 def test_exercise_huge_duration(tmp_path):
     original = open(CASCADE, encoding="utf-8").read()
     line = line_of(original, "duration: 45m")
     text = original.replace("duration: 45m", "duration: 99999999999999999999999h", 1)
-    first_problem(run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")), f"cascade.yaml:{line}", "duration")
+    first_problem(
+        run_bounded("exercise", "check", write(tmp_path, text, "cascade.yaml")),
+        f"cascade.yaml:{line}",
+        "duration",
+    )
 
 
 def test_exercise_file_that_is_a_fifo(tmp_path):

@@ -48,16 +48,31 @@ def estate_with(tmp_path: Path, status_url_yaml: str) -> str:
     """The demo estate with `management.status_url` set to this YAML scalar (quoted as given)."""
     text = (ROOT / "runbooks" / "estates" / "demo.yaml").read_text()
     path = tmp_path / "estate.yaml"
-    path.write_text(text.replace("    namespace: tsb\n", f"    namespace: tsb\n    status_url: {status_url_yaml}\n"))
+    path.write_text(
+        text.replace(
+            "    namespace: tsb\n", f"    namespace: tsb\n    status_url: {status_url_yaml}\n"
+        )
+    )
     return str(path)
 
 
 def probe(tmp_path: Path, url: str, *extra: str) -> Bounded:
-    return run_bounded("probe", "--estate", estate_with(tmp_path, f'"{url}"'), "--timeout", f"{DEADLINE:g}", *extra, env=ENV)
+    return run_bounded(
+        "probe",
+        "--estate",
+        estate_with(tmp_path, f'"{url}"'),
+        "--timeout",
+        f"{DEADLINE:g}",
+        *extra,
+        env=ENV,
+    )
 
 
 def clean(text: str) -> bool:
-    return not any((ord(ch) < 32 and ch not in "\n") or 0x7F <= ord(ch) < 0xA0 or ch in "\u202e\u200b" for ch in text)
+    return not any(
+        (ord(ch) < 32 and ch not in "\n") or 0x7F <= ord(ch) < 0xA0 or ch in "\u202e\u200b"
+        for ch in text
+    )
 
 
 def unhealthy(result: Bounded, words: str) -> None:
@@ -66,7 +81,9 @@ def unhealthy(result: Bounded, words: str) -> None:
     assert result.rc == 1, str(result)
     assert f"Result: unhealthy — {words}" in result.out, str(result)
     assert clean(result.out + result.err), str(result)
-    assert all(line.startswith("tsbrunbook: warning:") for line in result.err.strip().splitlines()), str(result)
+    assert all(
+        line.startswith("tsbrunbook: warning:") for line in result.err.strip().splitlines()
+    ), str(result)
     assert PASSWORD not in result.out + result.err
 
 
@@ -114,7 +131,12 @@ def test_a_huge_body_is_read_up_to_a_cap(tmp_path):
 
 def test_a_200_that_is_not_json_is_inconclusive(tmp_path):
     body = b"<html><body>Sign in to continue</body></html>"
-    raw = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    raw = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
     with serve_raw(answer(raw)) as server:
         line = refused(probe(tmp_path, f"{server.url}/status", INSECURE), f"{server.url}/status")
     assert "not JSON (Content-Type text/html)" in line and "(over plain http://)" in line
@@ -125,14 +147,18 @@ def test_a_redirect_to_another_host_is_not_followed(tmp_path):
         location = f"{elsewhere.url.replace('127.0.0.1', 'localhost')}/steal"
         raw = f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode()
         with serve_raw(answer(raw)) as server:
-            line = refused(probe(tmp_path, f"{server.url}/status", INSECURE), f"{server.url}/status")
+            line = refused(
+                probe(tmp_path, f"{server.url}/status", INSECURE), f"{server.url}/status"
+            )
         assert elsewhere.connections == 0  # the credentials went nowhere else
     assert "HTTP 302: a redirect (not followed; check the URL)" in line
 
 
 def test_escape_sequences_in_the_answer_never_reach_the_terminal(tmp_path):
-    raw = (b"HTTP/1.1 503 \x1b]52;c;b3duZWQ=\x07Service Unavailable\r\nContent-Type: text/\x1b[2Jplain\r\n"
-           b"X-Title: \x1b]0;owned\x07\r\nContent-Length: 14\r\n\r\n\x1b]0;owned\x07\x1b[2J!")
+    raw = (
+        b"HTTP/1.1 503 \x1b]52;c;b3duZWQ=\x07Service Unavailable\r\nContent-Type: text/\x1b[2Jplain\r\n"
+        b"X-Title: \x1b]0;owned\x07\r\nContent-Length: 14\r\n\r\n\x1b]0;owned\x07\x1b[2J!"
+    )
     with serve_raw(answer(raw)) as server:
         result = probe(tmp_path, f"{server.url}/status", INSECURE)
     unhealthy(result, "HTTP 503")
@@ -173,12 +199,20 @@ def test_credentials_over_plain_http_are_refused_by_default(tmp_path):
 
 @pytest.mark.parametrize(
     "tail",
-    ["st\\r\\nX-Injected: 1\\r\\n\\r\\natus", "st\\e]52;c;b3duZWQ=\\aatus", "st\\e[2Jatus", "st\\u202eatus", "st\\x85atus"],
+    [
+        "st\\r\\nX-Injected: 1\\r\\n\\r\\natus",
+        "st\\e]52;c;b3duZWQ=\\aatus",
+        "st\\e[2Jatus",
+        "st\\u202eatus",
+        "st\\x85atus",
+    ],
     ids=["crlf", "osc52", "csi", "bidi-override", "c1-nel"],
 )
 def test_a_status_url_with_control_characters_is_refused(tmp_path, tail):
     with serve_raw(answer(b"")) as server:
-        result = run_bounded("probe", "--estate", estate_with(tmp_path, f'"{server.url}/{tail}"'), INSECURE, env=ENV)
+        result = run_bounded(
+            "probe", "--estate", estate_with(tmp_path, f'"{server.url}/{tail}"'), INSECURE, env=ENV
+        )
         refused(result, "status_url")  # at load (validate) or at use: either way before any call
         assert server.connections == 0
     assert "\x1b" not in result.out + result.err

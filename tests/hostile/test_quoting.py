@@ -47,14 +47,18 @@ def estate_file(tmp_path: Path, cluster_context: str, mgmt_context: str) -> str:
 
 
 def rendered(tmp_path: Path, cluster_context: str, mgmt_context: str) -> list[str]:
-    result = accepted(run_bounded(*SCENARIO, "--estate", estate_file(tmp_path, cluster_context, mgmt_context)))
+    result = accepted(
+        run_bounded(*SCENARIO, "--estate", estate_file(tmp_path, cluster_context, mgmt_context))
+    )
     return [c for step in json.loads(result.out)["steps"] for c in step["commands"]]
 
 
 @pytest.fixture(scope="module")
 def sentinel_commands(tmp_path_factory) -> list[str]:
     commands = rendered(tmp_path_factory.mktemp("sentinel"), CLUSTER_SENTINEL, MGMT_SENTINEL)
-    assert any(CLUSTER_SENTINEL in c for c in commands) and any(MGMT_SENTINEL in c for c in commands)
+    assert any(CLUSTER_SENTINEL in c for c in commands) and any(
+        MGMT_SENTINEL in c for c in commands
+    )
     return commands
 
 
@@ -64,7 +68,10 @@ def test_a_hostile_context_stays_one_argument(tmp_path, sentinel_commands, value
     commands = rendered(tmp_path, value, mgmt_value)
     assert len(commands) == len(sentinel_commands)
     for hostile, safe in zip(commands, sentinel_commands):
-        expected = [word.replace(CLUSTER_SENTINEL, value).replace(MGMT_SENTINEL, mgmt_value) for word in shlex.split(safe)]
+        expected = [
+            word.replace(CLUSTER_SENTINEL, value).replace(MGMT_SENTINEL, mgmt_value)
+            for word in shlex.split(safe)
+        ]
         assert shlex.split(hostile) == expected, hostile
         if "--context" in expected:
             assert expected[expected.index("--context") + 1] in (value, mgmt_value)

@@ -23,7 +23,9 @@ class FixedClockSink:
         self.append(incident, "started", {"title": title, "kind": kind, **(meta or {})})
         return incident
 
-    def append(self, incident: str, type: str, data: dict, actor: str = "", expect_last: int | None = None) -> Event:
+    def append(
+        self, incident: str, type: str, data: dict, actor: str = "", expect_last: int | None = None
+    ) -> Event:
         if expect_last is not None and self.events(incident)[-1].seq != expect_last:
             from tsbrunbook.domain.incident import Conflict
 
@@ -41,7 +43,17 @@ class FixedClockSink:
         out = []
         for i in reversed(ids):
             first = self.events(i)[0]
-            out.append(IncidentSummary(i, first.data["title"], first.data.get("kind", "incident"), first.at, None, len(self.events(i)), ()))
+            out.append(
+                IncidentSummary(
+                    i,
+                    first.data["title"],
+                    first.data.get("kind", "incident"),
+                    first.at,
+                    None,
+                    len(self.events(i)),
+                    (),
+                )
+            )
         return out
 
 

@@ -48,7 +48,9 @@ async def test_clock_back_two_hours_keeps_the_countdown_and_says_so_once(tmp_pat
         await pilot.pause()
         assert "⏰ 20:00 left" in header(app)
         assert "T+0:10:00" in header(app)  # the elapsed time did not go back either
-        assert clock_toasts(app) == ["the system clock is behind the incident's last event by 1h 50m; times shown may be off"]
+        assert clock_toasts(app) == [
+            "the system clock is behind the incident's last event by 1h 50m; times shown may be off"
+        ]
         clock.advance(1200)
         app.every_second()
         assert expiries(app) == 1

@@ -38,7 +38,9 @@ PAYLOAD = (
 )
 MARKUP = "[bold red]x[/] [@click=app.quit]"
 CONTROLS = {chr(c) for c in range(0x20)} | {chr(c) for c in range(0x7F, 0xA0)}
-INVISIBLE = set("\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff")
+INVISIBLE = set(
+    "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
 RESIDUE = ("cHduZWQ=", "52;c;", "pwned-title", "#0;2;0", "8;;x")
 
 MP = "management-plane-failure"
@@ -54,7 +56,9 @@ def rendered(app: RunbookApp) -> str:
     """Every character the compositor would send for the screens shown now (the active screen,
     with the toasts, and the incident screen under any dialog), line by line."""
     lines = []
-    screens = [app.screen] + ([app.screen_stack[0]] if app.screen is not app.screen_stack[0] else [])
+    screens = [app.screen] + (
+        [app.screen_stack[0]] if app.screen is not app.screen_stack[0] else []
+    )
     for screen in screens:
         for strip in screen._compositor.render_strips():
             lines.append("".join(segment.text for segment in strip if not segment.control))
@@ -63,7 +67,9 @@ def rendered(app: RunbookApp) -> str:
 
 def assert_clean(app: RunbookApp, *markers: str) -> str:
     text = rendered(app)
-    bad = sorted({f"U+{ord(ch):04X}" for ch in text if (ch in CONTROLS and ch != "\n") or ch in INVISIBLE})
+    bad = sorted(
+        {f"U+{ord(ch):04X}" for ch in text if (ch in CONTROLS and ch != "\n") or ch in INVISIBLE}
+    )
     assert not bad, f"control or invisible characters reached the screen: {bad}\n{text}"
     for residue in RESIDUE:
         assert residue not in text, f"escape-sequence payload {residue!r} on the screen:\n{text}"
@@ -83,10 +89,18 @@ def hostile_pack(tmp_path):
         'title: "STEPTITLE\\e]52;c;cHduZWQ=\\a\\e[2J\\u202e [b]x[/b]"\n        escalation: "ESCTEXT\\e]0;pwned-title\\a\\x9b2J"',
         1,
     )
-    text = text.replace("- 'kubectl --context {{cluster_context}} get nodes'", '- "kubectl CMD\\e]0;pwned-title\\a get nodes"', 1)
+    text = text.replace(
+        "- 'kubectl --context {{cluster_context}} get nodes'",
+        '- "kubectl CMD\\e]0;pwned-title\\a get nodes"',
+        1,
+    )
     scenario.write_text(text)
     graph = root / "graph.yaml"
-    graph.write_text(graph.read_text().replace("title: Management plane", 'title: "KINDTITLE\\e]52;c;cHduZWQ=\\a\\u200b"', 1))
+    graph.write_text(
+        graph.read_text().replace(
+            "title: Management plane", 'title: "KINDTITLE\\e]52;c;cHduZWQ=\\a\\u200b"', 1
+        )
+    )
     return load_pack(str(root))
 
 
@@ -100,8 +114,16 @@ def hostile_engine(pack) -> ImpactEngine:
         name=hostile("ESTATENAME"),
         management=dataclasses.replace(estate.management, cluster=hostile("MGMTCLUSTER")),
         clusters=(dataclasses.replace(eu_west, region=hostile("REGION")), *others),
-        services=(dataclasses.replace(estate.services[0], name=hostile("SERVICE")), *estate.services[1:]),
-        support=dataclasses.replace(estate.support, vendor=hostile("VENDOR"), contact=hostile("CONTACT"), account=hostile("ACCOUNT")),
+        services=(
+            dataclasses.replace(estate.services[0], name=hostile("SERVICE")),
+            *estate.services[1:],
+        ),
+        support=dataclasses.replace(
+            estate.support,
+            vendor=hostile("VENDOR"),
+            contact=hostile("CONTACT"),
+            account=hostile("ACCOUNT"),
+        ),
     )
     return ImpactEngine(pack, estate)
 
@@ -122,7 +144,14 @@ def hostile_session(workspace: Workspace, engine: ImpactEngine) -> IncidentSessi
 class StuckNotifier:
     """The chat notifier as the app sees it, with a delivery error from a hostile server."""
 
-    status = NotifierStatus(enabled=True, pending=1, delivered=0, failed=0, last_error=hostile("CHATERROR"), last_delivered=None)
+    status = NotifierStatus(
+        enabled=True,
+        pending=1,
+        delivered=0,
+        failed=0,
+        last_error=hostile("CHATERROR"),
+        last_delivered=None,
+    )
 
     def submit(self, state) -> None:
         pass
@@ -146,7 +175,9 @@ async def test_hostile_text_never_reaches_the_terminal(tmp_path):
         await settle(pilot)
         # Header (title), components (management cluster, region, kind title), impact (services,
         # the latest events: notes, skip reason, case), all on one screen.
-        text = assert_clean(app, "INCTITLE", "MGMTCLUSTER", "REGION", "KINDTITLE", "SERVICE", "INCNOTE")
+        text = assert_clean(
+            app, "INCTITLE", "MGMTCLUSTER", "REGION", "KINDTITLE", "SERVICE", "INCNOTE"
+        )
         assert MARKUP in text  # markup is shown as it was written, not applied
         # The header's status line with a delivery error from a hostile chat server.
         app.notifier.close(timeout=0.5)
@@ -158,15 +189,39 @@ async def test_hostile_text_never_reaches_the_terminal(tmp_path):
         # Checklists: the tree and the detail of the step that carries every kind of text.
         await pilot.press("3")
         pane = app.screen.query_one(ChecklistsPane)
-        node = next(n for h in pane.tree.root.children for n in h.children if getattr(n.data, "ref", None) == CONFIRM)
+        node = next(
+            n
+            for h in pane.tree.root.children
+            for n in h.children
+            if getattr(n.data, "ref", None) == CONFIRM
+        )
         pane.tree.move_cursor(node)
         await settle(pilot)
-        assert_clean(app, "STEPTITLE", "CMD", "ESCTEXT", "VENDOR", "CONTACT", "ACCOUNT", "CASE", "STEPNOTE", "SKIPREASON", "FAILNOTE")
+        assert_clean(
+            app,
+            "STEPTITLE",
+            "CMD",
+            "ESCTEXT",
+            "VENDOR",
+            "CONTACT",
+            "ACCOUNT",
+            "CASE",
+            "STEPNOTE",
+            "SKIPREASON",
+            "FAILNOTE",
+        )
         await pilot.press("r")  # restoration phase: other headings, same hygiene
         await settle(pilot)
         assert_clean(app)
         await pilot.press("r")
-        pane.tree.move_cursor(next(n for h in pane.tree.root.children for n in h.children if getattr(n.data, "ref", None) == CONFIRM))
+        pane.tree.move_cursor(
+            next(
+                n
+                for h in pane.tree.root.children
+                for n in h.children
+                if getattr(n.data, "ref", None) == CONFIRM
+            )
+        )
         await settle(pilot)
 
         # The note dialog names the step by its (hostile) title.
@@ -182,7 +237,14 @@ async def test_hostile_text_never_reaches_the_terminal(tmp_path):
         assert_clean(app, "TOAST", "TOASTTITLE")
 
         # The probe's answer: a toast and the confirmation dialog of its suggestion.
-        result = ProbeResult("https://tsb.example.com/", "unhealthy", 503, 0.01, hostile("PROBEMSG"), Suggestion("down", ("management-plane",), hostile("SUGGEST")))
+        result = ProbeResult(
+            "https://tsb.example.com/",
+            "unhealthy",
+            503,
+            0.01,
+            hostile("PROBEMSG"),
+            Suggestion("down", ("management-plane",), hostile("SUGGEST")),
+        )
         app.probe_answered(result)
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
@@ -227,7 +289,9 @@ def hostile_exercise(pack):
     workspace, run = start_run(pack)
     first, *rest = run.exercise.injects
     first = dataclasses.replace(first, message=hostile("INJECTMSG"), question=hostile("QUESTION"))
-    run.exercise = dataclasses.replace(run.exercise, title=hostile("EXTITLE"), injects=(first, *rest))
+    run.exercise = dataclasses.replace(
+        run.exercise, title=hostile("EXTITLE"), injects=(first, *rest)
+    )
     return workspace, run
 
 
@@ -259,7 +323,10 @@ def test_shown_text_keeps_styles_and_drops_sequences():
     styled = Text.assemble(("bold\x1b[2J", "bold"), " plain ", ("red\u202e", "red"))
     clean = shown_text(styled)
     assert clean.plain == "bold plain red"
-    assert [(clean.plain[s.start : s.end], str(s.style)) for s in clean.spans] == [("bold", "bold"), ("red", "red")]
+    assert [(clean.plain[s.start : s.end], str(s.style)) for s in clean.spans] == [
+        ("bold", "bold"),
+        ("red", "red"),
+    ]
     # Rich drops BEL when text is added, which would leave an OSC without its end: ShownText
     # cleans each string first, so the text after the sequence survives.
     built = ShownText.assemble("a", (f"{OSC52}b", "bold"), "c")

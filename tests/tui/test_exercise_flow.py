@@ -27,8 +27,12 @@ def start_run_on(clock: FakeClock, pack, exercise_id: str = "edge-and-link-drill
     """tests.test_exercise.start_run, with the store and the run on `clock`."""
     exercise = find_exercise(exercise_id, pack)
     workspace = Workspace(store=Store(clock=clock), pack=pack)
-    session = workspace.start(f"Exercise: {exercise.title}", exercise.estate, kind="exercise",
-                              extra={"exercise_id": exercise.id, "exercise_file": exercise.file, "participants": ["ana"]})
+    session = workspace.start(
+        f"Exercise: {exercise.title}",
+        exercise.estate,
+        kind="exercise",
+        extra={"exercise_id": exercise.id, "exercise_file": exercise.file, "participants": ["ana"]},
+    )
     return workspace, ExerciseRun(session, exercise, clocks=clock)
 
 
@@ -88,7 +92,12 @@ async def test_play_an_exercise_and_report_it(pack):
         await pilot.press("escape", "j")
         await pilot.pause()
         prog = run.progress()
-        assert list(prog.fired) == ["edge-eu-west", "link-us-east", "ap-south-gone", "all-back"]  # in order
+        assert list(prog.fired) == [
+            "edge-eu-west",
+            "link-us-east",
+            "ap-south-gone",
+            "all-back",
+        ]  # in order
         assert [p.score for p in prog.predictions] == [1.0, 0.5]
         statuses = {r.expectation.ref.rsplit("/", 1)[1]: r.status for r in prog.expectations}
         assert statuses["check-edge-pods"] == "met"
@@ -99,7 +108,15 @@ async def test_play_an_exercise_and_report_it(pack):
     report = open(path, encoding="utf-8").read()
     tokens = MarkdownIt("commonmark").enable("table").parse(report)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
-    for wanted in ("Objectives", "Score", "Predictions", "Expectations", "Missed expectations", "Runbook gaps", "Timeline"):
+    for wanted in (
+        "Objectives",
+        "Score",
+        "Predictions",
+        "Expectations",
+        "Missed expectations",
+        "Runbook gaps",
+        "Timeline",
+    ):
         assert wanted in headings, headings
     assert sum(t.type == "table_open" for t in tokens) >= 5
     # Exactly what happened: prediction scores, one met, the missed one, the gap note.
@@ -110,5 +127,8 @@ async def test_play_an_exercise_and_report_it(pack):
     assert "❌ missed: step `connectivity-loss@us-east/recovery/test-reachability`" in report
     assert "no-restart-count-check" in report.split("## Runbook gaps")[1]
     timeline = report.split("## Timeline")[1]
-    order = [timeline.index(f"inject **{i}**") for i in ("edge-eu-west", "link-us-east", "ap-south-gone", "all-back")]
+    order = [
+        timeline.index(f"inject **{i}**")
+        for i in ("edge-eu-west", "link-us-east", "ap-south-gone", "all-back")
+    ]
     assert order == sorted(order)

@@ -44,7 +44,9 @@ async def test_mark_down_changes_matrix_and_checklists():
         assert "outage" in cell_text(app, "management-operations", "eu-west")
         assert "limited" in cell_text(app, "metrics-collection", "overall")
         pane = app.screen.query_one(ChecklistsPane)
-        assert [v.instance for v in pane.views if v.phase == "recovery"] == ["management-plane-failure"]
+        assert [v.instance for v in pane.views if v.phase == "recovery"] == [
+            "management-plane-failure"
+        ]
         assert stored_types(app) == ["started", "down"]
         # Component status glyphs: down and affected.
         comps = app.screen.query_one(ComponentsPane)
@@ -66,7 +68,9 @@ async def test_step_states_and_notes_are_stored():
         await pilot.pause()
         pane = app.screen.query_one(ChecklistsPane)
         first = pane.tree.current_step()
-        assert first is not None and first.ref.startswith("edge-control-plane-failure@eu-west/recovery/")
+        assert first is not None and first.ref.startswith(
+            "edge-control-plane-failure@eu-west/recovery/"
+        )
         await pilot.press("space")  # done
         await pilot.pause()
         assert app.session.state.steps[first.ref].state == "done"
@@ -123,7 +127,10 @@ async def test_restart_resumes_the_same_state():
         assert list(again.session.state.down) == ["central-control-plane"]
         assert again.session.state.steps[ref].state == "done"
         assert "limited" in cell_text(again, "local-cluster-operations", "overall")
-        labels = [str(n.label) for n in again.screen.query_one(ChecklistsPane).tree.root.children[0].children]
+        labels = [
+            str(n.label)
+            for n in again.screen.query_one(ChecklistsPane).tree.root.children[0].children
+        ]
         assert labels[0].startswith("[x]")
 
 
@@ -137,7 +144,11 @@ async def test_filter_then_enter_goes_to_first_match_and_space_marks_it():
         await pilot.pause()
         comps = app.screen.query_one(ComponentsPane)
         assert app.focused is comps.tree
-        assert set(comps.nodes) == {"workload-cluster/us-east", "edge-control-plane/us-east", "connectivity/us-east"}
+        assert set(comps.nodes) == {
+            "workload-cluster/us-east",
+            "edge-control-plane/us-east",
+            "connectivity/us-east",
+        }
         assert comps.tree.cursor_node.data == "workload-cluster/us-east"
         await pilot.press("space")
         await pilot.pause()
@@ -190,7 +201,22 @@ async def test_help_lists_every_binding():
         from tsbrunbook.tui.screens.help import help_text
 
         text = help_text().plain
-        for key in ("space", "/", "s ", "f ", "b ", "c ", "r ", "n ", "e ", "i ", "q ", "?", "ctrl+p", "1 / 2 / 3"):
+        for key in (
+            "space",
+            "/",
+            "s ",
+            "f ",
+            "b ",
+            "c ",
+            "r ",
+            "n ",
+            "e ",
+            "i ",
+            "q ",
+            "?",
+            "ctrl+p",
+            "1 / 2 / 3",
+        ):
             assert key in text, key
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -202,7 +228,10 @@ async def test_palette_marks_down_and_reasons_follow_the_cell():
     app = new_app()
     async with app.run_test(size=(160, 48)) as pilot:
         names = [name for name, _cb, _help in RunbookCommands(app.screen)._commands()]
-        assert "Mark down: workload-cluster/ap-south" in names and "Export incident to Markdown" in names
+        assert (
+            "Mark down: workload-cluster/ap-south" in names
+            and "Export incident to Markdown" in names
+        )
         app.toggle_component("workload-cluster/ap-south")
         await pilot.pause()
         app.screen.query_one(ImpactPane).focus_cell("running-workloads", "ap-south")
@@ -228,7 +257,9 @@ async def test_hostile_text_is_shown_not_interpreted():
 async def test_two_hundred_clusters_stay_usable(tmp_path):
     estate = tmp_path / "big.yaml"
     clusters = "\n".join(f"    - {{name: c{i:03d}, region: r{i % 7}}}" for i in range(200))
-    estate.write_text(f"estate:\n  name: Big\n  management: {{cluster: mgmt}}\n  clusters:\n{clusters}\n  services:\n    - {{name: web, clusters: [c000, c199]}}\n")
+    estate.write_text(
+        f"estate:\n  name: Big\n  management: {{cluster: mgmt}}\n  clusters:\n{clusters}\n  services:\n    - {{name: web, clusters: [c000, c199]}}\n"
+    )
     app = new_app(str(estate))
     async with app.run_test(size=(160, 48)) as pilot:
         await cursor_to(pilot, app, "workload-cluster/c199")
@@ -238,7 +269,10 @@ async def test_two_hundred_clusters_stay_usable(tmp_path):
         assert "limited" in cell_text(app, "running-workloads", "overall")
         app.toggle_component("central-control-plane")
         await pilot.pause()
-        assert app.session.impact().operations["local-cluster-operations"].scopes["c100"] == Level.LIMITED
+        assert (
+            app.session.impact().operations["local-cluster-operations"].scopes["c100"]
+            == Level.LIMITED
+        )
         assert "limited" in cell_text(app, "local-cluster-operations", "c100")
 
 

@@ -7,7 +7,13 @@ from tests.tui.support import snapshot_app
 
 def mid_incident(session) -> None:
     session.mark_down(["edge-control-plane/eu-west", "central-control-plane"])
-    refs = [s.ref for v in __import__("tsbrunbook.domain.incident", fromlist=["checklists"]).checklists(session.state, session.engine) for s in v.steps]
+    refs = [
+        s.ref
+        for v in __import__("tsbrunbook.domain.incident", fromlist=["checklists"]).checklists(
+            session.state, session.engine
+        )
+        for s in v.steps
+    ]
     session.set_step(refs[0], "done")
     session.set_step(refs[1], "skip", "ControlPlane CR not readable yet")
     session.set_step(refs[2], "fail", "edge still crash-looping")
@@ -38,4 +44,8 @@ def test_wide_management_cluster_down(snap_compare):
     def setup(session):
         session.mark_down(["management-cluster", "workload-cluster/ap-south"])
 
-    assert snap_compare(snapshot_app(setup, title="mgmt cluster lost [bold]not markup[/bold]"), terminal_size=(160, 48), press=["2", "down", "down", "right"])
+    assert snap_compare(
+        snapshot_app(setup, title="mgmt cluster lost [bold]not markup[/bold]"),
+        terminal_size=(160, 48),
+        press=["2", "down", "down", "right"],
+    )

@@ -21,7 +21,9 @@ from tsbrunbook.workspace import Workspace
 
 # The reason as the pack states it, so rewording the runbook does not break these tests.
 DROP_REASON = next(
-    s for s in load_pack().scenario("postgres-failure").restoration.steps if s.id == "recreate-database"
+    s
+    for s in load_pack().scenario("postgres-failure").restoration.steps
+    if s.id == "recreate-database"
 ).destructive_reason
 assert DROP_REASON
 
@@ -32,7 +34,11 @@ DROP = f"{PG}/restoration/recreate-database"
 
 def hostile_estate(tmp_path: Path) -> str:
     path = tmp_path / "hostile.yaml"
-    path.write_text(Path(demo_estate_path()).read_text().replace("context: gke-tsb-mgmt", f"context: {json.dumps(HOSTILE_MGMT)}"))
+    path.write_text(
+        Path(demo_estate_path())
+        .read_text()
+        .replace("context: gke-tsb-mgmt", f"context: {json.dumps(HOSTILE_MGMT)}")
+    )
     return str(path)
 
 
@@ -59,12 +65,21 @@ async def highlight(pilot, app: RunbookApp, ref: str) -> ChecklistsPane:
 async def move_to(pilot, pane: ChecklistsPane, ref: str) -> None:
     def on_it() -> bool:  # the cursor is on the step and the detail shows it
         step = pane.tree.current_step()
-        return step is not None and step.ref == ref and f"\n{ref}\n" in str(pane.query_one("#step-text").content)
+        return (
+            step is not None
+            and step.ref == ref
+            and f"\n{ref}\n" in str(pane.query_one("#step-text").content)
+        )
 
     # A rebuild of the tree (after a stored event) restores its own cursor after a refresh:
     # settle first, then move, then wait until the cursor is really there.
     await pilot.pause()
-    node = next(leaf for heading in pane.tree.root.children for leaf in heading.children if getattr(leaf.data, "ref", None) == ref)
+    node = next(
+        leaf
+        for heading in pane.tree.root.children
+        for leaf in heading.children
+        if getattr(leaf.data, "ref", None) == ref
+    )
     pane.tree.move_cursor(node)
     await until(pilot, on_it)
 
@@ -93,11 +108,17 @@ async def test_copy_gives_the_quoted_commands_the_exports_show(tmp_path):
         detail = str(pane.query_one("#step-text").content)
     expected = template.commands(step, app.engine.estate, None)
     assert copied == ["\n".join(expected)]
-    assert all(shlex.split(c)[2] == HOSTILE_MGMT for c in expected if c.startswith("kubectl --context"))
+    assert all(
+        shlex.split(c)[2] == HOSTILE_MGMT for c in expected if c.startswith("kubectl --context")
+    )
     assert "kubectl --context 'gke-tsb-mgmt; touch /tmp/x #' get pod -n tsb" in copied[0]
     for command in expected:
         assert f"$ {command}" in detail  # the detail shows what `c` copies
-    fences = [t.content for t in parse(incident_markdown(app.session.state, app.engine)) if t.type == "fence"]
+    fences = [
+        t.content
+        for t in parse(incident_markdown(app.session.state, app.engine))
+        if t.type == "fence"
+    ]
     assert "\n".join(expected) + "\n" in fences
 
 
@@ -123,7 +144,9 @@ async def test_marking_a_destructive_step_done_asks_and_no_records_nothing():
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         await pilot.pause()  # a wrongly posted StepAction would be stored by now
         assert step_events(app) == []
-        assert DROP not in app.session.state.steps or app.session.state.steps[DROP].state == "pending"
+        assert (
+            DROP not in app.session.state.steps or app.session.state.steps[DROP].state == "pending"
+        )
 
 
 async def test_marking_a_destructive_step_done_asks_and_yes_records_it():
@@ -133,7 +156,12 @@ async def test_marking_a_destructive_step_done_asks_and_yes_records_it():
         await pilot.press("space")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await until(pilot, lambda: DROP in app.session.state.steps and app.session.state.steps[DROP].state == "done")
+        await until(
+            pilot,
+            lambda: (
+                DROP in app.session.state.steps and app.session.state.steps[DROP].state == "done"
+            ),
+        )
         assert [e["state"] for e in step_events(app)] == ["done"]
         # Undoing it is not destructive: no question.
         await move_to(pilot, pane, DROP)
@@ -144,5 +172,10 @@ async def test_marking_a_destructive_step_done_asks_and_yes_records_it():
         other = f"{PG}/restoration/load-backup"
         await move_to(pilot, pane, other)
         await pilot.press("space")
-        await until(pilot, lambda: other in app.session.state.steps and app.session.state.steps[other].state == "done")
+        await until(
+            pilot,
+            lambda: (
+                other in app.session.state.steps and app.session.state.steps[other].state == "done"
+            ),
+        )
         assert not isinstance(app.screen, ConfirmScreen)

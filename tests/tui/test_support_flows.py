@@ -51,13 +51,20 @@ async def test_raise_escalation_with_case_number():
         await pilot.pause()
         assert app.session.state.escalations[-1][1:] == (ref, "CASE-4711")
         detail = str(app.screen.query_one("#step-text").content)
-        assert "Raised" in detail and "CASE-4711" in detail and "https://tetrate.io/contact-us/" in detail
+        assert (
+            "Raised" in detail
+            and "CASE-4711" in detail
+            and "https://tetrate.io/contact-us/" in detail
+        )
         assert "🆘 1/" in str(app.screen.query_one(IncidentHeader).content)
         # Any step may be escalated (as from the CLI); the prompt says it is not a runbook point.
         await go_to_step(pilot, app, "central-control-plane-failure/recovery/check-central-pods")
         await pilot.press("x")
         await pilot.pause()
-        assert isinstance(app.screen, PromptScreen) and "Not a runbook escalation point" in app.screen.question
+        assert (
+            isinstance(app.screen, PromptScreen)
+            and "Not a runbook escalation point" in app.screen.question
+        )
         await pilot.press("enter")
         await pilot.pause()
         assert len(app.session.state.escalations) == 2
@@ -90,7 +97,9 @@ async def test_escalation_timer_counts_down_then_expires_once():
         expired = [e for e in app.session.state.timeline if e.type == "timer-expired"]
         assert [e.data["instance"] for e in expired] == ["central-control-plane-failure"]
         assert any("Escalate now" in (n.title or "") for n in app._notifications)
-        assert "⏰ 1:" in str(app.screen.query_one(IncidentHeader).content) and " over" in str(app.screen.query_one(IncidentHeader).content)
+        assert "⏰ 1:" in str(app.screen.query_one(IncidentHeader).content) and " over" in str(
+            app.screen.query_one(IncidentHeader).content
+        )
 
 
 async def test_chat_updates_reach_the_webhook_without_blocking():
@@ -122,8 +131,14 @@ async def test_probe_suggests_and_the_engineer_confirms(tmp_path, monkeypatch):
     keyring.set_password("tsbrunbook", "tsb-api-password", "s3cret")
     with serve(status=503) as (url, rec):
         estate = tmp_path / "estate.yaml"
-        demo = open(os.path.join(os.path.dirname(__file__), "..", "..", "runbooks", "estates", "demo.yaml")).read()
-        estate.write_text(demo.replace("    namespace: tsb\n", f"    namespace: tsb\n    status_url: {url}/status\n"))
+        demo = open(
+            os.path.join(os.path.dirname(__file__), "..", "..", "runbooks", "estates", "demo.yaml")
+        ).read()
+        estate.write_text(
+            demo.replace(
+                "    namespace: tsb\n", f"    namespace: tsb\n    status_url: {url}/status\n"
+            )
+        )
         app = app_with([], str(estate))
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.press("h")

@@ -19,7 +19,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def _estate_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--estate", metavar="FILE", help="estate YAML (default: the bundled demo estate)")
+    p.add_argument(
+        "--estate", metavar="FILE", help="estate YAML (default: the bundled demo estate)"
+    )
 
 
 def build_parser() -> Parser:
@@ -35,9 +37,15 @@ def build_parser() -> Parser:
     runbook_cmds.add_parsers(sub, _estate_arg)
     incident_cmds.add_parsers(sub, _estate_arg)
     exercise_cmds.add_parsers(sub, _estate_arg)
-    support_cmds.add_parsers(sub, _estate_arg)  # after incident_cmds: adds `incident brief|chat`, and `probe`
+    support_cmds.add_parsers(
+        sub, _estate_arg
+    )  # after incident_cmds: adds `incident brief|chat`, and `probe`
     secret_cmds.add_parsers(sub, _estate_arg)
-    p = sub.add_parser("tui", help="open the TUI (the default without a command)", description="Open the TUI: resumes the most recent open incident on the estate, or starts one.")
+    p = sub.add_parser(
+        "tui",
+        help="open the TUI (the default without a command)",
+        description="Open the TUI: resumes the most recent open incident on the estate, or starts one.",
+    )
     _estate_arg(p)
     p.add_argument("--incident", metavar="ID", help="open this incident (its own estate is used)")
     p.set_defaults(func=cmd_tui)
@@ -51,7 +59,10 @@ def cmd_tui(args: argparse.Namespace, ctx) -> int:
     workspace = Workspace()
     if args.incident:
         if args.estate:
-            raise UserError("--incident and --estate do not go together", "an incident keeps the estate it was started with")
+            raise UserError(
+                "--incident and --estate do not go together",
+                "an incident keeps the estate it was started with",
+            )
         session = workspace.open(args.incident)
     else:
         session = workspace.resume_or_start(args.estate)
@@ -69,7 +80,9 @@ def _check_utf8(argv: list[str]) -> None:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
-            raise UserError(f"argument {n} is not valid UTF-8", "check the terminal's locale, or retype it") from None
+            raise UserError(
+                f"argument {n} is not valid UTF-8", "check the terminal's locale, or retype it"
+            ) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,5 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         from .text import one_line
 
-        sys.stderr.write(f"tsbrunbook: internal error: {type(exc).__name__}: {one_line(str(exc), 300)} (set TSBRUNBOOK_DEBUG=1 for a traceback)\n")
+        sys.stderr.write(
+            f"tsbrunbook: internal error: {type(exc).__name__}: {one_line(str(exc), 300)} (set TSBRUNBOOK_DEBUG=1 for a traceback)\n"
+        )
         return 70

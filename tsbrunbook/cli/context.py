@@ -19,7 +19,9 @@ class Context:
     def for_engine(cls, engine: ImpactEngine) -> Context:
         """A context on an engine already built (an incident's estate), loading nothing again."""
         ctx = cls(engine.estate.file or None)
-        ctx.__dict__.update(pack=engine.pack, estate=engine.estate, graph=engine.graph, engine=engine)
+        ctx.__dict__.update(
+            pack=engine.pack, estate=engine.estate, graph=engine.graph, engine=engine
+        )
         return ctx
 
     @cached_property

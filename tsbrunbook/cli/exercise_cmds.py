@@ -22,27 +22,66 @@ from .text import one_line, report_problems, table
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     from .incident_cmds import add_output_args
 
-    p = sub.add_parser("exercise", help="tabletop exercises: list, check, run, report", description="Tabletop exercises: scripted failures, predictions, scoring and an after-action report.")
-    ex = p.add_subparsers(dest="exercise_command", metavar="ACTION", required=True, parser_class=type(p))
+    p = sub.add_parser(
+        "exercise",
+        help="tabletop exercises: list, check, run, report",
+        description="Tabletop exercises: scripted failures, predictions, scoring and an after-action report.",
+    )
+    ex = p.add_subparsers(
+        dest="exercise_command", metavar="ACTION", required=True, parser_class=type(p)
+    )
 
-    q = ex.add_parser("list", help="the shipped exercises", description="List the exercises in runbooks/exercises/.")
+    q = ex.add_parser(
+        "list",
+        help="the shipped exercises",
+        description="List the exercises in runbooks/exercises/.",
+    )
     q.add_argument("--format", choices=("table", "json"), default="table")
     q.set_defaults(func=cmd_list)
 
-    q = ex.add_parser("check", help="validate exercises against the graph and runbooks", description="Check that every component, scenario and step an exercise names exists. Prints file:line: message; exit 2 on any problem.")
-    q.add_argument("exercise", nargs="*", metavar="ID|FILE", help="exercise ids or files (default: every shipped exercise)")
+    q = ex.add_parser(
+        "check",
+        help="validate exercises against the graph and runbooks",
+        description="Check that every component, scenario and step an exercise names exists. Prints file:line: message; exit 2 on any problem.",
+    )
+    q.add_argument(
+        "exercise",
+        nargs="*",
+        metavar="ID|FILE",
+        help="exercise ids or files (default: every shipped exercise)",
+    )
     q.set_defaults(func=cmd_check)
 
-    q = ex.add_parser("run", help="open the TUI in exercise mode", description="Run an exercise in the TUI: facilitator clock, injects, predictions, checklists.")
+    q = ex.add_parser(
+        "run",
+        help="open the TUI in exercise mode",
+        description="Run an exercise in the TUI: facilitator clock, injects, predictions, checklists.",
+    )
     q.add_argument("exercise", metavar="ID|FILE")
-    q.add_argument("--participants", metavar='"a,b,c"', default="", help="comma-separated names for the report")
-    q.add_argument("--resume", metavar="RUN-ID", help="resume an earlier run of this exercise (default: the latest unfinished one)")
+    q.add_argument(
+        "--participants", metavar='"a,b,c"', default="", help="comma-separated names for the report"
+    )
+    q.add_argument(
+        "--resume",
+        metavar="RUN-ID",
+        help="resume an earlier run of this exercise (default: the latest unfinished one)",
+    )
     q.add_argument("--new", action="store_true", help="start a fresh run even if one is unfinished")
-    q.add_argument("--speed", type=float, help="clock speed for rehearsals (e.g. 10 = ten times faster; default 1, or the resumed run's)")
+    q.add_argument(
+        "--speed",
+        type=float,
+        help="clock speed for rehearsals (e.g. 10 = ten times faster; default 1, or the resumed run's)",
+    )
     q.set_defaults(func=cmd_run)
 
-    q = ex.add_parser("report", help="the after-action report of a run", description="Write the after-action report of an exercise run as Markdown.")
-    q.add_argument("run", metavar="RUN-ID", help="the run's id (EX-…), from `tsbrunbook incident list --all`")
+    q = ex.add_parser(
+        "report",
+        help="the after-action report of a run",
+        description="Write the after-action report of an exercise run as Markdown.",
+    )
+    q.add_argument(
+        "run", metavar="RUN-ID", help="the run's id (EX-…), from `tsbrunbook incident list --all`"
+    )
     add_output_args(q)
     q.set_defaults(func=cmd_report)
 
@@ -50,9 +89,26 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
 def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     items = list_exercises(ctx.pack)
     if args.format == "json":
-        ctx.out(json.dumps([{"id": e.id, "title": e.title, "audience": e.audience, "duration": e.duration, "injects": len(e.injects), "file": e.file} for e in items], indent=2))
+        ctx.out(
+            json.dumps(
+                [
+                    {
+                        "id": e.id,
+                        "title": e.title,
+                        "audience": e.audience,
+                        "duration": e.duration,
+                        "injects": len(e.injects),
+                        "file": e.file,
+                    }
+                    for e in items
+                ],
+                indent=2,
+            )
+        )
         return 0
-    rows = [[e.id, one_line(e.title, 60), format_offset(e.duration), str(len(e.injects))] for e in items]
+    rows = [
+        [e.id, one_line(e.title, 60), format_offset(e.duration), str(len(e.injects))] for e in items
+    ]
     ctx.out(table(["ID", "TITLE", "DURATION", "INJECTS"], rows))
     return 0
 
@@ -63,9 +119,15 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
     targets = args.exercise or sorted(glob.glob(os.path.join(exercises_dir(), "*.yaml")))
     problems = []
     for target in targets:
-        path = target if target.endswith((".yaml", ".yml")) or os.sep in target else os.path.join(exercises_dir(), f"{target}.yaml")
+        path = (
+            target
+            if target.endswith((".yaml", ".yml")) or os.sep in target
+            else os.path.join(exercises_dir(), f"{target}.yaml")
+        )
         if not os.path.exists(path):
-            raise UserError(f"no exercise '{one_line(target, 60)}'", "run `tsbrunbook exercise list`")
+            raise UserError(
+                f"no exercise '{one_line(target, 60)}'", "run `tsbrunbook exercise list`"
+            )
         problems += check_exercise_file(path, ctx.pack)[1]
     return report_problems(problems, len(targets), "exercise")
 
@@ -92,14 +154,21 @@ def _run_session(workspace, exercise, args):
                 break
     if session is not None:
         if args.participants:
-            raise UserError(f"--participants names the people of a new run, and {session.id} is resumed", "add --new to start a new run")
+            raise UserError(
+                f"--participants names the people of a new run, and {session.id} is resumed",
+                "add --new to start a new run",
+            )
         return session
     participants = [p.strip() for p in args.participants.split(",") if p.strip()]
     return workspace.start(
         f"Exercise: {exercise.title}",
         exercise.estate,
         kind="exercise",
-        extra={"exercise_id": exercise.id, "exercise_file": os.path.abspath(exercise.file), "participants": participants},
+        extra={
+            "exercise_id": exercise.id,
+            "exercise_file": os.path.abspath(exercise.file),
+            "participants": participants,
+        },
     )
 
 
@@ -114,7 +183,9 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     session = _run_session(workspace, exercise, args)
     run = ExerciseRun(session, exercise)
     if run.recover():
-        print(f"{session.id}: resumed; the clock was running when the last run stopped and is paused at {format_offset(run.now())} (p resumes)")
+        print(
+            f"{session.id}: resumed; the clock was running when the last run stopped and is paused at {format_offset(run.now())} (p resumes)"
+        )
     if args.speed is not None and args.speed != run.clock.speed:
         run.set_speed(args.speed)
     from ..tui.app import RunbookApp
@@ -137,12 +208,16 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     session = workspace.open(args.run)
     exercise_file = session.state.meta.get("exercise_file")
     if session.state.kind != "exercise" or not exercise_file:
-        raise UserError(f"{args.run} is an incident, not an exercise run", "use `tsbrunbook incident export`")
+        raise UserError(
+            f"{args.run} is an incident, not an exercise run", "use `tsbrunbook incident export`"
+        )
     try:
         exercise = find_exercise(exercise_file, ctx.pack)
     except LoadError as exc:
         raise UserError(f"the exercise file of {args.run} no longer loads: {exc}")
-    text = exercise_report(progress(exercise, session.state, session.engine), session.state, session.engine)
+    text = exercise_report(
+        progress(exercise, session.state, session.engine), session.state, session.engine
+    )
     if args.output:
         from ..output import write_atomically
 

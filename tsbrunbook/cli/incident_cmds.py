@@ -32,7 +32,13 @@ from .text import json_text, one_line, table
 if TYPE_CHECKING:
     from ..store import Store
 
-STATE_WORDS = {"done": "done", "pending": "", "skipped": "SKIPPED", "failed": "FAILED", "blocked": "BLOCKED"}
+STATE_WORDS = {
+    "done": "done",
+    "pending": "",
+    "skipped": "SKIPPED",
+    "failed": "FAILED",
+    "blocked": "BLOCKED",
+}
 RECENT_EVENTS = 15
 
 
@@ -44,52 +50,94 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     )
     isub = p.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
 
-    a = isub.add_parser("start", help="start an incident; prints its id", description="Start an incident on an estate and print its id.")
+    a = isub.add_parser(
+        "start",
+        help="start an incident; prints its id",
+        description="Start an incident on an estate and print its id.",
+    )
     a.add_argument("title", metavar="TITLE", help="a few words on what is happening")
     estate_arg(a)
     a.set_defaults(func=cmd_start)
 
-    a = isub.add_parser("list", help="list open incidents (--all: closed ones too)", description="List incidents, newest first.")
+    a = isub.add_parser(
+        "list",
+        help="list open incidents (--all: closed ones too)",
+        description="List incidents, newest first.",
+    )
     a.add_argument("--all", action="store_true", help="include closed incidents")
     a.add_argument("--format", choices=("table", "json"), default="table")
     a.set_defaults(func=cmd_list)
 
     for action, verb in (("down", "down"), ("up", "up again")):
-        a = isub.add_parser(action, help=f"mark components {verb}", description=f"Mark components {verb} (ids from `tsbrunbook components`).")
+        a = isub.add_parser(
+            action,
+            help=f"mark components {verb}",
+            description=f"Mark components {verb} (ids from `tsbrunbook components`).",
+        )
         a.add_argument("id", metavar="ID", help="incident id")
         a.add_argument("components", nargs="+", metavar="COMPONENT")
         a.set_defaults(func=cmd_mark, mark=action)
 
-    a = isub.add_parser("step", help="mark a checklist step done, skipped, failed, blocked or reset", description="Record the outcome of a checklist step. A skip needs a reason (--note).")
+    a = isub.add_parser(
+        "step",
+        help="mark a checklist step done, skipped, failed, blocked or reset",
+        description="Record the outcome of a checklist step. A skip needs a reason (--note).",
+    )
     a.add_argument("id", metavar="ID", help="incident id")
-    a.add_argument("ref", metavar="STEP-REF", help="INSTANCE/PHASE/STEP, e.g. workload-cluster-failure@eu-west/recovery/confirm-cluster-back")
-    a.add_argument("step_action", metavar="ACTION", choices=tuple(STEP_ACTIONS), help="|".join(STEP_ACTIONS))
+    a.add_argument(
+        "ref",
+        metavar="STEP-REF",
+        help="INSTANCE/PHASE/STEP, e.g. workload-cluster-failure@eu-west/recovery/confirm-cluster-back",
+    )
+    a.add_argument(
+        "step_action", metavar="ACTION", choices=tuple(STEP_ACTIONS), help="|".join(STEP_ACTIONS)
+    )
     a.add_argument("--note", default="", metavar="TEXT", help="why (required for skip)")
     a.set_defaults(func=cmd_step)
 
-    a = isub.add_parser("note", help="add a timestamped note", description="Add a timestamped note to the incident (or to one step).")
+    a = isub.add_parser(
+        "note",
+        help="add a timestamped note",
+        description="Add a timestamped note to the incident (or to one step).",
+    )
     a.add_argument("id", metavar="ID", help="incident id")
     a.add_argument("text", metavar="TEXT")
     a.add_argument("--step", metavar="REF", help="attach the note to this step")
     a.set_defaults(func=cmd_note)
 
-    a = isub.add_parser("escalate", help="record that Tetrate support was engaged for a step", description="Record that an escalation was raised (for a step's escalation point).")
+    a = isub.add_parser(
+        "escalate",
+        help="record that Tetrate support was engaged for a step",
+        description="Record that an escalation was raised (for a step's escalation point).",
+    )
     a.add_argument("id", metavar="ID", help="incident id")
     a.add_argument("ref", metavar="STEP-REF")
     a.add_argument("--case", default="", metavar="NUMBER", help="the support case number")
     a.set_defaults(func=cmd_escalate)
 
-    a = isub.add_parser("show", help="the incident now: down, impact, checklists, timeline", description="Show the incident as folded from its events.")
+    a = isub.add_parser(
+        "show",
+        help="the incident now: down, impact, checklists, timeline",
+        description="Show the incident as folded from its events.",
+    )
     a.add_argument("id", metavar="ID", help="incident id")
     a.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     a.set_defaults(func=cmd_show)
 
-    a = isub.add_parser("export", help="the incident as Markdown (stdout or -o FILE)", description="Export the incident as GitHub-flavoured Markdown.")
+    a = isub.add_parser(
+        "export",
+        help="the incident as Markdown (stdout or -o FILE)",
+        description="Export the incident as GitHub-flavoured Markdown.",
+    )
     a.add_argument("id", metavar="ID", help="incident id")
     add_output_args(a)
     a.set_defaults(func=cmd_export)
 
-    a = isub.add_parser("close", help="close the incident (no more changes)", description="Close the incident. A closed incident takes no more events.")
+    a = isub.add_parser(
+        "close",
+        help="close the incident (no more changes)",
+        description="Close the incident. A closed incident takes no more events.",
+    )
     a.add_argument("id", metavar="ID", help="incident id")
     a.set_defaults(func=cmd_close)
 
@@ -162,11 +210,15 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
         if i.damaged:
             state = "DAMAGED"  # listed, so nobody thinks it vanished; why goes below the table
         started = f"{i.started:%Y-%m-%d %H:%M}" if i.started else "?"
-        rows.append([i.id, i.kind, started, state, str(i.events), down or "—", one_line(i.title, 50)])
+        rows.append(
+            [i.id, i.kind, started, state, str(i.events), down or "—", one_line(i.title, 50)]
+        )
     ctx.out(table(["ID", "KIND", "STARTED (UTC)", "STATUS", "EVENTS", "DOWN", "TITLE"], rows))
     for i in items:
         if i.damaged:
-            ctx.out(f"{i.id}: damaged: {one_line(i.damaged, 160)}; it cannot be opened, the others are unaffected")
+            ctx.out(
+                f"{i.id}: damaged: {one_line(i.damaged, 160)}; it cannot be opened, the others are unaffected"
+            )
     return 0
 
 
@@ -184,7 +236,9 @@ def cmd_mark(args: argparse.Namespace, ctx: Context) -> int:
         ictx.out(_said(sess, event, f"marked {args.mark}: {', '.join(event.data['components'])}"))
         for view in all_views(sess.state, sess.engine):
             if view.instance not in before:
-                ictx.out(f"  new checklist {view.instance}/{view.phase}: {one_line(view.title)} ({len(view.steps)} steps)")
+                ictx.out(
+                    f"  new checklist {view.instance}/{view.phase}: {one_line(view.title)} ({len(view.steps)} steps)"
+                )
     return 0
 
 
@@ -209,7 +263,14 @@ def cmd_note(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_escalate(args: argparse.Namespace, ctx: Context) -> int:
     with session(args.id, ctx) as (sess, ictx):
         event = sess.raise_escalation(args.ref, args.case)
-        ictx.out(_said(sess, event, f"escalation raised on {args.ref}" + (f", case {one_line(args.case, 40)}" if args.case else "")))
+        ictx.out(
+            _said(
+                sess,
+                event,
+                f"escalation raised on {args.ref}"
+                + (f", case {one_line(args.case, 40)}" if args.case else ""),
+            )
+        )
     return 0
 
 
@@ -217,7 +278,9 @@ def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
     with session(args.id, ctx) as (sess, ictx):
         event = sess.close()
         state = sess.state
-        length = span(state.started_at, event.at) if state.started_at else duration(0)  # `0s ⚠` if the clock went back
+        length = (
+            span(state.started_at, event.at) if state.started_at else duration(0)
+        )  # `0s ⚠` if the clock went back
         ictx.out(_said(sess, event, f"closed after {length}"))
     return 0
 
@@ -250,12 +313,14 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
 def add_output_args(parser: argparse.ArgumentParser) -> None:
     """`-o FILE` and `--force`, the same for every command that writes a file (see output.py)."""
     parser.add_argument(
-        "-o", "--output", metavar="FILE",
+        "-o",
+        "--output",
+        metavar="FILE",
         help="write here instead of stdout (atomically; never a device, a database or a file in the data directory)",
     )
-    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (a regular file only)")
-
-
+    parser.add_argument(
+        "--force", action="store_true", help="replace FILE if it exists (a regular file only)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,30 +342,63 @@ def show_text(sess: IncidentSession, ctx: Context) -> str:
         impact_text(ctx, sess.impact()),
     ]
     if state.down:
-        out.append("Down since: " + ", ".join(f"{cid} {since:%H:%M:%S}" for cid, since in state.down.items()))
+        out.append(
+            "Down since: "
+            + ", ".join(f"{cid} {since:%H:%M:%S}" for cid, since in state.down.items())
+        )
     views = all_views(state, engine)
-    shown = [v for v in views if v.scenario is not None or any(sv.state.state != "pending" for sv in v.steps)]
+    shown = [
+        v
+        for v in views
+        if v.scenario is not None or any(sv.state.state != "pending" for sv in v.steps)
+    ]
     for view in shown:
         out += ["", _checklist_text(view)]
     points = escalation_points(state, engine, views)
     if points:
         out += ["", "Escalation points:"]
-        out += [f"  {p.ref}: " + (f"raised {stamp(p.raised)}" + (f", case {one_line(p.case, 40)}" if p.case else "") if p.raised else "not raised") for p in points]
+        out += [
+            f"  {p.ref}: "
+            + (
+                f"raised {stamp(p.raised)}" + (f", case {one_line(p.case, 40)}" if p.case else "")
+                if p.raised
+                else "not raised"
+            )
+            for p in points
+        ]
     if state.notes:
         out += ["", "Notes:"]
-        out += [f"  {at:%H:%M:%S} " + (f"[{ref}] " if ref else "") + one_line(text, 200) for at, text, ref in state.notes]
+        out += [
+            f"  {at:%H:%M:%S} " + (f"[{ref}] " if ref else "") + one_line(text, 200)
+            for at, text, ref in state.notes
+        ]
     recent = state.timeline[-RECENT_EVENTS:]
     hidden = len(state.timeline) - len(recent)
-    out += ["", "Timeline" + (f" (last {len(recent)} of {len(state.timeline)}; --format json has all):" if hidden else ":")]
+    out += [
+        "",
+        "Timeline"
+        + (
+            f" (last {len(recent)} of {len(state.timeline)}; --format json has all):"
+            if hidden
+            else ":"
+        ),
+    ]
     for event in recent:
         what, details = event_columns(event)
-        out.append(f"  {event.seq:>3} {event.at:%H:%M:%S} {what}" + (f": {one_line(details, 160)}" if details else ""))
+        out.append(
+            f"  {event.seq:>3} {event.at:%H:%M:%S} {what}"
+            + (f": {one_line(details, 160)}" if details else "")
+        )
     return "\n".join(out)
 
 
 def _checklist_text(view: ChecklistView) -> str:
     done = sum(1 for sv in view.steps if sv.state.state == "done")
-    where = "" if view.scenario is None else (" (matches now)" if view.active else " (no longer matches)")
+    where = (
+        ""
+        if view.scenario is None
+        else (" (matches now)" if view.active else " (no longer matches)")
+    )
     head = f"{view.instance}/{view.phase}: {one_line(view.title)} — {done}/{len(view.steps)} done{where}"
     if view.not_documented:
         return head + "\n  (the guide documents no steps for this phase)"
@@ -311,4 +409,6 @@ def _checklist_text(view: ChecklistView) -> str:
         when = f"{st.at:%H:%M:%S}" if st.at and st.state != "pending" else ""
         note = one_line(st.note, 60) if st.note else ""
         rows.append([f"  {mark}", sv.step.id, STATE_WORDS.get(st.state, st.state), when, note])
-    return head + "\n" + "\n".join(table(["", "STEP", "STATE", "AT", "NOTE"], rows).splitlines()[2:])
+    return (
+        head + "\n" + "\n".join(table(["", "STEP", "STATE", "AT", "NOTE"], rows).splitlines()[2:])
+    )

@@ -13,36 +13,75 @@ from .text import json_text, one_line, report_problems, table
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
-    p = sub.add_parser("impact", help="what a set of down components does to the four operations", description="Assess the impact of components being down.")
-    p.add_argument("--down", action="append", default=[], metavar="ID", help="a component that is down (repeat for more); ids from `tsbrunbook components`")
+    p = sub.add_parser(
+        "impact",
+        help="what a set of down components does to the four operations",
+        description="Assess the impact of components being down.",
+    )
+    p.add_argument(
+        "--down",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a component that is down (repeat for more); ids from `tsbrunbook components`",
+    )
     estate_arg(p)
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     p.set_defaults(func=cmd_impact)
 
-    p = sub.add_parser("components", help="list the components of the estate", description="List the components of the estate and their ids.")
+    p = sub.add_parser(
+        "components",
+        help="list the components of the estate",
+        description="List the components of the estate and their ids.",
+    )
     estate_arg(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_components)
 
-    p = sub.add_parser("scenarios", help="list the scenario runbooks", description="List the scenario runbooks and the guide's rating of each.")
+    p = sub.add_parser(
+        "scenarios",
+        help="list the scenario runbooks",
+        description="List the scenario runbooks and the guide's rating of each.",
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_scenarios)
 
-    p = sub.add_parser("checklist", help="print a scenario's recovery or restoration checklist", description="Print a scenario's recovery (default) or restoration checklist.")
+    p = sub.add_parser(
+        "checklist",
+        help="print a scenario's recovery or restoration checklist",
+        description="Print a scenario's recovery (default) or restoration checklist.",
+    )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario id from `tsbrunbook scenarios`")
-    p.add_argument("--cluster", metavar="NAME", help="the affected workload cluster (per-cluster scenarios)")
-    p.add_argument("--restoration", action="store_true", help="the restoration checklist instead of recovery")
+    p.add_argument(
+        "--cluster", metavar="NAME", help="the affected workload cluster (per-cluster scenarios)"
+    )
+    p.add_argument(
+        "--restoration", action="store_true", help="the restoration checklist instead of recovery"
+    )
     estate_arg(p)
     p.add_argument("--format", choices=("markdown", "json"), default="markdown")
     p.set_defaults(func=cmd_checklist)
 
-    p = sub.add_parser("graph", help="the dependency graph as Mermaid or DOT", description="Print the estate's dependency graph for a README or wiki.")
+    p = sub.add_parser(
+        "graph",
+        help="the dependency graph as Mermaid or DOT",
+        description="Print the estate's dependency graph for a README or wiki.",
+    )
     estate_arg(p)
     p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
     p.set_defaults(func=cmd_graph)
 
-    p = sub.add_parser("validate", help="lint runbooks and estates", description="Lint runbook packs, scenario, readiness and estate files. Prints file:line: message per problem; exit 2 if any.")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: the bundled runbooks)")
+    p = sub.add_parser(
+        "validate",
+        help="lint runbooks and estates",
+        description="Lint runbook packs, scenario, readiness and estate files. Prints file:line: message per problem; exit 2 if any.",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files or directories (default: the bundled runbooks)",
+    )
     p.set_defaults(func=cmd_validate)
 
 
@@ -69,17 +108,23 @@ def impact_text(ctx: Context, impact) -> str:
     for op in ctx.pack.graph.operations:
         res = impact.operations[op.id]
         hit = [s for s in impact.scopes if res.scopes[s] > Level.OK]
-        where = ", ".join(f"{s} {res.scopes[s].glyph}" for s in hit[:6]) + (f", +{len(hit) - 6} more" if len(hit) > 6 else "")
+        where = ", ".join(f"{s} {res.scopes[s].glyph}" for s in hit[:6]) + (
+            f", +{len(hit) - 6} more" if len(hit) > 6 else ""
+        )
         rows.append([op.title, f"{res.level.glyph} {res.level.word}", where or "—"])
     out.append(table(["Operation", "Overall", "Scopes hit"], rows))
     for op in ctx.pack.graph.operations:
         for r in impact.operations[op.id].reasons:
             path = f" [{' → '.join(r.path)}]" if len(r.path) > 1 else ""
-            out.append(f"  {op.short}: {r.level.glyph} {', '.join(r.components)}{path}: {one_line(r.text, 160)}")
+            out.append(
+                f"  {op.short}: {r.level.glyph} {', '.join(r.components)}{path}: {one_line(r.text, 160)}"
+            )
     if impact.scenarios:
         out += ["", "Scenarios: " + ", ".join(m.instance for m in impact.scenarios)]
     if impact.queued:
-        shown = ", ".join(q.cluster for q in impact.queued[:8]) + (f" (+{len(impact.queued) - 8})" if len(impact.queued) > 8 else "")
+        shown = ", ".join(q.cluster for q in impact.queued[:8]) + (
+            f" (+{len(impact.queued) - 8})" if len(impact.queued) > 8 else ""
+        )
         out.append(f"Changes queue for: {shown}")
     if not impact.changes_accepted:
         out.append("No TSB configuration changes can be made right now.")
@@ -94,7 +139,10 @@ def cmd_components(args: argparse.Namespace, ctx: Context) -> int:
     if args.format == "json":
         ctx.out(json.dumps(items, indent=2))
     else:
-        rows = [[c["id"], c["kind"], "yes" if c["markable"] else "no", c["hosted_by"] or ""] for c in items]
+        rows = [
+            [c["id"], c["kind"], "yes" if c["markable"] else "no", c["hosted_by"] or ""]
+            for c in items
+        ]
         ctx.out(table(["ID", "KIND", "MARKABLE", "HOSTED BY"], rows))
     return 0
 
@@ -108,7 +156,15 @@ def cmd_scenarios(args: argparse.Namespace, ctx: Context) -> int:
     rows = []
     for s in items:
         levels = [Level.parse(s["levels"][o.id]).glyph for o in ops]
-        rows.append([s["id"], "cluster" if s["per_cluster"] else "estate", *levels, str(s["recovery_steps"]), str(s["restoration_steps"])])
+        rows.append(
+            [
+                s["id"],
+                "cluster" if s["per_cluster"] else "estate",
+                *levels,
+                str(s["recovery_steps"]),
+                str(s["restoration_steps"]),
+            ]
+        )
     ctx.out(table(["ID", "SCOPE", *[o.short for o in ops], "RECOVERY", "RESTORATION"], rows))
     return 0
 
@@ -116,23 +172,34 @@ def cmd_scenarios(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_checklist(args: argparse.Namespace, ctx: Context) -> int:
     ids = [s.id for s in ctx.pack.scenarios]
     if args.scenario not in ids:
-        raise UserError(f"unknown scenario '{one_line(args.scenario, 60)}'", did_you_mean(args.scenario, ids) or "run `tsbrunbook scenarios` for the list")
+        raise UserError(
+            f"unknown scenario '{one_line(args.scenario, 60)}'",
+            did_you_mean(args.scenario, ids) or "run `tsbrunbook scenarios` for the list",
+        )
     scenario = ctx.pack.scenario(args.scenario)
     per_cluster = ctx.pack.graph.kind(scenario.trigger).per_cluster
     cluster = args.cluster
     if per_cluster and not cluster:
-        raise UserError(f"scenario '{scenario.id}' happens to one cluster", f"name it with --cluster, one of: {', '.join(ctx.estate.cluster_names[:8])}")
+        raise UserError(
+            f"scenario '{scenario.id}' happens to one cluster",
+            f"name it with --cluster, one of: {', '.join(ctx.estate.cluster_names[:8])}",
+        )
     if not per_cluster and cluster:
         raise UserError(f"scenario '{scenario.id}' is estate-wide", "drop --cluster")
     if cluster and cluster not in ctx.estate.cluster_names:
-        raise UserError(f"unknown cluster '{one_line(cluster, 60)}'", did_you_mean(cluster, ctx.estate.cluster_names) or "see `tsbrunbook components`")
+        raise UserError(
+            f"unknown cluster '{one_line(cluster, 60)}'",
+            did_you_mean(cluster, ctx.estate.cluster_names) or "see `tsbrunbook components`",
+        )
     phase = "restoration" if args.restoration else "recovery"
     if args.format == "json":
         ctx.out(json_text(serialize.checklist_dict(scenario, phase, ctx.estate, cluster)))
     else:
         from ..domain import export
 
-        ctx.out(export.checklist_markdown(scenario, phase, ctx.estate, cluster, heading="#").rstrip())
+        ctx.out(
+            export.checklist_markdown(scenario, phase, ctx.estate, cluster, heading="#").rstrip()
+        )
         ctx.out("\n" + export.sources_markdown(scenario))
     return 0
 

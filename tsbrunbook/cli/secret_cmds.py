@@ -27,7 +27,9 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         help="store, list or delete secrets in the OS keyring (webhook URL, TSB API credentials)",
         description=f"Secrets live in the OS keyring under the service name 'tsbrunbook' and nowhere else. Known names: {names}.",
     )
-    ssub = p.add_subparsers(dest="secret_command", metavar="ACTION", required=True, parser_class=_keep_extras(type(p)))
+    ssub = p.add_subparsers(
+        dest="secret_command", metavar="ACTION", required=True, parser_class=_keep_extras(type(p))
+    )
 
     a = ssub.add_parser(
         "set",
@@ -41,11 +43,19 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     a.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     a.set_defaults(func=cmd_set)
 
-    a = ssub.add_parser("list", help="the known secrets and whether each is set (never the values)", description="List the known secrets and whether each is set. Values are never shown.")
+    a = ssub.add_parser(
+        "list",
+        help="the known secrets and whether each is set (never the values)",
+        description="List the known secrets and whether each is set. Values are never shown.",
+    )
     a.add_argument("--format", choices=("table", "json"), default="table")
     a.set_defaults(func=cmd_list)
 
-    a = ssub.add_parser("delete", help="delete a secret from the keyring", description="Delete a secret from the keyring.")
+    a = ssub.add_parser(
+        "delete",
+        help="delete a secret from the keyring",
+        description="Delete a secret from the keyring.",
+    )
     a.add_argument("name", metavar="NAME", help=names)
     a.set_defaults(func=cmd_delete)
 
@@ -67,13 +77,18 @@ def read_value(name: str) -> str:
     """The value from a hidden prompt (terminal) or stdin (pipe), without its line ending."""
     stdin = sys.stdin
     if stdin is None or stdin.closed:
-        raise UserError("no stdin to read the value from", f"run `tsbrunbook secret set {name}` in a terminal, or pipe the value in")
+        raise UserError(
+            "no stdin to read the value from",
+            f"run `tsbrunbook secret set {name}` in a terminal, or pipe the value in",
+        )
     if stdin.isatty():
         value = getpass.getpass(f"Value for {name} (input hidden): ")
     else:
         value = stdin.read(MAX_VALUE + 1)
         if len(value) > MAX_VALUE:
-            raise UserError(f"the value for {name} is longer than {MAX_VALUE} characters", "nothing was stored")
+            raise UserError(
+                f"the value for {name} is longer than {MAX_VALUE} characters", "nothing was stored"
+            )
         value = value.removesuffix("\n")
         value = value.removesuffix("\r")
     return value
@@ -99,7 +114,10 @@ def cmd_set(args: argparse.Namespace, ctx: Context) -> int:
 
 def _no_extras(args: argparse.Namespace) -> None:
     if getattr(args, "rest", None):
-        raise UserError(f"unexpected arguments after `secret {args.secret_command}` (not shown)", "see `tsbrunbook secret --help`")
+        raise UserError(
+            f"unexpected arguments after `secret {args.secret_command}` (not shown)",
+            "see `tsbrunbook secret --help`",
+        )
 
 
 def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
@@ -108,10 +126,25 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     _no_extras(args)
     items = secrets.secret_status()
     if args.format == "json":
-        ctx.out(json.dumps({"backend": secrets.backend_label(), "secrets": [{"name": s.name, "set": s.is_set, "used_for": s.description} for s in items]}, indent=2))
+        ctx.out(
+            json.dumps(
+                {
+                    "backend": secrets.backend_label(),
+                    "secrets": [
+                        {"name": s.name, "set": s.is_set, "used_for": s.description} for s in items
+                    ],
+                },
+                indent=2,
+            )
+        )
         return 0
     ctx.out(f"Keyring backend: {secrets.backend_label()} (service '{secrets.SERVICE}')")
-    ctx.out(table(["NAME", "SET", "USED FOR"], [[s.name, "yes" if s.is_set else "no", s.description] for s in items]))
+    ctx.out(
+        table(
+            ["NAME", "SET", "USED FOR"],
+            [[s.name, "yes" if s.is_set else "no", s.description] for s in items],
+        )
+    )
     return 0
 
 

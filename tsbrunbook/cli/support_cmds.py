@@ -49,8 +49,18 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         "missing credentials. It only suggests; it never changes an incident.",
     )
     estate_arg(p)
-    p.add_argument("--incident", metavar="ID", help="use this incident's estate, and suggest against what it has marked down")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds for the whole call: connect, TLS, headers and body (default 5)")
+    p.add_argument(
+        "--incident",
+        metavar="ID",
+        help="use this incident's estate, and suggest against what it has marked down",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds for the whole call: connect, TLS, headers and body (default 5)",
+    )
     p.add_argument(
         "--allow-insecure-http",
         action="store_true",
@@ -90,7 +100,9 @@ def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
     if event is None:
         ctx.out(f"{sess.id}: chat updates already {args.switch} (nothing recorded)")
     else:
-        ctx.out(f"{sess.id}: chat updates {args.switch} (event {event.seq}, {event.at:%H:%M:%S} UTC)")
+        ctx.out(
+            f"{sess.id}: chat updates {args.switch} (event {event.seq}, {event.at:%H:%M:%S} UTC)"
+        )
     if enabled:
         _warn_if_no_webhook()
     return 0
@@ -105,18 +117,28 @@ def _warn_if_no_webhook() -> None:
         sys.stderr.write(f"tsbrunbook: note: updates cannot be posted: {one_line(str(exc))}\n")
         return
     if missing:
-        sys.stderr.write(f"tsbrunbook: note: no webhook URL is set yet (run `tsbrunbook secret set {WEBHOOK_URL}`)\n")
+        sys.stderr.write(
+            f"tsbrunbook: note: no webhook URL is set yet (run `tsbrunbook secret set {WEBHOOK_URL}`)\n"
+        )
     else:
-        sys.stderr.write("tsbrunbook: note: the TUI posts the status changes while it is open on this incident\n")
+        sys.stderr.write(
+            "tsbrunbook: note: the TUI posts the status changes while it is open on this incident\n"
+        )
 
 
 def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
     from ..integrations.probe import HEALTHY, UNHEALTHY, probe
 
     if args.incident and args.estate:
-        raise UserError("--incident and --estate do not go together", "an incident keeps the estate it was started with")
+        raise UserError(
+            "--incident and --estate do not go together",
+            "an incident keeps the estate it was started with",
+        )
     if not 0 < args.timeout <= 120:
-        raise UserError(f"--timeout {args.timeout:g} is out of range", "give seconds between 0 and 120, e.g. --timeout 5")
+        raise UserError(
+            f"--timeout {args.timeout:g} is out of range",
+            "give seconds between 0 and 120, e.g. --timeout 5",
+        )
     which = "ID"
     if args.incident:
         from .incident_cmds import session
@@ -125,7 +147,13 @@ def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
             engine, down, which = sess.engine, list(sess.state.down), sess.id
     else:
         engine, down = ctx.engine, []
-    result = probe(engine.estate, timeout=args.timeout, engine=engine, down=down, allow_insecure_http=args.allow_insecure_http or None)
+    result = probe(
+        engine.estate,
+        timeout=args.timeout,
+        engine=engine,
+        down=down,
+        allow_insecure_http=args.allow_insecure_http or None,
+    )
     # Everything printed goes through one_line: the URL comes from an estate, the message may
     # carry what the server sent; neither may drive the terminal.
     url = one_line(result.url, 300)
@@ -136,7 +164,17 @@ def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
     if result.warning:
         sys.stderr.write(f"tsbrunbook: warning: {one_line(result.warning)}\n")
     ctx.out(f"Probe: GET {url}")
-    ctx.out(f"Result: {result.verdict} — {one_line(result.message, 200)} ({result.latency * 1000:.0f} ms)")
+    ctx.out(
+        f"Result: {result.verdict} — {one_line(result.message, 200)} ({result.latency * 1000:.0f} ms)"
+    )
     s = result.suggestion
-    ctx.out("Suggestion: " + one_line(s.text) + ("" if not s.action else f" (`tsbrunbook incident {s.action} {which} {' '.join(s.components)}`)"))
+    ctx.out(
+        "Suggestion: "
+        + one_line(s.text)
+        + (
+            ""
+            if not s.action
+            else f" (`tsbrunbook incident {s.action} {which} {' '.join(s.components)}`)"
+        )
+    )
     return EXIT_HEALTHY if result.verdict == HEALTHY else EXIT_UNHEALTHY

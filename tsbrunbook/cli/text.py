@@ -32,8 +32,6 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-
-
 def report_problems(problems: list, checked: int, noun: str) -> int:
     """`file:line: message` per problem on stderr, then a count; the exit status (0 or 2)."""
     import sys

@@ -29,7 +29,13 @@ from .model import MANAGEMENT_SCOPE, Datastore, Estate, Level
 
 MAX_CLUSTER_NAMES = 12
 WORKED = ("done", "failed", "skipped", "blocked")
-STATE_WORDS = {"done": "✅ done", "failed": "❌ FAILED", "skipped": "⏭️ SKIPPED", "blocked": "⛔ BLOCKED", "pending": "pending"}
+STATE_WORDS = {
+    "done": "✅ done",
+    "failed": "❌ FAILED",
+    "skipped": "⏭️ SKIPPED",
+    "blocked": "⛔ BLOCKED",
+    "pending": "pending",
+}
 FACTS = (
     ("postgres.backups", "PostgreSQL backups"),
     ("iam_signing_key_backup", "Backup of the `iam-signing-key` secret"),
@@ -72,7 +78,8 @@ def _header(state: IncidentState, impact: Impact, now: datetime) -> str:
             f"# Support case brief: {md.inline(state.id)}: {md.inline(state.title)}",
             "",
             f"- **Status:** {status}",
-            f"- **Started:** {stamp(state.started_at)} ({duration(state.elapsed(now))}" + (")" if state.closed else " so far)"),
+            f"- **Started:** {stamp(state.started_at)} ({duration(state.elapsed(now))}"
+            + (")" if state.closed else " so far)"),
             f"- **Worst level now:** {export.level_cell(worst)}",
         ]
     )
@@ -81,7 +88,11 @@ def _header(state: IncidentState, impact: Impact, now: datetime) -> str:
 def _contact(estate: Estate) -> str:
     s = estate.support
     out = ["## Support contact", "", f"- **Vendor:** {md.inline(s.vendor)}, {md.inline(s.contact)}"]
-    out.append(f"- **Account / contract:** {md.inline(s.account)}" if s.account else "- **Account / contract:** not set in the estate (`support.account`)")
+    out.append(
+        f"- **Account / contract:** {md.inline(s.account)}"
+        if s.account
+        else "- **Account / contract:** not set in the estate (`support.account`)"
+    )
     if s.severity:
         out.append(f"- **Severity guidance:** {md.inline(s.severity)}")
     for c in s.internal:
@@ -90,7 +101,11 @@ def _contact(estate: Estate) -> str:
 
 
 def _store_words(d: Datastore, where: str) -> str:
-    placement = f"embedded in the management cluster {md.inline(where)}" if d.placement == "embedded" else "external"
+    placement = (
+        f"embedded in the management cluster {md.inline(where)}"
+        if d.placement == "embedded"
+        else "external"
+    )
     return f"{placement}; redundant: {_fact(d.redundant)}; backups: {_fact(d.backups)}"
 
 
@@ -129,37 +144,68 @@ def _down(state: IncidentState, impact: Impact, now: datetime) -> str:
     rows = []
     for p in periods:
         end = p.until or state.closed_at or max(now, state.last_at or now)
-        rows.append([md.cell_code(p.component), stamp(p.since), stamp(p.until) if p.until else "**still down**", span(p.since, end)])
+        rows.append(
+            [
+                md.cell_code(p.component),
+                stamp(p.since),
+                stamp(p.until) if p.until else "**still down**",
+                span(p.since, end),
+            ]
+        )
     out.append(md.table(["Component", "Down since", "Back up", "Down for"], rows))
     implied = sorted(impact.effective_down - set(impact.down))
     if implied:
-        out += ["", "Down with them (they run on it): " + ", ".join(md.code_span(c) for c in implied)]
+        out += [
+            "",
+            "Down with them (they run on it): " + ", ".join(md.code_span(c) for c in implied),
+        ]
     return "\n".join(out)
 
 
 def _hit_scopes(impact: Impact) -> list[str]:
-    hit = [s for s in impact.scopes if s != MANAGEMENT_SCOPE and any(r.scopes[s] > Level.OK for r in impact.operations.values())]
+    hit = [
+        s
+        for s in impact.scopes
+        if s != MANAGEMENT_SCOPE and any(r.scopes[s] > Level.OK for r in impact.operations.values())
+    ]
     return [MANAGEMENT_SCOPE] + hit
 
 
 def _impact(state: IncidentState, engine: ImpactEngine, impact: Impact) -> str:
     out = ["## Impact", ""]
     if impact.down:
-        out += [f"{'At close' if state.closed else 'Now'}, with " + ", ".join(md.code_span(c) for c in impact.down) + " down:", ""]
+        out += [
+            f"{'At close' if state.closed else 'Now'}, with "
+            + ", ".join(md.code_span(c) for c in impact.down)
+            + " down:",
+            "",
+        ]
         out.append(export.impact_table(engine.pack, impact, _hit_scopes(impact)).rstrip())
     else:
         worst = worst_moment(state, engine)
         if worst is None:
             return "\n".join(out + ["No component was marked down, so nothing was impacted."])
         event, peak = worst
-        out += ["Nothing is marked down now. At its worst (after event " + f"{event.seq}, {stamp(event.at)}), with " + ", ".join(md.code_span(c) for c in peak.down) + " down:", ""]
+        out += [
+            "Nothing is marked down now. At its worst (after event "
+            + f"{event.seq}, {stamp(event.at)}), with "
+            + ", ".join(md.code_span(c) for c in peak.down)
+            + " down:",
+            "",
+        ]
         out.append(export.impact_table(engine.pack, peak, _hit_scopes(peak)).rstrip())
     if not impact.changes_accepted:
         out += ["", "**No TSB configuration changes can be made** (management operations are out)."]
     return "\n".join(out)
 
 
-def _scenarios(state: IncidentState, engine: ImpactEngine, impact: Impact, views: list[ChecklistView], now: datetime) -> str:
+def _scenarios(
+    state: IncidentState,
+    engine: ImpactEngine,
+    impact: Impact,
+    views: list[ChecklistView],
+    now: datetime,
+) -> str:
     out = ["## Matched scenarios", ""]
     seen = [v for v in views if v.phase == "recovery"]
     if not seen:
@@ -177,7 +223,9 @@ def _scenarios(state: IncidentState, engine: ImpactEngine, impact: Impact, views
             if timer.expired:
                 word = f"**expired** {stamp(timer.deadline)}"
             else:
-                word = f"{duration(timer.remaining_seconds)} left (deadline {stamp(timer.deadline)})"
+                word = (
+                    f"{duration(timer.remaining_seconds)} left (deadline {stamp(timer.deadline)})"
+                )
         elif v.instance in expired:
             word = f"expired {stamp(expired[v.instance])}"
         else:
@@ -191,8 +239,22 @@ def _scenarios(state: IncidentState, engine: ImpactEngine, impact: Impact, views
                 word,
             ]
         )
-    out.append(md.table(["Scenario", "Instance", "First matched", "Matches now", "Escalation timer (site policy)"], rows))
-    out += ["", "The escalation timers are site policy (the runbook's or the estate's `escalate_after`), not figures from the guide."]
+    out.append(
+        md.table(
+            [
+                "Scenario",
+                "Instance",
+                "First matched",
+                "Matches now",
+                "Escalation timer (site policy)",
+            ],
+            rows,
+        )
+    )
+    out += [
+        "",
+        "The escalation timers are site policy (the runbook's or the estate's `escalate_after`), not figures from the guide.",
+    ]
     return "\n".join(out)
 
 
@@ -227,7 +289,9 @@ def _escalations(state: IncidentState, engine: ImpactEngine, impact: Impact) -> 
     out = ["## Escalation points", ""]
     points = incident_escalation_points(state, engine, impact)
     if not points:
-        return "\n".join(out + ["No escalation point in the checklists that appeared, and none was raised."])
+        return "\n".join(
+            out + ["No escalation point in the checklists that appeared, and none was raised."]
+        )
     rows = []
     for p in points:
         raised = f"✅ {stamp(p.raised)}" if p.raised else "not raised"
@@ -247,5 +311,13 @@ def _timeline(state: IncidentState) -> str:
     rows = []
     for event in state.timeline:
         what, details = event_columns(event)
-        rows.append([str(event.seq), stamp(event.at), md.inline(what), md.inline(details) or " ", md.inline(event.actor) or " "])
+        rows.append(
+            [
+                str(event.seq),
+                stamp(event.at),
+                md.inline(what),
+                md.inline(details) or " ",
+                md.inline(event.actor) or " ",
+            ]
+        )
     return "\n".join(["## Timeline", "", md.table(["#", "Time", "Event", "Details", "By"], rows)])

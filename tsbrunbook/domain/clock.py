@@ -34,7 +34,9 @@ class SystemClock:
 
     def __init__(self) -> None:
         boottime = getattr(time, "CLOCK_BOOTTIME", None)
-        self._mono: Callable[[], float] = (lambda: time.clock_gettime(boottime)) if boottime is not None else time.monotonic
+        self._mono: Callable[[], float] = (
+            (lambda: time.clock_gettime(boottime)) if boottime is not None else time.monotonic
+        )
 
     def wall(self) -> datetime:
         return datetime.now(UTC)
@@ -84,7 +86,7 @@ class WallOnlyClock:
 
 
 class SteadyNow:
-    """"Now" for what one process measures and shows (an incident's T+): the wall clock is read
+    """ "Now" for what one process measures and shows (an incident's T+): the wall clock is read
     once, then time moves on the monotonic clock, so a clock stepped back or forward while the
     process runs does not make the elapsed time jump."""
 

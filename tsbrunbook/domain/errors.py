@@ -33,7 +33,11 @@ class LoadError(UserError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        more = f" (and {len(problems) - 1} more problem(s); run `tsbrunbook validate`)" if len(problems) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more problem(s); run `tsbrunbook validate`)"
+            if len(problems) > 1
+            else ""
+        )
         super().__init__(f"{problems[0]}{more}")
 
     def __str__(self) -> str:

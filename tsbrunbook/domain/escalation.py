@@ -156,7 +156,12 @@ def escalation_timers(
     return out
 
 
-def due_timers(state: IncidentState, engine: ImpactEngine, impact: Impact | None = None, now: datetime | None = None) -> list[Timer]:
+def due_timers(
+    state: IncidentState,
+    engine: ImpactEngine,
+    impact: Impact | None = None,
+    now: datetime | None = None,
+) -> list[Timer]:
     """The timers that expired without recovery and have no timer-expired event yet."""
     return [t for t in escalation_timers(state, engine, impact, now) if t.due]
 
@@ -171,7 +176,9 @@ def timer_event_data(timer: Timer) -> dict[str, Any]:
     }
 
 
-def record_expired_timers(session: IncidentSession, now: datetime | None = None, *, watch: TimerWatch | None = None) -> list[Event]:
+def record_expired_timers(
+    session: IncidentSession, now: datetime | None = None, *, watch: TimerWatch | None = None
+) -> list[Event]:
     """Record one `timer-expired` event for each due timer. Each is appended only if nothing
     else was appended since the state it was decided on (two open TUIs on one incident would
     otherwise both record it); on such a conflict the state is read again and decided anew.
@@ -184,14 +191,22 @@ def record_expired_timers(session: IncidentSession, now: datetime | None = None,
         if session.state.closed:
             return recorded
         if watch is not None:
-            due = [t for t in watch.timers(session.state, session.engine, session.impact(), session.id) if t.due]
+            due = [
+                t
+                for t in watch.timers(session.state, session.engine, session.impact(), session.id)
+                if t.due
+            ]
         else:
             due = due_timers(session.state, session.engine, session.impact(), now)
         if not due:
             return recorded
         try:
             for timer in due:
-                recorded.append(session.record(TIMER_EVENT, timer_event_data(timer), expect_last=session.state.last_seq))
+                recorded.append(
+                    session.record(
+                        TIMER_EVENT, timer_event_data(timer), expect_last=session.state.last_seq
+                    )
+                )
         except Conflict:
             continue
         return recorded
@@ -241,13 +256,21 @@ class TimerWatch:
         self.clock = clock
         self._seen: dict[tuple[str, str, int], _Sighting] = {}
 
-    def timers(self, state: IncidentState, engine: ImpactEngine, impact: Impact | None = None, incident: str = "") -> list[Timer]:
+    def timers(
+        self,
+        state: IncidentState,
+        engine: ImpactEngine,
+        impact: Impact | None = None,
+        incident: str = "",
+    ) -> list[Timer]:
         """The running timers of this incident as this process has watched them (see the rule)."""
         wall, mono = self.clock.wall(), self.clock.monotonic()
         out = []
         for t in escalation_timers(state, engine, impact, now=wall):
             key = (incident or state.id, t.instance, t.matched_seq)
-            wall_says = max(0.0, float(t.after_seconds) - t.remaining_seconds)  # run by the wall clock
+            wall_says = max(
+                0.0, float(t.after_seconds) - t.remaining_seconds
+            )  # run by the wall clock
             seen = self._seen.get(key)
             if seen is None:
                 seen = self._seen[key] = _Sighting(wall_says, mono, wall_says)
@@ -257,11 +280,15 @@ class TimerWatch:
             confirmed = ran_here >= t.after_seconds or (
                 ran_here >= CONFIRM_SECONDS and seen.trusted_before + ran_here >= t.after_seconds
             )
-            out.append(replace(t, remaining_seconds=remaining, expired=remaining <= 0, confirmed=confirmed))
+            out.append(
+                replace(t, remaining_seconds=remaining, expired=remaining <= 0, confirmed=confirmed)
+            )
         return out
 
 
-def incident_escalation_points(state: IncidentState, engine: ImpactEngine, impact: Impact | None = None) -> list[EscalationPoint]:
+def incident_escalation_points(
+    state: IncidentState, engine: ImpactEngine, impact: Impact | None = None
+) -> list[EscalationPoint]:
     """Every escalation point of the checklists that appeared (readiness included), raised or not,
     then escalations raised on other steps: incident_export.escalation_points over all views."""
     return escalation_points(state, engine, all_views(state, engine, impact))

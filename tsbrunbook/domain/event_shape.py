@@ -40,7 +40,9 @@ TEXT_OR_NULL = Kind(lambda v: v is None or isinstance(v, str), ("text", "null"))
 FLAG = Kind(lambda v: isinstance(v, bool), ("true", "false"))
 NUMBER = Kind(_is_number, ("integer", "real"))
 TEXTS = Kind(lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), ("array",))
-LEVELS = Kind(lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()), ("object",))
+LEVELS = Kind(
+    lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()), ("object",)
+)
 STEP_STATE = Kind(lambda v: v in STEP_STATES, ("text",), STEP_STATES)
 
 # type → {field: (required, kind)}. Only what readers index or compute with; other keys are free.
@@ -67,7 +69,12 @@ SHAPES: dict[str, dict[str, tuple[bool, Kind]]] = {
     },
     "chat": {"enabled": (True, FLAG)},
     "closed": {},
-    "exercise-clock": {"action": (False, TEXT), "offset": (True, NUMBER), "running": (True, FLAG), "speed": (False, NUMBER)},
+    "exercise-clock": {
+        "action": (False, TEXT),
+        "offset": (True, NUMBER),
+        "running": (True, FLAG),
+        "speed": (False, NUMBER),
+    },
     "exercise-inject": {"inject": (True, TEXT), "message": (False, TEXT)},
     "exercise-prediction": {"inject": (True, TEXT), "levels": (False, LEVELS)},
 }
@@ -105,7 +112,9 @@ def sql_shape_problem(data: str = "data", type_: str = "type") -> str:
             if kind.values:
                 values = ", ".join(f"'{v}'" for v in kind.values)
                 wrong += f" OR json_extract({data}, '$.{field}') NOT IN ({values})"
-            tests.append(f"({got} IS NULL OR {wrong})" if required else f"({got} IS NOT NULL AND ({wrong}))")
+            tests.append(
+                f"({got} IS NULL OR {wrong})" if required else f"({got} IS NOT NULL AND ({wrong}))"
+            )
         if tests:
             cases.append(f"WHEN {type_} = '{name}' THEN " + " OR ".join(tests))
     return "CASE " + " ".join(cases) + " ELSE 0 END" if cases else "0"

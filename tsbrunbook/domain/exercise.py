@@ -95,7 +95,10 @@ def _offset(obj: Obj, key: str, required: bool = True) -> int | None:
         return None
     value = parse_offset(raw)
     if value is None or value > MAX_EXERCISE_SECONDS:
-        obj.src.problem(obj.line_of(key), f"{obj.what}: '{key}' is '{raw[:40]}', expected an offset like 05:00 or 1:05:00 (at most 24:00:00)")
+        obj.src.problem(
+            obj.line_of(key),
+            f"{obj.what}: '{key}' is '{raw[:40]}', expected an offset like 05:00 or 1:05:00 (at most 24:00:00)",
+        )
         return None
     return value
 
@@ -105,9 +108,16 @@ def read_exercise(obj: Obj, file: str) -> Exercise:
     exercise_id = obj.text("id")
     check_id(src, exercise_id, obj.line_of("id"), "exercise id")
     raw_estate = obj.text("estate", required=False, default="demo") or "demo"
-    estate = None if raw_estate == "demo" else os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(file)), raw_estate))
+    estate = (
+        None
+        if raw_estate == "demo"
+        else os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(file)), raw_estate))
+    )
     if estate is not None and not os.path.isfile(estate):
-        src.problem(obj.line_of("estate"), f"estate file '{raw_estate}' not found (relative to this file; or say 'demo')")
+        src.problem(
+            obj.line_of("estate"),
+            f"estate file '{raw_estate}' not found (relative to this file; or say 'demo')",
+        )
     duration_raw = obj.get("duration", str, required=True)
     duration = 0
     if duration_raw is not None:
@@ -115,7 +125,10 @@ def read_exercise(obj: Obj, file: str) -> Exercise:
         if m and int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)] <= MAX_EXERCISE_SECONDS:
             duration = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
         else:
-            src.problem(obj.line_of("duration"), f"exercise: 'duration' is '{duration_raw[:40]}', expected e.g. 45m or 1h (at most 24h)")
+            src.problem(
+                obj.line_of("duration"),
+                f"exercise: 'duration' is '{duration_raw[:40]}', expected e.g. 45m or 1h (at most 24h)",
+            )
     injects = []
     for i in obj.objects("injects", "inject"):
         inject_id = i.text("id")
@@ -129,16 +142,29 @@ def read_exercise(obj: Obj, file: str) -> Exercise:
             elif isinstance(predict.value, str) and predict.value.strip():
                 question = predict.value.strip()
             elif predict.value not in (False, None):
-                src.problem(predict.line, "inject: 'predict' must be true, false or the question to ask")
+                src.problem(
+                    predict.line, "inject: 'predict' must be true, false or the question to ask"
+                )
         expectations = []
         for e in i.objects("expect", "expectation", required=False):
             step = e.get("step", str)
             escalation = e.get("escalation", str)
             if (step is None) == (escalation is None):
-                src.problem(e.line, "expectation: give exactly one of 'step' (done by then) or 'escalation' (raised by then)")
+                src.problem(
+                    e.line,
+                    "expectation: give exactly one of 'step' (done by then) or 'escalation' (raised by then)",
+                )
             by = _offset(e, "by")
             points = e.integer("points", 1, MAX_POINTS, default=10)
-            expectations.append(Expectation("step" if step else "escalation", step or escalation or "", by if by is not None else 0, points or 0, e.line))
+            expectations.append(
+                Expectation(
+                    "step" if step else "escalation",
+                    step or escalation or "",
+                    by if by is not None else 0,
+                    points or 0,
+                    e.line,
+                )
+            )
             e.done()
         injects.append(
             Inject(
@@ -163,7 +189,11 @@ def read_exercise(obj: Obj, file: str) -> Exercise:
         duration=duration,
         injects=tuple(injects),
         file=file,
-        lines={"injects": obj.line_of("injects"), "id": obj.line_of("id"), "objectives": obj.line_of("objectives")},
+        lines={
+            "injects": obj.line_of("injects"),
+            "id": obj.line_of("id"),
+            "objectives": obj.line_of("objectives"),
+        },
     )
     if obj.ok and not exercise.objectives:
         src.problem(obj.line, "exercise: list at least one objective")
@@ -188,19 +218,49 @@ def check_exercise(exercise: Exercise, pack: Pack, estate: Estate) -> list[Probl
             problems.append(Problem(file, inject.line, f"duplicate inject id '{inject.id}'"))
         seen.add(inject.id)
         if inject.at < last_at:
-            problems.append(Problem(file, inject.line_of("at"), f"inject '{inject.id}' at {format_offset(inject.at)} comes before the previous one; keep injects in time order"))
+            problems.append(
+                Problem(
+                    file,
+                    inject.line_of("at"),
+                    f"inject '{inject.id}' at {format_offset(inject.at)} comes before the previous one; keep injects in time order",
+                )
+            )
         last_at = max(last_at, inject.at)
         if exercise.duration and inject.at > exercise.duration:
-            problems.append(Problem(file, inject.line_of("at"), f"inject '{inject.id}' at {format_offset(inject.at)} is after the end of the exercise ({format_offset(exercise.duration)})"))
+            problems.append(
+                Problem(
+                    file,
+                    inject.line_of("at"),
+                    f"inject '{inject.id}' at {format_offset(inject.at)} is after the end of the exercise ({format_offset(exercise.duration)})",
+                )
+            )
         if not inject.down and not inject.up and inject.question:
-            problems.append(Problem(file, inject.line, f"inject '{inject.id}' asks for a prediction but changes nothing"))
+            problems.append(
+                Problem(
+                    file,
+                    inject.line,
+                    f"inject '{inject.id}' asks for a prediction but changes nothing",
+                )
+            )
         for cid in (*inject.down, *inject.up):
             where = inject.line_of("down" if cid in inject.down else "up")
             comp = graph.by_id.get(cid)
             if comp is None:
-                problems.append(Problem(file, where, f"inject '{inject.id}': unknown component '{cid}'; {did_you_mean(cid, graph.markable_ids) or 'see tsbrunbook components'}"))
+                problems.append(
+                    Problem(
+                        file,
+                        where,
+                        f"inject '{inject.id}': unknown component '{cid}'; {did_you_mean(cid, graph.markable_ids) or 'see tsbrunbook components'}",
+                    )
+                )
             elif not comp.markable:
-                problems.append(Problem(file, where, f"inject '{inject.id}': component '{cid}' cannot be marked down"))
+                problems.append(
+                    Problem(
+                        file,
+                        where,
+                        f"inject '{inject.id}': component '{cid}' cannot be marked down",
+                    )
+                )
         down |= {c for c in inject.down if c in graph.by_id and graph.by_id[c].markable}
         down -= set(inject.up)
         appeared |= {m.instance for m in engine.match(down)[2]}
@@ -209,36 +269,98 @@ def check_exercise(exercise: Exercise, pack: Pack, estate: Estate) -> list[Probl
     return problems
 
 
-def _check_expectation(exp: Expectation, inject: Inject, exercise: Exercise, engine: ImpactEngine, appeared: set[str]) -> list[Problem]:
+def _check_expectation(
+    exp: Expectation, inject: Inject, exercise: Exercise, engine: ImpactEngine, appeared: set[str]
+) -> list[Problem]:
     file = exercise.file
     parts = exp.ref.split("/")
     if len(parts) != 3:
-        return [Problem(file, exp.line, f"expectation ref '{exp.ref}' must be INSTANCE/PHASE/STEP, e.g. workload-cluster-failure@eu-west/recovery/check-tsb-pods")]
+        return [
+            Problem(
+                file,
+                exp.line,
+                f"expectation ref '{exp.ref}' must be INSTANCE/PHASE/STEP, e.g. workload-cluster-failure@eu-west/recovery/check-tsb-pods",
+            )
+        ]
     instance, phase, step_id = parts
     scenario_id, _, cluster = instance.partition("@")
     ids = [s.id for s in engine.pack.scenarios]
     if scenario_id not in ids:
-        return [Problem(file, exp.line, f"expectation: unknown scenario '{scenario_id}'; {did_you_mean(scenario_id, ids)}".rstrip("; "))]
+        return [
+            Problem(
+                file,
+                exp.line,
+                f"expectation: unknown scenario '{scenario_id}'; {did_you_mean(scenario_id, ids)}".rstrip(
+                    "; "
+                ),
+            )
+        ]
     scenario = engine.pack.scenario(scenario_id)
     per_cluster = engine.pack.graph.kind(scenario.trigger).per_cluster
     if per_cluster and cluster not in engine.estate.cluster_names:
-        return [Problem(file, exp.line, f"expectation: '{instance}' needs a cluster of the estate after '@'; {did_you_mean(cluster, engine.estate.cluster_names)}".rstrip("; "))]
+        return [
+            Problem(
+                file,
+                exp.line,
+                f"expectation: '{instance}' needs a cluster of the estate after '@'; {did_you_mean(cluster, engine.estate.cluster_names)}".rstrip(
+                    "; "
+                ),
+            )
+        ]
     if not per_cluster and cluster:
-        return [Problem(file, exp.line, f"expectation: scenario '{scenario_id}' is estate-wide; drop '@{cluster}'")]
+        return [
+            Problem(
+                file,
+                exp.line,
+                f"expectation: scenario '{scenario_id}' is estate-wide; drop '@{cluster}'",
+            )
+        ]
     if phase not in ("recovery", "restoration"):
-        return [Problem(file, exp.line, f"expectation: phase '{phase}' must be recovery or restoration")]
+        return [
+            Problem(file, exp.line, f"expectation: phase '{phase}' must be recovery or restoration")
+        ]
     steps = {s.id: s for s in applicable_steps(scenario.checklist(phase), engine.estate)}
     if step_id not in steps:
-        return [Problem(file, exp.line, f"expectation: no step '{step_id}' in {scenario_id} {phase}; {did_you_mean(step_id, list(steps)) or 'steps: ' + ', '.join(steps)}")]
+        return [
+            Problem(
+                file,
+                exp.line,
+                f"expectation: no step '{step_id}' in {scenario_id} {phase}; {did_you_mean(step_id, list(steps)) or 'steps: ' + ', '.join(steps)}",
+            )
+        ]
     problems = []
     if exp.kind == "escalation" and not steps[step_id].escalation:
-        problems.append(Problem(file, exp.line, f"expectation: step '{step_id}' is not an escalation point; expect it as a step instead"))
+        problems.append(
+            Problem(
+                file,
+                exp.line,
+                f"expectation: step '{step_id}' is not an escalation point; expect it as a step instead",
+            )
+        )
     if instance not in appeared:
-        problems.append(Problem(file, exp.line, f"expectation: scenario '{instance}' has not been caused by any inject up to '{inject.id}', so its checklist will not be there"))
+        problems.append(
+            Problem(
+                file,
+                exp.line,
+                f"expectation: scenario '{instance}' has not been caused by any inject up to '{inject.id}', so its checklist will not be there",
+            )
+        )
     if exp.by < inject.at:
-        problems.append(Problem(file, exp.line, f"expectation: due at {format_offset(exp.by)}, before its inject at {format_offset(inject.at)}"))
+        problems.append(
+            Problem(
+                file,
+                exp.line,
+                f"expectation: due at {format_offset(exp.by)}, before its inject at {format_offset(inject.at)}",
+            )
+        )
     if exercise.duration and exp.by > exercise.duration:
-        problems.append(Problem(file, exp.line, f"expectation: due at {format_offset(exp.by)}, after the end of the exercise"))
+        problems.append(
+            Problem(
+                file,
+                exp.line,
+                f"expectation: due at {format_offset(exp.by)}, after the end of the exercise",
+            )
+        )
     return problems
 
 
@@ -264,10 +386,16 @@ def load_exercise_file(path: str) -> tuple[Exercise | None, list[Problem]]:
 
 def check_exercise_file(path: str, pack: Pack) -> tuple[Exercise | None, list[Problem]]:
     exercise, problems = load_exercise_file(path)
-    if exercise is None or any(p.line == 0 for p in problems) or (exercise.estate and not os.path.isfile(exercise.estate)):
+    if (
+        exercise is None
+        or any(p.line == 0 for p in problems)
+        or (exercise.estate and not os.path.isfile(exercise.estate))
+    ):
         return exercise, problems  # cross-checks need a readable file and estate
     try:
-        estate = load_estate(exercise.estate) if exercise.estate else load_estate(demo_estate_path())
+        estate = (
+            load_estate(exercise.estate) if exercise.estate else load_estate(demo_estate_path())
+        )
     except LoadError as exc:
         return exercise, problems + exc.problems
     return exercise, sorted(problems + check_exercise(exercise, pack, estate), key=lambda p: p.line)
@@ -292,7 +420,10 @@ def find_exercise(exercise_id: str, pack: Pack) -> Exercise:
         path = os.path.join(exercises_dir(), f"{exercise_id}.yaml")
         if not os.path.isfile(path):
             known = [e.id for e in list_exercises(pack)]
-            raise UserError(f"unknown exercise '{exercise_id[:60]}'", did_you_mean(exercise_id, known) or "run `tsbrunbook exercise list`")
+            raise UserError(
+                f"unknown exercise '{exercise_id[:60]}'",
+                did_you_mean(exercise_id, known) or "run `tsbrunbook exercise list`",
+            )
     exercise, problems = check_exercise_file(path, pack)
     if problems or exercise is None:
         raise LoadError(problems or [Problem(path, 0, "not an exercise")])

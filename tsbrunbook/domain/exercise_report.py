@@ -19,7 +19,9 @@ def _pct(value: float | None) -> str:
 def _event_line(e, prog: Progress) -> str:
     if e.type == CLOCK:
         d = e.data
-        return f"clock {d.get('action')} at {format_offset(float(d.get('offset', 0)))}" + (f", speed ×{d.get('speed')}" if d.get("action") == "speed" else "")
+        return f"clock {d.get('action')} at {format_offset(float(d.get('offset', 0)))}" + (
+            f", speed ×{d.get('speed')}" if d.get("action") == "speed" else ""
+        )
     if e.type == INJECT:
         return f"inject **{md.inline(e.data.get('inject', ''))}**: {md.inline(e.data.get('message', ''))}"
     if e.type == PREDICTION:
@@ -41,8 +43,16 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
         ("Participants", md.inline(", ".join(participants)) or "—"),
         ("Audience", md.inline(ex.audience) or "—"),
         ("Estate", md.inline(engine.estate.name)),
-        ("Runbook pack", md.inline(f"{state.meta.get('pack_version', '?')} ({state.meta.get('pack_checksum', '?')})")),
-        ("Exercise clock", f"{format_offset(prog.clock.offset)} of {format_offset(ex.duration)} planned"),
+        (
+            "Runbook pack",
+            md.inline(
+                f"{state.meta.get('pack_version', '?')} ({state.meta.get('pack_checksum', '?')})"
+            ),
+        ),
+        (
+            "Exercise clock",
+            f"{format_offset(prog.clock.offset)} of {format_offset(ex.duration)} planned",
+        ),
     ]
     out += [md.table(["", ""], [[f"**{k}**", v] for k, v in facts]), ""]
     out += ["## Objectives", ""] + [f"- {md.inline(o)}" for o in ex.objectives] + [""]
@@ -56,12 +66,18 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
         md.table(
             ["Measure", "Result"],
             [
-                ["Prediction accuracy (cells right)", f"{_pct(prog.prediction_score)} ({sum(len(p.right) for p in prog.predictions)}/{sum(len(p.actual) for p in prog.predictions)})"],
+                [
+                    "Prediction accuracy (cells right)",
+                    f"{_pct(prog.prediction_score)} ({sum(len(p.right) for p in prog.predictions)}/{sum(len(p.actual) for p in prog.predictions)})",
+                ],
                 ["Expectations met in time", f"{met}/{len(prog.expectations)}"],
                 ["Expectation points", f"{got}/{total}"],
                 ["Escalation points raised", f"{raised}/{len(prog.escalation_points)}"],
                 ["Injects fired", f"{len(prog.fired)}/{len(ex.injects)}"],
-                ["Mean time from inject to first action", format_offset(sum(reactions) / len(reactions)) if reactions else "—"],
+                [
+                    "Mean time from inject to first action",
+                    format_offset(sum(reactions) / len(reactions)) if reactions else "—",
+                ],
             ],
         )
     )
@@ -82,20 +98,32 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
     out += ["### Injects", ""]
     rows = []
     for r in prog.injects:
-        rows.append([
-            md.inline(r.inject.id),
-            format_offset(r.inject.at),
-            format_offset(r.fired_at) if r.fired_at is not None else "not fired",
-            md.inline(", ".join(r.instances)) or "—",
-            format_offset(r.first_action_after) if r.first_action_after is not None else "—",
-        ])
-    out += [md.table(["Inject", "Planned", "Fired", "Scenarios it caused", "First action after"], rows), ""]
+        rows.append(
+            [
+                md.inline(r.inject.id),
+                format_offset(r.inject.at),
+                format_offset(r.fired_at) if r.fired_at is not None else "not fired",
+                md.inline(", ".join(r.instances)) or "—",
+                format_offset(r.first_action_after) if r.first_action_after is not None else "—",
+            ]
+        )
+    out += [
+        md.table(["Inject", "Planned", "Fired", "Scenarios it caused", "First action after"], rows),
+        "",
+    ]
 
     if prog.expectations:
         out += ["### Expectations", ""]
         rows = [
-            [md.inline(r.inject), r.expectation.kind, md.code_span(r.expectation.ref), format_offset(r.expectation.by),
-             format_offset(r.met_at) if r.met_at is not None else "—", RESULT[r.status], f"{r.points}/{r.expectation.points}"]
+            [
+                md.inline(r.inject),
+                r.expectation.kind,
+                md.code_span(r.expectation.ref),
+                format_offset(r.expectation.by),
+                format_offset(r.met_at) if r.met_at is not None else "—",
+                RESULT[r.status],
+                f"{r.points}/{r.expectation.points}",
+            ]
             for r in prog.expectations
         ]
         out += [md.table(["Inject", "Kind", "Ref", "Due", "Done", "Result", "Points"], rows), ""]
@@ -103,7 +131,11 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
     missed = [r for r in prog.expectations if r.status in ("late", "missed")]
     out += ["## Missed expectations", ""]
     open_ = [r for r in prog.expectations if r.status == "open"]
-    out += [f"- {RESULT[r.status]}: {r.expectation.kind} {md.code_span(r.expectation.ref)} due {format_offset(r.expectation.by)}" + (f", done {format_offset(r.met_at)}" if r.met_at is not None else "") for r in missed]
+    out += [
+        f"- {RESULT[r.status]}: {r.expectation.kind} {md.code_span(r.expectation.ref)} due {format_offset(r.expectation.by)}"
+        + (f", done {format_offset(r.met_at)}" if r.met_at is not None else "")
+        for r in missed
+    ]
     if not missed:
         out.append("None so far." if open_ else "None: every expectation was met in time.")
     if open_:
@@ -112,18 +144,45 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
     out.append("")
 
     views = checklists(state, engine)
-    troubled = [(v, s) for v in views for s in v.steps if s.state.state in ("skipped", "failed", "blocked")]
+    troubled = [
+        (v, s) for v in views for s in v.steps if s.state.state in ("skipped", "failed", "blocked")
+    ]
     out += ["## Steps skipped, failed or blocked", ""]
-    out += [f"- **{s.state.state.upper()}** {md.code_span(s.ref)}: {md.inline(s.step.title)}" + (f" — {md.inline(s.state.note)}" if s.state.note else "") for _, s in troubled] or ["None."]
+    out += [
+        f"- **{s.state.state.upper()}** {md.code_span(s.ref)}: {md.inline(s.step.title)}"
+        + (f" — {md.inline(s.state.note)}" if s.state.note else "")
+        for _, s in troubled
+    ] or ["None."]
     out.append("")
 
-    out += ["## Runbook gaps", "", "Feed these back into the runbooks: steps that failed or were blocked, and notes flagged as gaps.", ""]
-    gaps = [f"- Step {md.code_span(s.ref)} {s.state.state}: {md.inline(s.state.note or 'no note')}" for _, s in troubled if s.state.state in ("failed", "blocked")]
-    gaps += [f"- Note{(' on ' + md.code_span(e.data['ref'])) if e.data.get('ref') else ''}: {md.inline(e.data.get('text', ''))}" for e in state.timeline if e.type == "note" and e.data.get("gap")]
+    out += [
+        "## Runbook gaps",
+        "",
+        "Feed these back into the runbooks: steps that failed or were blocked, and notes flagged as gaps.",
+        "",
+    ]
+    gaps = [
+        f"- Step {md.code_span(s.ref)} {s.state.state}: {md.inline(s.state.note or 'no note')}"
+        for _, s in troubled
+        if s.state.state in ("failed", "blocked")
+    ]
+    gaps += [
+        f"- Note{(' on ' + md.code_span(e.data['ref'])) if e.data.get('ref') else ''}: {md.inline(e.data.get('text', ''))}"
+        for e in state.timeline
+        if e.type == "note" and e.data.get("gap")
+    ]
     out += gaps or ["None recorded."]
     out.append("")
 
     out += ["## Timeline", ""]
-    rows = [[format_offset(prog.offsets.get(e.seq, 0)), f"{e.at:%H:%M:%S}", md.inline(e.actor) or "—", _event_line(e, prog)] for e in sorted(state.timeline, key=lambda e: e.seq)]
+    rows = [
+        [
+            format_offset(prog.offsets.get(e.seq, 0)),
+            f"{e.at:%H:%M:%S}",
+            md.inline(e.actor) or "—",
+            _event_line(e, prog),
+        ]
+        for e in sorted(state.timeline, key=lambda e: e.seq)
+    ]
     out += [md.table(["Clock", "UTC", "Who", "What"], rows), ""]
     return "\n".join(out).rstrip() + "\n"

@@ -24,6 +24,7 @@ class WallClock(Protocol):
 
     def wall(self) -> datetime: ...
 
+
 INJECT = "exercise-inject"
 PREDICTION = "exercise-prediction"
 
@@ -43,7 +44,9 @@ class Clock:
             return self.offset
         return self.offset + max(0.0, (wall - self.at).total_seconds()) * self.speed
 
-    def change(self, action: str, wall: datetime, offset: float | None = None, speed: float | None = None) -> dict:
+    def change(
+        self, action: str, wall: datetime, offset: float | None = None, speed: float | None = None
+    ) -> dict:
         """The data of the clock event that performs `action` now."""
         current = self.now(wall)
         running = {"start": True, "resume": True, "pause": False}.get(action, self.running)
@@ -60,7 +63,9 @@ def clock_of(events: list[Event]) -> Clock:
     for e in events:
         if e.type == CLOCK:
             d = e.data
-            clock = Clock(float(d["offset"]), e.at, bool(d["running"]), float(d.get("speed", 1.0)), True)
+            clock = Clock(
+                float(d["offset"]), e.at, bool(d["running"]), float(d.get("speed", 1.0)), True
+            )
     return clock
 
 
@@ -70,7 +75,13 @@ def offsets(events: list[Event]) -> dict[int, float]:
     clock = Clock()
     for e in events:
         if e.type == CLOCK:
-            clock = Clock(float(e.data["offset"]), e.at, bool(e.data["running"]), float(e.data.get("speed", 1.0)), True)
+            clock = Clock(
+                float(e.data["offset"]),
+                e.at,
+                bool(e.data["running"]),
+                float(e.data.get("speed", 1.0)),
+                True,
+            )
         out[e.seq] = round(clock.now(e.at), 3)
     return out
 
@@ -143,10 +154,14 @@ class Progress:
 
     @property
     def points(self) -> tuple[int, int]:
-        return sum(r.points for r in self.expectations), sum(r.expectation.points for r in self.expectations)
+        return sum(r.points for r in self.expectations), sum(
+            r.expectation.points for r in self.expectations
+        )
 
 
-def progress(exercise: Exercise, state: IncidentState, engine: ImpactEngine, wall: datetime | None = None) -> Progress:
+def progress(
+    exercise: Exercise, state: IncidentState, engine: ImpactEngine, wall: datetime | None = None
+) -> Progress:
     """Where the run stands at `wall` (now): what fired, what was predicted, what was met."""
     events = sorted(state.timeline, key=lambda e: e.seq)
     now = clock_of(events).now(wall or utcnow())
@@ -174,11 +189,19 @@ def progress(exercise: Exercise, state: IncidentState, engine: ImpactEngine, wal
             res.instances = instances
         elif e.type == PREDICTION and e.data.get("inject") in actual_after:
             inject_id = e.data["inject"]
-            predictions.append(PredictionScore(inject_id, offs[e.seq], dict(e.data.get("levels", {})), actual_after[inject_id]))
+            predictions.append(
+                PredictionScore(
+                    inject_id, offs[e.seq], dict(e.data.get("levels", {})), actual_after[inject_id]
+                )
+            )
         if e.type in ("step", "escalation", "note") and e.data.get("ref"):
             instance = e.data["ref"].split("/")[0]
             for res in results.values():
-                if res.fired_at is None or res.first_action_after is not None or offs[e.seq] < res.fired_at:
+                if (
+                    res.fired_at is None
+                    or res.first_action_after is not None
+                    or offs[e.seq] < res.fired_at
+                ):
                     continue
                 if not res.instances or instance in res.instances:
                     res.first_action_after = offs[e.seq] - res.fired_at
@@ -187,10 +210,19 @@ def progress(exercise: Exercise, state: IncidentState, engine: ImpactEngine, wal
         for exp in inject.expectations:
             met = None
             for e in events:
-                if exp.kind == "step" and e.type == "step" and e.data.get("ref") == exp.ref and e.data.get("state") == "done":
+                if (
+                    exp.kind == "step"
+                    and e.type == "step"
+                    and e.data.get("ref") == exp.ref
+                    and e.data.get("state") == "done"
+                ):
                     met = offs[e.seq]
                     break
-                if exp.kind == "escalation" and e.type == "escalation" and e.data.get("ref") == exp.ref:
+                if (
+                    exp.kind == "escalation"
+                    and e.type == "escalation"
+                    and e.data.get("ref") == exp.ref
+                ):
                     met = offs[e.seq]
                     break
             expectation_results.append(ExpectationResult(inject.id, exp, met, now))
@@ -226,7 +258,9 @@ class ExerciseRun:
     `clocks` is where "now" comes from (the system's by default; a FakeClock in tests, with the
     store stamping events from the same one, so a test moves the exercise clock itself)."""
 
-    def __init__(self, session: IncidentSession, exercise: Exercise, clocks: WallClock | None = None) -> None:
+    def __init__(
+        self, session: IncidentSession, exercise: Exercise, clocks: WallClock | None = None
+    ) -> None:
         self.session = session
         self.exercise = exercise
         self.clocks = clocks or SYSTEM_CLOCK
@@ -238,13 +272,23 @@ class ExerciseRun:
     def now(self, wall: datetime | None = None) -> float:
         return self.clock.now(wall or self.clocks.wall())
 
-    def _clock(self, action: str, offset: float | None = None, speed: float | None = None, when: Callable[[Clock], bool] = lambda c: True) -> None:
+    def _clock(
+        self,
+        action: str,
+        offset: float | None = None,
+        speed: float | None = None,
+        when: Callable[[Clock], bool] = lambda c: True,
+    ) -> None:
         """Record a clock change, decided on the freshest state (`when` says whether it still
         applies there: two facilitator screens pausing at once record one pause)."""
 
         def decide(state: IncidentState) -> tuple[str, dict] | None:
             clock = clock_of(state.timeline)
-            return (CLOCK, clock.change(action, self.clocks.wall(), offset, speed)) if when(clock) else None
+            return (
+                (CLOCK, clock.change(action, self.clocks.wall(), offset, speed))
+                if when(clock)
+                else None
+            )
 
         self.session.record_if_changed(decide)
 
@@ -269,7 +313,15 @@ class ExerciseRun:
         if not clock.running or not events:
             return False
         last = max(events, key=lambda e: e.seq)
-        self.session.record(CLOCK, {"action": "pause", "offset": round(clock.now(last.at), 3), "running": False, "speed": clock.speed})
+        self.session.record(
+            CLOCK,
+            {
+                "action": "pause",
+                "offset": round(clock.now(last.at), 3),
+                "running": False,
+                "speed": clock.speed,
+            },
+        )
         return True
 
     def jump_to_next(self) -> list[Inject]:
@@ -298,7 +350,10 @@ class ExerciseRun:
     def predict(self, inject_id: str, levels: dict[str, str]) -> None:
         ops = self.session.engine.pack.graph.operation_ids
         if set(levels) != set(ops) or any(v not in LEVEL_IDS for v in levels.values()):
-            raise UserError("a prediction needs a level (ok, limited, outage) for each operation", ", ".join(ops))
+            raise UserError(
+                "a prediction needs a level (ok, limited, outage) for each operation",
+                ", ".join(ops),
+            )
         if inject_id not in self.progress().fired:
             raise UserError(f"inject '{inject_id}' has not fired yet")
         self.session.record(PREDICTION, {"inject": inject_id, "levels": dict(levels)})

@@ -32,7 +32,13 @@ def impact_table(pack: Pack, impact: Impact, scopes: list[str] | None = None) ->
     rows = []
     for op in pack.graph.operations:
         res = impact.operations[op.id]
-        rows.append([md.inline(op.title), level_cell(res.level), *[level_cell(res.scopes[s]) for s in scopes]])
+        rows.append(
+            [
+                md.inline(op.title),
+                level_cell(res.level),
+                *[level_cell(res.scopes[s]) for s in scopes],
+            ]
+        )
     out = [md.table(headers, rows), ""]
     for op in pack.graph.operations:
         res = impact.operations[op.id]
@@ -43,7 +49,9 @@ def impact_table(pack: Pack, impact: Impact, scopes: list[str] | None = None) ->
         for r in res.reasons:
             via = " → ".join(r.path) if len(r.path) > 1 else ""
             who = ", ".join(r.components) or "estate"
-            where = ", ".join(f"{md.inline(k)} {v.glyph}" for k, v in r.concrete_scopes().items() if v > Level.OK)
+            where = ", ".join(
+                f"{md.inline(k)} {v.glyph}" for k, v in r.concrete_scopes().items() if v > Level.OK
+            )
             out.append(
                 f"- {r.level.glyph} {md.code_span(who)}"
                 + (f" ({md.inline(r.instance)})" if r.instance else "")
@@ -64,20 +72,37 @@ def impact_markdown(pack: Pack, estate: Estate, impact: Impact) -> str:
     out += ["", impact_table(pack, impact)]
     if impact.scenarios:
         out += ["## Matched scenarios", ""]
-        out += [f"- {md.inline(m.scenario.title)} ({md.code_span(m.instance)})" for m in impact.scenarios]
+        out += [
+            f"- {md.inline(m.scenario.title)} ({md.code_span(m.instance)})"
+            for m in impact.scenarios
+        ]
         out.append("")
     if impact.queued:
         out += ["## Queued changes", ""]
-        out += [f"- {md.inline(q.cluster)}: queued because {', '.join(md.code_span(b) for b in q.because)} is down" for q in impact.queued]
+        out += [
+            f"- {md.inline(q.cluster)}: queued because {', '.join(md.code_span(b) for b in q.because)} is down"
+            for q in impact.queued
+        ]
         out.append("")
     if not impact.changes_accepted:
-        out += ["**No TSB configuration changes can be made right now** (management operations are out).", ""]
+        out += [
+            "**No TSB configuration changes can be made right now** (management operations are out).",
+            "",
+        ]
     if estate.services:
         out += ["## Services", ""]
         out.append(
             md.table(
                 ["Service", "Level", "Clusters", "Down on"],
-                [[md.inline(s.name), level_cell(s.level), md.inline(", ".join(s.clusters)), md.inline(", ".join(s.down_clusters)) or "—"] for s in impact.services],
+                [
+                    [
+                        md.inline(s.name),
+                        level_cell(s.level),
+                        md.inline(", ".join(s.clusters)),
+                        md.inline(", ".join(s.down_clusters)) or "—",
+                    ]
+                    for s in impact.services
+                ],
             )
         )
         out.append("")
@@ -100,7 +125,12 @@ def checklist_markdown(
     values = template.variables(estate, cluster)
     instance = f"{scenario.id}@{cluster}" if cluster else scenario.id
     title = template.fill(scenario.title, values) + (f" — {cluster}" if cluster else "")
-    out = [f"{heading} {md.inline(title)}: {phase}", "", f"Ref {md.code_span(instance + '/' + phase)}", ""]
+    out = [
+        f"{heading} {md.inline(title)}: {phase}",
+        "",
+        f"Ref {md.code_span(instance + '/' + phase)}",
+        "",
+    ]
     timer = site_policy.escalate_after(scenario, estate)
     if timer:
         out += [f"⏰ If it is not recovered, {md.inline(timer['label'])}.", ""]
@@ -129,8 +159,16 @@ def task_list(
         state = getattr(st, "state", "pending") if st else "pending"
         box, marker = STATE_MARKS.get(state, STATE_MARKS["pending"])
         when = getattr(st, "at", None) if st else None
-        stamp = f" _({md.inline(state)} {when:%Y-%m-%d %H:%M:%S} UTC)_" if when and state != "pending" else ""
-        line = f"- {box} " + (f"{marker} " if marker else "") + f"**{md.inline(template.fill(step.title, values))}**{stamp} {md.code_span(step.id)}"
+        stamp = (
+            f" _({md.inline(state)} {when:%Y-%m-%d %H:%M:%S} UTC)_"
+            if when and state != "pending"
+            else ""
+        )
+        line = (
+            f"- {box} "
+            + (f"{marker} " if marker else "")
+            + f"**{md.inline(template.fill(step.title, values))}**{stamp} {md.code_span(step.id)}"
+        )
         out.append(line)
         if step.destructive:
             out.append(f"  ⚠️ **DESTRUCTIVE:** {md.inline(step.destructive_reason or '')}")
@@ -143,14 +181,24 @@ def task_list(
         if step.escalation:
             raised = getattr(st, "escalated", None) if st else None
             case = getattr(st, "case", "") if st else ""
-            contact = f" Contact: {md.inline(estate.support.vendor)} {md.inline(estate.support.contact)}." if support_contact else ""
+            contact = (
+                f" Contact: {md.inline(estate.support.vendor)} {md.inline(estate.support.contact)}."
+                if support_contact
+                else ""
+            )
             status = ""
             if raised:
-                status = f" Raised {raised:%Y-%m-%d %H:%M:%S} UTC" + (f", case {md.inline(case)}" if case else "") + "."
+                status = (
+                    f" Raised {raised:%Y-%m-%d %H:%M:%S} UTC"
+                    + (f", case {md.inline(case)}" if case else "")
+                    + "."
+                )
             elif states is not None:
                 status = " Not raised."
             out.append("")
-            out.append(f"  > 🆘 **Escalation point — Tetrate support required.** {md.inline(step.escalation)}{contact}{status}")
+            out.append(
+                f"  > 🆘 **Escalation point — Tetrate support required.** {md.inline(step.escalation)}{contact}{status}"
+            )
         for at, note in (getattr(st, "notes", None) or []) if st else []:
             out.append(f"  - 📝 {at:%H:%M:%S} UTC: {md.inline(note)}")
         out.append("")

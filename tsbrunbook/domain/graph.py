@@ -55,18 +55,25 @@ class EstateGraph:
                 hops = [target]
                 if dep.via is not None:
                     cluster = self.by_id[source].cluster or self.by_id[target].cluster
-                    hops.insert(0, component_id(dep.via, cluster if self.kinds[dep.via].per_cluster else None))
+                    hops.insert(
+                        0,
+                        component_id(dep.via, cluster if self.kinds[dep.via].per_cluster else None),
+                    )
                 for hop in hops:
                     self.needs[source].append((hop, dep.channel))
                     self.dependents[hop].append((source, dep.channel))
 
         # Who is hit when a component goes, each once (a component may need another over
         # several channels): the walk in affected_by() runs on every assessment.
-        self._hit: dict[str, tuple[str, ...]] = {cid: tuple(dict.fromkeys(d for d, _ in deps)) for cid, deps in self.dependents.items()}
+        self._hit: dict[str, tuple[str, ...]] = {
+            cid: tuple(dict.fromkeys(d for d, _ in deps)) for cid, deps in self.dependents.items()
+        }
         self._closure: dict[str, frozenset[str]] = {}
         self._chains: dict[str, tuple[str, ...]] = {}
         # Kind-level shortest paths: over every dependency, and over each operation's channels.
-        self._kind_paths: dict[frozenset[str] | None, dict[tuple[str, str], tuple[str, ...]]] = {None: self._all_kind_paths(None)}
+        self._kind_paths: dict[frozenset[str] | None, dict[tuple[str, str], tuple[str, ...]]] = {
+            None: self._all_kind_paths(None)
+        }
         for op in spec.operations:
             key = frozenset(op.channels)
             if op.channels and key not in self._kind_paths:
@@ -75,7 +82,9 @@ class EstateGraph:
     def _add(self, kind_id: str, cluster: str | None) -> None:
         kind = self.kinds[kind_id]
         title = f"{kind.title} ({cluster})" if cluster else kind.title
-        self.components.append(Component(component_id(kind_id, cluster), kind_id, cluster, title, kind.markable))
+        self.components.append(
+            Component(component_id(kind_id, cluster), kind_id, cluster, title, kind.markable)
+        )
 
     def _instances(self, a: str, b: str) -> list[tuple[str, str]]:
         """Instantiate a kind-level relation a→b for this estate's clusters."""
@@ -181,7 +190,9 @@ class EstateGraph:
             targets[:] = dict.fromkeys(targets)  # a kind may need another over several channels
         return edges
 
-    def _all_kind_paths(self, channels: frozenset[str] | None) -> dict[tuple[str, str], tuple[str, ...]]:
+    def _all_kind_paths(
+        self, channels: frozenset[str] | None
+    ) -> dict[tuple[str, str], tuple[str, ...]]:
         """The shortest kind path between every pair of kinds, over `_kind_edges(channels)`."""
         edges = self._kind_edges(channels)
         paths: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -201,19 +212,25 @@ class EstateGraph:
                 paths[(start, end)] = tuple(reversed(path))
         return paths
 
-    def kind_path(self, entry_kind: str, down_kind: str, channels: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    def kind_path(
+        self, entry_kind: str, down_kind: str, channels: tuple[str, ...] = ()
+    ) -> tuple[str, ...] | None:
         """The kinds from an operation's entry to a down kind: over the operation's channels
         (and hosting) when they lead there, else over any dependency; None if nothing does."""
         if channels:
             preferred = self._kind_paths.get(frozenset(channels))
             if preferred is None:
-                preferred = self._kind_paths[frozenset(channels)] = self._all_kind_paths(frozenset(channels))
+                preferred = self._kind_paths[frozenset(channels)] = self._all_kind_paths(
+                    frozenset(channels)
+                )
             found = preferred.get((entry_kind, down_kind))
             if found is not None:
                 return found
         return self._kind_paths[None].get((entry_kind, down_kind))
 
-    def path(self, entry_kind: str, scope_cluster: str | None, down: str, channels: tuple[str, ...] = ()) -> list[str]:
+    def path(
+        self, entry_kind: str, scope_cluster: str | None, down: str, channels: tuple[str, ...] = ()
+    ) -> list[str]:
         """The dependency path from an operation's entry point in a scope to a down component,
         preferring the operation's own channels (see `kind_path`)."""
         comp = self.by_id[down]

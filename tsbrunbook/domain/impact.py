@@ -58,7 +58,11 @@ class Reason:
             return self.scopes.get(MANAGEMENT_SCOPE, Level.OK)
         if "clusters" in self.scopes:
             return self.scopes["clusters"]
-        return self.scopes["affected"] if scope == self.cluster else self.scopes.get("other-clusters", Level.OK)
+        return (
+            self.scopes["affected"]
+            if scope == self.cluster
+            else self.scopes.get("other-clusters", Level.OK)
+        )
 
     def concrete_scopes(self) -> dict[str, Level]:
         """The scope levels with the affected cluster named (for exports and JSON)."""
@@ -77,7 +81,11 @@ class OperationResult:
     def reasons_for(self, scope: str | None) -> list[Reason]:
         """Reasons that put a non-ok level on this scope (None: the overall cell)."""
         if scope is None:
-            return [r for r in self.reasons if r.level > Level.OK or any(v > Level.OK for v in r.scopes.values())]
+            return [
+                r
+                for r in self.reasons
+                if r.level > Level.OK or any(v > Level.OK for v in r.scopes.values())
+            ]
         return [r for r in self.reasons if r.level_in(scope) > Level.OK]
 
 
@@ -127,7 +135,15 @@ class _Contribution:
 
     __slots__ = ("affected", "every", "level", "management", "others", "reason")
 
-    def __init__(self, level: Level, management: Level | None, affected: Level, others: Level, every: Level, reason: Reason | None) -> None:
+    def __init__(
+        self,
+        level: Level,
+        management: Level | None,
+        affected: Level,
+        others: Level,
+        every: Level,
+        reason: Reason | None,
+    ) -> None:
         self.level = level
         self.management = management
         self.affected = affected
@@ -160,11 +176,19 @@ class ImpactEngine:
         self._values: dict[str, dict[str, str]] = {}  # cluster → placeholder values, on first use
         self._by_kind = {s.trigger: s for s in pack.scenarios}
         self._matched: dict[str, MatchedScenario | None] = {}  # component → its scenario, if any
-        self._contribution_cache: dict[str, tuple[_Contribution | None, ...]] = {}  # component → per operation
+        self._contribution_cache: dict[
+            str, tuple[_Contribution | None, ...]
+        ] = {}  # component → per operation
         # Services: each one's entry components, and which services each entry component carries.
-        entry = next((o.entry for o in self.operations if o.id == RUNNING_WORKLOADS), "workload-cluster")
-        self._service_entries = tuple(tuple(component_id(entry, c) for c in svc.clusters) for svc in estate.services)
-        self._services_ok = tuple(ServiceStatus(svc.name, Level.OK, svc.clusters, ()) for svc in estate.services)
+        entry = next(
+            (o.entry for o in self.operations if o.id == RUNNING_WORKLOADS), "workload-cluster"
+        )
+        self._service_entries = tuple(
+            tuple(component_id(entry, c) for c in svc.clusters) for svc in estate.services
+        )
+        self._services_ok = tuple(
+            ServiceStatus(svc.name, Level.OK, svc.clusters, ()) for svc in estate.services
+        )
         self._services_on: dict[str, list[int]] = {}
         for index, entries in enumerate(self._service_entries):
             for cid in dict.fromkeys(entries):
@@ -186,7 +210,9 @@ class ImpactEngine:
         self._matched[cid] = found
         return found
 
-    def match(self, down: Iterable[str]) -> tuple[tuple[str, ...], frozenset[str], list[MatchedScenario]]:
+    def match(
+        self, down: Iterable[str]
+    ) -> tuple[tuple[str, ...], frozenset[str], list[MatchedScenario]]:
         given = list(down)
         ids = set(given)
         if not ids <= self._markable:
@@ -213,9 +239,15 @@ class ImpactEngine:
         contributions = [self._contributions(m) for m in matched]
         results = {}
         for i, op in enumerate(ops):
-            results[op.id] = self._operation(op.id, op.all_clusters_out_is_outage, matched, [c[i] for c in contributions])
+            results[op.id] = self._operation(
+                op.id, op.all_clusters_out_is_outage, matched, [c[i] for c in contributions]
+            )
         queued = self._queued(matched)
-        accepted = all(m.scenario.impact[MANAGEMENT_OPERATIONS].level < Level.OUTAGE for m in matched if MANAGEMENT_OPERATIONS in m.scenario.impact)
+        accepted = all(
+            m.scenario.impact[MANAGEMENT_OPERATIONS].level < Level.OUTAGE
+            for m in matched
+            if MANAGEMENT_OPERATIONS in m.scenario.impact
+        )
         return Impact(
             down=comps,
             effective_down=effective,
@@ -273,7 +305,13 @@ class ImpactEngine:
         result = self._contribution_cache[m.component] = tuple(out)
         return result
 
-    def _operation(self, op_id: str, all_out_rule: bool, matched: list[MatchedScenario], contributions: list[_Contribution | None]) -> OperationResult:
+    def _operation(
+        self,
+        op_id: str,
+        all_out_rule: bool,
+        matched: list[MatchedScenario],
+        contributions: list[_Contribution | None],
+    ) -> OperationResult:
         # A cluster's level is the worst of: what estate-wide scenarios give every cluster, what
         # scenarios on that cluster give the affected one, and what scenarios on *other*
         # clusters give the other clusters. Only clusters named by a scenario can differ from the
@@ -309,9 +347,15 @@ class ImpactEngine:
         scopes[MANAGEMENT_SCOPE] = management
         named: dict[str, Level] = {}
         for c in (*affected, *((alone,) if alone is not None else ())):
-            from_others = top if c != alone else max((lvl for o, lvl in others.items() if o != c), default=Level.OK)
+            from_others = (
+                top
+                if c != alone
+                else max((lvl for o, lvl in others.items() if o != c), default=Level.OK)
+            )
             named[c] = scopes[c] = max(every, affected.get(c, Level.OK), from_others)
-        every_cluster_out = all(v == Level.OUTAGE for v in named.values()) and (base == Level.OUTAGE or len(named) == len(self.clusters))
+        every_cluster_out = all(v == Level.OUTAGE for v in named.values()) and (
+            base == Level.OUTAGE or len(named) == len(self.clusters)
+        )
         if all_out_rule and overall < Level.OUTAGE and self.clusters and every_cluster_out:
             overall = Level.OUTAGE
             with_reason = {r.instance for r in reasons}
@@ -344,7 +388,12 @@ class ImpactEngine:
             return tuple(QueuedChanges(c, tuple(comp for _, comp in per_cluster[c])) for c in named)
         shared = tuple(comp for _, comp in everywhere)
         return tuple(
-            QueuedChanges(c, tuple(comp for _, comp in sorted(everywhere + per_cluster[c])) if c in per_cluster else shared)
+            QueuedChanges(
+                c,
+                tuple(comp for _, comp in sorted(everywhere + per_cluster[c]))
+                if c in per_cluster
+                else shared,
+            )
             for c in self.clusters
         )
 
@@ -357,7 +406,15 @@ class ImpactEngine:
         out = list(self._services_ok)
         for index in touched:
             svc = self.estate.services[index]
-            gone = tuple(c for c, cid in zip(svc.clusters, self._service_entries[index]) if cid in effective)
-            level = Level.OK if not gone else Level.OUTAGE if len(gone) == len(svc.clusters) else Level.LIMITED
+            gone = tuple(
+                c for c, cid in zip(svc.clusters, self._service_entries[index]) if cid in effective
+            )
+            level = (
+                Level.OK
+                if not gone
+                else Level.OUTAGE
+                if len(gone) == len(svc.clusters)
+                else Level.LIMITED
+            )
             out[index] = ServiceStatus(svc.name, level, svc.clusters, gone)
         return tuple(out)

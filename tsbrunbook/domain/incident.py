@@ -19,8 +19,24 @@ from .impact import Impact, ImpactEngine
 from .model import Scenario, Step
 from .serialize import applicable_steps
 
-EVENT_TYPES = ("started", "down", "up", "step", "note", "escalation", "timer-expired", "chat", "closed")
-STEP_ACTIONS = {"done": "done", "skip": "skipped", "fail": "failed", "block": "blocked", "reset": "pending"}
+EVENT_TYPES = (
+    "started",
+    "down",
+    "up",
+    "step",
+    "note",
+    "escalation",
+    "timer-expired",
+    "chat",
+    "closed",
+)
+STEP_ACTIONS = {
+    "done": "done",
+    "skip": "skipped",
+    "fail": "failed",
+    "block": "blocked",
+    "reset": "pending",
+}
 STEP_STATES = ("pending", "done", "skipped", "failed", "blocked")
 READINESS_INSTANCE = "estate"
 PHASES = ("recovery", "restoration")
@@ -95,9 +111,13 @@ class IncidentState:
     closed_at: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # estate file/name, pack version/checksum …
     down: dict[str, datetime] = field(default_factory=dict)  # component → since, in marking order
-    instances: dict[str, datetime] = field(default_factory=dict)  # scenario instance → first matched
+    instances: dict[str, datetime] = field(
+        default_factory=dict
+    )  # scenario instance → first matched
     steps: dict[str, StepState] = field(default_factory=dict)
-    notes: list[tuple[datetime, str, str | None]] = field(default_factory=list)  # (at, text, step ref)
+    notes: list[tuple[datetime, str, str | None]] = field(
+        default_factory=list
+    )  # (at, text, step ref)
     escalations: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, ref, case)
     timeline: list[Event] = field(default_factory=list)
     last_seq: int = 0
@@ -208,11 +228,15 @@ def fold(incident_id: str, events: list[Event], engine: ImpactEngine | None) -> 
 # Checklists of an incident
 
 
-def checklists(state: IncidentState, engine: ImpactEngine, impact: Impact | None = None) -> list[ChecklistView]:
+def checklists(
+    state: IncidentState, engine: ImpactEngine, impact: Impact | None = None
+) -> list[ChecklistView]:
     """Every checklist that has appeared in this incident, in the order its scenario first matched."""
     impact = impact or engine.assess(assessable(engine, state.down))
     active = {m.instance for m in impact.scenarios}
-    order = list(state.instances) + [m.instance for m in impact.scenarios if m.instance not in state.instances]
+    order = list(state.instances) + [
+        m.instance for m in impact.scenarios if m.instance not in state.instances
+    ]
     out = []
     for instance in order:
         scenario_id, _, cluster = instance.partition("@")
@@ -226,18 +250,37 @@ def checklists(state: IncidentState, engine: ImpactEngine, impact: Impact | None
         for phase in PHASES:
             checklist = scenario.checklist(phase)
             steps = tuple(
-                StepView(f"{instance}/{phase}/{s.id}", s, state.steps.get(f"{instance}/{phase}/{s.id}", StepState()))
+                StepView(
+                    f"{instance}/{phase}/{s.id}",
+                    s,
+                    state.steps.get(f"{instance}/{phase}/{s.id}", StepState()),
+                )
                 for s in applicable_steps(checklist, engine.estate)
             )
             title = scenario.title + (f" — {cluster_name}" if cluster_name else "")
-            out.append(ChecklistView(instance, scenario, cluster_name, phase, title, instance in active, steps, checklist.not_documented))
+            out.append(
+                ChecklistView(
+                    instance,
+                    scenario,
+                    cluster_name,
+                    phase,
+                    title,
+                    instance in active,
+                    steps,
+                    checklist.not_documented,
+                )
+            )
     return out
 
 
 def readiness_checklist(state: IncidentState, engine: ImpactEngine) -> ChecklistView:
     readiness = engine.pack.readiness
     steps = tuple(
-        StepView(f"{READINESS_INSTANCE}/readiness/{s.id}", s, state.steps.get(f"{READINESS_INSTANCE}/readiness/{s.id}", StepState()))
+        StepView(
+            f"{READINESS_INSTANCE}/readiness/{s.id}",
+            s,
+            state.steps.get(f"{READINESS_INSTANCE}/readiness/{s.id}", StepState()),
+        )
         for s in applicable_steps(readiness.checklist, engine.estate)
     )
     return ChecklistView(READINESS_INSTANCE, None, None, "readiness", readiness.title, True, steps)
@@ -247,7 +290,9 @@ def readiness_gaps(engine: ImpactEngine) -> list[tuple[str, bool | None]]:
     """Readiness facts of the estate that are not known to be true: (fact, False or None)."""
     from .model import READINESS_FACTS
 
-    return [(f, engine.estate.fact(f)) for f in READINESS_FACTS if engine.estate.fact(f) is not True]
+    return [
+        (f, engine.estate.fact(f)) for f in READINESS_FACTS if engine.estate.fact(f) is not True
+    ]
 
 
 def all_refs(state: IncidentState, engine: ImpactEngine) -> list[str]:
@@ -264,7 +309,14 @@ class Conflict(Exception):
 
 
 class EventSink(Protocol):
-    def append(self, incident: str, type: str, data: dict[str, Any], actor: str = "", expect_last: int | None = None) -> Event: ...
+    def append(
+        self,
+        incident: str,
+        type: str,
+        data: dict[str, Any],
+        actor: str = "",
+        expect_last: int | None = None,
+    ) -> Event: ...
 
     def events(self, incident: str, after: int = 0) -> list[Event]: ...
 
@@ -278,7 +330,9 @@ class IncidentSession:
         self.id = incident_id
         events = sink.events(incident_id)
         if not events:
-            raise UserError(f"unknown incident '{incident_id}'", "run `tsbrunbook incident list --all`")
+            raise UserError(
+                f"unknown incident '{incident_id}'", "run `tsbrunbook incident list --all`"
+            )
         self.state = fold(incident_id, events, engine)
 
     def refresh(self) -> list[Event]:
@@ -292,7 +346,10 @@ class IncidentSession:
         """Refuse any change to a closed incident (checked first, before the other checks)."""
         self.refresh()
         if self.state.closed:
-            raise UserError(f"incident {self.id} is closed", "start a new one with `tsbrunbook incident start TITLE`")
+            raise UserError(
+                f"incident {self.id} is closed",
+                "start a new one with `tsbrunbook incident start TITLE`",
+            )
 
     def _append(self, type: str, data: dict[str, Any], expect_last: int | None = None) -> Event:
         self.ensure_open()
@@ -306,7 +363,9 @@ class IncidentSession:
     def impact(self) -> Impact:
         return self.engine.assess(assessable(self.engine, self.state.down))
 
-    def record_if_changed(self, decide: Callable[[IncidentState], tuple[str, dict[str, Any]] | None]) -> Event | None:
+    def record_if_changed(
+        self, decide: Callable[[IncidentState], tuple[str, dict[str, Any]] | None]
+    ) -> Event | None:
         """Append the event `decide` asks for on the freshest state, or nothing if it asks for none.
 
         For actions that record only a change ("mark down" when not down yet …). The decision and
@@ -360,7 +419,9 @@ class IncidentSession:
         refs = all_refs(self.state, self.engine)
         if ref not in refs:
             hint = did_you_mean(ref, refs) or (
-                "no checklist has appeared yet: mark a component down first" if len(refs) <= len(self.engine.pack.readiness.checklist.steps) else "see `tsbrunbook incident show ID --format json` for the refs"
+                "no checklist has appeared yet: mark a component down first"
+                if len(refs) <= len(self.engine.pack.readiness.checklist.steps)
+                else "see `tsbrunbook incident show ID --format json` for the refs"
             )
             raise UserError(f"unknown step ref '{ref[:80]}' in incident {self.id}", hint)
         return ref
@@ -370,7 +431,9 @@ class IncidentSession:
         the note adds nothing (a repeated `done`, a `reset` of a pending step)."""
         self.ensure_open()
         if action not in STEP_ACTIONS:
-            raise UserError(f"unknown step action '{action}'", "use one of " + ", ".join(STEP_ACTIONS))
+            raise UserError(
+                f"unknown step action '{action}'", "use one of " + ", ".join(STEP_ACTIONS)
+            )
         if action == "skip" and not note.strip():
             raise UserError("a skipped step needs a reason", "add --note TEXT")
         self.check_ref(ref)
@@ -391,7 +454,14 @@ class IncidentSession:
             raise UserError("the note is empty", "write something worth keeping")
         if ref:
             self.check_ref(ref)
-        return self._append("note", {"text": text.strip(), **({"ref": ref} if ref else {}), **({"gap": True} if gap else {})})
+        return self._append(
+            "note",
+            {
+                "text": text.strip(),
+                **({"ref": ref} if ref else {}),
+                **({"gap": True} if gap else {}),
+            },
+        )
 
     def raise_escalation(self, ref: str, case: str = "") -> Event:
         self.ensure_open()
@@ -435,7 +505,9 @@ def describe(event: Event) -> str:
     if event.type == "closed":
         return "closed"
     if event.type == "exercise-clock":
-        return f"clock {d.get('action', '')}" + (f" ×{d.get('speed')}" if d.get("action") == "speed" else "")
+        return f"clock {d.get('action', '')}" + (
+            f" ×{d.get('speed')}" if d.get("action") == "speed" else ""
+        )
     if event.type == "exercise-inject":
         return f"inject {d.get('inject', '')}: {d.get('message', '')}"
     if event.type == "exercise-prediction":

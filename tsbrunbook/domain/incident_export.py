@@ -131,7 +131,9 @@ class EscalationPoint:
     case: str
 
 
-def escalation_points(state: IncidentState, engine: ImpactEngine, views: list[ChecklistView]) -> list[EscalationPoint]:
+def escalation_points(
+    state: IncidentState, engine: ImpactEngine, views: list[ChecklistView]
+) -> list[EscalationPoint]:
     """Every escalation point of the checklists that appeared, then any escalation raised elsewhere."""
     out = []
     seen = set()
@@ -140,7 +142,15 @@ def escalation_points(state: IncidentState, engine: ImpactEngine, views: list[Ch
         for sv in view.steps:
             if sv.step.escalation or sv.state.escalated:
                 seen.add(sv.ref)
-                out.append(EscalationPoint(sv.ref, template.fill(sv.step.title, values), sv.step.escalation, sv.state.escalated, sv.state.case))
+                out.append(
+                    EscalationPoint(
+                        sv.ref,
+                        template.fill(sv.step.title, values),
+                        sv.step.escalation,
+                        sv.state.escalated,
+                        sv.state.case,
+                    )
+                )
     for at, ref, case in state.escalations:
         if ref not in seen:
             seen.add(ref)
@@ -158,14 +168,19 @@ def event_columns(event: Event) -> tuple[str, str]:
     if event.type in ("down", "up"):
         return what, ", ".join(map(str, d.get("components", [])))
     if event.type == "step":
-        return f"step {d.get('state', '?')}", str(d.get("ref", "")) + (f": {d['note']}" if d.get("note") else "")
+        return f"step {d.get('state', '?')}", str(d.get("ref", "")) + (
+            f": {d['note']}" if d.get("note") else ""
+        )
     if event.type == "note":
         return what, (f"on {d['ref']}: " if d.get("ref") else "") + str(d.get("text", ""))
     if event.type == "escalation":
         return what, str(d.get("ref", "")) + (f", case {d['case']}" if d.get("case") else "")
     if event.type == "timer-expired":
         deadline = str(d.get("deadline", ""))[:19].replace("T", " ")
-        return what, f"{d.get('instance', '')}: escalate_after (site policy) passed at {deadline} UTC without recovery"
+        return (
+            what,
+            f"{d.get('instance', '')}: escalate_after (site policy) passed at {deadline} UTC without recovery",
+        )
     if event.type == "chat":
         return what, "on" if d.get("enabled") else "off"
     if event.type == "closed":
@@ -177,7 +192,9 @@ def _values(engine: ImpactEngine, view: ChecklistView) -> dict[str, str]:
     return template.variables(engine.estate, view.cluster)
 
 
-def all_views(state: IncidentState, engine: ImpactEngine, impact: Impact | None = None) -> list[ChecklistView]:
+def all_views(
+    state: IncidentState, engine: ImpactEngine, impact: Impact | None = None
+) -> list[ChecklistView]:
     return checklists(state, engine, impact) + [readiness_checklist(state, engine)]
 
 
@@ -197,14 +214,20 @@ def worst_moment(state: IncidentState, engine: ImpactEngine) -> tuple[Event, Imp
 
 def _severity(impact: Impact) -> tuple[int, int, int]:
     ops = impact.operations.values()
-    return (int(impact.worst), sum(int(r.level) for r in ops), sum(int(v) for r in ops for v in r.scopes.values()))
+    return (
+        int(impact.worst),
+        sum(int(r.level) for r in ops),
+        sum(int(v) for r in ops for v in r.scopes.values()),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Markdown
 
 
-def incident_markdown(state: IncidentState, engine: ImpactEngine, now: datetime | None = None) -> str:
+def incident_markdown(
+    state: IncidentState, engine: ImpactEngine, now: datetime | None = None
+) -> str:
     """The whole incident as one GitHub-flavoured Markdown document."""
     now = now or utcnow()
     impact = engine.assess(assessable(engine, state.down))
@@ -233,7 +256,11 @@ def _header(state: IncidentState, engine: ImpactEngine, now: datetime) -> str:
     out = [f"# {md.inline(kind.capitalize())} {md.inline(state.id)}: {md.inline(state.title)}", ""]
     status = f"closed {stamp(state.closed_at)}" if state.closed else f"open (as of {stamp(now)})"
     closed = stamp(state.closed_at) if state.closed else "not yet"
-    if state.closed_at and state.started_at and (state.started_at - state.closed_at).total_seconds() > BEHIND_TOLERANCE_S:
+    if (
+        state.closed_at
+        and state.started_at
+        and (state.started_at - state.closed_at).total_seconds() > BEHIND_TOLERANCE_S
+    ):
         closed += f" {CLOCK_FLAG} before the start (the system clock went back)"
     end = state.closed_at or max(now, state.last_at or now)
     length = span(state.started_at, end) if state.started_at else duration(0)
@@ -267,19 +294,30 @@ def _down_section(state: IncidentState, impact: Impact, now: datetime) -> str:
         implied = sorted(impact.effective_down - set(state.down))
         if implied:
             out.append("")
-            out.append("Down with them (they run on it): " + ", ".join(md.code_span(c) for c in implied))
+            out.append(
+                "Down with them (they run on it): " + ", ".join(md.code_span(c) for c in implied)
+            )
     else:
         out.append("Nothing is down now: every component marked down was marked up again.")
     rows = []
     for p in periods:
         end = p.until or state.closed_at or max(now, state.last_at or now)
-        rows.append([md.cell_code(p.component), stamp(p.since), stamp(p.until) if p.until else "**still down**", span(p.since, end)])
+        rows.append(
+            [
+                md.cell_code(p.component),
+                stamp(p.since),
+                stamp(p.until) if p.until else "**still down**",
+                span(p.since, end),
+            ]
+        )
     out += ["", md.table(["Component", "Down since", "Back up", "Down for"], rows)]
     return "\n".join(out)
 
 
 def _hit_scopes(impact: Impact) -> list[str]:
-    hit = [s for s in impact.scopes if any(r.scopes[s] > Level.OK for r in impact.operations.values())]
+    hit = [
+        s for s in impact.scopes if any(r.scopes[s] > Level.OK for r in impact.operations.values())
+    ]
     return [MANAGEMENT_SCOPE] + [s for s in hit if s != MANAGEMENT_SCOPE]
 
 
@@ -290,7 +328,10 @@ def _impact_block(engine: ImpactEngine, impact: Impact) -> list[str]:
     if spared and len(scopes) > 1:
         out += ["", "Every operation ✅ OK on: " + ", ".join(md.inline(s) for s in spared)]
     if not impact.changes_accepted:
-        out += ["", "**No TSB configuration changes could be made** (management operations are out)."]
+        out += [
+            "",
+            "**No TSB configuration changes could be made** (management operations are out).",
+        ]
     return out
 
 
@@ -301,50 +342,107 @@ def _impact_section(state: IncidentState, engine: ImpactEngine, impact: Impact) 
     if not worst:
         return "\n".join(out + ["No component was marked down, so nothing was impacted."])
     if impact.down:
-        out += [f"### {label}: " + ", ".join(md.code_span(c) for c in impact.down) + " down", ""] + _impact_block(engine, impact)
+        out += [
+            f"### {label}: " + ", ".join(md.code_span(c) for c in impact.down) + " down",
+            "",
+        ] + _impact_block(engine, impact)
     else:
         out += [f"### {label}", "", "Nothing is marked down: every operation is ✅ OK."]
     event, peak = worst
     if _severity(peak) > _severity(impact):
-        out += ["", f"### At its worst: after event {event.seq} ({stamp(event.at)}), with " + ", ".join(md.code_span(c) for c in peak.down) + " down", ""]
+        out += [
+            "",
+            f"### At its worst: after event {event.seq} ({stamp(event.at)}), with "
+            + ", ".join(md.code_span(c) for c in peak.down)
+            + " down",
+            "",
+        ]
         out += _impact_block(engine, peak)
     return "\n".join(out)
 
 
 def _touched(view: ChecklistView) -> bool:
-    return any(sv.state.state != "pending" or sv.state.notes or sv.state.escalated for sv in view.steps)
+    return any(
+        sv.state.state != "pending" or sv.state.notes or sv.state.escalated for sv in view.steps
+    )
 
 
 def _counts(view: ChecklistView) -> str:
-    counts = {s: sum(1 for sv in view.steps if sv.state.state == s) for s in ("done", "skipped", "failed", "blocked")}
+    counts = {
+        s: sum(1 for sv in view.steps if sv.state.state == s)
+        for s in ("done", "skipped", "failed", "blocked")
+    }
     extra = ", ".join(f"{n} {s}" for s, n in counts.items() if n and s != "done")
     return f"{counts['done']}/{len(view.steps)} done" + (f" ({extra})" if extra else "")
 
 
-def _checklists_section(state: IncidentState, engine: ImpactEngine, views: list[ChecklistView], readiness: ChecklistView) -> str:
+def _checklists_section(
+    state: IncidentState, engine: ImpactEngine, views: list[ChecklistView], readiness: ChecklistView
+) -> str:
     out = ["## Checklists", ""]
     if not views and not _touched(readiness):
         return "\n".join(out + ["No scenario matched, so no checklist appeared."])
     rows = []
     for view in views:
         first = state.instances.get(view.instance)
-        rows.append([md.cell_code(f"{view.instance}/{view.phase}"), md.inline(view.title), stamp(first), "yes" if view.active else "no", _counts(view)])
+        rows.append(
+            [
+                md.cell_code(f"{view.instance}/{view.phase}"),
+                md.inline(view.title),
+                stamp(first),
+                "yes" if view.active else "no",
+                _counts(view),
+            ]
+        )
     if _touched(readiness):
-        rows.append([md.cell_code(f"{readiness.instance}/readiness"), md.inline(readiness.title), "—", "—", _counts(readiness)])
+        rows.append(
+            [
+                md.cell_code(f"{readiness.instance}/readiness"),
+                md.inline(readiness.title),
+                "—",
+                "—",
+                _counts(readiness),
+            ]
+        )
     out += [md.table(["Checklist", "Scenario", "Appeared", "Matches now", "Progress"], rows), ""]
     out.append("Only done steps are ticked; skipped, failed and blocked steps are marked in words.")
     for view in views:
         assert view.scenario is not None
         states = {sv.step.id: sv.state for sv in view.steps}
-        out += ["", export.checklist_markdown(view.scenario, view.phase, engine.estate, view.cluster, states, heading="###", support_contact=False).rstrip()]
+        out += [
+            "",
+            export.checklist_markdown(
+                view.scenario,
+                view.phase,
+                engine.estate,
+                view.cluster,
+                states,
+                heading="###",
+                support_contact=False,
+            ).rstrip(),
+        ]
     if _touched(readiness):
-        out += ["", f"### {md.inline(readiness.title)}: readiness", "", f"Ref {md.code_span(readiness.instance + '/readiness')}", ""]
+        out += [
+            "",
+            f"### {md.inline(readiness.title)}: readiness",
+            "",
+            f"Ref {md.code_span(readiness.instance + '/readiness')}",
+            "",
+        ]
         states = {sv.step.id: sv.state for sv in readiness.steps}
-        out += export.task_list(engine.pack.readiness.checklist, engine.estate, template.variables(engine.estate, None), states, support_contact=False)
+        out += export.task_list(
+            engine.pack.readiness.checklist,
+            engine.estate,
+            template.variables(engine.estate, None),
+            states,
+            support_contact=False,
+        )
     return "\n".join(out)
 
 
-def _escalations_section(state: IncidentState, engine: ImpactEngine, views: list[ChecklistView]) -> str:
+def _escalations_section(
+    state: IncidentState, engine: ImpactEngine, views: list[ChecklistView]
+) -> str:
     out = ["## Escalation points", ""]
     points = escalation_points(state, engine, views)
     support = engine.estate.support
@@ -354,9 +452,26 @@ def _escalations_section(state: IncidentState, engine: ImpactEngine, views: list
         rows = []
         for p in points:
             raised = f"✅ {stamp(p.raised)}" if p.raised else "not raised"
-            rows.append([md.cell_code(p.ref), md.inline(p.title), md.inline(p.reason) if p.reason else "raised without a runbook escalation point", raised, md.inline(p.case) or "—"])
-        out.append(md.table(["Step", "Title", "Why Tetrate support is needed", "Raised", "Case"], rows))
-    out += ["", f"Support: {md.inline(support.vendor)} {md.inline(support.contact)}" + (f", account {md.inline(support.account)}" if support.account else "") + "."]
+            rows.append(
+                [
+                    md.cell_code(p.ref),
+                    md.inline(p.title),
+                    md.inline(p.reason)
+                    if p.reason
+                    else "raised without a runbook escalation point",
+                    raised,
+                    md.inline(p.case) or "—",
+                ]
+            )
+        out.append(
+            md.table(["Step", "Title", "Why Tetrate support is needed", "Raised", "Case"], rows)
+        )
+    out += [
+        "",
+        f"Support: {md.inline(support.vendor)} {md.inline(support.contact)}"
+        + (f", account {md.inline(support.account)}" if support.account else "")
+        + ".",
+    ]
     if support.severity:
         out += ["", f"Severity: {md.inline(support.severity)}"]
     for contact in support.internal:
@@ -371,7 +486,12 @@ def _notes_section(state: IncidentState) -> str:
     actors = {(e.at, e.data.get("text")): e.actor for e in state.timeline if e.type == "note"}
     for at, text, ref in state.notes:
         who = actors.get((at, text), "")
-        out.append(f"- {stamp(at)}" + (f" ({md.inline(who)})" if who else "") + (f" on {md.code_span(ref)}" if ref else "") + f": {md.inline(text)}")
+        out.append(
+            f"- {stamp(at)}"
+            + (f" ({md.inline(who)})" if who else "")
+            + (f" on {md.code_span(ref)}" if ref else "")
+            + f": {md.inline(text)}"
+        )
     return "\n".join(out)
 
 
@@ -381,7 +501,15 @@ def _timeline_section(state: IncidentState) -> str:
     for event in state.timeline:
         what, details = event_columns(event)
         when = stamp(event.at) + (f" {CLOCK_FLAG}" if event.seq in out_of_order else "")
-        rows.append([str(event.seq), when, md.inline(what), md.inline(details) or " ", md.inline(event.actor) or " "])
+        rows.append(
+            [
+                str(event.seq),
+                when,
+                md.inline(what),
+                md.inline(details) or " ",
+                md.inline(event.actor) or " ",
+            ]
+        )
     return "\n".join(["## Timeline", "", md.table(["#", "Time", "Event", "Details", "By"], rows)])
 
 
@@ -389,13 +517,19 @@ def _readiness_section(engine: ImpactEngine) -> str:
     out = ["## Readiness gaps", ""]
     gaps = readiness_gaps(engine)
     if not gaps:
-        return "\n".join(out + ["None: every readiness fact of the estate is known to be in place."])
+        return "\n".join(
+            out + ["None: every readiness fact of the estate is known to be in place."]
+        )
     steps = {s.fact: s for s in engine.pack.readiness.checklist.steps if s.fact}
     values = template.variables(engine.estate, None)
     for fact, value in gaps:
         word = "❌ no" if value is False else "❓ unknown"
         step = steps.get(fact)
-        fix = f" — see readiness step {md.code_span(step.id)}: {md.inline(template.fill(step.title, values))}" if step else ""
+        fix = (
+            f" — see readiness step {md.code_span(step.id)}: {md.inline(template.fill(step.title, values))}"
+            if step
+            else ""
+        )
         out.append(f"- {md.code_span(fact)}: {word}{fix}")
     return "\n".join(out)
 
@@ -422,7 +556,11 @@ def view_dict(engine: ImpactEngine, view: ChecklistView) -> dict[str, Any]:
                 "destructive_reason": sv.step.destructive_reason,
                 "notes": [{"at": iso(at), "text": text} for at, text in sv.state.notes],
                 "escalation": (
-                    {"reason": sv.step.escalation, "raised": iso(sv.state.escalated), "case": sv.state.case}
+                    {
+                        "reason": sv.step.escalation,
+                        "raised": iso(sv.state.escalated),
+                        "case": sv.state.case,
+                    }
                     if sv.step.escalation or sv.state.escalated
                     else None
                 ),
@@ -432,7 +570,9 @@ def view_dict(engine: ImpactEngine, view: ChecklistView) -> dict[str, Any]:
     }
 
 
-def incident_dict(state: IncidentState, engine: ImpactEngine, now: datetime | None = None) -> dict[str, Any]:
+def incident_dict(
+    state: IncidentState, engine: ImpactEngine, now: datetime | None = None
+) -> dict[str, Any]:
     """Everything about the incident, JSON-ready. `impact` has the shape of `tsbrunbook impact`."""
     now = now or utcnow()
     impact = engine.assess(assessable(engine, state.down))
@@ -446,13 +586,18 @@ def incident_dict(state: IncidentState, engine: ImpactEngine, now: datetime | No
         "closed": iso(state.closed_at),
         "elapsed_seconds": round(state.elapsed(now), 3),
         # events stamped earlier than an event before them (a clock set back), and by how much
-        "clock_anomalies": [{"seq": e.seq, "behind_seconds": round(gap, 3)} for e, gap in clock_anomalies(state)],
+        "clock_anomalies": [
+            {"seq": e.seq, "behind_seconds": round(gap, 3)} for e, gap in clock_anomalies(state)
+        ],
         "estate": {
             "name": state.meta.get("estate_name") or engine.estate.name,
             "file": state.meta.get("estate_file"),
             "tsb_version": state.meta.get("tsb_version") or engine.estate.tsb_version,
         },
-        "pack": {"version": state.meta.get("pack_version"), "checksum": state.meta.get("pack_checksum")},
+        "pack": {
+            "version": state.meta.get("pack_version"),
+            "checksum": state.meta.get("pack_checksum"),
+        },
         "down": [{"component": cid, "since": iso(since)} for cid, since in state.down.items()],
         "impact": impact_dict(impact, engine.estate),
         "checklists": [view_dict(engine, v) for v in views],
@@ -461,9 +606,18 @@ def incident_dict(state: IncidentState, engine: ImpactEngine, now: datetime | No
             "gaps": [{"fact": fact, "value": value} for fact, value in readiness_gaps(engine)],
         },
         "escalations": [
-            {"ref": p.ref, "title": p.title, "reason": p.reason, "raised": iso(p.raised), "case": p.case}
+            {
+                "ref": p.ref,
+                "title": p.title,
+                "reason": p.reason,
+                "raised": iso(p.raised),
+                "case": p.case,
+            }
             for p in escalation_points(state, engine, views + [readiness])
         ],
         "notes": [{"at": iso(at), "text": text, "ref": ref} for at, text, ref in state.notes],
-        "timeline": [{"seq": e.seq, "at": iso(e.at), "type": e.type, "data": e.data, "actor": e.actor} for e in state.timeline],
+        "timeline": [
+            {"seq": e.seq, "at": iso(e.at), "type": e.type, "data": e.data, "actor": e.actor}
+            for e in state.timeline
+        ],
     }

@@ -66,7 +66,9 @@ def runbooks_dir() -> str:
     override = os.environ.get("TSBRUNBOOK_RUNBOOKS")
     if override:
         return override
-    checkout = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "runbooks")
+    checkout = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "runbooks"
+    )
     if os.path.isfile(os.path.join(checkout, "pack.yaml")):
         return checkout
     # Installed: the wheel carries runbooks/ as the data-only namespace package tsbrunbook._runbooks.
@@ -137,7 +139,10 @@ def read_graph(obj: Obj) -> GraphSpec:
     for h in obj.objects("hosts", "hosts entry"):
         placement = h.get("placement", str)
         if placement is not None and placement not in PLACEMENTS:
-            src.problem(h.line_of("placement"), f"hosts entry: placement '{placement}' is not one of {', '.join(PLACEMENTS)}")
+            src.problem(
+                h.line_of("placement"),
+                f"hosts entry: placement '{placement}' is not one of {', '.join(PLACEMENTS)}",
+            )
         hosts.append(HostRule(host=h.text("host"), hosted=h.text("hosted"), placement=placement))
         host_lines.append(h.line)
         h.done()
@@ -158,7 +163,12 @@ def read_graph(obj: Obj) -> GraphSpec:
     sources = _sources(obj)
     obj.done()
     spec = GraphSpec(tuple(operations), tuple(kinds), tuple(hosts), tuple(deps), sources)
-    _check_graph(spec, src, obj.line, {"kind": kind_lines, "op": op_lines, "host": host_lines, "dep": dep_lines})
+    _check_graph(
+        spec,
+        src,
+        obj.line,
+        {"kind": kind_lines, "op": op_lines, "host": host_lines, "dep": dep_lines},
+    )
     return spec
 
 
@@ -168,9 +178,13 @@ def _channels(o: Obj, op_id: str) -> tuple[str, ...]:
     for channel in o.strings("channels"):
         if channel not in CHANNELS:
             hint = did_you_mean(channel, CHANNELS) or "expected one of " + ", ".join(CHANNELS)
-            o.src.problem(o.line_of("channels"), f"operation '{op_id}': unknown channel '{channel}'; {hint}")
+            o.src.problem(
+                o.line_of("channels"), f"operation '{op_id}': unknown channel '{channel}'; {hint}"
+            )
         elif channel in out:
-            o.src.problem(o.line_of("channels"), f"operation '{op_id}': channel '{channel}' is listed twice")
+            o.src.problem(
+                o.line_of("channels"), f"operation '{op_id}': channel '{channel}' is listed twice"
+            )
         else:
             out.append(channel)
     return tuple(out)
@@ -184,18 +198,32 @@ def _check_graph(spec: GraphSpec, src: YamlFile, line: int, lines: dict[str, lis
     by_id = {k.id: k for k in spec.kinds}
     for op, ln in zip(spec.operations, lines["op"]):
         if op.entry not in by_id:
-            src.problem(ln, f"operation '{op.id}': unknown entry kind '{op.entry}'; {did_you_mean(op.entry, kind_ids)}")
+            src.problem(
+                ln,
+                f"operation '{op.id}': unknown entry kind '{op.entry}'; {did_you_mean(op.entry, kind_ids)}",
+            )
     for rule, ln in zip(spec.hosts, host_lines):
         for ref in (rule.host, rule.hosted):
             if ref not in by_id:
-                src.problem(ln, f"hosts entry: unknown kind '{ref}'; {did_you_mean(ref, kind_ids)}".rstrip("; "))
+                src.problem(
+                    ln,
+                    f"hosts entry: unknown kind '{ref}'; {did_you_mean(ref, kind_ids)}".rstrip(
+                        "; "
+                    ),
+                )
         if rule.host in by_id and rule.hosted in by_id:
             if by_id[rule.host].per_cluster and not by_id[rule.hosted].per_cluster:
-                src.problem(ln, f"hosts entry: a per-cluster kind ({rule.host}) cannot host an estate-wide one ({rule.hosted})")
+                src.problem(
+                    ln,
+                    f"hosts entry: a per-cluster kind ({rule.host}) cannot host an estate-wide one ({rule.hosted})",
+                )
     for dep, ln in zip(spec.dependencies, dep_lines):
         for ref in (dep.source, dep.target, dep.via):
             if ref is not None and ref not in by_id:
-                src.problem(ln, f"dependency: unknown kind '{ref}'; {did_you_mean(ref, kind_ids)}".rstrip("; "))
+                src.problem(
+                    ln,
+                    f"dependency: unknown kind '{ref}'; {did_you_mean(ref, kind_ids)}".rstrip("; "),
+                )
     sorter: TopologicalSorter[str] = TopologicalSorter()
     for rule in spec.hosts:
         sorter.add(rule.hosted, rule.host)
@@ -203,7 +231,14 @@ def _check_graph(spec: GraphSpec, src: YamlFile, line: int, lines: dict[str, lis
         sorter.prepare()
     except CycleError as exc:
         cycle = " → ".join(exc.args[1])
-        first = next((ln for r, ln in zip(spec.hosts, host_lines) if r.host in exc.args[1] and r.hosted in exc.args[1]), line)
+        first = next(
+            (
+                ln
+                for r, ln in zip(spec.hosts, host_lines)
+                if r.host in exc.args[1] and r.hosted in exc.args[1]
+            ),
+            line,
+        )
         src.problem(first, f"cycle in 'hosts': {cycle}")
 
 
@@ -221,11 +256,17 @@ def _duration(obj: Obj, key: str) -> int | None:
         return None
     match = DURATION_RE.match(raw)
     if not match:
-        obj.src.problem(obj.line_of(key), f"{obj.what}: '{key}' is '{raw}', expected a duration like 30m, 2h or 90s")
+        obj.src.problem(
+            obj.line_of(key),
+            f"{obj.what}: '{key}' is '{raw}', expected a duration like 30m, 2h or 90s",
+        )
         return None
     seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
     if seconds > MAX_DURATION:
-        obj.src.problem(obj.line_of(key), f"{obj.what}: '{key}' is '{raw[:40]}', longer than 7 days; give a duration like 30m, 2h or 90s")
+        obj.src.problem(
+            obj.line_of(key),
+            f"{obj.what}: '{key}' is '{raw[:40]}', longer than 7 days; give a duration like 30m, 2h or 90s",
+        )
         return None
     return seconds
 
@@ -240,14 +281,22 @@ def read_step(s: Obj, phase: str, readiness: bool = False) -> Step:
             value = w.get(store, str)
             if value is not None:
                 if value not in PLACEMENTS:
-                    s.src.problem(w.line_of(store), f"when: {store} is '{value}', expected one of {', '.join(PLACEMENTS)}")
+                    s.src.problem(
+                        w.line_of(store),
+                        f"when: {store} is '{value}', expected one of {', '.join(PLACEMENTS)}",
+                    )
                 when[store] = value
         w.done()
     fact = None
     if readiness:
         fact = s.get("fact", str)
         if fact is not None and fact not in READINESS_FACTS:
-            s.src.problem(s.line_of("fact"), f"step '{step_id}': unknown fact '{fact}'; {did_you_mean(fact, READINESS_FACTS)}".rstrip("; "))
+            s.src.problem(
+                s.line_of("fact"),
+                f"step '{step_id}': unknown fact '{fact}'; {did_you_mean(fact, READINESS_FACTS)}".rstrip(
+                    "; "
+                ),
+            )
     escalation = s.get("escalation", str)
     destructive = bool(s.get("destructive", bool, False))
     destructive_reason = s.get("destructive_reason", str) or None
@@ -265,7 +314,9 @@ def read_step(s: Obj, phase: str, readiness: bool = False) -> Step:
         line=s.line,
     )
     if s.ok and not step.verify:
-        s.src.problem(s.line, f"step '{step_id}' has no 'verify' (say what to expect when it worked)")
+        s.src.problem(
+            s.line, f"step '{step_id}' has no 'verify' (say what to expect when it worked)"
+        )
     _check_step_commands(s, step)
     s.done()
     return step
@@ -300,29 +351,49 @@ def _check_step_commands(s: Obj, step: Step) -> None:
     """The destructive flag and its reason, and what every command must (not) contain."""
     where = f"step '{step.id}'"
     if step.destructive and not step.destructive_reason:
-        s.src.problem(s.line_of("destructive"), f"{where}: destructive: true needs a 'destructive_reason' (one short sentence, shown beside the ⚠)")
+        s.src.problem(
+            s.line_of("destructive"),
+            f"{where}: destructive: true needs a 'destructive_reason' (one short sentence, shown beside the ⚠)",
+        )
     if step.destructive_reason and not step.destructive:
-        s.src.problem(s.line_of("destructive_reason"), f"{where}: 'destructive_reason' needs 'destructive: true'; add the flag or drop the reason")
+        s.src.problem(
+            s.line_of("destructive_reason"),
+            f"{where}: 'destructive_reason' needs 'destructive: true'; add the flag or drop the reason",
+        )
     for n, command in enumerate(step.commands, 1):
         verb = destructive_verb(command)
         if verb and not step.destructive:
-            s.src.problem(s.line, f"{where}: command {n} is destructive ({verb}); mark the step 'destructive: true' with a 'destructive_reason'")
+            s.src.problem(
+                s.line,
+                f"{where}: command {n} is destructive ({verb}); mark the step 'destructive: true' with a 'destructive_reason'",
+            )
         helm = unpinned_helm(command)
         if helm:
-            s.src.problem(s.line, f"{where}: command {n} runs helm {helm} without '--version {{{{helm_chart_version}}}}'; pin the chart to the estate's version")
+            s.src.problem(
+                s.line,
+                f"{where}: command {n} runs helm {helm} without '--version {{{{helm_chart_version}}}}'; pin the chart to the estate's version",
+            )
         for name in dict.fromkeys(template.single_quoted_placeholders(command)):
-            s.src.problem(s.line, f"{where}: command {n} puts {{{{{name}}}}} inside single quotes; use double quotes or none (the value is shell-quoted when it is filled in)")
+            s.src.problem(
+                s.line,
+                f"{where}: command {n} puts {{{{{name}}}}} inside single quotes; use double quotes or none (the value is shell-quoted when it is filled in)",
+            )
 
 
 def read_checklist(obj: Obj | None, phase: str, readiness: bool = False) -> Checklist:
     if obj is None:
         return Checklist(phase, "", ())
     not_documented = obj.get("not_documented", str)
-    steps = [read_step(s, phase, readiness) for s in obj.objects("steps", f"{phase} step", required=not_documented is None)]
+    steps = [
+        read_step(s, phase, readiness)
+        for s in obj.objects("steps", f"{phase} step", required=not_documented is None)
+    ]
     if not_documented and steps:
         obj.src.problem(obj.line, f"{phase}: give either 'steps' or 'not_documented', not both")
     if obj.ok and not steps and not not_documented:
-        obj.src.problem(obj.line, f"{phase}: no steps (if the source has none, say so in 'not_documented')")
+        obj.src.problem(
+            obj.line, f"{phase}: no steps (if the source has none, say so in 'not_documented')"
+        )
     _duplicates(obj.src, [(s.id, s.line) for s in steps], f"{phase} step")
     summary = obj.text("summary", required=False)
     obj.done()
@@ -376,7 +447,9 @@ def read_readiness(obj: Obj) -> Readiness:
     title = obj.text("title")
     summary = obj.text("summary")
     sources = _sources(obj)
-    steps = [read_step(s, "readiness", readiness=True) for s in obj.objects("steps", "readiness step")]
+    steps = [
+        read_step(s, "readiness", readiness=True) for s in obj.objects("steps", "readiness step")
+    ]
     _duplicates(obj.src, [(s.id, s.line) for s in steps], "readiness step")
     obj.done()
     return Readiness(title, summary, sources, Checklist("readiness", summary, tuple(steps)))
@@ -412,7 +485,11 @@ def read_estate(obj: Obj, file: str) -> Estate:
         if d is None:
             datastores[store] = Datastore("external", None, None)
             continue
-        datastores[store] = Datastore(d.choice("placement", PLACEMENTS, "external"), d.tristate("redundant"), d.tristate("backups"))
+        datastores[store] = Datastore(
+            d.choice("placement", PLACEMENTS, "external"),
+            d.tristate("redundant"),
+            d.tristate("backups"),
+        )
         d.done()
     if ds is not None:
         ds.done()
@@ -422,9 +499,18 @@ def read_estate(obj: Obj, file: str) -> Estate:
     for c in [] if too_many_clusters else obj.objects("clusters", "cluster"):
         name = c.text("name")
         if check_id(src, name, c.line, "cluster name") and name == MANAGEMENT_SCOPE:
-            src.problem(c.line, "cluster name 'management' is reserved for the management side; pick another")
+            src.problem(
+                c.line,
+                "cluster name 'management' is reserved for the management side; pick another",
+            )
         cluster_lines.append((name or "", c.line))
-        clusters.append(WorkloadCluster(name=name or "", region=c.text("region", required=False), context=c.text("context", required=False) or name or ""))
+        clusters.append(
+            WorkloadCluster(
+                name=name or "",
+                region=c.text("region", required=False),
+                context=c.text("context", required=False) or name or "",
+            )
+        )
         c.done()
     if obj.ok and not clusters and not too_many_clusters:
         src.problem(obj.line, "estate: list at least one workload cluster under 'clusters'")
@@ -433,15 +519,26 @@ def read_estate(obj: Obj, file: str) -> Estate:
     _duplicates(src, cluster_lines, "cluster")
     services = []
     service_lines: list[tuple[str, int]] = []
-    for s in [] if _too_many(obj, "services", MAX_SERVICES) else obj.objects("services", "service", required=False):
+    for s in (
+        []
+        if _too_many(obj, "services", MAX_SERVICES)
+        else obj.objects("services", "service", required=False)
+    ):
         name = s.text("name")
         check_id(src, name, s.line, "service name")
         refs = s.strings("clusters")
         for ref in refs:
             if ref not in known and not too_many_clusters:
-                src.problem(s.line_of("clusters"), f"service '{name}': unknown cluster '{ref}'; {did_you_mean(ref, names)}".rstrip("; "))
+                src.problem(
+                    s.line_of("clusters"),
+                    f"service '{name}': unknown cluster '{ref}'; {did_you_mean(ref, names)}".rstrip(
+                        "; "
+                    ),
+                )
         if s.ok and not refs:
-            src.problem(s.line_of("clusters"), f"service '{name}': place it on at least one cluster")
+            src.problem(
+                s.line_of("clusters"), f"service '{name}': place it on at least one cluster"
+            )
         service_lines.append((name or "", s.line))
         services.append(Service(name or "", tuple(r for r in refs if r in known)))
         s.done()
@@ -454,8 +551,10 @@ def read_estate(obj: Obj, file: str) -> Estate:
             internal.append(Contact(ic.text("name"), ic.text("contact")))
             ic.done()
         support = Support(
-            vendor=sp.text("vendor", required=False, default=DEFAULT_SUPPORT.vendor) or DEFAULT_SUPPORT.vendor,
-            contact=sp.text("contact", required=False, default=DEFAULT_SUPPORT.contact) or DEFAULT_SUPPORT.contact,
+            vendor=sp.text("vendor", required=False, default=DEFAULT_SUPPORT.vendor)
+            or DEFAULT_SUPPORT.vendor,
+            contact=sp.text("contact", required=False, default=DEFAULT_SUPPORT.contact)
+            or DEFAULT_SUPPORT.contact,
             account=sp.text("account", required=False),
             severity=sp.text("severity", required=False),
             internal=tuple(internal),
@@ -490,7 +589,10 @@ def _too_many(obj: Obj, key: str, limit: int) -> bool:
     if node is None or not isinstance(node.value, list) or len(node.value) <= limit:
         return False
     obj.seen.add(key)
-    obj.src.problem(obj.line_of(key), f"{len(node.value)} {key}; tsbrunbook handles at most {limit} (split the estate)")
+    obj.src.problem(
+        obj.line_of(key),
+        f"{len(node.value)} {key}; tsbrunbook handles at most {limit} (split the estate)",
+    )
     return True
 
 
@@ -500,7 +602,10 @@ def _tsb_version(obj: Obj) -> str:
     if value == "unknown" or VERSION_RE.fullmatch(value):
         return value
     shown = value if len(value) <= 40 else value[:40] + "…"
-    obj.src.problem(obj.line_of("tsb_version"), f"estate: 'tsb_version' is '{shown}', expected a TSB version such as 1.12 or 1.12.3")
+    obj.src.problem(
+        obj.line_of("tsb_version"),
+        f"estate: 'tsb_version' is '{shown}', expected a TSB version such as 1.12 or 1.12.3",
+    )
     return "unknown"
 
 
@@ -523,13 +628,25 @@ def _fqdn(m: Obj) -> str:
         return value
     if "@" in value:
         # Never echo it: whatever sits before the @ may be a credential.
-        m.src.problem(m.line_of("fqdn"), "management: 'fqdn' must not carry user@ or user:password@; give the host name only, e.g. tsb.example.com (credentials live in the keyring: `tsbrunbook secret set tsb-api-user`)")
+        m.src.problem(
+            m.line_of("fqdn"),
+            "management: 'fqdn' must not carry user@ or user:password@; give the host name only, e.g. tsb.example.com (credentials live in the keyring: `tsbrunbook secret set tsb-api-user`)",
+        )
     elif "://" in value:
-        m.src.problem(m.line_of("fqdn"), f"management: 'fqdn' is '{value[:60]}', a URL; give the host name only, without the scheme, e.g. tsb.example.com (or set management.status_url for a full URL)")
+        m.src.problem(
+            m.line_of("fqdn"),
+            f"management: 'fqdn' is '{value[:60]}', a URL; give the host name only, without the scheme, e.g. tsb.example.com (or set management.status_url for a full URL)",
+        )
     elif port is not None:
-        m.src.problem(m.line_of("fqdn"), f"management: 'fqdn' has port {port}, which is out of range; give a port between 1 and 65535, e.g. tsb.example.com:8443")
+        m.src.problem(
+            m.line_of("fqdn"),
+            f"management: 'fqdn' has port {port}, which is out of range; give a port between 1 and 65535, e.g. tsb.example.com:8443",
+        )
     else:
-        m.src.problem(m.line_of("fqdn"), f"management: 'fqdn' is '{value[:60]}', not a host name; give a host name with an optional :port and no path or spaces, e.g. tsb.example.com or tsb.example.com:8443")
+        m.src.problem(
+            m.line_of("fqdn"),
+            f"management: 'fqdn' is '{value[:60]}', not a host name; give a host name with an optional :port and no path or spaces, e.g. tsb.example.com or tsb.example.com:8443",
+        )
     return "<fqdn>"
 
 
@@ -537,7 +654,10 @@ def _port(m: Obj, key: str, default: int) -> int:
     """A TCP port under `management` (1–65535); `default` when absent or wrong."""
     value = m.get(key, int, default)
     if not 0 < value <= 65535:
-        m.src.problem(m.line_of(key), f"management: '{key}' is {value}, out of range; give a port between 1 and 65535, e.g. {default}")
+        m.src.problem(
+            m.line_of(key),
+            f"management: '{key}' is {value}, out of range; give a port between 1 and 65535, e.g. {default}",
+        )
         return default
     return value
 
@@ -549,7 +669,10 @@ def _organization(m: Obj) -> str:
         return "<org>"
     if ORG_RE.match(value) and value not in (".", ".."):
         return value
-    m.src.problem(m.line_of("organization"), f"management: 'organization' is '{value[:60]}', not a plain TSB organization name; use letters, digits, '.', '_' and '-' only, e.g. my-org")
+    m.src.problem(
+        m.line_of("organization"),
+        f"management: 'organization' is '{value[:60]}', not a plain TSB organization name; use letters, digits, '.', '_' and '-' only, e.g. my-org",
+    )
     return "<org>"
 
 
@@ -561,15 +684,24 @@ def _status_url(m: Obj) -> str | None:
     if not url or invisible_character(url) is not None:
         return None  # a control character was reported with every other estate value
     if any(ch.isspace() for ch in url):
-        m.src.problem(m.line_of("status_url"), "management: 'status_url' contains a space; give one http:// or https:// URL (encode a space in the path as %20)")
+        m.src.problem(
+            m.line_of("status_url"),
+            "management: 'status_url' contains a space; give one http:// or https:// URL (encode a space in the path as %20)",
+        )
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        m.src.problem(m.line_of("status_url"), f"management: 'status_url' is '{url[:60]}', it must be an http:// or https:// URL")
+        m.src.problem(
+            m.line_of("status_url"),
+            f"management: 'status_url' is '{url[:60]}', it must be an http:// or https:// URL",
+        )
         return None
     if parts.username is not None or parts.password is not None:
         # Never echo it: whatever sits before the @ is a credential.
-        m.src.problem(m.line_of("status_url"), "management: 'status_url' must not carry user:password@; credentials live in the keyring (`tsbrunbook secret set tsb-api-user`)")
+        m.src.problem(
+            m.line_of("status_url"),
+            "management: 'status_url' must not carry user:password@; credentials live in the keyring (`tsbrunbook secret set tsb-api-user`)",
+        )
         return None
     return url
 
@@ -585,12 +717,19 @@ def _escalation(obj: Obj) -> dict[str, int]:
         for key in list(after.items):
             if key not in ESCALATING_LEVELS:
                 after.seen.add(key)
-                hint = did_you_mean(key, ESCALATING_LEVELS) or "expected one of " + ", ".join(ESCALATING_LEVELS)
-                after.src.problem(after.line_of(key), f"escalation after: unknown severity '{key}'; {hint}")
+                hint = did_you_mean(key, ESCALATING_LEVELS) or "expected one of " + ", ".join(
+                    ESCALATING_LEVELS
+                )
+                after.src.problem(
+                    after.line_of(key), f"escalation after: unknown severity '{key}'; {hint}"
+                )
                 continue
             seconds = _duration(after, key)
             if seconds == 0:
-                after.src.problem(after.line_of(key), f"escalation after: '{key}' must be longer than 0 (leave it out to keep the runbook's value)")
+                after.src.problem(
+                    after.line_of(key),
+                    f"escalation after: '{key}' must be longer than 0 (leave it out to keep the runbook's value)",
+                )
             elif seconds is not None:
                 out[key] = seconds
         after.done()
@@ -615,7 +754,10 @@ def _read_document(path: str, text: str | None = None) -> tuple[YamlFile, str | 
         return src, None, None
     key, node = next(iter(root.value.items()))
     if key not in TOP_KEYS:
-        src.problem(root.line, f"unknown document type '{key}'; {did_you_mean(key, TOP_KEYS) or 'expected one of ' + ', '.join(TOP_KEYS)}")
+        src.problem(
+            root.line,
+            f"unknown document type '{key}'; {did_you_mean(key, TOP_KEYS) or 'expected one of ' + ', '.join(TOP_KEYS)}",
+        )
         return src, None, None
     return src, key, Obj(node, src, key)
 
@@ -653,7 +795,11 @@ def _read_pack(root: str) -> _PackParts:
             if path == pack_file:
                 src, obj = _expect(path, "pack")
                 if obj is not None:
-                    parts.meta = {"name": obj.text("name"), "title": obj.text("title"), "version": obj.text("version")}
+                    parts.meta = {
+                        "name": obj.text("name"),
+                        "title": obj.text("title"),
+                        "version": obj.text("version"),
+                    }
                     _sources(obj)
                     obj.done()
             elif path == graph_file:
@@ -670,7 +816,10 @@ def _read_pack(root: str) -> _PackParts:
                     scenario = read_scenario(obj, path)
                     stem = os.path.splitext(os.path.basename(path))[0]
                     if scenario.id and scenario.id != stem:
-                        src.problem(obj.line, f"scenario id '{scenario.id}' does not match its file name '{stem}.yaml'")
+                        src.problem(
+                            obj.line,
+                            f"scenario id '{scenario.id}' does not match its file name '{stem}.yaml'",
+                        )
                     parts.scenarios.append(scenario)
             parts.problems.extend(src.problems)
         except LoadError as exc:
@@ -678,9 +827,13 @@ def _read_pack(root: str) -> _PackParts:
     if parts.graph is not None:
         parts.problems.extend(check_scenarios(parts.graph, parts.scenarios))
         if parts.readiness is not None:
-            parts.problems.extend(_check_texts(readiness_file, parts.readiness.checklist, cluster_ok=False))
+            parts.problems.extend(
+                _check_texts(readiness_file, parts.readiness.checklist, cluster_ok=False)
+            )
     if not scenario_files:
-        parts.problems.append(Problem(os.path.join(root, "scenarios"), 0, "no scenario files (*.yaml) found"))
+        parts.problems.append(
+            Problem(os.path.join(root, "scenarios"), 0, "no scenario files (*.yaml) found")
+        )
     return parts
 
 
@@ -690,14 +843,24 @@ def _check_texts(file: str, checklist: Checklist, cluster_ok: bool) -> list[Prob
     detail and verify may not."""
     problems = []
     for step in checklist.steps:
-        for text, is_command in [(t, False) for t in (step.title, step.detail, step.verify)] + [(c, True) for c in step.commands]:
-            allowed = template.PLACEHOLDERS if cluster_ok or is_command else template.ESTATE_PLACEHOLDERS
+        for text, is_command in [(t, False) for t in (step.title, step.detail, step.verify)] + [
+            (c, True) for c in step.commands
+        ]:
+            allowed = (
+                template.PLACEHOLDERS if cluster_ok or is_command else template.ESTATE_PLACEHOLDERS
+            )
             for name in template.placeholders(text):
                 if name not in allowed:
                     why = "" if name in template.PLACEHOLDERS else f"; known: {', '.join(allowed)}"
                     if name in template.CLUSTER_PLACEHOLDERS and not cluster_ok:
                         why = " (only per-cluster scenarios have a cluster; a command may use it, it is then run once per workload cluster)"
-                    problems.append(Problem(file, step.line, f"step '{step.id}': unknown placeholder {{{{{name}}}}}{why}"))
+                    problems.append(
+                        Problem(
+                            file,
+                            step.line,
+                            f"step '{step.id}': unknown placeholder {{{{{name}}}}}{why}",
+                        )
+                    )
     return problems
 
 
@@ -710,36 +873,104 @@ def check_scenarios(graph: GraphSpec, scenarios: list[Scenario]) -> list[Problem
     seen_triggers: dict[str, str] = {}
     for sc in scenarios:
         if sc.id in seen_ids:
-            problems.append(Problem(sc.file, sc.line("id"), f"duplicate scenario id '{sc.id}' (also in {seen_ids[sc.id]})"))
+            problems.append(
+                Problem(
+                    sc.file,
+                    sc.line("id"),
+                    f"duplicate scenario id '{sc.id}' (also in {seen_ids[sc.id]})",
+                )
+            )
         seen_ids[sc.id] = sc.file
         kind = kinds.get(sc.trigger)
         if kind is None:
-            problems.append(Problem(sc.file, sc.line("trigger"), f"scenario '{sc.id}': unknown trigger kind '{sc.trigger}'; {did_you_mean(sc.trigger, list(kinds))}".rstrip("; ")))
+            problems.append(
+                Problem(
+                    sc.file,
+                    sc.line("trigger"),
+                    f"scenario '{sc.id}': unknown trigger kind '{sc.trigger}'; {did_you_mean(sc.trigger, list(kinds))}".rstrip(
+                        "; "
+                    ),
+                )
+            )
         else:
             if sc.trigger in seen_triggers:
-                problems.append(Problem(sc.file, sc.line("trigger"), f"scenario '{sc.id}': kind '{sc.trigger}' already triggers '{seen_triggers[sc.trigger]}'"))
+                problems.append(
+                    Problem(
+                        sc.file,
+                        sc.line("trigger"),
+                        f"scenario '{sc.id}': kind '{sc.trigger}' already triggers '{seen_triggers[sc.trigger]}'",
+                    )
+                )
             seen_triggers[sc.trigger] = sc.id
             if not kind.markable:
-                problems.append(Problem(sc.file, sc.line("trigger"), f"scenario '{sc.id}': kind '{sc.trigger}' cannot be marked down (markable: false)"))
+                problems.append(
+                    Problem(
+                        sc.file,
+                        sc.line("trigger"),
+                        f"scenario '{sc.id}': kind '{sc.trigger}' cannot be marked down (markable: false)",
+                    )
+                )
         # With an unknown trigger we cannot tell the scope: check what does not depend on it.
         per_cluster = kind.per_cluster if kind else None
-        expected_scopes = None if per_cluster is None else PER_CLUSTER_SCOPES if per_cluster else GLOBAL_SCOPES
+        expected_scopes = (
+            None if per_cluster is None else PER_CLUSTER_SCOPES if per_cluster else GLOBAL_SCOPES
+        )
         allowed = template.ESTATE_PLACEHOLDERS if per_cluster is False else template.PLACEHOLDERS
         for op_id in op_ids:
             if op_id not in sc.impact:
-                problems.append(Problem(sc.file, sc.line("impact"), f"scenario '{sc.id}': impact on '{op_id}' is missing"))
+                problems.append(
+                    Problem(
+                        sc.file,
+                        sc.line("impact"),
+                        f"scenario '{sc.id}': impact on '{op_id}' is missing",
+                    )
+                )
         for op_id, imp in sc.impact.items():
             if op_id not in op_ids:
-                problems.append(Problem(sc.file, sc.line(f"impact.{op_id}"), f"scenario '{sc.id}': unknown operation '{op_id}'; {did_you_mean(op_id, op_ids)}".rstrip("; ")))
-            valid = [set(expected_scopes)] if expected_scopes else [set(PER_CLUSTER_SCOPES), set(GLOBAL_SCOPES)]
+                problems.append(
+                    Problem(
+                        sc.file,
+                        sc.line(f"impact.{op_id}"),
+                        f"scenario '{sc.id}': unknown operation '{op_id}'; {did_you_mean(op_id, op_ids)}".rstrip(
+                            "; "
+                        ),
+                    )
+                )
+            valid = (
+                [set(expected_scopes)]
+                if expected_scopes
+                else [set(PER_CLUSTER_SCOPES), set(GLOBAL_SCOPES)]
+            )
             if set(imp.scopes) not in valid:
-                want = ", ".join(expected_scopes) if expected_scopes else "affected, other-clusters, management (per cluster) or clusters, management"
-                problems.append(Problem(sc.file, sc.line(f"impact.{op_id}.scopes"), f"scenario '{sc.id}', {op_id}: scopes must be exactly {want} (got {', '.join(imp.scopes) or 'none'})"))
+                want = (
+                    ", ".join(expected_scopes)
+                    if expected_scopes
+                    else "affected, other-clusters, management (per cluster) or clusters, management"
+                )
+                problems.append(
+                    Problem(
+                        sc.file,
+                        sc.line(f"impact.{op_id}.scopes"),
+                        f"scenario '{sc.id}', {op_id}: scopes must be exactly {want} (got {', '.join(imp.scopes) or 'none'})",
+                    )
+                )
             for name in template.placeholders(imp.explanation):
                 if name not in allowed:
-                    problems.append(Problem(sc.file, sc.line(f"impact.{op_id}.explanation"), f"scenario '{sc.id}', {op_id}: unknown placeholder {{{{{name}}}}} in the explanation"))
+                    problems.append(
+                        Problem(
+                            sc.file,
+                            sc.line(f"impact.{op_id}.explanation"),
+                            f"scenario '{sc.id}', {op_id}: unknown placeholder {{{{{name}}}}} in the explanation",
+                        )
+                    )
         if per_cluster is False and sc.queues_changes == "affected-cluster":
-            problems.append(Problem(sc.file, sc.line("queues_changes"), f"scenario '{sc.id}': queues_changes 'affected-cluster' needs a per-cluster trigger"))
+            problems.append(
+                Problem(
+                    sc.file,
+                    sc.line("queues_changes"),
+                    f"scenario '{sc.id}': queues_changes 'affected-cluster' needs a per-cluster trigger",
+                )
+            )
         for checklist in (sc.recovery, sc.restoration):
             problems.extend(_check_texts(sc.file, checklist, cluster_ok=per_cluster is not False))
     problems.extend(_check_dominance(graph, scenarios))
@@ -770,7 +1001,13 @@ def _check_dominance(graph: GraphSpec, scenarios: list[Scenario]) -> list[Proble
                     pairs.append((scope, big.scopes[host_scope], lvl))
             for where, b, s in pairs:
                 if b < s:
-                    problems.append(Problem(host.file, host.line(f"impact.{op_id}"), f"scenario '{host.id}' ({op_id}, {where}: {b.id}) is milder than the '{hosted.id}' it subsumes ({s.id})"))
+                    problems.append(
+                        Problem(
+                            host.file,
+                            host.line(f"impact.{op_id}"),
+                            f"scenario '{host.id}' ({op_id}, {where}: {b.id}) is milder than the '{hosted.id}' it subsumes ({s.id})",
+                        )
+                    )
     return problems
 
 
@@ -831,13 +1068,19 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
             parts = _read_pack(path)
             problems.extend(parts.problems)
             checked += len(parts.files)
-            extra = sorted(glob.glob(os.path.join(path, "estates", "*.yaml")) + glob.glob(os.path.join(path, "exercises", "*.yaml")))
+            extra = sorted(
+                glob.glob(os.path.join(path, "estates", "*.yaml"))
+                + glob.glob(os.path.join(path, "exercises", "*.yaml"))
+            )
             sub, n = validate_paths(extra)
             problems.extend(sub)
             checked += n
             continue
         if os.path.isdir(path):
-            files = sorted(glob.glob(os.path.join(path, "**", "*.yaml"), recursive=True) + glob.glob(os.path.join(path, "**", "*.yml"), recursive=True))
+            files = sorted(
+                glob.glob(os.path.join(path, "**", "*.yaml"), recursive=True)
+                + glob.glob(os.path.join(path, "**", "*.yml"), recursive=True)
+            )
             if not files:
                 problems.append(Problem(path, 0, "no YAML files in this directory"))
             sub, n = validate_paths(files)
@@ -874,4 +1117,3 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], int]:
                 obj.done()
         problems.extend(sorted(src.problems, key=lambda p: p.line))
     return problems, checked
-

@@ -66,7 +66,10 @@ def code_block(lines: list[str] | tuple[str, ...], lang: str = "sh", indent: str
 def table(headers: list[str], rows: list[list[str]]) -> str:
     """A GFM table; cells must already be escaped with `inline()` (control characters are
     dropped here too, whatever the caller did)."""
-    out = ["| " + " | ".join(printable(h) for h in headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    out = [
+        "| " + " | ".join(printable(h) for h in headers) + " |",
+        "|" + "|".join(" --- " for _ in headers) + "|",
+    ]
     for row in rows:
         out.append("| " + " | ".join(printable(cell) if cell else " " for cell in row) + " |")
     return "\n".join(out)

@@ -206,9 +206,13 @@ class ManagementSide:
     fqdn: str
     organization: str
     namespace: str
-    status_url: str | None = None  # replaces https://{fqdn}/v2/organizations/{org}/status for the probe
+    status_url: str | None = (
+        None  # replaces https://{fqdn}/v2/organizations/{org}/status for the probe
+    )
     front_envoy_port: int = 8443  # the port front-envoy listens on (8443 by default, often 443)
-    helm_chart_version: str = ""  # the TSB Helm chart version; the loader fills in tsb_version when absent
+    helm_chart_version: str = (
+        ""  # the TSB Helm chart version; the loader fills in tsb_version when absent
+    )
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,14 @@ def mermaid(graph: EstateGraph) -> str:
     for cid, data in g.nodes(data=True):
         groups.setdefault(data["cluster"], []).append(cid)
     for cluster, members in groups.items():
-        title = f"management cluster {graph.estate.management.cluster}" if cluster is None else f"workload cluster {cluster}"
-        out.append(f'  subgraph {_node_id("scope_" + (cluster or "management"))}["{_label(title)}"]')
+        title = (
+            f"management cluster {graph.estate.management.cluster}"
+            if cluster is None
+            else f"workload cluster {cluster}"
+        )
+        out.append(
+            f'  subgraph {_node_id("scope_" + (cluster or "management"))}["{_label(title)}"]'
+        )
         for cid in members:
             out.append(f'    {_node_id(cid)}["{_label(g.nodes[cid]["title"])}"]')
         out.append("  end")
@@ -44,7 +50,11 @@ def dot(graph: EstateGraph) -> str:
     for cid, data in g.nodes(data=True):
         groups.setdefault(data["cluster"], []).append(cid)
     for cluster, members in groups.items():
-        title = f"management cluster {graph.estate.management.cluster}" if cluster is None else f"workload cluster {cluster}"
+        title = (
+            f"management cluster {graph.estate.management.cluster}"
+            if cluster is None
+            else f"workload cluster {cluster}"
+        )
         out.append(f'  subgraph "cluster_{cluster or "management"}" {{')
         out.append(f'    label="{_label(title)}";')
         for cid in members:

@@ -12,7 +12,9 @@ from .model import Checklist, Estate, Pack, Scenario, Step
 
 def reason_dict(reason: Reason) -> dict[str, Any]:
     return {
-        "component": reason.components[0] if len(reason.components) == 1 else ",".join(reason.components),
+        "component": reason.components[0]
+        if len(reason.components) == 1
+        else ",".join(reason.components),
         "components": list(reason.components),
         "scenario": reason.instance,
         "level": reason.level.id,
@@ -51,7 +53,12 @@ def impact_dict(impact: Impact, estate: Estate) -> dict[str, Any]:
         "queued": [{"cluster": q.cluster, "because": list(q.because)} for q in impact.queued],
         "changes_accepted": impact.changes_accepted,
         "services": [
-            {"name": s.name, "level": s.level.id, "clusters": list(s.clusters), "down_clusters": list(s.down_clusters)}
+            {
+                "name": s.name,
+                "level": s.level.id,
+                "clusters": list(s.clusters),
+                "down_clusters": list(s.down_clusters),
+            }
             for s in impact.services
         ],
         "affected": dict(sorted(impact.affected.items())),
@@ -77,10 +84,16 @@ def step_dict(step: Step, estate: Estate, cluster: str | None) -> dict[str, Any]
 
 def applicable_steps(checklist: Checklist, estate: Estate) -> tuple[Step, ...]:
     """The steps that apply to this estate (a `when: {postgres: embedded}` step only there)."""
-    return tuple(s for s in checklist.steps if all(estate.datastores[k].placement == v for k, v in s.when.items()))
+    return tuple(
+        s
+        for s in checklist.steps
+        if all(estate.datastores[k].placement == v for k, v in s.when.items())
+    )
 
 
-def checklist_dict(scenario: Scenario, phase: str, estate: Estate, cluster: str | None) -> dict[str, Any]:
+def checklist_dict(
+    scenario: Scenario, phase: str, estate: Estate, cluster: str | None
+) -> dict[str, Any]:
     checklist = scenario.checklist(phase)
     instance = f"{scenario.id}@{cluster}" if cluster else scenario.id
     return {
@@ -92,7 +105,8 @@ def checklist_dict(scenario: Scenario, phase: str, estate: Estate, cluster: str 
         "summary": checklist.summary,
         "not_documented": checklist.not_documented,
         "steps": [
-            {"ref": f"{instance}/{phase}/{s.id}", **step_dict(s, estate, cluster)} for s in applicable_steps(checklist, estate)
+            {"ref": f"{instance}/{phase}/{s.id}", **step_dict(s, estate, cluster)}
+            for s in applicable_steps(checklist, estate)
         ],
         "escalate_after": site_policy.escalate_after(scenario, estate),
         "sources": [{"title": s.title, "url": s.url} for s in scenario.sources],

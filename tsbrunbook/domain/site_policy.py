@@ -22,7 +22,11 @@ def short_duration(seconds: int) -> str:
 
 def policy_words(source: str) -> str:
     """Where an escalate_after comes from, in words: both are site policy."""
-    return "site policy set in the estate, not from the guide" if source == "estate" else "site policy, not from the guide"
+    return (
+        "site policy set in the estate, not from the guide"
+        if source == "estate"
+        else "site policy, not from the guide"
+    )
 
 
 def escalate_after(scenario: Scenario, estate: Estate) -> dict[str, Any] | None:

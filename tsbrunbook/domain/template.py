@@ -21,7 +21,15 @@ from .model import Estate, Step
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 CLUSTER_PLACEHOLDERS = ("cluster", "cluster_context", "sole_services")
-ESTATE_PLACEHOLDERS = ("mgmt_context", "mgmt_namespace", "fqdn", "org", "front_envoy_port", "tsb_version", "helm_chart_version")
+ESTATE_PLACEHOLDERS = (
+    "mgmt_context",
+    "mgmt_namespace",
+    "fqdn",
+    "org",
+    "front_envoy_port",
+    "tsb_version",
+    "helm_chart_version",
+)
 PLACEHOLDERS = CLUSTER_PLACEHOLDERS + ESTATE_PLACEHOLDERS
 
 
@@ -151,12 +159,16 @@ def single_quoted_placeholders(command: str) -> list[str]:
     return [m.group(1) for context, _, m in _scan(command) if m is not None and context == _SINGLE]
 
 
-def commands(step_or_commands: Step | Iterable[str], estate: Estate, cluster: str | None) -> list[str]:
+def commands(
+    step_or_commands: Step | Iterable[str], estate: Estate, cluster: str | None
+) -> list[str]:
     """A step's commands as shown and copied, for this estate and (optional) cluster.
 
     In an estate-wide checklist (`cluster` None), a command that uses per-cluster placeholders
     is rendered once per workload cluster, in estate order, each with that cluster's values."""
-    raw = step_or_commands.commands if isinstance(step_or_commands, Step) else tuple(step_or_commands)
+    raw = (
+        step_or_commands.commands if isinstance(step_or_commands, Step) else tuple(step_or_commands)
+    )
     values = variables(estate, cluster)
     out: list[str] = []
     for command in raw:

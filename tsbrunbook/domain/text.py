@@ -21,7 +21,9 @@ import re
 # payload runs to BEL or ST (ESC \ or C1 0x9c). Without a terminator, a terminal would swallow
 # what follows too; here the payload ends at the next control character (a newline at the
 # latest), so an unterminated sequence never shows its payload and never eats other lines.
-_STRING_SEQUENCE = r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\|\x9c)?"
+_STRING_SEQUENCE = (
+    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\|\x9c)?"
+)
 # CSI: parameters 0x30–0x3f, intermediates 0x20–0x2f, a final 0x40–0x7e (absent when cut short).
 _CSI = r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
 # Any other escape: ESC, intermediates, one final byte (ESC ( B, ESC 7, ESC c, ESC =). A space
@@ -41,7 +43,9 @@ _LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 #   terminal and Textual disagree on how wide such a picture is, which shifts the line; the
 #   emoji stay, side by side;
 # - lone surrogates (from JSON `\ud800`), which cannot even be encoded for the terminal.
-_INVISIBLE = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ud800-\udfff"
+_INVISIBLE = (
+    "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ud800-\udfff"
+)
 # Control characters (C0 but tab and newline, DEL, C1) and the invisible ones above.
 _DROP = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
 

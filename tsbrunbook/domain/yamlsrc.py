@@ -47,7 +47,9 @@ class Source:
         self.problems.append(Problem(self.file, line, message))
 
 
-_NOT_A_FILE_HINT = "give the path of a regular file; to read a pipe, save its output to a file first"
+_NOT_A_FILE_HINT = (
+    "give the path of a regular file; to read a pipe, save its output to a file first"
+)
 
 
 def read_text(path: str) -> str:
@@ -67,7 +69,10 @@ def read_text(path: str) -> str:
     try:
         # O_NONBLOCK: if a FIFO took the file's place since the stat, opening it must not wait
         # for a writer; fstat below then refuses it.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(
+            path,
+            os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0),
+        )
     except OSError as exc:
         raise _problem_error(path, 0, _os_reason(exc))
     with os.fdopen(fd, "rb") as fh:
@@ -77,7 +82,11 @@ def read_text(path: str) -> str:
         except OSError as exc:
             raise _problem_error(path, 0, f"cannot read: {exc.strerror}")
     if len(data) > MAX_FILE_BYTES:
-        raise _problem_error(path, 0, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB (tsbrunbook reads YAML files up to that size; is it the right file?)")
+        raise _problem_error(
+            path,
+            0,
+            f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB (tsbrunbook reads YAML files up to that size; is it the right file?)",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -89,7 +98,9 @@ def _check_regular(path: str, mode: int) -> None:
     if stat.S_ISDIR(mode):
         raise _problem_error(path, 0, "is a directory, expected a YAML file")
     if not stat.S_ISREG(mode):
-        kind = "FIFO (pipe)" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
+        kind = (
+            "FIFO (pipe)" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
+        )
         raise _problem_error(path, 0, f"is a {kind}, not a YAML file ({_NOT_A_FILE_HINT})")
 
 
@@ -134,7 +145,10 @@ def _parse(text: str, src: Source, loader: Any) -> Node | None:
         return None
     except yaml.YAMLError as exc:
         del src.problems[composer.problems_before :]  # a syntax error is the one thing to fix
-        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem == "exceeded maximum nesting depth":
+        if (
+            isinstance(exc, yaml.MarkedYAMLError)
+            and exc.problem == "exceeded maximum nesting depth"
+        ):
             mark = exc.problem_mark or exc.context_mark
             src.problem(mark.line + 1 if mark else 0, _TOO_DEEP)  # libyaml's limit, above ours
             return None
@@ -164,7 +178,9 @@ def _python_wording(text: str, exc: yaml.YAMLError) -> yaml.YAMLError:
 def _syntax_problem(exc: yaml.YAMLError) -> tuple[int, str]:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
-        return (mark.line + 1 if mark else 0), f"malformed YAML: {exc.problem or exc.context or 'syntax error'}"
+        return (
+            mark.line + 1 if mark else 0
+        ), f"malformed YAML: {exc.problem or exc.context or 'syntax error'}"
     return 0, f"malformed YAML: {exc}"
 
 
@@ -178,11 +194,13 @@ SEQ_TAG = _YAML + "seq"
 STR_TAG = _YAML + "str"
 MAP_TAG = _YAML + "map"
 MERGE_TAG = _YAML + "merge"  # a plain `<<` key
-VALUE_TAG = _YAML + "value"  # a plain `=`: PyYAML's leftover of the "value key" draft; it is just "="
+VALUE_TAG = (
+    _YAML + "value"
+)  # a plain `=`: PyYAML's leftover of the "value key" draft; it is just "="
 
 
 def _show_tag(tag: str) -> str:
-    short = "!!" + tag[len(_YAML):] if tag.startswith(_YAML) else tag
+    short = "!!" + tag[len(_YAML) :] if tag.startswith(_YAML) else tag
     short = "".join(ch if ch.isprintable() else "?" for ch in short)  # %-escapes decode to anything
     return short[:60] + ("…" if len(short) > 60 else "")
 
@@ -265,7 +283,10 @@ class _Composer:
             elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    self._stop(event, "malformed YAML: expected a single document in the stream, found another; keep one document per file")
+                    self._stop(
+                        event,
+                        "malformed YAML: expected a single document in the stream, found another; keep one document per file",
+                    )
         return root
 
     def _stop(self, event: Any, message: str) -> None:
@@ -276,8 +297,14 @@ class _Composer:
         self.count += amount
         if self.count > MAX_NODES:
             if alias is not None:
-                self._stop(event, f"alias '*{_show(alias)}' expands the document past {MAX_NODES} values (an alias bomb?); write the values out instead")
-            self._stop(event, f"more than {MAX_NODES} values in one file; tsbrunbook reads at most {MAX_NODES} (is it the right file? split it)")
+                self._stop(
+                    event,
+                    f"alias '*{_show(alias)}' expands the document past {MAX_NODES} values (an alias bomb?); write the values out instead",
+                )
+            self._stop(
+                event,
+                f"more than {MAX_NODES} values in one file; tsbrunbook reads at most {MAX_NODES} (is it the right file? split it)",
+            )
 
     def _start(self, event: Any) -> None:
         line = event.start_mark.line + 1
@@ -313,10 +340,14 @@ class _Composer:
             self._check_anchor(event)
         if tag == STR_TAG:
             return Node(event.value, line)
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style or None)
+        node = yaml.ScalarNode(
+            tag, event.value, event.start_mark, event.end_mark, event.style or None
+        )
         value = _scalar(node, self.src, self.ctor)
         # libyaml gives plain scalars the style '', PyYAML None.
-        plain_number = not event.style and isinstance(value, (int, float)) and not isinstance(value, bool)
+        plain_number = (
+            not event.style and isinstance(value, (int, float)) and not isinstance(value, bool)
+        )
         return Node(value, line, text=event.value if plain_number else None)
 
     def _key(self, frame: _Frame, event: yaml.ScalarEvent, tag: str, line: int) -> None:
@@ -324,13 +355,17 @@ class _Composer:
         frame.expect_key = False
         frame.skip = True
         if tag == MERGE_TAG:
-            self.src.problem(line, "merge keys ('<<') are not supported; write the keys out in full")
+            self.src.problem(
+                line, "merge keys ('<<') are not supported; write the keys out in full"
+            )
             return None
         if tag == STR_TAG:
             key = event.value
         else:
             before = len(self.src.problems)
-            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style or None)
+            node = yaml.ScalarNode(
+                tag, event.value, event.start_mark, event.end_mark, event.style or None
+            )
             key = str(_scalar(node, self.src, self.ctor))
             if len(self.src.problems) > before:
                 return None  # reported; its value is not read
@@ -348,7 +383,10 @@ class _Composer:
     def _alias(self, event: yaml.AliasEvent) -> Node | None:
         name = event.anchor
         if name in self.open_anchors:
-            self._stop(event, f"alias '*{_show(name)}' refers to itself (a list or mapping that contains itself); write the values out instead")
+            self._stop(
+                event,
+                f"alias '*{_show(name)}' refers to itself (a list or mapping that contains itself); write the values out instead",
+            )
         if name not in self.anchors:
             self._stop(event, f"malformed YAML: found undefined alias '{_show(name)}'")
         node, size = self.anchors[name]
@@ -360,7 +398,9 @@ class _Composer:
             return None
         return self._add(node, size, event, None, counted=True)
 
-    def _add(self, node: Node, size: int, event: Any, anchor: str | None, counted: bool = False) -> Node | None:
+    def _add(
+        self, node: Node, size: int, event: Any, anchor: str | None, counted: bool = False
+    ) -> Node | None:
         """Put a finished node into its parent; the root when there is no parent."""
         if anchor is not None:
             self.anchors[anchor] = (node, size)
@@ -387,7 +427,13 @@ def _show(text: str) -> str:
     return shown[:60] + ("…" if len(shown) > 60 else "")
 
 
-_TYPE_NAMES = {str: "text", bool: "true/false", int: "a whole number", list: "a list", dict: "a mapping"}
+_TYPE_NAMES = {
+    str: "text",
+    bool: "true/false",
+    int: "a whole number",
+    list: "a list",
+    dict: "a mapping",
+}
 
 
 class Obj:
@@ -423,10 +469,15 @@ class Obj:
         if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = node.text if node.text is not None else str(value)  # `version: 1.10` is text
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.src.problem(node.line, f"{self.what}: '{key}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, found {_describe(value)}")
+            self.src.problem(
+                node.line,
+                f"{self.what}: '{key}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, found {_describe(value)}",
+            )
             return default
         if kind is int and abs(value) > MAX_INT:
-            self.src.problem(node.line, f"{self.what}: '{key}' is {_describe(value)}, too large to mean anything")
+            self.src.problem(
+                node.line, f"{self.what}: '{key}' is {_describe(value)}, too large to mean anything"
+            )
             return default
         if kind is str:
             value = value.strip()
@@ -434,7 +485,9 @@ class Obj:
                 self.src.problem(node.line, f"{self.what}: '{key}' must not be empty")
         return value
 
-    def integer(self, key: str, low: int, high: int, default: int | None = None, required: bool = False) -> int | None:
+    def integer(
+        self, key: str, low: int, high: int, default: int | None = None, required: bool = False
+    ) -> int | None:
         """A whole number from `low` to `high`; a problem (and `default`) for anything else,
         including numbers too large to mean anything (`10**400`), `.inf` and `.nan`."""
         value = self.get(key, int, None, required)
@@ -442,7 +495,9 @@ class Obj:
             return default
         if not low <= value <= high:
             span = f"positive and at most {high}" if low == 1 else f"from {low} to {high}"
-            self.src.problem(self.line_of(key), f"{self.what}: '{key}' must be {span}, found {_describe(value)}")
+            self.src.problem(
+                self.line_of(key), f"{self.what}: '{key}' must be {span}, found {_describe(value)}"
+            )
             return default
         return value
 
@@ -452,7 +507,10 @@ class Obj:
     def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str:
         value = self.get(key, str, default, required=default is None)
         if value is not None and value not in choices:
-            self.src.problem(self.line_of(key), f"{self.what}: '{key}' is '{value}', expected one of {', '.join(choices)}")
+            self.src.problem(
+                self.line_of(key),
+                f"{self.what}: '{key}' is '{value}', expected one of {', '.join(choices)}",
+            )
             return default or choices[0]
         return value or (default or choices[0])
 
@@ -463,7 +521,10 @@ class Obj:
             return None
         if isinstance(node.value, bool):
             return node.value
-        self.src.problem(node.line, f"{self.what}: '{key}' must be true, false or unknown, found {_describe(node.value)}")
+        self.src.problem(
+            node.line,
+            f"{self.what}: '{key}' must be true, false or unknown, found {_describe(node.value)}",
+        )
         return None
 
     def objects(self, key: str, what: str, required: bool = True) -> list[Obj]:
@@ -473,7 +534,9 @@ class Obj:
                 self.src.problem(self.line, f"{self.what}: missing required key '{key}'")
             return []
         if not isinstance(node.value, list):
-            self.src.problem(node.line, f"{self.what}: '{key}' must be a list, found {_describe(node.value)}")
+            self.src.problem(
+                node.line, f"{self.what}: '{key}' must be a list, found {_describe(node.value)}"
+            )
             return []
         return [Obj(item, self.src, what) for item in node.value]
 
@@ -490,14 +553,20 @@ class Obj:
         if node is None or node.value is None:
             return []
         if not isinstance(node.value, list):
-            self.src.problem(node.line, f"{self.what}: '{key}' must be a list of text, found {_describe(node.value)}")
+            self.src.problem(
+                node.line,
+                f"{self.what}: '{key}' must be a list of text, found {_describe(node.value)}",
+            )
             return []
         out = []
         for item in node.value:
             if isinstance(item.value, str) and item.value.strip():
                 out.append(item.value.strip())
             else:
-                self.src.problem(item.line, f"{self.what}: every entry of '{key}' must be non-empty text, found {_describe(item.value)}")
+                self.src.problem(
+                    item.line,
+                    f"{self.what}: every entry of '{key}' must be non-empty text, found {_describe(item.value)}",
+                )
         return out
 
     def done(self, allowed_extra: tuple[str, ...] = ()) -> None:
@@ -507,7 +576,9 @@ class Obj:
         for key, node in self.items.items():
             if key not in self.seen and key not in allowed_extra:
                 hint = did_you_mean(key, sorted(self.seen))
-                self.src.problem(node.line, f"{self.what}: unknown key '{key}'" + (f"; {hint}" if hint else ""))
+                self.src.problem(
+                    node.line, f"{self.what}: unknown key '{key}'" + (f"; {hint}" if hint else "")
+                )
 
 
 def _describe(value: Any) -> str:
@@ -520,7 +591,13 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, (int, float)):
-        shown = repr(value) if isinstance(value, float) else str(value) if abs(value) < 10**40 else f"{str(value)[:12]}… ({len(str(abs(value)))} digits)"
+        shown = (
+            repr(value)
+            if isinstance(value, float)
+            else str(value)
+            if abs(value) < 10**40
+            else f"{str(value)[:12]}… ({len(str(abs(value)))} digits)"
+        )
         return f"the number {shown}"
     text = str(value)
     return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
@@ -534,7 +611,10 @@ def check_id(src: Source, value: str | None, line: int, what: str) -> bool:
     if not value:
         return False  # a missing id is reported as missing, not also as malformed
     if not ID_RE.match(value):
-        src.problem(line, f"{what} '{value[:40]}' is not a valid id (lowercase letters, digits and '-', at most 63)")
+        src.problem(
+            line,
+            f"{what} '{value[:40]}' is not a valid id (lowercase letters, digits and '-', at most 63)",
+        )
         return False
     return True
 
@@ -545,7 +625,9 @@ Reader = Callable[[Obj], Any]
 # Characters no estate value needs, that can drive a terminal or hide what a person reads or
 # pastes: C0 controls (tab and line breaks included), DEL, C1 controls, zero-width characters,
 # bidirectional embeddings, overrides and isolates, line and paragraph separators, the BOM.
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def invisible_character(text: str, newlines: bool = False) -> str | None:
@@ -570,7 +652,9 @@ def describe_character(ch: str) -> str:
     return f"{name} (U+{ord(ch):04X})"
 
 
-def refuse_invisible(node: Node, src: Source, what: str, multiline: frozenset[str] = frozenset()) -> None:
+def refuse_invisible(
+    node: Node, src: Source, what: str, multiline: frozenset[str] = frozenset()
+) -> None:
     """Report every text value or key under `node` that holds a control or invisible character.
 
     Line breaks are allowed only in the values whose dotted path is in `multiline` (free text
@@ -586,13 +670,23 @@ def refuse_invisible(node: Node, src: Source, what: str, multiline: frozenset[st
         if isinstance(value, str):
             ch = invisible_character(value, newlines=path in multiline)
             if ch is not None:
-                found.append((current.line, f"{what}: '{path}' contains {describe_character(ch)}; remove it (estate text is shown to people and pasted into shells)"))
+                found.append(
+                    (
+                        current.line,
+                        f"{what}: '{path}' contains {describe_character(ch)}; remove it (estate text is shown to people and pasted into shells)",
+                    )
+                )
         elif isinstance(value, dict):
             key_lines = current.key_lines or {}
             for key, child in value.items():
                 ch = invisible_character(key)
                 if ch is not None:
-                    found.append((key_lines.get(key, current.line), f"{what}: a key contains {describe_character(ch)}; remove it"))
+                    found.append(
+                        (
+                            key_lines.get(key, current.line),
+                            f"{what}: a key contains {describe_character(ch)}; remove it",
+                        )
+                    )
                     continue
                 pending.append((child, f"{path}.{key}" if path else key))
         elif isinstance(value, list):

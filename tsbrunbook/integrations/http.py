@@ -48,7 +48,15 @@ class Response:
 class HttpFailure(Exception):
     """The call failed: `message` is safe to show; `status` is the HTTP status if one came back."""
 
-    def __init__(self, message: str, status: int | None = None, latency: float = 0.0, permanent: bool = False, retry_after: float | None = None, kind: str = "error") -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        latency: float = 0.0,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        kind: str = "error",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -99,7 +107,9 @@ class _DeadlineSocket:
 
 
 class _DeadlineResponse(http.client.HTTPResponse):
-    def __init__(self, sock: socket.socket, *args: object, deadline: float, **kwargs: object) -> None:
+    def __init__(
+        self, sock: socket.socket, *args: object, deadline: float, **kwargs: object
+    ) -> None:
         super().__init__(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
 
 
@@ -132,7 +142,9 @@ def _resolve(host: str, port: int, deadline: float) -> list:
     return found["infos"]  # type: ignore[return-value]
 
 
-def _connect(deadline: float, address: tuple[str, int], timeout: object = None, source_address: object = None) -> socket.socket:
+def _connect(
+    deadline: float, address: tuple[str, int], timeout: object = None, source_address: object = None
+) -> socket.socket:
     """socket.create_connection, with resolution and each connect bounded by the deadline. The
     socket leaves with the remaining time as its timeout: that bounds the TLS handshake as a whole
     (CPython's handshake loop keeps one deadline for the whole exchange)."""
@@ -186,7 +198,9 @@ class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
         self._deadline = deadline
 
     def http_open(self, req):  # type: ignore[no-untyped-def]
-        return self.do_open(functools.partial(_DeadlineHTTPConnection, deadline=self._deadline), req)
+        return self.do_open(
+            functools.partial(_DeadlineHTTPConnection, deadline=self._deadline), req
+        )
 
 
 class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
@@ -196,13 +210,19 @@ class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
         self._deadline = deadline
 
     def https_open(self, req):  # type: ignore[no-untyped-def]
-        return self.do_open(functools.partial(_DeadlineHTTPSConnection, deadline=self._deadline), req, context=self._context)
+        return self.do_open(
+            functools.partial(_DeadlineHTTPSConnection, deadline=self._deadline),
+            req,
+            context=self._context,
+        )
 
 
 def _opener(deadline: float) -> urllib.request.OpenerDirector:
     # urllib keeps what it does well (proxies from the environment, CONNECT tunnels, errors);
     # the handlers replace only the connection, so that every step shares the deadline.
-    return urllib.request.build_opener(_NoRedirect(), _DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline))
+    return urllib.request.build_opener(
+        _NoRedirect(), _DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline)
+    )
 
 
 def _read_capped(resp) -> tuple[bytes, bool]:  # type: ignore[no-untyped-def]
@@ -231,7 +251,12 @@ def mask(text: str, *secrets: str | None) -> str:
             parts = urlsplit(secret)
         except ValueError:
             continue
-        pieces += [parts.path, parts.query, parts.netloc, parts.path + ("?" + parts.query if parts.query else "")]
+        pieces += [
+            parts.path,
+            parts.query,
+            parts.netloc,
+            parts.path + ("?" + parts.query if parts.query else ""),
+        ]
     for piece in sorted({p for p in pieces if p and len(p) >= 4}, key=len, reverse=True):
         out = out.replace(piece, "***")
     return out
@@ -241,31 +266,56 @@ def basic_auth(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
-def request(method: str, url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 5.0) -> Response:
+def request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 5.0,
+) -> Response:
     """Send one request; a 2xx is a Response, anything else an HttpFailure. Never raises anything else."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise HttpFailure("the URL is not an http(s) URL", permanent=True, kind="url")
-    req = urllib.request.Request(url, data=body, method=method, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    req = urllib.request.Request(
+        url, data=body, method=method, headers={"User-Agent": USER_AGENT, **(headers or {})}
+    )
     started = time.monotonic()
     deadline = started + timeout
     try:
         with _opener(deadline).open(req, timeout=timeout) as resp:
             data, truncated = _read_capped(resp)
-            return Response(resp.status, data, time.monotonic() - started, content_type=resp.headers.get("Content-Type") or "", truncated=truncated)
+            return Response(
+                resp.status,
+                data,
+                time.monotonic() - started,
+                content_type=resp.headers.get("Content-Type") or "",
+                truncated=truncated,
+            )
     except urllib.error.HTTPError as exc:
         latency = time.monotonic() - started
         code = exc.code
         retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
         exc.close()
         if 300 <= code < 400:
-            raise HttpFailure(f"HTTP {code}: a redirect (not followed; check the URL)", code, latency, permanent=True, kind="http") from None
+            raise HttpFailure(
+                f"HTTP {code}: a redirect (not followed; check the URL)",
+                code,
+                latency,
+                permanent=True,
+                kind="http",
+            ) from None
         permanent = 400 <= code < 500 and code not in RETRYABLE_STATUS
-        raise HttpFailure(f"HTTP {code}", code, latency, permanent=permanent, retry_after=retry_after, kind="http") from None
+        raise HttpFailure(
+            f"HTTP {code}", code, latency, permanent=permanent, retry_after=retry_after, kind="http"
+        ) from None
     except Exception as exc:  # noqa: BLE001 — every failure becomes one safe phrase
         latency = time.monotonic() - started
         message, kind = _describe(exc, timeout)
-        raise HttpFailure(mask(message, url), None, latency, permanent=kind == "url", kind=kind) from None
+        raise HttpFailure(
+            mask(message, url), None, latency, permanent=kind == "url", kind=kind
+        ) from None
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -287,7 +337,15 @@ def _describe(exc: BaseException, timeout: float) -> tuple[str, str]:
         return f"TLS certificate not trusted ({reason.verify_message or 'verify failed'})", "tls"
     if isinstance(reason, ssl.SSLError):
         return f"TLS error ({reason.reason or type(reason).__name__})", "tls"
-    if isinstance(reason, (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected, http.client.IncompleteRead)):
+    if isinstance(
+        reason,
+        (
+            ConnectionResetError,
+            BrokenPipeError,
+            http.client.RemoteDisconnected,
+            http.client.IncompleteRead,
+        ),
+    ):
         return "the connection was closed by the server", "network"
     if isinstance(reason, OSError):
         return f"network error ({reason.strerror or type(reason).__name__})", "network"

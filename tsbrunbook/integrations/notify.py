@@ -55,7 +55,9 @@ def chat_enabled(state: IncidentState) -> bool:
 
 def set_chat(session: IncidentSession, enabled: bool) -> Event | None:
     """Record that chat updates are switched on or off; None if they already were."""
-    return session.record_if_changed(lambda state: None if chat_enabled(state) == enabled else (CHAT_EVENT, {"enabled": enabled}))
+    return session.record_if_changed(
+        lambda state: None if chat_enabled(state) == enabled else (CHAT_EVENT, {"enabled": enabled})
+    )
 
 
 def slack_text(text: str) -> str:
@@ -89,7 +91,10 @@ class MessageBuilder:
 
     def _match(self) -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
         _, effective, matched = self.engine.match(assessable(self.engine, self.down))
-        titles = {m.instance: (m.scenario.title + (f" ({m.cluster})" if m.cluster else ""), m.component) for m in matched}
+        titles = {
+            m.instance: (m.scenario.title + (f" ({m.cluster})" if m.cluster else ""), m.component)
+            for m in matched
+        }
         return titles, effective
 
     def apply(self, event: Event) -> str | None:
@@ -124,7 +129,9 @@ class MessageBuilder:
                 new = [t for i, t in self.active.items() if i not in before]
                 text = f"🔴 {prefix} marked down: {_names(comps)}"
                 return text + (f". Scenario: {_names(new)}" if new else "")
-            recovered = [t for i, t in before.items() if i not in self.active and not self._still_down(i)]
+            recovered = [
+                t for i, t in before.items() if i not in self.active and not self._still_down(i)
+            ]
             new = [t for i, t in self.active.items() if i not in before]
             text = f"🟢 {prefix} marked up: {_names(comps)}"
             if recovered:
@@ -132,7 +139,9 @@ class MessageBuilder:
             if new:
                 text += f". Now matching: {_names(new)}"
             still = list(self.down)
-            return text + (f". Still down: {_names(still)}" if still else ". Nothing is marked down.")
+            return text + (
+                f". Still down: {_names(still)}" if still else ". Nothing is marked down."
+            )
         if not self.enabled:
             return None
         if event.type == "escalation":
@@ -144,7 +153,11 @@ class MessageBuilder:
             span = f" ({duration(float(after))})" if isinstance(after, (int, float)) else ""
             return f"⏰ {prefix} escalation timer passed{span} for {self.active.get(instance, instance)} without recovery"
         if event.type == "closed":
-            took = f" after {duration((event.at - self.started).total_seconds())}" if self.started else ""
+            took = (
+                f" after {duration((event.at - self.started).total_seconds())}"
+                if self.started
+                else ""
+            )
             return f"🏁 {prefix} incident closed{took}"
         return None
 
@@ -159,7 +172,9 @@ class MessageBuilder:
         return cid in self.effective
 
 
-def messages(state: IncidentState, engine: ImpactEngine, after_seq: int = 0) -> list[tuple[int, str]]:
+def messages(
+    state: IncidentState, engine: ImpactEngine, after_seq: int = 0
+) -> list[tuple[int, str]]:
     """(seq, text) for each event after `after_seq` worth posting (pure; for tests and previews)."""
     builder = MessageBuilder(engine, state.id)
     out = []
@@ -207,7 +222,11 @@ class NotifierStatus:
         off and nothing happened. A stall is always said: never a silent "pending"."""
         if not self.enabled and not (self.pending or self.delivered or self.failed):
             return ""
-        parts = [f"{self.delivered} sent"] if self.delivered or not (self.pending or self.failed) else []
+        parts = (
+            [f"{self.delivered} sent"]
+            if self.delivered or not (self.pending or self.failed)
+            else []
+        )
         if self.pending:
             parts.append(f"{self.pending} pending")
         if self.failed:
@@ -216,10 +235,17 @@ class NotifierStatus:
         if self.in_flight_for is not None:
             if self.in_flight_for >= STALL_AFTER:
                 attempt = f"attempt {self.attempts_made + 1} of {self.max_attempts}"
-                return text + f" — {attempt}: no answer for {_secs(self.in_flight_for)} s yet (deadline {_secs(self.timeout)} s)"
+                return (
+                    text
+                    + f" — {attempt}: no answer for {_secs(self.in_flight_for)} s yet (deadline {_secs(self.timeout)} s)"
+                )
             return text
         if self.retry_in is not None:
-            what = self.last_failure if self.last_failure.startswith("timed out") else f"failed: {self.last_failure}"
+            what = (
+                self.last_failure
+                if self.last_failure.startswith("timed out")
+                else f"failed: {self.last_failure}"
+            )
             made = f"{self.attempts_made} of {self.max_attempts} attempts made"
             return text + f" — last attempt {what}; retrying in {_secs(self.retry_in)} s ({made})"
         return text + (f" — {self.last_error}" if self.last_error else "")
@@ -303,7 +329,9 @@ class Notifier:
         for event in state.timeline:
             self._builder.apply(event)
         self._cursor = state.last_seq
-        self._thread = threading.Thread(target=self._run, name=f"tsbrunbook-notify-{state.id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"tsbrunbook-notify-{state.id}", daemon=True
+        )
         self._thread.start()
 
     def submit(self, state: IncidentState) -> int:
@@ -347,7 +375,9 @@ class Notifier:
                 max_attempts=self.max_attempts,
                 last_failure=self._last_failure,
                 retry_in=None if self._retry_at is None else max(0.0, self._retry_at - now),
-                in_flight_for=None if self._in_flight_since is None else max(0.0, now - self._in_flight_since),
+                in_flight_for=None
+                if self._in_flight_since is None
+                else max(0.0, now - self._in_flight_since),
                 timeout=self.timeout,
             )
 
@@ -409,7 +439,11 @@ class Notifier:
         except UserError as exc:  # no URL, no usable keyring: retrying cannot help
             message, permanent, retry_after = str(exc), True, None
         except Exception as exc:  # noqa: BLE001 — the worker must survive anything
-            message, permanent, retry_after = f"webhook call failed ({type(exc).__name__})", False, None
+            message, permanent, retry_after = (
+                f"webhook call failed ({type(exc).__name__})",
+                False,
+                None,
+            )
         else:
             with self._cond:
                 self._queue.popleft()

@@ -39,7 +39,9 @@ INSECURE_HTTP_ENV = "TSBRUNBOOK_ALLOW_INSECURE_HTTP"
 
 HEALTHY = "healthy"
 UNHEALTHY = "unhealthy"  # it failed, or did not answer: the plane (or the way to it) is down
-INCONCLUSIVE = "inconclusive"  # it answered, but not about health (bad credentials, wrong org, not JSON)
+INCONCLUSIVE = (
+    "inconclusive"  # it answered, but not about health (bad credentials, wrong org, not JSON)
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,11 @@ def status_url(estate: Estate) -> str:
     m = estate.management
     if m.status_url:
         return _without_controls(m.status_url)
-    missing = [key for key, value in (("fqdn", m.fqdn), ("organization", m.organization)) if value in PLACEHOLDERS or not value]
+    missing = [
+        key
+        for key, value in (("fqdn", m.fqdn), ("organization", m.organization))
+        if value in PLACEHOLDERS or not value
+    ]
     if missing:
         raise UserError(
             f"the estate sets no management.{' or management.'.join(missing)}",
@@ -83,7 +89,9 @@ def _without_controls(url: str) -> str:
     """The URL, if no character in it is a control or format character (ESC, CR/LF, DEL, C1,
     bidi overrides, zero-width …); else UserError. The URL itself is not repeated: it is the
     hostile part."""
-    bad = sorted({f"U+{ord(ch):04X}" for ch in url if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")})
+    bad = sorted(
+        {f"U+{ord(ch):04X}" for ch in url if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")}
+    )
     if bad:
         raise UserError(
             f"management.status_url contains control characters ({', '.join(bad[:5])}); it was not called",
@@ -100,7 +108,7 @@ def insecure_http_allowed(explicit: bool | None = None) -> bool:
 
 
 def check_transport(url: str, allow_insecure_http: bool) -> str:
-    """"" for https; for plain http, UserError unless allowed, else the warning to show."""
+    """ "" for https; for plain http, UserError unless allowed, else the warning to show."""
     parts = urlsplit(url)
     if parts.scheme == "https":
         return ""
@@ -127,9 +135,19 @@ def suggest(verdict: str, engine: ImpactEngine | None, down: Iterable[str] = ())
     down = list(down)
     if verdict == HEALTHY:
         # A healthy answer contradicts the management plane, or anything hosting it, being down.
-        contradicted = tuple(c for c in down if engine is not None and c in engine.graph.by_id and MANAGEMENT_PLANE in engine.graph.closure(c))
+        contradicted = tuple(
+            c
+            for c in down
+            if engine is not None
+            and c in engine.graph.by_id
+            and MANAGEMENT_PLANE in engine.graph.closure(c)
+        )
         if contradicted:
-            return Suggestion("up", contradicted, f"the management plane answers: mark {', '.join(contradicted)} up?")
+            return Suggestion(
+                "up",
+                contradicted,
+                f"the management plane answers: mark {', '.join(contradicted)} up?",
+            )
         return Suggestion("", (), "the management plane answers; nothing to change")
     if verdict == UNHEALTHY:
         effective: set[str] = set()
@@ -138,8 +156,14 @@ def suggest(verdict: str, engine: ImpactEngine | None, down: Iterable[str] = ())
                 if c in engine.graph.by_id:
                     effective |= engine.graph.closure(c)
         if MANAGEMENT_PLANE in effective or MANAGEMENT_PLANE in down:
-            return Suggestion("", (), "the management plane is already marked down; nothing to change")
-        return Suggestion("down", (MANAGEMENT_PLANE,), f"mark {MANAGEMENT_PLANE} down? (if only this machine may be cut off from it, check from another place first)")
+            return Suggestion(
+                "", (), "the management plane is already marked down; nothing to change"
+            )
+        return Suggestion(
+            "down",
+            (MANAGEMENT_PLANE,),
+            f"mark {MANAGEMENT_PLANE} down? (if only this machine may be cut off from it, check from another place first)",
+        )
     return Suggestion("", (), "the answer says nothing about health; nothing to change")
 
 
@@ -158,7 +182,9 @@ def probe(
     credentials, bad timeout); every network outcome is a ProbeResult. `allow_insecure_http`
     None means: as TSBRUNBOOK_ALLOW_INSECURE_HTTP says."""
     if not 0 < timeout <= 120:
-        raise UserError(f"timeout {timeout:g} s is out of range", "give a value between 0 and 120 seconds")
+        raise UserError(
+            f"timeout {timeout:g} s is out of range", "give a value between 0 and 120 seconds"
+        )
     url = status_url(estate)
     warning = check_transport(url, insecure_http_allowed(allow_insecure_http))
     user, password = credentials if credentials is not None else credentials_from_keyring()
@@ -167,12 +193,24 @@ def probe(
         resp = request("GET", url, headers=headers, timeout=timeout)
     except HttpFailure as exc:
         verdict, message = _judge(exc)
-        return ProbeResult(url, verdict, exc.status, exc.latency, message, suggest(verdict, engine, down), warning)
+        return ProbeResult(
+            url, verdict, exc.status, exc.latency, message, suggest(verdict, engine, down), warning
+        )
     not_json = _not_status_json(resp)
     if not_json:
-        return ProbeResult(url, INCONCLUSIVE, resp.status, resp.latency, not_json, suggest(INCONCLUSIVE, engine, down), warning)
+        return ProbeResult(
+            url,
+            INCONCLUSIVE,
+            resp.status,
+            resp.latency,
+            not_json,
+            suggest(INCONCLUSIVE, engine, down),
+            warning,
+        )
     message = f"HTTP {resp.status}"
-    return ProbeResult(url, HEALTHY, resp.status, resp.latency, message, suggest(HEALTHY, engine, down), warning)
+    return ProbeResult(
+        url, HEALTHY, resp.status, resp.latency, message, suggest(HEALTHY, engine, down), warning
+    )
 
 
 def _not_status_json(resp: Response) -> str:
@@ -183,7 +221,10 @@ def _not_status_json(resp: Response) -> str:
     where = "check management.fqdn, or management.status_url, in the estate"
     if resp.truncated:
         return f"HTTP {resp.status}, but the answer is larger than {MAX_BODY // 1024} KiB (only that much was read): not the TSB status endpoint; {where}"
-    if not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
+    if not (
+        media == "application/json"
+        or (media.startswith("application/") and media.endswith("+json"))
+    ):
         return f"HTTP {resp.status}, but the answer is not JSON (Content-Type {shown}): probably a login page or a proxy, not the TSB status endpoint; {where}"
     try:
         json.loads(resp.body)
@@ -195,9 +236,15 @@ def _not_status_json(resp: Response) -> str:
 def _judge(exc: HttpFailure) -> tuple[str, str]:
     status = exc.status
     if status in (401, 403):
-        return INCONCLUSIVE, f"{exc.message}: the credentials were refused (check `tsbrunbook secret set tsb-api-user` / `tsb-api-password`)"
+        return (
+            INCONCLUSIVE,
+            f"{exc.message}: the credentials were refused (check `tsbrunbook secret set tsb-api-user` / `tsb-api-password`)",
+        )
     if status == 404:
-        return INCONCLUSIVE, f"{exc.message}: no such organization or path (check management.organization in the estate)"
+        return (
+            INCONCLUSIVE,
+            f"{exc.message}: no such organization or path (check management.organization in the estate)",
+        )
     if status is not None and 300 <= status < 500 and status != 408:
         return INCONCLUSIVE, exc.message
     return UNHEALTHY, exc.message

@@ -58,13 +58,18 @@ def validate_value(name: str, value: str) -> str:
     if not value.strip():
         raise UserError(f"the value for {name} is empty", "nothing was stored")
     if any(ch in value for ch in "\r\n\x00"):
-        raise UserError(f"the value for {name} spans several lines", "give one line; nothing was stored")
+        raise UserError(
+            f"the value for {name} spans several lines", "give one line; nothing was stored"
+        )
     if name == WEBHOOK_URL:
         from urllib.parse import urlsplit
 
         parts = urlsplit(value.strip())
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise UserError(f"the value for {name} is not an http(s) URL", "paste the incoming-webhook URL from Slack or Mattermost; nothing was stored")
+            raise UserError(
+                f"the value for {name} is not an http(s) URL",
+                "paste the incoming-webhook URL from Slack or Mattermost; nothing was stored",
+            )
     return value.strip() if name != API_PASSWORD else value
 
 
@@ -95,10 +100,16 @@ def backend() -> Any:
     try:
         kr = keyring.get_keyring()
     except Exception as exc:  # noqa: BLE001 — a broken keyringrc.cfg or PYTHON_KEYRING_BACKEND
-        raise KeyringUnavailable(f"the keyring backend cannot be loaded ({type(exc).__name__})", config_hint()) from None
+        raise KeyringUnavailable(
+            f"the keyring backend cannot be loaded ({type(exc).__name__})", config_hint()
+        ) from None
     name = _backend_name(kr)
     if name in UNUSABLE_BACKENDS:
-        why = "it stores nothing" if name.endswith("null.Keyring") else "keyring found no secure backend"
+        why = (
+            "it stores nothing"
+            if name.endswith("null.Keyring")
+            else "keyring found no secure backend"
+        )
         raise KeyringUnavailable(f"no usable keyring backend ({name}: {why})", config_hint())
     return kr
 
@@ -171,12 +182,17 @@ class SecretStatus:
 def secret_status() -> list[SecretStatus]:
     """Each known secret and whether it is set (never the value)."""
     kr = backend()
-    return [SecretStatus(name, what, _call("read", name, kr.get_password) is not None) for name, what in KNOWN_SECRETS.items()]
+    return [
+        SecretStatus(name, what, _call("read", name, kr.get_password) is not None)
+        for name, what in KNOWN_SECRETS.items()
+    ]
 
 
 def require(name: str, purpose: str) -> str:
     """The value, or a UserError saying how to set it."""
     value = get_secret(name)
     if not value:
-        raise UserError(f"the secret {name} is not set ({purpose})", f"run `tsbrunbook secret set {name}`")
+        raise UserError(
+            f"the secret {name} is not set ({purpose})", f"run `tsbrunbook secret set {name}`"
+        )
     return value

@@ -3,4 +3,11 @@
 from .paths import data_dir, default_db_path
 from .sqlite import SCHEMA_VERSION, DamagedEvent, IncidentSummary, Store
 
-__all__ = ["SCHEMA_VERSION", "DamagedEvent", "IncidentSummary", "Store", "data_dir", "default_db_path"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "DamagedEvent",
+    "IncidentSummary",
+    "Store",
+    "data_dir",
+    "default_db_path",
+]

@@ -94,7 +94,9 @@ class DamagedEvent(UserError):
 
     def __init__(self, store: str, incident: str, seq: int, problem: str) -> None:
         self.incident, self.seq, self.problem = incident, seq, problem
-        super().__init__(f"{store}: incident {incident}, event {seq} cannot be read ({problem}); the other incidents are unaffected")
+        super().__init__(
+            f"{store}: incident {incident}, event {seq} cannot be read ({problem}); the other incidents are unaffected"
+        )
 
 
 def decode_event(incident: str, seq: int, at: Any, type_: Any, data: Any, actor: Any) -> Event:
@@ -161,26 +163,40 @@ def inspect(path: str) -> None:
     create empty -wal/-shm companions for it, as for any reader; the database file is not written.)
     """
     if os.path.isdir(path):
-        raise UserError(f"{path}: is a directory, not an incident store", "set TSBRUNBOOK_HOME to a directory that holds incidents.sqlite3")
+        raise UserError(
+            f"{path}: is a directory, not an incident store",
+            "set TSBRUNBOOK_HOME to a directory that holds incidents.sqlite3",
+        )
     try:
         with open(path, "rb") as fh:
             head = fh.read(100)
     except FileNotFoundError:
         return  # a new store
     except OSError as exc:
-        raise UserError(f"{path}: cannot read the incident store ({exc.strerror})", "check the file's permissions") from None
+        raise UserError(
+            f"{path}: cannot read the incident store ({exc.strerror})",
+            "check the file's permissions",
+        ) from None
     if not head:
         return  # an empty file is an empty SQLite database: nothing in it to protect
     if not head.startswith(SQLITE_MAGIC):
-        raise _refuse(path, "not an SQLite database (damaged, or not an incident store)", _MOVE_ASIDE)
+        raise _refuse(
+            path, "not an SQLite database (damaged, or not an incident store)", _MOVE_ASIDE
+        )
     try:
-        ro = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        ro = sqlite3.connect(
+            Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S
+        )
         try:
             version = ro.execute("PRAGMA user_version").fetchone()[0]
             owner = ro.execute("PRAGMA application_id").fetchone()[0]
-            tables = ro.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+            tables = ro.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
             if owner not in (0, APPLICATION_ID) or (owner == 0 and (version or tables)):
-                raise _refuse(path, "is an SQLite database but not a tsbrunbook incident store", _MOVE_ASIDE)
+                raise _refuse(
+                    path, "is an SQLite database but not a tsbrunbook incident store", _MOVE_ASIDE
+                )
             if version > SCHEMA_VERSION:
                 raise _refuse(
                     path,
@@ -189,7 +205,11 @@ def inspect(path: str) -> None:
                 )
             verdict = ro.execute("PRAGMA quick_check(1)").fetchone()[0]
             if verdict != "ok":
-                raise _refuse(path, f"the incident store is damaged ({' '.join(str(verdict).split())[:120]})", _MOVE_ASIDE)
+                raise _refuse(
+                    path,
+                    f"the incident store is damaged ({' '.join(str(verdict).split())[:120]})",
+                    _MOVE_ASIDE,
+                )
         finally:
             ro.close()
     except sqlite3.OperationalError as exc:
@@ -202,11 +222,20 @@ def _store_error(path: str, exc: sqlite3.Error) -> UserError:
     """An SQLite failure as one line the on-call engineer can act on."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return UserError(f"{path}: the incident store stayed busy for {BUSY_TIMEOUT_S:.0f} s", "another process holds it; try again (nothing was recorded)")
+        return UserError(
+            f"{path}: the incident store stayed busy for {BUSY_TIMEOUT_S:.0f} s",
+            "another process holds it; try again (nothing was recorded)",
+        )
     if isinstance(exc, sqlite3.OperationalError):
         if "unable to open" in text or "readonly" in text:
-            return UserError(f"{path}: cannot open the incident store for writing ({text})", "check the permissions of the file and its directory")
-        return UserError(f"{path}: the incident store failed ({text})", "nothing was recorded; check the disk (space, permissions)")
+            return UserError(
+                f"{path}: cannot open the incident store for writing ({text})",
+                "check the permissions of the file and its directory",
+            )
+        return UserError(
+            f"{path}: the incident store failed ({text})",
+            "nothing was recorded; check the disk (space, permissions)",
+        )
     return _refuse(path, f"the incident store is damaged ({text})", _MOVE_ASIDE)
 
 
@@ -216,7 +245,9 @@ class Store:
     Safe to share between threads (one connection behind a lock) and between processes.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, clock: Clock | None = None
+    ) -> None:
         self.path = os.path.abspath(os.fspath(path) if path is not None else default_db_path())
         self.clock = clock or SYSTEM_CLOCK  # stamps events (a FakeClock in tests)
         self._lock = threading.RLock()
@@ -225,9 +256,14 @@ class Store:
             # 0700: incident notes are nobody else's business on a shared jump host.
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         except OSError as exc:
-            raise UserError(f"{os.path.dirname(self.path)}: cannot create the data directory ({exc.strerror})", "set TSBRUNBOOK_HOME to a writable directory") from None
+            raise UserError(
+                f"{os.path.dirname(self.path)}: cannot create the data directory ({exc.strerror})",
+                "set TSBRUNBOOK_HOME to a writable directory",
+            ) from None
         try:
-            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            self._conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise _store_error(self.path, exc) from None
         try:
@@ -291,7 +327,10 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
-                raise UserError(f"{self.path}: the incident store cannot use write-ahead logging (journal mode {mode})", "keep TSBRUNBOOK_HOME on a local disk")
+                raise UserError(
+                    f"{self.path}: the incident store cannot use write-ahead logging (journal mode {mode})",
+                    "keep TSBRUNBOOK_HOME on a local disk",
+                )
             # FULL in WAL mode: every commit is fsync'd, so an acknowledged event survives power loss.
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -304,7 +343,11 @@ class Store:
             # Read again under the write lock: another process may have migrated meanwhile.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise _refuse(self.path, f"the incident store has schema version {version}, newer than this tsbrunbook understands ({SCHEMA_VERSION})", "upgrade tsbrunbook")
+                raise _refuse(
+                    self.path,
+                    f"the incident store has schema version {version}, newer than this tsbrunbook understands ({SCHEMA_VERSION})",
+                    "upgrade tsbrunbook",
+                )
             for statements in MIGRATIONS[version:]:
                 for sql in statements:
                     conn.execute(sql)
@@ -318,7 +361,13 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create(self, title: str, kind: str = "incident", meta: dict[str, Any] | None = None, actor: str | None = None) -> str:
+    def create(
+        self,
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> str:
         """Start an incident (or exercise): a new id like INC-20261127-001 and its `started` event.
 
         `meta` (estate file and name, pack version and checksum …) goes into the event's data;
@@ -334,17 +383,32 @@ class Store:
         with self._write() as conn:
             at = self.clock.wall()  # inside the lock: timestamps follow commit order
             stem = f"{ID_PREFIXES[kind]}-{at:%Y%m%d}-"
-            taken = [row[0][len(stem):] for row in conn.execute("SELECT id FROM incidents WHERE substr(id, 1, ?) = ?", (len(stem), stem))]
+            taken = [
+                row[0][len(stem) :]
+                for row in conn.execute(
+                    "SELECT id FROM incidents WHERE substr(id, 1, ?) = ?", (len(stem), stem)
+                )
+            ]
             number = max((int(n) for n in taken if n.isdigit()), default=0) + 1
             incident = f"{stem}{number:03d}"
-            conn.execute("INSERT INTO incidents (id, kind, title, started) VALUES (?, ?, ?, ?)", (incident, kind, title, format_time(at)))
+            conn.execute(
+                "INSERT INTO incidents (id, kind, title, started) VALUES (?, ?, ?, ?)",
+                (incident, kind, title, format_time(at)),
+            )
             conn.execute(
                 "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, 1, ?, 'started', ?, ?)",
                 (incident, format_time(at), payload, actor),
             )
         return incident
 
-    def append(self, incident: str, type: str, data: dict[str, Any], actor: str = "", expect_last: int | None = None) -> Event:
+    def append(
+        self,
+        incident: str,
+        type: str,
+        data: dict[str, Any],
+        actor: str = "",
+        expect_last: int | None = None,
+    ) -> Event:
         """Append one event durably and return it as stored (with its seq and UTC time).
 
         A closed incident takes no more events: checked here, under the write lock, so a close
@@ -352,14 +416,25 @@ class Store:
         the event is appended only if the incident's last seq is still that one (else Conflict).
         """
         if type == "started":
-            raise UserError("an incident is started only once", "use `tsbrunbook incident start TITLE`")
+            raise UserError(
+                "an incident is started only once", "use `tsbrunbook incident start TITLE`"
+            )
         payload = _dump(data)
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is None:
-                raise UserError(f"unknown incident '{incident}'", "run `tsbrunbook incident list --all`")
-            if conn.execute("SELECT 1 FROM events WHERE incident = ? AND type = 'closed' LIMIT 1", (incident,)).fetchone():
-                raise UserError(f"incident {incident} is closed", "start a new one with `tsbrunbook incident start TITLE`")
-            seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE incident = ?", (incident,)).fetchone()[0]
+                raise UserError(
+                    f"unknown incident '{incident}'", "run `tsbrunbook incident list --all`"
+                )
+            if conn.execute(
+                "SELECT 1 FROM events WHERE incident = ? AND type = 'closed' LIMIT 1", (incident,)
+            ).fetchone():
+                raise UserError(
+                    f"incident {incident} is closed",
+                    "start a new one with `tsbrunbook incident start TITLE`",
+                )
+            seq = conn.execute(
+                "SELECT coalesce(max(seq), 0) + 1 FROM events WHERE incident = ?", (incident,)
+            ).fetchone()[0]
             if expect_last is not None and seq - 1 != expect_last:
                 raise Conflict(f"incident {incident} changed since seq {expect_last}")
             at = self.clock.wall()
@@ -389,7 +464,10 @@ class Store:
 
     def exists(self, incident: str) -> bool:
         with self._guard() as conn:
-            return conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is not None
+            return (
+                conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone()
+                is not None
+            )
 
     def list(self, include_closed: bool = False, kind: str | None = None) -> list[IncidentSummary]:
         """Incidents, newest first: open ones only unless include_closed.
@@ -407,8 +485,12 @@ class Store:
                    ORDER BY i.started DESC, i.id DESC""",
                 (kind,),
             ).fetchall()
-            marks = conn.execute("SELECT incident, seq, at, type, data, actor FROM events WHERE type IN ('down', 'up') ORDER BY incident, seq").fetchall()
-            broken = conn.execute(f"SELECT incident, seq, at, type, data, actor FROM events WHERE {DAMAGED_ROW_SQL} ORDER BY incident, seq").fetchall()
+            marks = conn.execute(
+                "SELECT incident, seq, at, type, data, actor FROM events WHERE type IN ('down', 'up') ORDER BY incident, seq"
+            ).fetchall()
+            broken = conn.execute(
+                f"SELECT incident, seq, at, type, data, actor FROM events WHERE {DAMAGED_ROW_SQL} ORDER BY incident, seq"
+            ).fetchall()
         damaged: dict[str, tuple[int, str]] = {}
         for incident, seq, *row in broken:
             if incident not in damaged:  # the first damaged event of each incident, and why
@@ -442,7 +524,16 @@ class Store:
             if closed and closed_at is None:
                 why = why or "its close time cannot be read"
             out.append(
-                IncidentSummary(id_, str(title), str(kind_), started_at, closed_at, count, tuple(down.get(id_, ())), why)
+                IncidentSummary(
+                    id_,
+                    str(title),
+                    str(kind_),
+                    started_at,
+                    closed_at,
+                    count,
+                    tuple(down.get(id_, ())),
+                    why,
+                )
             )
         return out
 
@@ -460,7 +551,10 @@ class Store:
     def ids(self) -> list[str]:
         """Every incident id (for "did you mean" hints)."""
         with self._guard() as conn:
-            return [row[0] for row in conn.execute("SELECT id FROM incidents ORDER BY started DESC, id DESC")]
+            return [
+                row[0]
+                for row in conn.execute("SELECT id FROM incidents ORDER BY started DESC, id DESC")
+            ]
 
 
 def _why(incident: str, seq: int, *row: Any) -> str:

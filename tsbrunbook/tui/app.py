@@ -97,7 +97,15 @@ class RunbookApp(App[None]):
     def engine(self):
         return self.session.engine
 
-    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity="information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Toasts carry titles, paths, runbook and user text: never read them as markup (a `[/]`
         in an incident title must show as is, not crash the app), and never let them drive the
         terminal (the one display sanitiser; every toast, from any widget, passes here)."""
@@ -154,7 +162,9 @@ class RunbookApp(App[None]):
             self.notify(str(exc), severity="error", timeout=8)
             return False
         except OSError as exc:
-            self.notify(f"Not recorded — the incident store failed: {exc}", severity="error", timeout=12)
+            self.notify(
+                f"Not recorded — the incident store failed: {exc}", severity="error", timeout=12
+            )
             return False
         self.redraw()
         self.after_events()
@@ -194,7 +204,9 @@ class RunbookApp(App[None]):
                 for event in record_expired_timers(session, watch=watch):
                     self.notify(
                         f"{event.data['instance']} is not recovered after its escalate_after: call {self.engine.estate.support.vendor} support ({self.engine.estate.support.contact}).",
-                        title="⏰ Escalate now", severity="error", timeout=30,
+                        title="⏰ Escalate now",
+                        severity="error",
+                        timeout=30,
                     )
                 self.redraw()
                 self.after_events()
@@ -247,15 +259,24 @@ class RunbookApp(App[None]):
             return
         question, required = STEP_PROMPTS[action]
         if action == "escalate" and not event.view.step.escalation:
-            question = "Not a runbook escalation point, but you may still call Tetrate support. " + question
+            question = (
+                "Not a runbook escalation point, but you may still call Tetrate support. "
+                + question
+            )
 
         def answered(note: str | None) -> None:
             if note is None:
                 return
-            if action == "escalate":  # any step may be escalated; 🆘 marks where the runbook says so
+            if (
+                action == "escalate"
+            ):  # any step may be escalated; 🆘 marks where the runbook says so
                 if self.act(self.session.raise_escalation, ref, note):
                     support = self.engine.estate.support
-                    self.notify(f"Escalation recorded. {support.vendor}: {support.contact}" + (f" (account {support.account})" if support.account else ""), timeout=10)
+                    self.notify(
+                        f"Escalation recorded. {support.vendor}: {support.contact}"
+                        + (f" (account {support.account})" if support.account else ""),
+                        timeout=10,
+                    )
             else:
                 self.act(self.session.set_step, ref, action, note)
 
@@ -294,12 +315,16 @@ class RunbookApp(App[None]):
             if text:
                 self.act(self.session.add_note, text, ref)
 
-        self.push_screen(PromptScreen(f"Note on {target}:", "what you did, saw or decided"), answered)
+        self.push_screen(
+            PromptScreen(f"Note on {target}:", "what you did, saw or decided"), answered
+        )
 
     def action_export(self) -> None:
         from ..domain.incident_export import incident_markdown
 
-        self.write_export(f"{self.session.id}.md", lambda: incident_markdown(self.session.state, self.engine))
+        self.write_export(
+            f"{self.session.id}.md", lambda: incident_markdown(self.session.state, self.engine)
+        )
 
     def write_export(self, name: str, render: Callable[[], str]) -> None:
         """Write a Markdown file into TSBRUNBOOK_EXPORT_DIR (else the working directory) and say where."""
@@ -325,7 +350,9 @@ class RunbookApp(App[None]):
                 if what == "open":
                     session = self.workspace.open(value)
                 else:
-                    session = self.workspace.start(value, self.session.state.meta.get("estate_file"))
+                    session = self.workspace.start(
+                        value, self.session.state.meta.get("estate_file")
+                    )
             except UserError as exc:
                 self.notify(str(exc), severity="error")
                 return
@@ -357,7 +384,9 @@ class RunbookApp(App[None]):
         from ..integrations.notify import set_chat
 
         if self.act(set_chat, self.session, enabled):
-            self.notify("Chat updates " + ("on: status changes go to the webhook" if enabled else "off"))
+            self.notify(
+                "Chat updates " + ("on: status changes go to the webhook" if enabled else "off")
+            )
 
     def action_probe(self) -> None:
         self.notify("Probing the management plane…", timeout=3)
@@ -369,7 +398,9 @@ class RunbookApp(App[None]):
         from ..integrations.probe import probe
 
         try:
-            result = probe(self.engine.estate, engine=self.engine, down=list(self.session.state.down))
+            result = probe(
+                self.engine.estate, engine=self.engine, down=list(self.session.state.down)
+            )
         except UserError as exc:
             self.call_from_thread(self.notify, f"Probe: {exc}", severity="error", timeout=10)
             return
@@ -377,14 +408,21 @@ class RunbookApp(App[None]):
 
     def probe_answered(self, result) -> None:
         severity = "information" if result.ok else "warning"
-        self.notify(f"{result.verdict}: {result.message} ({result.latency * 1000:.0f} ms)", title="Probe", severity=severity, timeout=10)
+        self.notify(
+            f"{result.verdict}: {result.message} ({result.latency * 1000:.0f} ms)",
+            title="Probe",
+            severity=severity,
+            timeout=10,
+        )
         suggestion = result.suggestion
         if not suggestion.action:
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                action = self.session.mark_down if suggestion.action == "down" else self.session.mark_up
+                action = (
+                    self.session.mark_down if suggestion.action == "down" else self.session.mark_up
+                )
                 self.act(action, list(suggestion.components))
 
         self.push_screen(ConfirmScreen(f"The probe suggests: {suggestion.text}"), confirmed)
@@ -413,7 +451,9 @@ class RunbookApp(App[None]):
         if fired:
             self.redraw()
             for inject in fired:
-                self.notify(inject.message, title=f"Inject {inject.id}", severity="warning", timeout=20)
+                self.notify(
+                    inject.message, title=f"Inject {inject.id}", severity="warning", timeout=20
+                )
                 if inject.question:
                     self.pending_predictions.append(inject.id)
         else:
@@ -424,7 +464,11 @@ class RunbookApp(App[None]):
         if not self.pending_predictions or len(self.screen_stack) > 1 or self.exercise is None:
             return
         inject = self.exercise.exercise.inject(self.pending_predictions.pop(0))
-        self.push_screen(PredictionScreen(inject.id, inject.question or "", inject.message, self.engine.pack.graph.operations))
+        self.push_screen(
+            PredictionScreen(
+                inject.id, inject.question or "", inject.message, self.engine.pack.graph.operations
+            )
+        )
 
     @on(PredictionScreen.Made)
     def _predicted(self, event: PredictionScreen.Made) -> None:
@@ -458,11 +502,20 @@ class RunbookApp(App[None]):
             if text:
                 self.act(self.session.add_note, text, ref, True)
 
-        self.push_screen(PromptScreen("Runbook gap — what is missing or wrong in the runbook?", "it goes to the report's runbook gaps"), answered)
+        self.push_screen(
+            PromptScreen(
+                "Runbook gap — what is missing or wrong in the runbook?",
+                "it goes to the report's runbook gaps",
+            ),
+            answered,
+        )
 
     def action_report(self) -> None:
         from ..domain.exercise_report import exercise_report
 
         if self.exercise is None:
             return
-        self.write_export(f"{self.session.id}-report.md", lambda: exercise_report(self.exercise.progress(), self.session.state, self.engine))
+        self.write_export(
+            f"{self.session.id}-report.md",
+            lambda: exercise_report(self.exercise.progress(), self.session.state, self.engine),
+        )

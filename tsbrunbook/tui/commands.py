@@ -17,16 +17,35 @@ class RunbookCommands(Provider):
     def _commands(self) -> list[tuple[str, object, str]]:
         """(name, callback, help) of every command, their text shown literally and sanitised:
         component titles and instances come from runbooks and estates."""
-        return [(one_line(name), callback, one_line(help_text)) for name, callback, help_text in self._unsanitised()]
+        return [
+            (one_line(name), callback, one_line(help_text))
+            for name, callback, help_text in self._unsanitised()
+        ]
 
     def _unsanitised(self) -> list[tuple[str, object, str]]:
         app: RunbookApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, object, str]] = [
-            ("Export incident to Markdown", app.action_export, "write the incident record as a Markdown file"),
-            ("Switch incident / start a new one", app.action_incidents, "open incidents and a new one"),
+            (
+                "Export incident to Markdown",
+                app.action_export,
+                "write the incident record as a Markdown file",
+            ),
+            (
+                "Switch incident / start a new one",
+                app.action_incidents,
+                "open incidents and a new one",
+            ),
             ("Show help", app.action_help, "every key"),
-            ("Support case brief (copy + file)", app.action_brief, "Markdown for the Tetrate support case"),
-            ("Probe the management plane", app.action_probe, "GET /v2/organizations/ORG/status; suggests only"),
+            (
+                "Support case brief (copy + file)",
+                app.action_brief,
+                "Markdown for the Tetrate support case",
+            ),
+            (
+                "Probe the management plane",
+                app.action_probe,
+                "GET /v2/organizations/ORG/status; suggests only",
+            ),
             ("Chat updates: on", partial(app.set_chat, True), "post status changes to the webhook"),
             ("Chat updates: off", partial(app.set_chat, False), "stop posting"),
         ]
@@ -35,11 +54,21 @@ class RunbookCommands(Provider):
             if not comp.markable:
                 continue
             if comp.id in session.state.down:
-                out.append((f"Mark up: {comp.id}", partial(app.toggle_component, comp.id), comp.title))
+                out.append(
+                    (f"Mark up: {comp.id}", partial(app.toggle_component, comp.id), comp.title)
+                )
             else:
-                out.append((f"Mark down: {comp.id}", partial(app.toggle_component, comp.id), comp.title))
+                out.append(
+                    (f"Mark down: {comp.id}", partial(app.toggle_component, comp.id), comp.title)
+                )
         for instance in session.state.instances:
-            out.append((f"Jump to scenario: {instance}", partial(app.jump_to_scenario, instance), "its checklist"))
+            out.append(
+                (
+                    f"Jump to scenario: {instance}",
+                    partial(app.jump_to_scenario, instance),
+                    "its checklist",
+                )
+            )
         return out
 
     async def discover(self) -> Hits:

@@ -55,12 +55,21 @@ def shown_text(text: Text, multiline: bool = True) -> Text:
     plain = text.plain
     if display(plain, multiline) == plain:
         return text
-    cuts = sorted({offset for span in text.spans for offset in (span.start, span.end) if 0 < offset < len(plain)})
+    cuts = sorted(
+        {
+            offset
+            for span in text.spans
+            for offset in (span.start, span.end)
+            if 0 < offset < len(plain)
+        }
+    )
     out = text.blank_copy()
     for piece in text.divide(cuts):
         cleaned = display(piece.plain, multiline)
         # Cut at every span edge, so each span of a piece covers all of it.
-        out.append_text(Text(cleaned, spans=[Span(0, len(cleaned), span.style) for span in piece.spans]))
+        out.append_text(
+            Text(cleaned, spans=[Span(0, len(cleaned), span.style) for span in piece.spans])
+        )
     return out
 
 

@@ -11,42 +11,60 @@ from textual.screen import ModalScreen
 from ..shown import ShownStatic
 
 KEYS = [
-    ("Anywhere", [
-        ("1 / 2 / 3", "components / impact / checklists pane"),
-        ("tab, shift+tab", "next / previous pane"),
-        ("?", "this help"),
-        ("ctrl+p", "command palette: mark down/up, jump to scenario, export, switch incident, theme"),
-        ("n", "note on the highlighted step (checklists) or on the incident"),
-        ("e", "export the incident to Markdown"),
-        ("i", "switch incident or start a new one"),
-        ("B", "support case brief: copied to the clipboard and written next to the exports"),
-        ("h", "probe the management plane's status endpoint (suggests; you confirm)"),
-        ("q", "quit (everything is already stored)"),
-    ]),
-    ("Components", [
-        ("↑ ↓", "move"),
-        ("space", "mark the highlighted component down / up"),
-        ("/", "filter; enter goes to the first match, esc clears"),
-    ]),
-    ("Impact", [
-        ("← → ↑ ↓", "move between cells; the reasons for the cell show beneath"),
-    ]),
-    ("Checklists", [
-        ("space", "step done / undo"),
-        ("s", "skip (asks for the reason)"),
-        ("f", "failed"),
-        ("b", "blocked"),
-        ("x", "raise the escalation of a 🆘 step (asks for the case number)"),
-        ("c", "copy the step's commands to the clipboard"),
-        ("r", "switch between recovery and restoration"),
-    ]),
-    ("Exercise mode", [
-        ("p", "start / pause the clock"),
-        ("j", "jump to the next inject"),
-        ("+ / -", "clock faster / slower"),
-        ("g", "note a runbook gap (on the highlighted step)"),
-        ("R", "write the after-action report"),
-    ]),
+    (
+        "Anywhere",
+        [
+            ("1 / 2 / 3", "components / impact / checklists pane"),
+            ("tab, shift+tab", "next / previous pane"),
+            ("?", "this help"),
+            (
+                "ctrl+p",
+                "command palette: mark down/up, jump to scenario, export, switch incident, theme",
+            ),
+            ("n", "note on the highlighted step (checklists) or on the incident"),
+            ("e", "export the incident to Markdown"),
+            ("i", "switch incident or start a new one"),
+            ("B", "support case brief: copied to the clipboard and written next to the exports"),
+            ("h", "probe the management plane's status endpoint (suggests; you confirm)"),
+            ("q", "quit (everything is already stored)"),
+        ],
+    ),
+    (
+        "Components",
+        [
+            ("↑ ↓", "move"),
+            ("space", "mark the highlighted component down / up"),
+            ("/", "filter; enter goes to the first match, esc clears"),
+        ],
+    ),
+    (
+        "Impact",
+        [
+            ("← → ↑ ↓", "move between cells; the reasons for the cell show beneath"),
+        ],
+    ),
+    (
+        "Checklists",
+        [
+            ("space", "step done / undo"),
+            ("s", "skip (asks for the reason)"),
+            ("f", "failed"),
+            ("b", "blocked"),
+            ("x", "raise the escalation of a 🆘 step (asks for the case number)"),
+            ("c", "copy the step's commands to the clipboard"),
+            ("r", "switch between recovery and restoration"),
+        ],
+    ),
+    (
+        "Exercise mode",
+        [
+            ("p", "start / pause the clock"),
+            ("j", "jump to the next inject"),
+            ("+ / -", "clock faster / slower"),
+            ("g", "note a runbook gap (on the highlighted step)"),
+            ("R", "write the after-action report"),
+        ],
+    ),
 ]
 
 
@@ -59,7 +77,10 @@ def help_text() -> Text:
             text.append(f"  {key:<16}", style="bold cyan")
             text.append(what + "\n")
         text.append("\n")
-    text.append("Glyphs: ✅ ok  ⚠ limited  ❌ outage · ✖ down  ◐ affected  ● ok · [x] done  [~] skipped  [!] failed  [#] blocked  🆘 Tetrate support\n", style="dim")
+    text.append(
+        "Glyphs: ✅ ok  ⚠ limited  ❌ outage · ✖ down  ◐ affected  ● ok · [x] done  [~] skipped  [!] failed  [#] blocked  🆘 Tetrate support\n",
+        style="dim",
+    )
     text.append("Esc or ? closes this help.", style="dim")
     return text
 

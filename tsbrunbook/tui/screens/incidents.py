@@ -36,9 +36,16 @@ class IncidentsScreen(ModalScreen[tuple[str, str] | None]):
             yield Label("Open incidents (enter switches):")
             options = []
             for inc in self.incidents:
-                label = Text.assemble((inc.id, "bold"), "  ", inc.title, ("  (current)" if inc.id == self.current else "", "dim"))
+                label = Text.assemble(
+                    (inc.id, "bold"),
+                    "  ",
+                    inc.title,
+                    ("  (current)" if inc.id == self.current else "", "dim"),
+                )
                 if getattr(inc, "damaged", None):
-                    label.append("  (damaged: cannot be opened)", "bold")  # listed, so it is not thought lost
+                    label.append(
+                        "  (damaged: cannot be opened)", "bold"
+                    )  # listed, so it is not thought lost
                 options.append(Option(shown_line(label), id=inc.id))
             yield OptionList(*options, id="incident-list")
             yield Label("Or start a new incident — title:")

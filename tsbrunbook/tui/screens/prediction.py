@@ -44,7 +44,9 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
             self.inject_id = inject_id
             self.levels = levels
 
-    def __init__(self, inject_id: str, question: str, message: str, operations: tuple[Operation, ...]) -> None:
+    def __init__(
+        self, inject_id: str, question: str, message: str, operations: tuple[Operation, ...]
+    ) -> None:
         super().__init__()
         self.inject_id = inject_id
         self.question = question
@@ -71,7 +73,11 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
             cursor = "▶ " if index == self.row and self.actual is None else "  "
             text.append(f"{cursor}{op.title:<28}", style="bold" if index == self.row else "")
             for level in LEVEL_IDS:
-                mark = f"[{level_glyph(Level.parse(level))} {level}]" if level == chosen else f" {level} "
+                mark = (
+                    f"[{level_glyph(Level.parse(level))} {level}]"
+                    if level == chosen
+                    else f" {level} "
+                )
                 text.append(f" {mark} ", style="reverse" if level == chosen else "dim")
             if self.actual is not None:
                 want = self.actual[op.id]
@@ -81,10 +87,16 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
                     text.append(f"  ❌ wrong — it is {want}", style="bold red")
             text.append("\n")
         if self.actual is None:
-            text.append("\n↑↓ operation · o/l/x or ←→ level · enter submits · esc answers later · p pauses the clock", style="dim")
+            text.append(
+                "\n↑↓ operation · o/l/x or ←→ level · enter submits · esc answers later · p pauses the clock",
+                style="dim",
+            )
         else:
             right = sum(1 for op in self.operations if self.actual[op.id] == self.levels[op.id])
-            text.append(f"\n{right}/{len(self.operations)} right. The impact pane shows the reasons. Enter closes.", style="bold")
+            text.append(
+                f"\n{right}/{len(self.operations)} right. The impact pane shows the reasons. Enter closes.",
+                style="bold",
+            )
         self.query_one("#prediction", ShownStatic).update(text)
 
     def action_move(self, step: int) -> None:
@@ -119,4 +131,3 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-

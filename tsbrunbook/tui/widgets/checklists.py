@@ -144,7 +144,9 @@ class ChecklistsPane(Vertical):
         tree.clear()
         shown = [v for v in views if v.phase == self.phase]
         other = "restoration" if self.phase == "recovery" else "recovery"
-        self.query_one("#phase", Static).update(Text.assemble(("▸ " + self.phase.upper(), "bold"), f"   (r: show {other})"))
+        self.query_one("#phase", Static).update(
+            Text.assemble(("▸ " + self.phase.upper(), "bold"), f"   (r: show {other})")
+        )
         cursor = None
         first_step = None
         for view in shown:
@@ -157,7 +159,12 @@ class ChecklistsPane(Vertical):
                 if sv.ref == keep:
                     cursor = leaf
         if not shown:
-            tree.root.add_leaf(Text("Nothing is down: no checklist applies. Mark a component down in the components pane.", style="dim"))
+            tree.root.add_leaf(
+                Text(
+                    "Nothing is down: no checklist applies. Mark a component down in the components pane.",
+                    style="dim",
+                )
+            )
         target = cursor or first_step
         if target is not None:
             self.call_after_refresh(self._restore_cursor, target)
@@ -172,7 +179,9 @@ class ChecklistsPane(Vertical):
         self.show_detail()
 
     def heading(self, view: ChecklistView) -> Text:
-        heading = Text.assemble(("● " if view.active else "○ ", "bold" if view.active else "dim"), (view.title, "bold"))
+        heading = Text.assemble(
+            ("● " if view.active else "○ ", "bold" if view.active else "dim"), (view.title, "bold")
+        )
         heading.append(f"  {view.done}/{len(view.steps)}", style="dim")
         if not view.active:
             heading.append("  (no longer matching)", style="dim")
@@ -212,7 +221,12 @@ class ChecklistsPane(Vertical):
         view = self.tree.current_step()
         out = self.query_one("#step-text", Static)
         if view is None:
-            out.update(Text("Highlight a step to see what to do, the commands and what to expect.", style="dim"))
+            out.update(
+                Text(
+                    "Highlight a step to see what to do, the commands and what to expect.",
+                    style="dim",
+                )
+            )
             return
         step = view.step
         text = Text()
@@ -221,7 +235,9 @@ class ChecklistsPane(Vertical):
         text.append(f"   {mark} {word or view.state.state}", style=style)
         text.append(f"\n{view.ref}\n\n", style="dim")
         if step.destructive:
-            text.append(f"{DESTRUCTIVE} DESTRUCTIVE: {step.destructive_reason or ''}\n", style="bold yellow")
+            text.append(
+                f"{DESTRUCTIVE} DESTRUCTIVE: {step.destructive_reason or ''}\n", style="bold yellow"
+            )
             text.append("   You are asked to confirm before it is marked done.\n\n", style="dim")
         text.append(self.fill(view, step.detail) + "\n")
         for command in self.commands(view):
@@ -230,7 +246,9 @@ class ChecklistsPane(Vertical):
         if step.commands:
             text.append("\n  (c copies)\n", style="dim")
         text.append("\nExpect: ", style="bold")
-        text.append(self.fill(view, step.verify).removeprefix("Expect ").removeprefix("expect ") + "\n")
+        text.append(
+            self.fill(view, step.verify).removeprefix("Expect ").removeprefix("expect ") + "\n"
+        )
         timer = self._escalate_after()
         if timer:
             text.append(f"\n⏰ If it is not recovered, {timer['label']}.\n", style="dim")
@@ -243,14 +261,19 @@ class ChecklistsPane(Vertical):
                 text.append(f" (account {support.account})")
             text.append("\n")
             if view.state.escalated:
-                text.append(f"   Raised {view.state.escalated:%H:%M:%S} UTC {view.state.case}\n", style="green")
+                text.append(
+                    f"   Raised {view.state.escalated:%H:%M:%S} UTC {view.state.case}\n",
+                    style="green",
+                )
         for at, note in view.state.notes:
             text.append(f"\n📝 {at:%H:%M:%S} ", style="dim")
             text.append(note)
         if view.state.history:
             text.append("\n\nHistory:", style="bold")
             for at, state, note in view.state.history:
-                text.append(f"\n  {at:%H:%M:%S} {state}" + (f" — {note}" if note else ""), style="dim")
+                text.append(
+                    f"\n  {at:%H:%M:%S} {state}" + (f" — {note}" if note else ""), style="dim"
+                )
         out.update(text)
 
     def _escalate_after(self) -> dict | None:

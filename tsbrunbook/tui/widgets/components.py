@@ -63,7 +63,9 @@ class ComponentsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(LEGEND, id="legend")
-        yield Input(placeholder="filter components (enter: go to first match, esc: clear)", id="filter")
+        yield Input(
+            placeholder="filter components (enter: go to first match, esc: clear)", id="filter"
+        )
         tree = ComponentTree("estate", id="component-tree")
         tree.show_root = False
         tree.guide_depth = 2
@@ -94,7 +96,12 @@ class ComponentsPane(Vertical):
         wanted = self.filter_text.lower()
 
         def keep(cid: str, group: str) -> bool:
-            return not wanted or wanted in cid.lower() or wanted in group.lower() or wanted in self.graph.by_id[cid].title.lower()
+            return (
+                not wanted
+                or wanted in cid.lower()
+                or wanted in group.lower()
+                or wanted in self.graph.by_id[cid].title.lower()
+            )
 
         by_scope: dict[str | None, list[str]] = {}
         for comp in self.graph.components:
@@ -114,7 +121,9 @@ class ComponentsPane(Vertical):
             group = tree.root.add(Text(title, style="bold"), expand=True)
             for cid in members:
                 self.nodes[cid] = group.add_leaf(self.label(cid), data=cid)
-        self.statuses = {cid: self.impact.status(cid) if self.impact else "healthy" for cid in self.nodes}
+        self.statuses = {
+            cid: self.impact.status(cid) if self.impact else "healthy" for cid in self.nodes
+        }
 
     def show(self, impact: Impact) -> None:
         """Update only the labels whose status changed (cheap with hundreds of clusters)."""

@@ -18,16 +18,28 @@ class ExerciseBar(ShownStatic):
         clock = prog.clock
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("EXERCISE ", style="bold reverse")
-        state = "▶ running" if clock.running else ("⏸ paused" if clock.started else "■ not started (p starts)")
-        text.append(f" clock {format_offset(now)} / {format_offset(prog.exercise.duration)} {state}")
+        state = (
+            "▶ running"
+            if clock.running
+            else ("⏸ paused" if clock.started else "■ not started (p starts)")
+        )
+        text.append(
+            f" clock {format_offset(now)} / {format_offset(prog.exercise.duration)} {state}"
+        )
         if clock.speed != 1.0:
             text.append(f" ×{clock.speed:g}", style="bold")
         nxt = prog.next_inject()
         if nxt is not None:
-            text.append(f"  next: {nxt.id} at {format_offset(nxt.at)} (in {format_offset(max(0.0, nxt.at - now))})", style="dim")
+            text.append(
+                f"  next: {nxt.id} at {format_offset(nxt.at)} (in {format_offset(max(0.0, nxt.at - now))})",
+                style="dim",
+            )
         else:
             text.append("  all injects fired", style="dim")
         got, total = prog.points
         score = prog.prediction_score
-        text.append(f"  predictions {'—' if score is None else f'{score * 100:.0f}%'} · points {got}/{total}", style="dim")
+        text.append(
+            f"  predictions {'—' if score is None else f'{score * 100:.0f}%'} · points {got}/{total}",
+            style="dim",
+        )
         self.update(text)

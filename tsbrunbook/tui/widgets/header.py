@@ -51,7 +51,9 @@ class IncidentHeader(ShownStatic):
         done = sum(1 for s in steps if s.state.state == "done")
         points = [s for s in steps if s.step.escalation]
         raised = sum(1 for s in points if s.state.escalated)
-        self.counts = f"down {len(state.down)} · steps {done}/{len(steps)} · 🆘 {raised}/{len(points)}"
+        self.counts = (
+            f"down {len(state.down)} · steps {done}/{len(steps)} · 🆘 {raised}/{len(points)}"
+        )
         self.worst = worst
         self.tick()
 
@@ -70,6 +72,8 @@ class IncidentHeader(ShownStatic):
         # The counts before the title: at 80 columns the title is what gets cut.
         text.append(f"  {self.counts}", style="dim")
         if self.status:
-            text.append(f"  {self.status}", style="bold yellow" if _needs_attention(self.status) else "dim")
+            text.append(
+                f"  {self.status}", style="bold yellow" if _needs_attention(self.status) else "dim"
+            )
         text.append("  " + state.title, style="bold")
         self.update(text)

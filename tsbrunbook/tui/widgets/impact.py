@@ -58,8 +58,12 @@ class ImpactPane(Vertical):
             table.add_column(shown_line(op.short), key=op.id)
         ok = [cell(Level.OK) for _ in self.pack.graph.operations]
         for scope in self.rows:
-            label = "Overall" if scope == OVERALL else "mgmt" if scope == MANAGEMENT_SCOPE else scope
-            table.add_row(Text(label, style="bold") if scope == OVERALL else shown_line(label), *ok, key=scope)
+            label = (
+                "Overall" if scope == OVERALL else "mgmt" if scope == MANAGEMENT_SCOPE else scope
+            )
+            table.add_row(
+                Text(label, style="bold") if scope == OVERALL else shown_line(label), *ok, key=scope
+            )
             for op in self.pack.graph.operations:
                 self.shown[(op.id, scope)] = Level.OK
         table.move_cursor(row=0, column=1)
@@ -81,7 +85,9 @@ class ImpactPane(Vertical):
                     table.update_cell(scope, op_id, cell(level), update_width=True)
         if first:
             # Open on the worst news: the first operation that is not ok.
-            worst = next((i for i, r in enumerate(impact.operations.values()) if r.level > Level.OK), 0)
+            worst = next(
+                (i for i, r in enumerate(impact.operations.values()) if r.level > Level.OK), 0
+            )
             table.move_cursor(row=0, column=worst + 1)
         self.show_reasons()
         self.show_summary()
@@ -114,7 +120,13 @@ class ImpactPane(Vertical):
         res = self.impact.operations[op_id]
         level = res.level if scope is None else res.scopes[scope]
         where = "overall" if scope is None else scope_label(scope)
-        text = Text.assemble((f"{op.title} — {where}: ", "bold"), level_glyph(level), " ", (level.word, LEVEL_STYLE[level]), "\n")
+        text = Text.assemble(
+            (f"{op.title} — {where}: ", "bold"),
+            level_glyph(level),
+            " ",
+            (level.word, LEVEL_STYLE[level]),
+            "\n",
+        )
         reasons = res.reasons_for(scope)
         if not reasons:
             text.append(op.description + "\n", style="dim")
@@ -138,11 +150,20 @@ class ImpactPane(Vertical):
         text = Text()
         if not impact.changes_accepted:
             text.append("No TSB configuration change can be made now.\n", style="bold red")
-        hit = [s for s in impact.scopes if s != MANAGEMENT_SCOPE and any(r.scopes[s] > Level.OK for r in impact.operations.values())]
+        hit = [
+            s
+            for s in impact.scopes
+            if s != MANAGEMENT_SCOPE
+            and any(r.scopes[s] > Level.OK for r in impact.operations.values())
+        ]
         if hit:
             worst = {s: max(r.scopes[s] for r in impact.operations.values()) for s in hit}
             text.append("Clusters hit: ", style="bold")
-            text.append(", ".join(f"{s} {level_glyph(worst[s]).strip()}" for s in hit[:8]) + (f" (+{len(hit) - 8})" if len(hit) > 8 else "") + "\n")
+            text.append(
+                ", ".join(f"{s} {level_glyph(worst[s]).strip()}" for s in hit[:8])
+                + (f" (+{len(hit) - 8})" if len(hit) > 8 else "")
+                + "\n"
+            )
         if impact.queued:
             names = [q.cluster for q in impact.queued]
             shown = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
@@ -163,5 +184,7 @@ class ImpactPane(Vertical):
         if self.recent:
             text.append("Latest:\n", style="bold")
             for line in self.recent:
-                text.append(f"  {one_line(line)}\n", style="dim")  # one line per event, whatever a note holds
+                text.append(
+                    f"  {one_line(line)}\n", style="dim"
+                )  # one line per event, whatever a note holds
         self.query_one("#summary-text", Static).update(text)
