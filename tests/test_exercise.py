@@ -207,7 +207,7 @@ def test_exercise_run_bad_input_writes_nothing(cli, isolated_home):
 
     result = cli("exercise", "run", "cascade", "--speed", "0")
     assert result.rc == 2 and "out of range" in result.err
-    assert Store().list(include_closed=True) == []
+    assert Store().summaries(include_closed=True) == []
 
 
 def test_report_of_a_fresh_run_claims_nothing_met(pack):

@@ -96,9 +96,9 @@ def test_list_latest_open_and_closed_incidents(store):
     store.append(old, "up", {"components": ["postgres"]})
     drill = store.create("drill", kind="exercise", meta=META)
     new = store.create("new", meta=META)
-    assert [s.id for s in store.list()] == [new, drill, old]
-    assert [s.id for s in store.list(kind="exercise")] == [drill]
-    summary = {s.id: s for s in store.list()}[old]
+    assert [s.id for s in store.summaries()] == [new, drill, old]
+    assert [s.id for s in store.summaries(kind="exercise")] == [drill]
+    summary = {s.id: s for s in store.summaries()}[old]
     assert (summary.title, summary.kind, summary.events, summary.down, summary.closed) == (
         "old",
         "incident",
@@ -110,8 +110,8 @@ def test_list_latest_open_and_closed_incidents(store):
     assert store.latest_open("exercise") == drill
     store.append(new, "closed", {})
     assert store.latest_open() == old
-    assert [s.id for s in store.list()] == [drill, old]
-    closed = {s.id: s for s in store.list(include_closed=True)}[new]
+    assert [s.id for s in store.summaries()] == [drill, old]
+    closed = {s.id: s for s in store.summaries(include_closed=True)}[new]
     assert closed.closed is not None and closed.to_dict()["closed"].endswith("Z")
 
 
@@ -135,7 +135,7 @@ def test_bad_writes_are_refused(store):
     incident = store.create("x", meta=META)
     with pytest.raises(UserError, match="started only once"):
         store.append(incident, "started", {})
-    assert store.list() and len(store.events(incident)) == 1
+    assert store.summaries() and len(store.events(incident)) == 1
 
 
 def _v1_database(path) -> None:
@@ -247,3 +247,11 @@ def test_an_empty_file_becomes_a_store(isolated_home):
     with Store(path) as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.create("x", meta=META).startswith("INC-")
+
+
+def test_the_sqlite_store_implements_the_store_protocol(tmp_path):
+    from tsbrunbook.store import IncidentStore
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        assert isinstance(store, IncidentStore)
+        assert store.location == str(tmp_path / "s.sqlite3")

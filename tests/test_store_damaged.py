@@ -136,7 +136,7 @@ def test_store_events_names_store_incident_and_event(isolated_home, three):
         with pytest.raises(UserError) as raised:
             store.events(middle)
         assert_refused_naming_the_event(str(raised.value), isolated_home, middle, 2)
-        assert [s.damaged for s in store.list()].count(None) == 2
+        assert [s.damaged for s in store.summaries()].count(None) == 2
     finally:
         store.close()
 

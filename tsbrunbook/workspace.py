@@ -106,7 +106,7 @@ class Workspace:
         from .store.sqlite import DamagedEvent
 
         wanted = os.path.abspath(estate_file) if estate_file else None
-        for summary in self.store.list(include_closed=False, kind=kind):
+        for summary in self.store.summaries(include_closed=False, kind=kind):
             if summary.damaged:
                 continue  # unreadable: resume the next one rather than refuse to open at all
             try:

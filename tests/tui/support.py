@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tsbrunbook.domain.incident import Event
-from tsbrunbook.store.sqlite import IncidentSummary
+from tsbrunbook.store.protocol import IncidentSummary
 
 BASE = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
@@ -38,7 +38,9 @@ class FixedClockSink:
     def events(self, incident: str, after: int = 0) -> list[Event]:
         return [e for e in self.stored if e.incident == incident and e.seq > after]
 
-    def list(self, include_closed: bool = False, kind: str | None = None) -> list[IncidentSummary]:
+    def summaries(
+        self, include_closed: bool = False, kind: str | None = None
+    ) -> list[IncidentSummary]:
         ids = list(dict.fromkeys(e.incident for e in self.stored))
         out = []
         for i in reversed(ids):

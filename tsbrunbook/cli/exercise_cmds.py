@@ -142,7 +142,7 @@ def _run_session(workspace, exercise, args):
     elif not args.new:
         from ..store import DamagedEvent
 
-        for summary in workspace.store.list(include_closed=False, kind="exercise"):
+        for summary in workspace.store.summaries(include_closed=False, kind="exercise"):
             if summary.damaged:
                 continue  # an unreadable run is not the one to resume
             try:

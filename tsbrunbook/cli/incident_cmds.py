@@ -196,7 +196,7 @@ def cmd_start(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     with store() as s:
-        items = s.list(include_closed=args.all)
+        items = s.summaries(include_closed=args.all)
     if args.format == "json":
         ctx.out(json_text([i.to_dict() for i in items]))
         return 0

@@ -1,11 +1,13 @@
 """Persistence of incidents: an append-only, crash-safe event store (SQLite by default)."""
 
 from .paths import data_dir, default_db_path
-from .sqlite import SCHEMA_VERSION, DamagedEvent, IncidentSummary, Store
+from .protocol import IncidentStore, IncidentSummary
+from .sqlite import SCHEMA_VERSION, DamagedEvent, Store
 
 __all__ = [
     "SCHEMA_VERSION",
     "DamagedEvent",
+    "IncidentStore",
     "IncidentSummary",
     "Store",
     "data_dir",

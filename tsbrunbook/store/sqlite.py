@@ -20,8 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -30,13 +29,13 @@ from ..domain.clock import SYSTEM_CLOCK, Clock
 from ..domain.errors import UserError
 from ..domain.incident import Conflict, Event, current_actor
 from .paths import default_db_path
+from .protocol import IncidentSummary, format_time, parse_time
 
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x74736272  # "tsbr" in PRAGMA application_id: this file is an incident store
 BUSY_TIMEOUT_S = 15.0  # long enough to queue behind other writers, short enough to report a hang
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ID_PREFIXES = {"incident": "INC", "exercise": "EX"}
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 # Each entry takes the schema from version i to i + 1. Append only: released files depend on them.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -63,15 +62,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("CREATE INDEX events_by_type ON events(type, incident)",),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
-
-
-def format_time(at: datetime) -> str:
-    """ISO-8601 in UTC with microseconds: sorts as text, parses back exactly."""
-    return at.astimezone(UTC).strftime(TIME_FORMAT)
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
 
 
 # Rows whose event cannot be decoded, found by SQLite itself so `list` need not decode every event
@@ -119,34 +109,6 @@ def decode_event(incident: str, seq: int, at: Any, type_: Any, data: Any, actor:
     if problem:
         raise ValueError(problem)
     return Event(seq, incident, when, type_, decoded, actor)
-
-
-@dataclass(frozen=True)
-class IncidentSummary:
-    """One row of `incident list`."""
-
-    id: str
-    title: str
-    kind: str
-    started: datetime | None  # None only when the incident is damaged
-    closed: datetime | None
-    events: int
-    down: tuple[str, ...]
-    # Why the incident cannot be opened ("event 7 cannot be read (…)"), or None. A damaged
-    # incident is still listed so nobody thinks it vanished; its other fields are best effort.
-    damaged: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "kind": self.kind,
-            "started": format_time(self.started) if self.started else None,
-            "closed": format_time(self.closed) if self.closed else None,
-            "events": self.events,
-            "down": list(self.down),
-            "damaged": self.damaged,
-        }
 
 
 def _refuse(path: str, problem: str, hint: str) -> UserError:
@@ -355,6 +317,10 @@ class Store:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
+    def location(self) -> str:
+        return self.path
+
+    @property
     def schema_version(self) -> int:
         with self._guard() as conn:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -469,7 +435,9 @@ class Store:
                 is not None
             )
 
-    def list(self, include_closed: bool = False, kind: str | None = None) -> list[IncidentSummary]:
+    def summaries(
+        self, include_closed: bool = False, kind: str | None = None
+    ) -> list[IncidentSummary]:
         """Incidents, newest first: open ones only unless include_closed.
 
         An incident with an event that cannot be decoded is listed with `damaged` set, never

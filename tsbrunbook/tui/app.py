@@ -340,7 +340,7 @@ class RunbookApp(App[None]):
         self.notify(f"Exported to {path}", timeout=8)
 
     def action_incidents(self) -> None:
-        incidents = self.workspace.store.list(include_closed=False)
+        incidents = self.workspace.store.summaries(include_closed=False)
 
         def chosen(answer: tuple[str, str] | None) -> None:
             if answer is None:

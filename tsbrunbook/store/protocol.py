@@ -1,0 +1,114 @@
+"""What every incident store provides: the interface the workspace, CLI and TUI are written against.
+
+An incident is an append-only list of events numbered 1, 2, 3 … per incident. A store keeps them
+durably (an append that returned is never lost), lets several processes append at once without
+gaps or duplicates, and refuses an append made on a stale view (`expect_last`), so decisions that
+depend on the current state ("already down?") can be taken inside the write.
+
+Implementations: `store.sqlite.Store` (one file on this machine, the default); a PostgreSQL store
+for team mode implements the same protocol and runs the same contract tests
+(`tests/store_contract/`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from ..domain.incident import Event
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_time(at: datetime) -> str:
+    """ISO-8601 in UTC with microseconds: sorts as text, parses back exactly."""
+    return at.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """One row of `incident list`."""
+
+    id: str
+    title: str
+    kind: str
+    started: datetime | None  # None only when the incident is damaged
+    closed: datetime | None
+    events: int
+    down: tuple[str, ...]
+    # Why the incident cannot be opened ("event 7 cannot be read (…)"), or None. A damaged
+    # incident is still listed so nobody thinks it vanished; its other fields are best effort.
+    damaged: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "started": format_time(self.started) if self.started else None,
+            "closed": format_time(self.closed) if self.closed else None,
+            "events": self.events,
+            "down": list(self.down),
+            "damaged": self.damaged,
+        }
+
+
+@runtime_checkable
+class IncidentStore(Protocol):
+    """The incident store interface. Every method raises `UserError` (one line, with a hint) for
+    anything the user can act on: an unreachable or refused store, a damaged event."""
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages: a file path, or a URL without its password."""
+        ...
+
+    @property
+    def schema_version(self) -> int: ...
+
+    def create(
+        self,
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> str:
+        """A new incident (its `started` event is event 1); its id, unique across processes."""
+        ...
+
+    def exists(self, incident: str) -> bool: ...
+
+    def ids(self) -> list[str]:
+        """Every incident id, any kind, open or closed."""
+        ...
+
+    def summaries(
+        self, include_closed: bool = False, kind: str | None = None
+    ) -> list[IncidentSummary]:
+        """Incidents newest first; a damaged incident is listed with `damaged` set."""
+        ...
+
+    def latest_open(self, kind: str = "incident") -> str | None: ...
+
+    def events(self, incident: str, after: int = 0) -> list[Event]:
+        """The incident's events with seq > `after`, in order."""
+        ...
+
+    def append(
+        self,
+        incident: str,
+        type: str,
+        data: dict[str, Any],
+        actor: str = "",
+        expect_last: int | None = None,
+    ) -> Event:
+        """Append durably. With `expect_last`, append only if the incident's last seq is still that
+        number, else raise `domain.incident.Conflict` and append nothing."""
+        ...
+
+    def close(self) -> None: ...
