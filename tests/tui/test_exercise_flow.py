@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from markdown_it import MarkdownIt
 
+from tests.tui.support import settle
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.domain.exercise import find_exercise
 from tsbrunbook.domain.exercise_run import ExerciseRun
@@ -39,10 +40,10 @@ def start_run_on(clock: FakeClock, pack, exercise_id: str = "edge-and-link-drill
 async def answer(pilot, app, keys: list[str]) -> None:
     assert isinstance(app.screen, PredictionScreen), app.screen
     await pilot.press(*keys, "enter")  # submit: the reveal shows
-    await pilot.pause()
+    await settle(pilot)
     assert app.screen.actual is not None
     await pilot.press("enter")  # close
-    await pilot.pause()
+    await settle(pilot)
 
 
 async def test_play_an_exercise_and_report_it(pack):
@@ -54,21 +55,21 @@ async def test_play_an_exercise_and_report_it(pack):
         assert "not started" in str(bar.content)
         await pilot.press("p")  # start the clock
         await pilot.press("plus", "plus", "plus")  # ×8 for the rehearsal
-        await pilot.pause()
+        await settle(pilot)
         assert run.clock.running and run.clock.speed == 8.0
         await pilot.press("j")  # jump to the first inject
-        await pilot.pause()
+        await settle(pilot)
         assert list(run.progress().fired) == ["edge-eu-west"]
         # Predict right: ok / limited / limited / ok
         await answer(pilot, app, ["o", "l", "l", "o"])
         # Work the checklist: the expected step follows the three containment steps.
         await pilot.press("3", "down", "down", "down", "space")
-        await pilot.pause()
+        await settle(pilot)
         view = app.screen.query_one(ChecklistsPane).tree.current_step()
         assert view.ref == "edge-control-plane-failure@eu-west/recovery/check-edge-pods"
         # A runbook gap flagged on that step.
         await pilot.press("g", *"no-restart-count-check", "enter")
-        await pilot.pause()
+        await settle(pilot)
         # Second inject: let the clock fire it at full rehearsal speed (×8 → ×512 → capped).
         await pilot.press(*["plus"] * 7)
         assert run.clock.speed >= 512
@@ -80,17 +81,17 @@ async def test_play_an_exercise_and_report_it(pack):
             if isinstance(app.screen, PredictionScreen):
                 break
         await pilot.press("p")  # the facilitator pauses while the room predicts: the rest by jumps
-        await pilot.pause()
+        await settle(pilot)
         assert not run.clock.running
         assert list(run.progress().fired) == ["edge-eu-west", "link-us-east"]
         # Predict everything ok (two of four wrong).
         await answer(pilot, app, ["o", "o", "o", "o"])
         # Third and fourth: answer later (esc), then all back.
         await pilot.press("j")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, PredictionScreen)
         await pilot.press("escape", "j")
-        await pilot.pause()
+        await settle(pilot)
         prog = run.progress()
         assert list(prog.fired) == [
             "edge-eu-west",
@@ -103,7 +104,7 @@ async def test_play_an_exercise_and_report_it(pack):
         assert statuses["check-edge-pods"] == "met"
         assert statuses["test-reachability"] == "missed"
         await pilot.press("R")
-        await pilot.pause()
+        await settle(pilot)
     path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{run.session.id}-report.md")
     report = open(path, encoding="utf-8").read()
     tokens = MarkdownIt("commonmark").enable("table").parse(report)
