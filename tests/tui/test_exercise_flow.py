@@ -72,6 +72,7 @@ async def test_play_an_exercise_and_report_it(pack):
         await settle(pilot)
         # Second inject: let the clock fire it at full rehearsal speed (×8 → ×512 → capped).
         await pilot.press(*["plus"] * 7)
+        await settle(pilot)
         assert run.clock.speed >= 512
         # Two seconds at ×600 take the clock from 02:00 to 22:00: past link-us-east (15:00),
         # short of ap-south-gone (26:00). The app's tick fires it; wait for that, with a deadline.

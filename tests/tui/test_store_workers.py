@@ -17,6 +17,7 @@ from tsbrunbook.domain.exercise import find_exercise
 from tsbrunbook.store import Store
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.help import HelpScreen
+from tsbrunbook.tui.widgets.components import ComponentsPane
 from tsbrunbook.tui.widgets.header import IncidentHeader
 from tsbrunbook.workspace import Workspace
 
@@ -44,6 +45,14 @@ def types_in(conn: sqlite3.Connection, incident: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+async def cursor_on(pilot, app: RunbookApp, cid: str) -> None:
+    """The components cursor on `cid`, once the first frame has settled (it may move it back)."""
+    await settle(pilot)
+    select_component(app, cid)
+    tree = app.screen.query_one(ComponentsPane).tree
+    await until(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == cid)
+
+
 def header(app: RunbookApp) -> str:
     return str(app.screen_stack[0].query_one(IncidentHeader).content)
 
@@ -55,8 +64,7 @@ def summary(app: RunbookApp) -> str:
 async def test_a_held_write_lock_leaves_the_app_responsive_and_the_mark_lands_once(tmp_path):
     app = app_on(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
-        select_component(app, "postgres")
-        await pilot.pause()
+        await cursor_on(pilot, app, "postgres")
         with write_lock_held(app) as other:
             await pilot.press("space")
             await until(pilot, lambda: "saving…" in header(app))
@@ -81,8 +89,7 @@ async def test_a_held_write_lock_leaves_the_app_responsive_and_the_mark_lands_on
 async def test_a_write_that_stays_busy_records_nothing_and_says_so(tmp_path):
     app = app_on(tmp_path, busy_timeout=0.2)
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
-        select_component(app, "postgres")
-        await pilot.pause()
+        await cursor_on(pilot, app, "postgres")
         with write_lock_held(app) as other:
             await pilot.press("space")
             await until(pilot, lambda: any("busy" in n.message for n in app._notifications))
@@ -98,8 +105,7 @@ async def test_a_write_that_stays_busy_records_nothing_and_says_so(tmp_path):
 async def test_rapid_actions_are_stored_in_the_order_they_were_made(tmp_path):
     app = app_on(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
-        select_component(app, "postgres")
-        await pilot.pause()
+        await cursor_on(pilot, app, "postgres")
         with write_lock_held(app):
             # Down, up, down again, then a note: queued behind the lock, none may be dropped.
             await pilot.press("space", "space", "space", "n", *"first", "enter")

@@ -114,6 +114,7 @@ async def test_chat_updates_reach_the_webhook_without_blocking():
             started = time.monotonic()
             app.toggle_component("postgres")
             assert time.monotonic() - started < 0.5
+            await settle(pilot)  # stored: the notifier has it
             assert app.notifier.wait_idle(5)
             app.every_second()
             await settle(pilot)

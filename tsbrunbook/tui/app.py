@@ -100,9 +100,8 @@ class RunbookApp(App[None]):
         # the wall clock read once, then moved on the monotonic one (see SteadyNow).
         self.clocks = as_clock(clock)
         self.clock = SteadyNow(self.clocks)
-        self.timer_watch: TimerWatch | None = (
-            None  # escalation countdowns on the monotonic clock (first tick; lazily)
-        )
+        # Escalation countdowns on the monotonic clock (made at the first tick).
+        self.timer_watch: TimerWatch | None = None
         self.clock_warned: set[str] = set()  # incidents whose clock warning was shown
         self.exercise = exercise
         self.pending_predictions: list[str] = []
