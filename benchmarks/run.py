@@ -397,7 +397,7 @@ def measure_interaction(n: int, estate_path: Path, toggles: int, home: Path) -> 
 
 def measure_export(n: int, estate_path: Path, events: int, runs: int, home: Path) -> list[Row]:
     from tsbrunbook.domain.incident import all_refs, checklists
-    from tsbrunbook.domain.incident_export import incident_markdown
+    from tsbrunbook.domain.incident_markdown import incident_markdown
     from tsbrunbook.store import Store
     from tsbrunbook.workspace import Workspace
 

@@ -16,8 +16,9 @@ from tsbrunbook.domain.escalation import (
     match_periods,
     record_expired_timers,
 )
-from tsbrunbook.domain.incident import describe
-from tsbrunbook.domain.incident_export import incident_dict, incident_markdown
+from tsbrunbook.domain.event_text import describe
+from tsbrunbook.domain.incident_json import incident_dict
+from tsbrunbook.domain.incident_markdown import incident_markdown
 from tsbrunbook.domain.loader import demo_estate_path, load_estate
 from tsbrunbook.workspace import Workspace
 
