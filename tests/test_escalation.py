@@ -18,7 +18,8 @@ from tsbrunbook.domain.escalation import (
 )
 from tsbrunbook.domain.incident import describe
 from tsbrunbook.domain.incident_export import incident_dict, incident_markdown
-from tsbrunbook.domain.loader import demo_estate_path, load_estate
+from tsbrunbook.domain.runbooks.estate import load_estate
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.workspace import Workspace
 
 MP = "management-plane-failure"
