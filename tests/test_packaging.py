@@ -8,7 +8,13 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = (
+    pytest.mark.slow
+)  # a real terminal / process tree: run by `make test`, skipped by -m 'not slow'
 
 
 def test_wheel_carries_the_runbooks_and_finds_them(tmp_path):
