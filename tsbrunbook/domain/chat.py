@@ -52,7 +52,7 @@ def _names(items: list[str]) -> str:
     return names(items, MAX_CHAT_NAMES)
 
 
-ICONS = {
+ICONS: dict[str, str] = {  # the chat messages' first character, by event type
     EventType.DOWN: "🔴",
     EventType.UP: "🟢",
     EventType.ESCALATION: "🆘",
@@ -97,8 +97,8 @@ class MessageBuilder:
             was, self.enabled = self.enabled, p.enabled
             if was == self.enabled:
                 return None
-            text = event_text(event, TextContext(title=self.title, down=tuple(self.down)))
-            return f"{'📣' if self.enabled else '🔕'} {prefix} {text.chat}"
+            words = event_text(event, TextContext(title=self.title, down=tuple(self.down)))
+            return f"{'📣' if self.enabled else '🔕'} {prefix} {words.chat}"
         before = dict(self.active)
         if isinstance(p, Down | Up):
             for cid in p.components:
@@ -114,7 +114,7 @@ class MessageBuilder:
         said = event_text(event, context).chat
         if said is None:
             return None
-        text = f"{ICONS[p.TYPE]} {prefix} {said}"
+        text = f"{ICONS[event.type]} {prefix} {said}"
         new = [t for i, t in self.active.items() if i not in before]
         if isinstance(p, Down):
             return text + (f". Scenario: {_names(new)}" if new else "")
