@@ -19,8 +19,9 @@ from textual.timer import Timer as TextualTimer
 from ..domain.clock import Clock, SteadyNow, as_clock, behind_warning
 from ..domain.errors import UserError
 from ..domain.escalation import TimerWatch
+from ..domain.event_text import describe
 from ..domain.exercise_run import ExerciseRun, Progress
-from ..domain.incident import IncidentSession, checklists, describe
+from ..domain.incident import IncidentSession, checklists
 from ..domain.text import display
 from ..workspace import Workspace
 from .commands import RunbookCommands
@@ -419,7 +420,7 @@ class RunbookApp(App[None]):
         )
 
     def action_export(self) -> None:
-        from ..domain.incident_export import incident_markdown
+        from ..domain.incident_markdown import incident_markdown
 
         self.write_export(
             f"{self.session.id}.md",
@@ -488,7 +489,7 @@ class RunbookApp(App[None]):
         self.write_export(f"{self.session.id}-brief.md", lambda session: text)
 
     def set_chat(self, enabled: bool) -> None:
-        from ..integrations.notify import set_chat
+        from ..domain.chat import set_chat
 
         self.act(
             lambda session: set_chat(session, enabled),
