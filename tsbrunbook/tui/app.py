@@ -271,6 +271,8 @@ class RunbookApp(App[None]):
 
     def every_second(self) -> None:
         """Escalation countdowns, expired timers (recorded once, in the worker), the chat line."""
+        if not self.main.query(IncidentHeader):
+            return  # the interval can fire before the screen is composed (its mount calls this)
         self.warn_if_clock_behind()
         timers = self.watched_timers()
         if timers is None:
@@ -562,7 +564,8 @@ class RunbookApp(App[None]):
         now = prog.clock.now(run.clocks.wall())
         if prog.due(now) and not self.jobs.pending["inject"]:
             self.fire_injects(lambda exercise: exercise.fire_due())
-        self.main.query_one(ExerciseBar).show(prog, now)
+        for bar in self.main.query(ExerciseBar):  # none before the screen's first compose
+            bar.show(prog, now)
 
     def on_run(self, act: Callable[[ExerciseRun], Any]) -> Callable[[IncidentSession], Any]:
         """`act` on the exercise run, in the worker: the run over the worker's session."""
