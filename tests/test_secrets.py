@@ -45,7 +45,12 @@ def test_set_from_stdin_list_and_delete(cli, monkeypatch, memory_keyring):
         "Keyring backend: tests.memory_keyring.MemoryKeyring (service 'tsbrunbook')" in listed.out
     )
     rows = {line.split()[0]: line.split()[1] for line in listed.out.splitlines()[3:]}
-    assert rows == {"webhook-url": "yes", "tsb-api-user": "no", "tsb-api-password": "no"}
+    assert rows == {
+        "webhook-url": "yes",
+        "tsb-api-user": "no",
+        "tsb-api-password": "no",
+        "database-password": "no",
+    }
     assert VALUE not in listed.out + result.out + result.err + listed.err
     assert (
         cli("secret", "delete", "webhook-url").out.strip()

@@ -25,7 +25,7 @@ def _estate_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    from . import exercise_cmds, incident_cmds, runbook_cmds, secret_cmds, support_cmds
+    from . import exercise_cmds, incident_cmds, runbook_cmds, secret_cmds, store_cmds, support_cmds
 
     parser = Parser(
         prog="tsbrunbook",
@@ -41,6 +41,7 @@ def build_parser() -> Parser:
         sub, _estate_arg
     )  # after incident_cmds: adds `incident brief|chat`, and `probe`
     secret_cmds.add_parsers(sub, _estate_arg)
+    store_cmds.add_parsers(sub, _estate_arg)
     p = sub.add_parser(
         "tui",
         help="open the TUI (the default without a command)",

@@ -411,6 +411,48 @@ class Store:
         # What a later read returns: JSON round-tripped, time at the stored precision.
         return Event(seq, incident, parse_time(format_time(at)), type, json.loads(payload), actor)
 
+    def import_events(self, events: list[Event]) -> int:
+        """Add events exactly as given (ids, seq, times, types, data, actors): `store copy`.
+
+        All events belong to one incident. When the incident is new, the first must be its
+        `started` event (seq 1). Seqs must continue the stored ones. Returns how many were added.
+        """
+        if not events:
+            return 0
+        incident, first = events[0].incident, events[0]
+        with self._write() as conn:
+            last = conn.execute(
+                "SELECT coalesce(max(seq), 0) FROM events WHERE incident = ?", (incident,)
+            ).fetchone()[0]
+            if first.seq != last + 1:
+                raise UserError(
+                    f"{self.path}: incident {incident} has {last} events here; cannot add event {first.seq}",
+                    "copy it into a store that does not have it yet",
+                )
+            if last == 0:
+                if first.type != "started" or first.seq != 1:
+                    raise UserError(
+                        f"incident {incident}: its first event is not its start",
+                        "it cannot be copied",
+                    )
+                conn.execute(
+                    "INSERT INTO incidents (id, kind, title, started) VALUES (?, ?, ?, ?)",
+                    (
+                        incident,
+                        str(first.data.get("kind", "incident")),
+                        str(first.data.get("title", "")),
+                        format_time(first.at),
+                    ),
+                )
+            conn.executemany(
+                "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (incident, e.seq, format_time(e.at), e.type, _dump(e.data), e.actor)
+                    for e in events
+                ],
+            )
+        return len(events)
+
     # -- reading ---------------------------------------------------------------------------
 
     def events(self, incident: str, after: int = 0) -> list[Event]:
