@@ -91,6 +91,9 @@ class PgServer:
     root: str
     user: str | None
     port: int = 0
+    # Throwaway data: no fsync (a killed server still keeps what the OS has written). A benchmark
+    # measuring real commit latency passes "" instead.
+    durability: str = "-c fsync=off -c full_page_writes=off"
     _databases: Iterator[int] = field(default_factory=itertools.count)
 
     @property
@@ -148,9 +151,8 @@ class PgServer:
             port = self.port or _free_port()
             options = (
                 f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={self.root} "
-                # Throwaway data: no fsync (a killed server still keeps what the OS has), and
-                # enough connections for the concurrency tests of two xdist workers.
-                "-c fsync=off -c full_page_writes=off -c max_connections=100"
+                # Enough connections for the concurrency tests of two xdist workers.
+                f"-c max_connections=100 {self.durability}"
             )
             try:
                 self._run(
@@ -187,7 +189,7 @@ class PgServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_server() -> PgServer:
+def start_server(durability: str | None = None) -> PgServer:
     bindir = find_bindir()
     if bindir is None:
         message = "no PostgreSQL binaries found (Debian: apt-get install postgresql)"
@@ -195,6 +197,8 @@ def start_server() -> PgServer:
             pytest.fail(f"{message}; CI installs them in .ci/run, so this is a set-up failure")
         pytest.skip(message)
     server = PgServer(bindir, tempfile.mkdtemp(prefix="tsbrunbook-pg-"), _server_user())
+    if durability is not None:
+        server.durability = durability
     server.init()
     server.start()
     with server.admin() as conn:

@@ -558,3 +558,38 @@ def test_store_data_is_json_text_as_written(pg_server, store):  # noqa: F811
             "SELECT data::text FROM events WHERE incident = %s AND seq = 2", (incident,)
         ).fetchone()[0]
     assert raw == json.dumps({"a": "ü", "b": 1}, ensure_ascii=False, sort_keys=True)
+
+
+@pytest.mark.slow
+def test_twenty_processes_times_fifty_events_across_a_server_restart(pg_server, store):  # noqa: F811
+    """The acceptance case of team mode: every acknowledged event present once, no gaps."""
+    incident = store.create("twenty hands", meta=META)
+    procs = writers(store.location, incident, processes=20, count=50)
+    acked: dict[int, tuple[str, int]] = {}
+    lock = threading.Lock()
+
+    def collect(name: str, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            seq, i = map(int, line.split())
+            with lock:
+                acked[seq] = (name, i)
+
+    readers = [threading.Thread(target=collect, args=(f"p{n}", p)) for n, p in enumerate(procs)]
+    for r in readers:
+        r.start()
+    wait_until(lambda: len(acked) >= 200, timeout=60, what="200 acknowledged appends")
+    pg_server.stop("immediate")
+    assert len(acked) < 1000
+    pg_server.start()
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    for r in readers:
+        r.join(timeout=30)
+    events = store.events(incident)
+    assert [e.seq for e in events] == list(range(1, 1002))
+    assert len(acked) == 1000
+    for seq, (name, i) in acked.items():
+        assert events[seq - 1].data == {"writer": name, "n": i, "text": "x"}
+    for n in range(20):
+        mine = [e.data["n"] for e in events[1:] if e.data["writer"] == f"p{n}"]
+        assert mine == list(range(50)), "a writer's events are missing, doubled or out of order"

@@ -131,6 +131,33 @@ def _shape_problem_sql() -> str:
 DAMAGED_ROW_SQL = _shape_problem_sql()
 EVENT_COLUMNS = "seq, at, type, data::text, actor"
 
+# The decision and the append in one statement, run under the incident's advisory lock (taken by
+# the statement before, so this one's snapshot sees every earlier append): the incident must
+# exist and be open, the last seq must be `expect` when given, and the idempotency key must be
+# new (else an earlier attempt of this very append committed). Inserts nothing otherwise; the
+# first columns say why.
+APPEND_SQL = f"""
+    WITH state AS (
+        SELECT EXISTS (SELECT 1 FROM incidents WHERE id = %(incident)s) AS known,
+               EXISTS (SELECT 1 FROM events WHERE incident = %(incident)s AND type = 'closed')
+                   AS closed,
+               (SELECT coalesce(max(seq), 0) FROM events WHERE incident = %(incident)s) AS last,
+               EXISTS (SELECT 1 FROM events WHERE idempotency_key = %(key)s) AS done
+    ), added AS (
+        INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)
+        SELECT %(incident)s, last + 1, coalesce(%(at)s, clock_timestamp()), %(type)s,
+               %(data)s, %(actor)s, %(key)s
+        FROM state
+        WHERE known AND NOT closed AND NOT done
+              AND (%(expect)s::integer IS NULL OR last = %(expect)s::integer)
+        RETURNING {EVENT_COLUMNS}
+    )
+    SELECT state.known, state.closed, state.last, state.done, added.*,
+           CASE WHEN added.seq IS NOT NULL
+                THEN pg_notify(%(channel)s, %(incident)s || ':' || added.seq) END
+    FROM state LEFT JOIN added ON true
+"""
+
 
 @dataclass(frozen=True)
 class Change:
@@ -464,47 +491,47 @@ class PostgresStore:
         key = uuid.uuid4()
 
         def work(conn: psycopg.Connection, attempt: int) -> Event:
-            with conn.transaction():
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_SPACE, incident)
-                )
-                if attempt > 1:  # the first attempt may have committed before its answer was lost
-                    row = conn.execute(
-                        f"SELECT {EVENT_COLUMNS} FROM events WHERE idempotency_key = %s", (key,)
-                    ).fetchone()
-                    if row:
-                        return self._decode(incident, *row)
-                known, closed, last = conn.execute(
-                    """SELECT EXISTS (SELECT 1 FROM incidents WHERE id = %(i)s),
-                              EXISTS (SELECT 1 FROM events WHERE incident = %(i)s
-                                      AND type = 'closed'),
-                              (SELECT coalesce(max(seq), 0) FROM events WHERE incident = %(i)s)""",
-                    {"i": incident},
-                ).fetchone() or (False, False, 0)
-                if not known:
-                    raise UserError(
-                        f"unknown incident '{incident}'", "run `tsbrunbook incident list --all`"
+            # One round trip: lock, decide-and-insert and COMMIT go out together (a pipeline),
+            # so the incident's lock is held for the server's work only, not for our network.
+            with conn.pipeline():
+                with conn.transaction():
+                    conn.execute(
+                        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_SPACE, incident)
                     )
-                if closed:
-                    raise UserError(
-                        f"incident {incident} is closed",
-                        "start a new one with `tsbrunbook incident start TITLE`",
+                    cur = conn.execute(
+                        APPEND_SQL,
+                        {
+                            "incident": incident,
+                            "at": self.clock.wall() if self.clock is not None else None,
+                            "type": type,
+                            "data": payload,
+                            "actor": actor,
+                            "key": key,
+                            "expect": expect_last,
+                            "channel": CHANNEL,
+                        },
                     )
-                if expect_last is not None and last != expect_last:
-                    raise Conflict(f"incident {incident} changed since seq {expect_last}")
-                seq = last + 1
-                at = self.clock.wall() if self.clock is not None else None
-                row = conn.execute(
-                    f"""WITH added AS (
-                            INSERT INTO events
-                                (incident, seq, at, type, data, actor, idempotency_key)
-                            VALUES (%s, %s, coalesce(%s, clock_timestamp()), %s, %s, %s, %s)
-                            RETURNING {EVENT_COLUMNS})
-                        SELECT added.*, pg_notify(%s, %s) FROM added""",
-                    (incident, seq, at, type, payload, actor, key, CHANNEL, f"{incident}:{seq}"),
+            row = cur.fetchone()
+            assert row is not None
+            known, closed, last, done, *added = row[:9]
+            if done:  # an earlier attempt committed before its answer was lost
+                stored = conn.execute(
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE idempotency_key = %s", (key,)
                 ).fetchone()
-                assert row is not None
-            return self._decode(incident, *row[:5])
+                assert stored is not None
+                return self._decode(incident, *stored)
+            if added[0] is not None:
+                return self._decode(incident, *added)
+            if not known:
+                raise UserError(
+                    f"unknown incident '{incident}'", "run `tsbrunbook incident list --all`"
+                )
+            if closed:
+                raise UserError(
+                    f"incident {incident} is closed",
+                    "start a new one with `tsbrunbook incident start TITLE`",
+                )
+            raise Conflict(f"incident {incident} changed since seq {expect_last} (now {last})")
 
         return self._retrying(work)  # type: ignore[no-any-return]
 
