@@ -68,11 +68,12 @@ def _open(spec: str, must_exist: bool):  # noqa: ANN202 — an IncidentStore wit
         return open_postgres(spec, password_lookup=database_password)
     from ..store.sqlite import Store
 
-    if must_exist and not os.path.isfile(spec):
-        raise UserError(
-            f"{spec}: no such incident store",
-            "give an SQLite file (incidents.sqlite3) or a postgresql:// URL",
-        )
+    hint = "give an SQLite file (incidents.sqlite3) or a postgresql:// URL"
+    if must_exist and not os.path.exists(spec):
+        raise UserError(f"{spec}: no such incident store", hint)
+    if os.path.exists(spec) and not (os.path.isfile(spec) or os.path.isdir(spec)):
+        # A device or a FIFO: reading one could block or never end.
+        raise UserError(f"{spec}: not a regular file, so not an incident store", hint)
     return Store(spec)
 
 

@@ -242,8 +242,8 @@ class PostgresStore:
             f"incident store unreachable at {self._url.host}:{self._url.port}: "
             + self._mask(_reason(exc)),
             hint
-            or "check that the server is up and the URL, user and password are right "
-            "(TSBRUNBOOK_DATABASE_URL, ~/.pgpass, `tsbrunbook secret set database-password`); "
+            or "is the server up, and are the URL, user and password right? See "
+            "TSBRUNBOOK_DATABASE_URL, ~/.pgpass, `tsbrunbook secret set database-password`; "
             "nothing was recorded",
         )
 
@@ -278,6 +278,12 @@ class PostgresStore:
         """A new connection; the keyring's password only when libpq found none that works."""
         try:
             return self._open_connection(self._keyring_password)
+        except psycopg.ProgrammingError as exc:  # libpq refused the URL itself
+            raise UserError(
+                f"the database URL {self.location} is not valid: {self._mask(_reason(exc))}",
+                "write it as postgresql://USER@HOST:PORT/DATABASE[?sslmode=…] "
+                "(TSBRUNBOOK_DATABASE_URL or --database-url)",
+            ) from None
         except psycopg.OperationalError as exc:
             if self._keyring_password or self._url.password or not _auth_failed(exc):
                 raise self._unreachable(exc) from None
