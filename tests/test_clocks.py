@@ -19,7 +19,9 @@ from tsbrunbook.domain.escalation import (
     escalation_timers,
     record_expired_timers,
 )
-from tsbrunbook.domain.incident_export import duration, incident_dict, incident_markdown
+from tsbrunbook.domain.incident_json import incident_dict
+from tsbrunbook.domain.incident_markdown import incident_markdown
+from tsbrunbook.domain.timefmt import duration
 from tsbrunbook.store import Store
 from tsbrunbook.workspace import Workspace
 

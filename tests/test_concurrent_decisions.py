@@ -21,7 +21,7 @@ STEP = "central-control-plane-failure/recovery/check-central-pods"
 
 def _worker(db: str, incident: str, action: str, arg: str, barrier, results) -> None:
     """Open the incident, wait until every worker has it open, then act once."""
-    from tsbrunbook.integrations.notify import set_chat
+    from tsbrunbook.domain.chat import set_chat
 
     store = Store(db)
     try:

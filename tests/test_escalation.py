@@ -10,15 +10,17 @@ import pytest
 from tsbrunbook.domain.errors import LoadError
 from tsbrunbook.domain.escalation import (
     due_timers,
-    effective_escalate_after,
     escalation_timers,
     incident_escalation_points,
     match_periods,
     record_expired_timers,
 )
-from tsbrunbook.domain.incident import describe
-from tsbrunbook.domain.incident_export import incident_dict, incident_markdown
-from tsbrunbook.domain.loader import demo_estate_path, load_estate
+from tsbrunbook.domain.event_text import describe
+from tsbrunbook.domain.incident_json import incident_dict
+from tsbrunbook.domain.incident_markdown import incident_markdown
+from tsbrunbook.domain.runbooks.estate import load_estate
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
+from tsbrunbook.domain.site_policy import effective_escalate_after
 from tsbrunbook.workspace import Workspace
 
 MP = "management-plane-failure"

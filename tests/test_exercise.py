@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import DATA, ROOT
 from tests.test_validate import planted
-from tsbrunbook.domain.exercise import find_exercise, format_offset, list_exercises, parse_offset
+from tsbrunbook.domain.exercise import find_exercise, list_exercises
 from tsbrunbook.domain.exercise_run import ExerciseRun
+from tsbrunbook.domain.timefmt import offset, parse_offset
 from tsbrunbook.workspace import Workspace
 
 BROKEN = DATA / "broken_exercises"
@@ -75,7 +76,7 @@ def test_each_planted_exercise_defect_is_reported_with_its_line(cli, path):
 def test_offsets_parse_and_format():
     assert parse_offset("05:00") == 300 and parse_offset("1:02:03") == 3723
     assert parse_offset("5 min") is None and parse_offset("00:75") is None
-    assert format_offset(3723) == "1:02:03" and format_offset(59) == "00:59"
+    assert offset(3723) == "1:02:03" and offset(59) == "00:59"
 
 
 def test_unknown_exercise_suggests(cli):
@@ -150,7 +151,7 @@ def test_kill_mid_exercise_and_resume_loses_nothing(pack, isolated_home):
         f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from tsbrunbook.domain.loader import load_pack
+        from tsbrunbook.domain.runbooks.pack import load_pack
         from tests.test_exercise import start_run
         ws, run = start_run(load_pack())
         run.start()

@@ -11,7 +11,7 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 
 from tsbrunbook.domain.export import checklist_markdown
 from tsbrunbook.domain.incident import IncidentSession, checklists, readiness_gaps
-from tsbrunbook.domain.incident_export import incident_markdown
+from tsbrunbook.domain.incident_markdown import incident_markdown
 from tsbrunbook.store import Store
 
 WC = "workload-cluster-failure@eu-west/recovery"

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import ROOT
 from tsbrunbook.domain.errors import UserError
 from tsbrunbook.domain.incident import IncidentSession, checklists, fold
-from tsbrunbook.domain.incident_export import incident_dict
+from tsbrunbook.domain.incident_json import incident_dict
 from tsbrunbook.store import Store
 
 WC = "workload-cluster-failure@eu-west/recovery"
@@ -63,8 +63,9 @@ import json, sys
 from datetime import UTC, datetime
 from tsbrunbook.domain.impact import ImpactEngine
 from tsbrunbook.domain.incident import fold
-from tsbrunbook.domain.incident_export import incident_dict
-from tsbrunbook.domain.loader import load_estate, load_pack
+from tsbrunbook.domain.incident_json import incident_dict
+from tsbrunbook.domain.runbooks.estate import load_estate
+from tsbrunbook.domain.runbooks.pack import load_pack
 from tsbrunbook.store import Store
 engine = ImpactEngine(load_pack(), load_estate())
 with Store() as store:

@@ -11,17 +11,11 @@ from datetime import timedelta
 import pytest
 
 from tests.http_servers import closed_port, drip_headers, serve, serve_raw, stall_after_headers
+from tsbrunbook.domain.chat import chat_enabled, messages, set_chat, slack_text
 from tsbrunbook.domain.escalation import record_expired_timers
 from tsbrunbook.integrations import secrets
 from tsbrunbook.integrations.http import HttpFailure
-from tsbrunbook.integrations.notify import (
-    Notifier,
-    chat_enabled,
-    messages,
-    post_text,
-    set_chat,
-    slack_text,
-)
+from tsbrunbook.integrations.notify import Notifier, post_text
 from tsbrunbook.workspace import Workspace
 
 TOKEN = "T0001/B0002/zz-planted-webhook-token-9"

@@ -14,9 +14,11 @@ from .domain.clock import SYSTEM_CLOCK
 from .domain.errors import UserError, did_you_mean
 from .domain.impact import ImpactEngine
 from .domain.incident import IncidentSession
-from .domain.loader import demo_estate_path, load_estate, load_pack
 from .domain.model import Pack
-from .domain.yamlsrc import read_text
+from .domain.runbooks.estate import load_estate
+from .domain.runbooks.pack import load_pack
+from .domain.runbooks.paths import demo_estate_path
+from .domain.runbooks.textfile import read_text
 
 
 class Workspace:

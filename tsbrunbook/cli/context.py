@@ -7,8 +7,9 @@ from functools import cached_property
 
 from ..domain.graph import EstateGraph
 from ..domain.impact import ImpactEngine
-from ..domain.loader import load_estate, load_pack
 from ..domain.model import Estate, Pack
+from ..domain.runbooks.estate import load_estate
+from ..domain.runbooks.pack import load_pack
 
 
 class Context:

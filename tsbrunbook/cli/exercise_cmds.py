@@ -11,10 +11,10 @@ from ..domain.exercise import (
     check_exercise_file,
     exercises_dir,
     find_exercise,
-    format_offset,
     list_exercises,
 )
 from ..domain.exercise_run import check_speed
+from ..domain.timefmt import offset
 from .context import Context
 from .text import one_line, report_problems, table
 
@@ -106,9 +106,7 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
             )
         )
         return 0
-    rows = [
-        [e.id, one_line(e.title, 60), format_offset(e.duration), str(len(e.injects))] for e in items
-    ]
+    rows = [[e.id, one_line(e.title, 60), offset(e.duration), str(len(e.injects))] for e in items]
     ctx.out(table(["ID", "TITLE", "DURATION", "INJECTS"], rows))
     return 0
 
@@ -184,7 +182,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     run = ExerciseRun(session, exercise)
     if run.recover():
         print(
-            f"{session.id}: resumed; the clock was running when the last run stopped and is paused at {format_offset(run.now())} (p resumes)"
+            f"{session.id}: resumed; the clock was running when the last run stopped and is paused at {offset(run.now())} (p resumes)"
         )
     if args.speed is not None and args.speed != run.clock.speed:
         run.set_speed(args.speed)

@@ -13,17 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from ..domain.event_text import event_text
 from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession
-from ..domain.incident_export import (
-    all_views,
-    duration,
-    escalation_points,
-    event_columns,
-    incident_dict,
-    incident_markdown,
-    span,
-    stamp,
-)
+from ..domain.incident_json import incident_dict
+from ..domain.incident_markdown import incident_markdown
+from ..domain.incident_queries import all_views, escalation_points
+from ..domain.timefmt import duration, span, stamp
 from ..output import check_output, write_atomically
 from .context import Context
 from .runbook_cmds import impact_text
@@ -384,7 +379,8 @@ def show_text(sess: IncidentSession, ctx: Context) -> str:
         ),
     ]
     for event in recent:
-        what, details = event_columns(event)
+        text = event_text(event)
+        what, details = text.what, text.details
         out.append(
             f"  {event.seq:>3} {event.at:%H:%M:%S} {what}"
             + (f": {one_line(details, 160)}" if details else "")

@@ -91,7 +91,7 @@ def cmd_brief(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
-    from ..integrations.notify import set_chat
+    from ..domain.chat import set_chat
     from .incident_cmds import session
 
     enabled = args.switch == "on"

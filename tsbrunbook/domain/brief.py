@@ -15,6 +15,8 @@ from .. import __version__
 from . import export, template
 from . import markdown as md
 from .escalation import escalation_timers, incident_escalation_points
+from .event_text import event_text
+from .events import TimerExpired
 from .impact import Impact, ImpactEngine
 from .incident import (
     ChecklistView,
@@ -24,8 +26,9 @@ from .incident import (
     readiness_checklist,
     utcnow,
 )
-from .incident_export import down_periods, duration, event_columns, span, stamp, worst_moment
+from .incident_queries import down_periods, worst_moment
 from .model import MANAGEMENT_SCOPE, Datastore, Estate, Level
+from .timefmt import duration, span, stamp
 
 MAX_CLUSTER_NAMES = 12
 WORKED = ("done", "failed", "skipped", "blocked")
@@ -211,10 +214,10 @@ def _scenarios(
     if not seen:
         return "\n".join(out + ["No scenario matched."])
     timers = {t.instance: t for t in escalation_timers(state, engine, impact, now)}
-    expired = {}
+    expired: dict[str, datetime] = {}
     for event in state.timeline:
-        if event.type == "timer-expired":
-            expired.setdefault(event.data.get("instance"), event.at)
+        if isinstance(event.payload, TimerExpired):
+            expired.setdefault(event.payload.instance, event.at)
     rows = []
     for v in seen:
         assert v.scenario is not None
@@ -310,7 +313,8 @@ def _readiness(estate: Estate) -> str:
 def _timeline(state: IncidentState) -> str:
     rows = []
     for event in state.timeline:
-        what, details = event_columns(event)
+        text = event_text(event)
+        what, details = text.what, text.details
         rows.append(
             [
                 str(event.seq),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-BEHIND_TOLERANCE_S = 2.0  # writers' clocks differ a little; less than this is not worth a word
+from .timefmt import BEHIND_TOLERANCE_S, short_span
 
 
 class Clock(Protocol):
@@ -109,18 +109,6 @@ def as_clock(clock: Clock | Callable[[], datetime] | None) -> Clock:
     if hasattr(clock, "wall") and hasattr(clock, "monotonic"):
         return clock  # type: ignore[return-value]
     return WallOnlyClock(clock)  # type: ignore[arg-type]
-
-
-def short_span(seconds: float) -> str:
-    """`2h 0m`, `5m 12s`, `40s`: a gap between clocks, said briefly."""
-    s = int(abs(seconds))
-    if s >= 86400:
-        return f"{s // 86400}d {s % 86400 // 3600}h"
-    if s >= 3600:
-        return f"{s // 3600}h {s % 3600 // 60}m"
-    if s >= 60:
-        return f"{s // 60}m {s % 60}s"
-    return f"{s}s"
 
 
 def behind_by(last_event_at: datetime | None, now: datetime) -> float:

@@ -19,28 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from .clock import SYSTEM_CLOCK, Clock
+from .events import TimerExpired
 from .impact import Impact, ImpactEngine
 from .incident import Conflict, Event, IncidentSession, IncidentState, assessable, down_sets, utcnow
-from .incident_export import EscalationPoint, all_views, escalation_points, iso
-from .model import Estate, Scenario
-
-TIMER_EVENT = "timer-expired"
-
-
-def effective_escalate_after(scenario: Scenario, estate: Estate) -> tuple[int | None, str]:
-    """(seconds, where from: "scenario" or "estate"), or (None, "") when the scenario has no timer.
-
-    The estate overrides only scenarios that have a timer: a scenario without `escalate_after`
-    has no point at which the runbook says to call support."""
-    if scenario.escalate_after is None:
-        return None, ""
-    override = estate.escalate_after.get(scenario.severity.id)
-    if override is not None:
-        return override, "estate"
-    return scenario.escalate_after, "scenario"
+from .incident_queries import EscalationPoint, all_views, escalation_points
+from .model import Scenario
+from .site_policy import effective_escalate_after
+from .timefmt import iso
 
 
 @dataclass(frozen=True)
@@ -51,7 +38,6 @@ class MatchPeriod:
     since: datetime
     since_seq: int  # the down/up event that made it match
     until: datetime | None  # None: it still matches
-    until_seq: int | None
 
 
 def match_periods(state: IncidentState, engine: ImpactEngine) -> list[MatchPeriod]:
@@ -67,10 +53,10 @@ def match_periods(state: IncidentState, engine: ImpactEngine) -> list[MatchPerio
         active = cache[ids]
         for instance in [i for i in open_ if i not in active]:
             since, seq = open_.pop(instance)
-            out.append(MatchPeriod(instance, since, seq, event.at, event.seq))
+            out.append(MatchPeriod(instance, since, seq, event.at))
         for instance in sorted(active - open_.keys()):
             open_[instance] = (event.at, event.seq)
-    out += [MatchPeriod(i, since, seq, None, None) for i, (since, seq) in open_.items()]
+    out += [MatchPeriod(i, since, seq, None) for i, (since, seq) in open_.items()]
     return sorted(out, key=lambda p: (p.since_seq, p.instance))
 
 
@@ -124,8 +110,8 @@ def escalation_timers(
     current = {p.instance: p for p in match_periods(state, engine) if p.until is None}
     recorded: dict[str, list[int]] = {}
     for event in state.timeline:
-        if event.type == TIMER_EVENT:
-            recorded.setdefault(str(event.data.get("instance", "")), []).append(event.seq)
+        if isinstance(event.payload, TimerExpired):
+            recorded.setdefault(event.payload.instance, []).append(event.seq)
     out = []
     for m in impact.scenarios:
         seconds, source = effective_escalate_after(m.scenario, engine.estate)
@@ -166,14 +152,14 @@ def due_timers(
     return [t for t in escalation_timers(state, engine, impact, now) if t.due]
 
 
-def timer_event_data(timer: Timer) -> dict[str, Any]:
-    """The data of the `timer-expired` event for this timer."""
-    return {
-        "instance": timer.instance,
-        "deadline": iso(timer.deadline),
-        "matched": iso(timer.matched),
-        "after_seconds": timer.after_seconds,
-    }
+def timer_expired(timer: Timer) -> TimerExpired:
+    """The `timer-expired` event for this timer."""
+    return TimerExpired(
+        instance=timer.instance,
+        deadline=iso(timer.deadline),
+        matched=iso(timer.matched),
+        after_seconds=timer.after_seconds,
+    )
 
 
 def record_expired_timers(
@@ -203,9 +189,7 @@ def record_expired_timers(
         try:
             for timer in due:
                 recorded.append(
-                    session.record(
-                        TIMER_EVENT, timer_event_data(timer), expect_last=session.state.last_seq
-                    )
+                    session.record(timer_expired(timer), expect_last=session.state.last_seq)
                 )
         except Conflict:
             continue
@@ -290,5 +274,5 @@ def incident_escalation_points(
     state: IncidentState, engine: ImpactEngine, impact: Impact | None = None
 ) -> list[EscalationPoint]:
     """Every escalation point of the checklists that appeared (readiness included), raised or not,
-    then escalations raised on other steps: incident_export.escalation_points over all views."""
+    then escalations raised on other steps: incident_queries.escalation_points over all views."""
     return escalation_points(state, engine, all_views(state, engine, impact))

@@ -12,14 +12,19 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from . import timefmt
 from .errors import LoadError, Problem, did_you_mean
 from .impact import ImpactEngine
-from .loader import demo_estate_path, load_estate, runbooks_dir
 from .model import Estate, Pack
+from .runbooks.estate import load_estate
+from .runbooks.mapping import Obj
+from .runbooks.pack import load_pack
+from .runbooks.paths import demo_estate_path, runbooks_dir
+from .runbooks.textfile import read_text
+from .runbooks.textrules import check_id
+from .runbooks.yamlsrc import Source, parse
 from .serialize import applicable_steps
-from .yamlsrc import Obj, Source, check_id, parse, read_text
 
-OFFSET_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
 DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h)$")
 PREDICT_DEFAULT = "Before you look: what is the impact on each operation?"
 MAX_EXERCISE_SECONDS = 24 * 3600  # a tabletop exercise is hours long, never days
@@ -71,29 +76,11 @@ class Exercise:
         return next(i for i in self.injects if i.id == inject_id)
 
 
-def parse_offset(text: str) -> int | None:
-    """`05:00` → 300, `1:02:03` → 3723; None if malformed."""
-    m = OFFSET_RE.match(text.strip())
-    if not m:
-        return None
-    hours, minutes, seconds = int(m.group(1) or 0), int(m.group(2)), int(m.group(3))
-    if seconds >= 60 or (m.group(1) and minutes >= 60):
-        return None
-    return hours * 3600 + minutes * 60 + seconds
-
-
-def format_offset(seconds: float) -> str:
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
 def _offset(obj: Obj, key: str, required: bool = True) -> int | None:
     raw = obj.get(key, str, required=required)
     if raw is None:
         return None
-    value = parse_offset(raw)
+    value = timefmt.parse_offset(raw)
     if value is None or value > MAX_EXERCISE_SECONDS:
         obj.src.problem(
             obj.line_of(key),
@@ -222,7 +209,7 @@ def check_exercise(exercise: Exercise, pack: Pack, estate: Estate) -> list[Probl
                 Problem(
                     file,
                     inject.line_of("at"),
-                    f"inject '{inject.id}' at {format_offset(inject.at)} comes before the previous one; keep injects in time order",
+                    f"inject '{inject.id}' at {timefmt.offset(inject.at)} comes before the previous one; keep injects in time order",
                 )
             )
         last_at = max(last_at, inject.at)
@@ -231,7 +218,7 @@ def check_exercise(exercise: Exercise, pack: Pack, estate: Estate) -> list[Probl
                 Problem(
                     file,
                     inject.line_of("at"),
-                    f"inject '{inject.id}' at {format_offset(inject.at)} is after the end of the exercise ({format_offset(exercise.duration)})",
+                    f"inject '{inject.id}' at {timefmt.offset(inject.at)} is after the end of the exercise ({timefmt.offset(exercise.duration)})",
                 )
             )
         if not inject.down and not inject.up and inject.question:
@@ -350,7 +337,7 @@ def _check_expectation(
             Problem(
                 file,
                 exp.line,
-                f"expectation: due at {format_offset(exp.by)}, before its inject at {format_offset(inject.at)}",
+                f"expectation: due at {timefmt.offset(exp.by)}, before its inject at {timefmt.offset(inject.at)}",
             )
         )
     if exercise.duration and exp.by > exercise.duration:
@@ -358,7 +345,7 @@ def _check_expectation(
             Problem(
                 file,
                 exp.line,
-                f"expectation: due at {format_offset(exp.by)}, after the end of the exercise",
+                f"expectation: due at {timefmt.offset(exp.by)}, after the end of the exercise",
             )
         )
     return problems
@@ -399,6 +386,11 @@ def check_exercise_file(path: str, pack: Pack) -> tuple[Exercise | None, list[Pr
     except LoadError as exc:
         return exercise, problems + exc.problems
     return exercise, sorted(problems + check_exercise(exercise, pack, estate), key=lambda p: p.line)
+
+
+def check_exercise_path(path: str) -> list[Problem]:
+    """The problems of one exercise file, checked against the bundled pack (for `validate`)."""
+    return check_exercise_file(path, load_pack())[1]
 
 
 def list_exercises(pack: Pack) -> list[Exercise]:

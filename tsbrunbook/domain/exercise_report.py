@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from . import markdown as md
-from .exercise import format_offset
-from .exercise_run import CLOCK, INJECT, PREDICTION, Progress
+from .event_text import TextContext, event_text
+from .events import ExercisePrediction, Note
+from .exercise_run import Progress
 from .impact import ImpactEngine
-from .incident import IncidentState, checklists, describe
+from .incident import Event, IncidentState, checklists
 from .model import Level
+from .timefmt import clock, offset
 
 RESULT = {"met": "✅ met", "late": "⚠️ late", "missed": "❌ missed", "open": "⏳ not due yet"}
 
@@ -16,19 +18,15 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def _event_line(e, prog: Progress) -> str:
-    if e.type == CLOCK:
-        d = e.data
-        return f"clock {d.get('action')} at {format_offset(float(d.get('offset', 0)))}" + (
-            f", speed ×{d.get('speed')}" if d.get("action") == "speed" else ""
-        )
-    if e.type == INJECT:
-        return f"inject **{md.inline(e.data.get('inject', ''))}**: {md.inline(e.data.get('message', ''))}"
-    if e.type == PREDICTION:
-        score = next((p for p in prog.predictions if p.inject == e.data.get("inject")), None)
-        got = f" — {len(score.right)}/{len(score.actual)} right" if score else ""
-        return f"prediction for {md.inline(e.data.get('inject', ''))}{got}"
-    return md.inline(describe(e))
+def _event_line(e: Event, prog: Progress) -> str:
+    """The What of the timeline: the event's line, with the score of a prediction."""
+    context = TextContext()
+    if isinstance(e.payload, ExercisePrediction):
+        inject = e.payload.inject
+        score = next((p for p in prog.predictions if p.inject == inject), None)
+        if score:
+            context = TextContext(prediction=(len(score.right), len(score.actual)))
+    return event_text(e, context).line.markdown()
 
 
 def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) -> str:
@@ -51,7 +49,7 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
         ),
         (
             "Exercise clock",
-            f"{format_offset(prog.clock.offset)} of {format_offset(ex.duration)} planned",
+            f"{offset(prog.clock.offset)} of {offset(ex.duration)} planned",
         ),
     ]
     out += [md.table(["", ""], [[f"**{k}**", v] for k, v in facts]), ""]
@@ -76,7 +74,7 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
                 ["Injects fired", f"{len(prog.fired)}/{len(ex.injects)}"],
                 [
                     "Mean time from inject to first action",
-                    format_offset(sum(reactions) / len(reactions)) if reactions else "—",
+                    offset(sum(reactions) / len(reactions)) if reactions else "—",
                 ],
             ],
         )
@@ -92,7 +90,7 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
                 want, said = p.actual.get(op.id, "ok"), p.predicted.get(op.id, "?")
                 mark = "✅" if want == said else "❌"
                 cells.append(f"{mark} said {said}, was {Level.parse(want).glyph} {want}")
-            rows.append([md.inline(p.inject), format_offset(p.offset), *cells, _pct(p.score)])
+            rows.append([md.inline(p.inject), offset(p.offset), *cells, _pct(p.score)])
         out += [md.table(["Inject", "At", *[md.inline(o.short) for o in ops], "Score"], rows), ""]
 
     out += ["### Injects", ""]
@@ -101,10 +99,10 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
         rows.append(
             [
                 md.inline(r.inject.id),
-                format_offset(r.inject.at),
-                format_offset(r.fired_at) if r.fired_at is not None else "not fired",
+                offset(r.inject.at),
+                offset(r.fired_at) if r.fired_at is not None else "not fired",
                 md.inline(", ".join(r.instances)) or "—",
-                format_offset(r.first_action_after) if r.first_action_after is not None else "—",
+                offset(r.first_action_after) if r.first_action_after is not None else "—",
             ]
         )
     out += [
@@ -119,8 +117,8 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
                 md.inline(r.inject),
                 r.expectation.kind,
                 md.code_span(r.expectation.ref),
-                format_offset(r.expectation.by),
-                format_offset(r.met_at) if r.met_at is not None else "—",
+                offset(r.expectation.by),
+                offset(r.met_at) if r.met_at is not None else "—",
                 RESULT[r.status],
                 f"{r.points}/{r.expectation.points}",
             ]
@@ -132,8 +130,8 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
     out += ["## Missed expectations", ""]
     open_ = [r for r in prog.expectations if r.status == "open"]
     out += [
-        f"- {RESULT[r.status]}: {r.expectation.kind} {md.code_span(r.expectation.ref)} due {format_offset(r.expectation.by)}"
-        + (f", done {format_offset(r.met_at)}" if r.met_at is not None else "")
+        f"- {RESULT[r.status]}: {r.expectation.kind} {md.code_span(r.expectation.ref)} due {offset(r.expectation.by)}"
+        + (f", done {offset(r.met_at)}" if r.met_at is not None else "")
         for r in missed
     ]
     if not missed:
@@ -167,9 +165,9 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
         if s.state.state in ("failed", "blocked")
     ]
     gaps += [
-        f"- Note{(' on ' + md.code_span(e.data['ref'])) if e.data.get('ref') else ''}: {md.inline(e.data.get('text', ''))}"
-        for e in state.timeline
-        if e.type == "note" and e.data.get("gap")
+        f"- Note{(' on ' + md.code_span(note.ref)) if note.ref else ''}: {md.inline(note.text)}"
+        for note in (e.payload for e in state.timeline)
+        if isinstance(note, Note) and note.gap
     ]
     out += gaps or ["None recorded."]
     out.append("")
@@ -177,8 +175,8 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
     out += ["## Timeline", ""]
     rows = [
         [
-            format_offset(prog.offsets.get(e.seq, 0)),
-            f"{e.at:%H:%M:%S}",
+            offset(prog.offsets.get(e.seq, 0)),
+            clock(e.at),
             md.inline(e.actor) or "—",
             _event_line(e, prog),
         ]

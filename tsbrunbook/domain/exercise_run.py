@@ -11,22 +11,26 @@ from typing import Protocol
 
 from .clock import SYSTEM_CLOCK
 from .errors import UserError
+from .events import (
+    Down,
+    Escalation,
+    ExerciseClock,
+    ExerciseInject,
+    ExercisePrediction,
+    Note,
+    StepChanged,
+    Up,
+)
 from .exercise import Exercise, Expectation, Inject
 from .impact import ImpactEngine
 from .incident import Event, IncidentSession, IncidentState, utcnow
 from .model import LEVEL_IDS
-
-CLOCK = "exercise-clock"
 
 
 class WallClock(Protocol):
     """What the exercise clock reads "now" from (a domain.clock.Clock fits)."""
 
     def wall(self) -> datetime: ...
-
-
-INJECT = "exercise-inject"
-PREDICTION = "exercise-prediction"
 
 
 @dataclass(frozen=True)
@@ -46,26 +50,29 @@ class Clock:
 
     def change(
         self, action: str, wall: datetime, offset: float | None = None, speed: float | None = None
-    ) -> dict:
-        """The data of the clock event that performs `action` now."""
+    ) -> ExerciseClock:
+        """The clock event that performs `action` now."""
         current = self.now(wall)
         running = {"start": True, "resume": True, "pause": False}.get(action, self.running)
-        return {
-            "action": action,
-            "offset": round(offset if offset is not None else current, 3),
-            "running": running,
-            "speed": speed if speed is not None else self.speed,
-        }
+        return ExerciseClock(
+            action=action,
+            offset=round(offset if offset is not None else current, 3),
+            running=running,
+            speed=speed if speed is not None else self.speed,
+        )
+
+    @classmethod
+    def after(cls, event: Event, p: ExerciseClock) -> Clock:
+        """The clock as a clock event left it."""
+        speed = float(p.speed) if p.speed is not None else 1.0
+        return cls(float(p.offset), event.at, p.running, speed, True)
 
 
 def clock_of(events: list[Event]) -> Clock:
     clock = Clock()
     for e in events:
-        if e.type == CLOCK:
-            d = e.data
-            clock = Clock(
-                float(d["offset"]), e.at, bool(d["running"]), float(d.get("speed", 1.0)), True
-            )
+        if isinstance(e.payload, ExerciseClock):
+            clock = Clock.after(e, e.payload)
     return clock
 
 
@@ -74,14 +81,8 @@ def offsets(events: list[Event]) -> dict[int, float]:
     out: dict[int, float] = {}
     clock = Clock()
     for e in events:
-        if e.type == CLOCK:
-            clock = Clock(
-                float(e.data["offset"]),
-                e.at,
-                bool(e.data["running"]),
-                float(e.data.get("speed", 1.0)),
-                True,
-            )
+        if isinstance(e.payload, ExerciseClock):
+            clock = Clock.after(e, e.payload)
         out[e.seq] = round(clock.now(e.at), 3)
     return out
 
@@ -173,12 +174,13 @@ def progress(
     actual_after: dict[str, dict[str, str]] = {}
     appeared: set[str] = set()
     for e in events:
-        if e.type == "down":
-            down += [c for c in e.data.get("components", []) if c not in down]
-        elif e.type == "up":
-            down = [c for c in down if c not in e.data.get("components", [])]
-        elif e.type == INJECT and e.data.get("inject") in results:
-            inject_id = e.data["inject"]
+        p = e.payload
+        if isinstance(p, Down):
+            down += [c for c in p.components if c not in down]
+        elif isinstance(p, Up):
+            down = [c for c in down if c not in p.components]
+        elif isinstance(p, ExerciseInject) and p.inject in results:
+            inject_id = p.inject
             fired.setdefault(inject_id, offs[e.seq])
             impact = engine.assess(down)
             actual_after[inject_id] = {op: r.level.id for op, r in impact.operations.items()}
@@ -187,15 +189,12 @@ def progress(
             res = results[inject_id]
             res.fired_at = offs[e.seq]
             res.instances = instances
-        elif e.type == PREDICTION and e.data.get("inject") in actual_after:
-            inject_id = e.data["inject"]
+        elif isinstance(p, ExercisePrediction) and p.inject in actual_after:
             predictions.append(
-                PredictionScore(
-                    inject_id, offs[e.seq], dict(e.data.get("levels", {})), actual_after[inject_id]
-                )
+                PredictionScore(p.inject, offs[e.seq], dict(p.levels), actual_after[p.inject])
             )
-        if e.type in ("step", "escalation", "note") and e.data.get("ref"):
-            instance = e.data["ref"].split("/")[0]
+        if isinstance(p, StepChanged | Escalation | Note) and p.ref:
+            instance = p.ref.split("/")[0]
             for res in results.values():
                 if (
                     res.fired_at is None
@@ -210,26 +209,25 @@ def progress(
         for exp in inject.expectations:
             met = None
             for e in events:
+                p = e.payload
                 if (
                     exp.kind == "step"
-                    and e.type == "step"
-                    and e.data.get("ref") == exp.ref
-                    and e.data.get("state") == "done"
+                    and isinstance(p, StepChanged)
+                    and p.ref == exp.ref
+                    and p.state == "done"
                 ):
                     met = offs[e.seq]
                     break
-                if (
-                    exp.kind == "escalation"
-                    and e.type == "escalation"
-                    and e.data.get("ref") == exp.ref
-                ):
+                if exp.kind == "escalation" and isinstance(p, Escalation) and p.ref == exp.ref:
                     met = offs[e.seq]
                     break
             expectation_results.append(ExpectationResult(inject.id, exp, met, now))
     from .incident import checklists
 
     points = []
-    raised = {e.data.get("ref"): offs[e.seq] for e in reversed(events) if e.type == "escalation"}
+    raised = {
+        e.payload.ref: offs[e.seq] for e in reversed(events) if isinstance(e.payload, Escalation)
+    }
     for view in checklists(state, engine):
         for sv in view.steps:
             if sv.step.escalation:
@@ -282,13 +280,9 @@ class ExerciseRun:
         """Record a clock change, decided on the freshest state (`when` says whether it still
         applies there: two facilitator screens pausing at once record one pause)."""
 
-        def decide(state: IncidentState) -> tuple[str, dict] | None:
+        def decide(state: IncidentState) -> ExerciseClock | None:
             clock = clock_of(state.timeline)
-            return (
-                (CLOCK, clock.change(action, self.clocks.wall(), offset, speed))
-                if when(clock)
-                else None
-            )
+            return clock.change(action, self.clocks.wall(), offset, speed) if when(clock) else None
 
         self.session.record_if_changed(decide)
 
@@ -314,13 +308,12 @@ class ExerciseRun:
             return False
         last = max(events, key=lambda e: e.seq)
         self.session.record(
-            CLOCK,
-            {
-                "action": "pause",
-                "offset": round(clock.now(last.at), 3),
-                "running": False,
-                "speed": clock.speed,
-            },
+            ExerciseClock(
+                action="pause",
+                offset=round(clock.now(last.at), 3),
+                running=False,
+                speed=clock.speed,
+            )
         )
         return True
 
@@ -356,18 +349,21 @@ class ExerciseRun:
             )
         if inject_id not in self.progress().fired:
             raise UserError(f"inject '{inject_id}' has not fired yet")
-        self.session.record(PREDICTION, {"inject": inject_id, "levels": dict(levels)})
+        self.session.record(ExercisePrediction(inject=inject_id, levels=dict(levels)))
 
     def progress(self) -> Progress:
         return progress(self.exercise, self.session.state, self.session.engine, self.clocks.wall())
 
 
-def _fire(inject: Inject) -> Callable[[IncidentState], tuple[str, dict] | None]:
+def _fire(inject: Inject) -> Callable[[IncidentState], ExerciseInject | None]:
     """The decision to record an inject's marker: only if it has not fired yet."""
 
-    def decide(state: IncidentState) -> tuple[str, dict] | None:
-        if any(e.type == INJECT and e.data.get("inject") == inject.id for e in state.timeline):
+    def decide(state: IncidentState) -> ExerciseInject | None:
+        if any(
+            isinstance(e.payload, ExerciseInject) and e.payload.inject == inject.id
+            for e in state.timeline
+        ):
             return None
-        return INJECT, {"inject": inject.id, "message": inject.message}
+        return ExerciseInject(inject=inject.id, message=inject.message)
 
     return decide

@@ -11,35 +11,38 @@ import getpass
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Protocol
 
-from .clock import BEHIND_TOLERANCE_S
 from .errors import UserError, did_you_mean
+from .events import (
+    Closed,
+    Down,
+    Escalation,
+    Note,
+    Payload,
+    Started,
+    StepChanged,
+    StepStatus,
+    Unknown,
+    Up,
+    decode,
+    encode,
+)
 from .impact import Impact, ImpactEngine
 from .model import Scenario, Step
 from .serialize import applicable_steps
+from .timefmt import BEHIND_TOLERANCE_S
 
-EVENT_TYPES = (
-    "started",
-    "down",
-    "up",
-    "step",
-    "note",
-    "escalation",
-    "timer-expired",
-    "chat",
-    "closed",
-)
-STEP_ACTIONS = {
+STEP_ACTIONS: dict[str, StepStatus] = {
     "done": "done",
     "skip": "skipped",
     "fail": "failed",
     "block": "blocked",
     "reset": "pending",
 }
-STEP_STATES = ("pending", "done", "skipped", "failed", "blocked")
 READINESS_INSTANCE = "estate"
-PHASES = ("recovery", "restoration")
+PHASES = ("recovery", "restoration")  # the phases of a scenario's checklists, in order
 DECISION_ATTEMPTS = 50  # re-decisions after a Conflict before giving up (see record_if_changed)
 
 
@@ -56,7 +59,8 @@ def current_actor() -> str:
 
 @dataclass(frozen=True)
 class Event:
-    """One thing that happened. `seq` is given by the store, in append order."""
+    """One thing that happened. `seq` is given by the store, in append order. `type` and `data`
+    are as stored; `payload` is the same, typed (see domain.events)."""
 
     seq: int
     incident: str
@@ -64,6 +68,12 @@ class Event:
     type: str
     data: dict[str, Any]
     actor: str = ""
+
+    @cached_property
+    def payload(self) -> Payload | Unknown:
+        """The typed payload (ValueError if the data has the wrong shape; a store decodes every
+        event before handing it out, so that only happens to events built by hand)."""
+        return decode(self.type, self.data)
 
 
 @dataclass
@@ -130,40 +140,39 @@ class IncidentState:
         """Fold one event into the state. Unknown types are kept in the timeline only."""
         self.timeline.append(event)
         self.last_seq = max(self.last_seq, event.seq)
-        d = event.data
-        if event.type == "started":
-            self.title = d.get("title", "")
-            self.kind = d.get("kind", "incident")
+        p = event.payload
+        if isinstance(p, Started):
+            self.title = p.title
+            self.kind = p.kind
             self.started_at = event.at
-            self.meta = {k: v for k, v in d.items() if k not in ("title", "kind")}
-        elif event.type in ("down", "up"):
-            for cid in d.get("components", []):
-                if event.type == "down":
+            self.meta = {k: v for k, v in event.data.items() if k not in ("title", "kind")}
+        elif isinstance(p, Down | Up):
+            for cid in p.components:
+                if isinstance(p, Down):
                     self.down.setdefault(cid, event.at)
                 else:
                     self.down.pop(cid, None)
             if engine is not None:
                 for m in engine.match(assessable(engine, self.down))[2]:
                     self.instances.setdefault(m.instance, event.at)
-        elif event.type == "step":
-            st = self.steps.setdefault(d["ref"], StepState())
-            st.state = d["state"]
+        elif isinstance(p, StepChanged):
+            st = self.steps.setdefault(p.ref, StepState())
+            st.state = p.state
             st.at = event.at
-            st.note = d.get("note", "") or ""
+            st.note = p.note or ""
             st.history.append((event.at, st.state, st.note))
             if st.note:
                 st.notes.append((event.at, st.note))
-        elif event.type == "note":
-            ref = d.get("ref")
-            self.notes.append((event.at, d["text"], ref))
-            if ref:
-                self.steps.setdefault(ref, StepState()).notes.append((event.at, d["text"]))
-        elif event.type == "escalation":
-            self.escalations.append((event.at, d["ref"], d.get("case", "")))
-            st = self.steps.setdefault(d["ref"], StepState())
+        elif isinstance(p, Note):
+            self.notes.append((event.at, p.text, p.ref))
+            if p.ref:
+                self.steps.setdefault(p.ref, StepState()).notes.append((event.at, p.text))
+        elif isinstance(p, Escalation):
+            self.escalations.append((event.at, p.ref, p.case or ""))
+            st = self.steps.setdefault(p.ref, StepState())
             st.escalated = st.escalated or event.at
-            st.case = d.get("case", "") or st.case
-        elif event.type == "closed":
+            st.case = p.case or st.case
+        elif isinstance(p, Closed):
             self.closed_at = event.at
 
     @property
@@ -206,10 +215,11 @@ def down_sets(state: IncidentState, engine: ImpactEngine) -> Iterator[tuple[Even
     """Replay the incident's down/up events: after each one, the assessable components down then."""
     down: dict[str, None] = {}  # insertion-ordered, like IncidentState.down
     for event in state.timeline:
-        if event.type not in ("down", "up"):
+        p = event.payload
+        if not isinstance(p, Down | Up):
             continue
-        for cid in event.data.get("components", []):
-            if event.type == "down":
+        for cid in p.components:
+            if isinstance(p, Down):
                 down[cid] = None
             else:
                 down.pop(cid, None)
@@ -351,8 +361,9 @@ class IncidentSession:
                 "start a new one with `tsbrunbook incident start TITLE`",
             )
 
-    def _append(self, type: str, data: dict[str, Any], expect_last: int | None = None) -> Event:
+    def _append(self, payload: Payload, expect_last: int | None = None) -> Event:
         self.ensure_open()
+        type, data = payload.TYPE, encode(payload)
         if expect_last is None:
             event = self.sink.append(self.id, type, data, current_actor())
         else:
@@ -363,9 +374,7 @@ class IncidentSession:
     def impact(self) -> Impact:
         return self.engine.assess(assessable(self.engine, self.state.down))
 
-    def record_if_changed(
-        self, decide: Callable[[IncidentState], tuple[str, dict[str, Any]] | None]
-    ) -> Event | None:
+    def record_if_changed(self, decide: Callable[[IncidentState], Payload | None]) -> Event | None:
         """Append the event `decide` asks for on the freshest state, or nothing if it asks for none.
 
         For actions that record only a change ("mark down" when not down yet …). The decision and
@@ -380,9 +389,8 @@ class IncidentSession:
             decision = decide(self.state)
             if decision is None:
                 return None
-            type, data = decision
             try:
-                return self._append(type, data, expect_last=self.state.last_seq)
+                return self._append(decision, expect_last=self.state.last_seq)
             except Conflict:
                 continue
         raise UserError(
@@ -395,9 +403,9 @@ class IncidentSession:
         self.ensure_open()
         self.engine.validate(ids)
 
-        def decide(state: IncidentState) -> tuple[str, dict[str, Any]] | None:
-            new = [c for c in dict.fromkeys(ids) if c not in state.down]
-            return ("down", {"components": new}) if new else None
+        def decide(state: IncidentState) -> Down | None:
+            new = tuple(c for c in dict.fromkeys(ids) if c not in state.down)
+            return Down(components=new) if new else None
 
         return self.record_if_changed(decide)
 
@@ -406,9 +414,9 @@ class IncidentSession:
         self.ensure_open()
         self.engine.validate(ids)
 
-        def decide(state: IncidentState) -> tuple[str, dict[str, Any]] | None:
-            gone = [c for c in dict.fromkeys(ids) if c in state.down]
-            return ("up", {"components": gone}) if gone else None
+        def decide(state: IncidentState) -> Up | None:
+            gone = tuple(c for c in dict.fromkeys(ids) if c in state.down)
+            return Up(components=gone) if gone else None
 
         return self.record_if_changed(decide)
 
@@ -439,11 +447,11 @@ class IncidentSession:
         self.check_ref(ref)
         wanted, note = STEP_ACTIONS[action], note.strip()
 
-        def decide(state: IncidentState) -> tuple[str, dict[str, Any]] | None:
+        def decide(state: IncidentState) -> StepChanged | None:
             current = state.steps.get(ref, StepState())
             if current.state == wanted and (not note or note == current.note):
                 return None  # the step is already in that state, and there is nothing new to say
-            return "step", {"ref": ref, "state": wanted, "note": note}
+            return StepChanged(ref=ref, state=wanted, note=note)
 
         return self.record_if_changed(decide)
 
@@ -454,62 +462,20 @@ class IncidentSession:
             raise UserError("the note is empty", "write something worth keeping")
         if ref:
             self.check_ref(ref)
-        return self._append(
-            "note",
-            {
-                "text": text.strip(),
-                **({"ref": ref} if ref else {}),
-                **({"gap": True} if gap else {}),
-            },
-        )
+        return self._append(Note(text=text.strip(), ref=ref or None, gap=gap))
 
     def raise_escalation(self, ref: str, case: str = "") -> Event:
         self.ensure_open()
         self.check_ref(ref)
-        return self._append("escalation", {"ref": ref, "case": case.strip()})
+        return self._append(Escalation(ref=ref, case=case.strip()))
 
     def close(self) -> Event:
-        return self._append("closed", {})
+        return self._append(Closed())
 
-    def record(self, type: str, data: dict[str, Any], expect_last: int | None = None) -> Event:
+    def record(self, payload: Payload, expect_last: int | None = None) -> Event:
         """Append an event of another kind (timer expiry, exercise events) through the same checks.
 
         `expect_last`: append only if the incident's last event is still that seq (else
         `Conflict`), for events decided from the state as read, which must not be recorded twice
         by two processes deciding at the same time."""
-        if type not in EVENT_TYPES and not type.startswith("exercise-"):
-            raise UserError(f"unknown event type '{type}'")
-        return self._append(type, data, expect_last)
-
-
-def describe(event: Event) -> str:
-    """One line saying what an event was, for timelines and status lines."""
-    d = event.data
-    if event.type == "started":
-        return f"{d.get('kind', 'incident')} started: {d.get('title', '')}"
-    if event.type in ("down", "up"):
-        return f"marked {event.type}: {', '.join(d.get('components', []))}"
-    if event.type == "step":
-        note = f" — {d['note']}" if d.get("note") else ""
-        return f"step {d.get('state', '?')}: {d.get('ref', '')}{note}"
-    if event.type == "note":
-        where = f" on {d['ref']}" if d.get("ref") else ""
-        return f"note{where}: {d.get('text', '')}"
-    if event.type == "escalation":
-        case = f" (case {d['case']})" if d.get("case") else ""
-        return f"escalation raised: {d.get('ref', '')}{case}"
-    if event.type == "timer-expired":
-        return f"escalation timer expired: {d.get('instance', '')}"
-    if event.type == "chat":
-        return "chat updates " + ("on" if d.get("enabled") else "off")
-    if event.type == "closed":
-        return "closed"
-    if event.type == "exercise-clock":
-        return f"clock {d.get('action', '')}" + (
-            f" ×{d.get('speed')}" if d.get("action") == "speed" else ""
-        )
-    if event.type == "exercise-inject":
-        return f"inject {d.get('inject', '')}: {d.get('message', '')}"
-    if event.type == "exercise-prediction":
-        return f"prediction for {d.get('inject', '')}"
-    return event.type
+        return self._append(payload, expect_last)

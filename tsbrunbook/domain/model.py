@@ -37,7 +37,6 @@ class Level(IntEnum):
 
 LEVEL_IDS = ("ok", "limited", "outage")
 MANAGEMENT_SCOPE = "management"
-PHASES = ("recovery", "restoration", "readiness")
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,11 @@
-"""Incident updates to chat: short messages to a Slack / Mattermost incoming webhook.
+"""Delivery of incident updates to chat: short messages POSTed to a Slack / Mattermost incoming
+webhook. What is posted, and its words, is domain.chat's; this is the I/O.
 
-- **Opt-in per incident.** A `chat` event (`{"enabled": true}`) turns updates on for one
-  incident and `{"enabled": false}` off again (`tsbrunbook incident chat ID on|off`, or
-  `set_chat()`); it is part of the incident's record like every other action.
-- **What is posted.** Status changes only: components marked down or up, scenarios that recovered
-  (an instance stopped matching and its component is no longer down), escalations raised,
-  escalation timers that passed, the incident closed, and updates switched on or off. Notes and
-  step outcomes stay in the incident: chat is a broadcast, not the record.
-- **Never blocks, never loses the event.** `Notifier.submit()` only builds strings and appends
-  them to a queue; one background thread POSTs `{"text": …}` with a total deadline per request
-  and retries with exponential backoff (bounded attempts, capped delay, `Retry-After` honoured).
-  A stall is never silent: the status line says what the last attempt got and when the next
-  one is due, or how long the current one has waited. The event
+- **Never blocks, never loses the event.** `Notifier.submit()` only builds strings (through
+  domain.chat) and appends them to a queue; one background thread POSTs `{"text": …}` with a
+  total deadline per request and retries with exponential backoff (bounded attempts, capped
+  delay, `Retry-After` honoured). A stall is never silent: the status line says what the last
+  attempt got and when the next one is due, or how long the current one has waited. The event
   itself is already durable in the store before any message exists; a message that still fails
   after its last attempt is counted in `failed` and the error stays in `last_error`.
 - **Cursor, in memory.** On `start()` the notifier takes the incident's last event as its
@@ -24,7 +18,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
@@ -33,168 +26,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..domain.chat import MessageBuilder, slack_text
 from ..domain.errors import UserError
 from ..domain.impact import ImpactEngine
-from ..domain.incident import Event, IncidentSession, IncidentState, assessable
-from ..domain.incident_export import duration
+from ..domain.incident import Event, IncidentState
+from ..domain.timefmt import seconds
 from .http import HttpFailure, mask, request
 
-CHAT_EVENT = "chat"
-MAX_MESSAGE = 600
-MAX_NAMES = 5
-
-
-def chat_enabled(state: IncidentState) -> bool:
-    """Whether chat updates are on for this incident (the last `chat` event says so)."""
-    enabled = False
-    for event in state.timeline:
-        if event.type == CHAT_EVENT:
-            enabled = bool(event.data.get("enabled"))
-    return enabled
-
-
-def set_chat(session: IncidentSession, enabled: bool) -> Event | None:
-    """Record that chat updates are switched on or off; None if they already were."""
-    return session.record_if_changed(
-        lambda state: None if chat_enabled(state) == enabled else (CHAT_EVENT, {"enabled": enabled})
-    )
-
-
-def slack_text(text: str) -> str:
-    """One line, control characters removed, `&<>` escaped as Slack requires, length capped."""
-    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    if len(cleaned) > MAX_MESSAGE:
-        cleaned = cleaned[: MAX_MESSAGE - 1] + "…"
-    return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _names(items: list[str]) -> str:
-    shown = ", ".join(items[:MAX_NAMES])
-    return shown + (f" +{len(items) - MAX_NAMES} more" if len(items) > MAX_NAMES else "")
-
-
-class MessageBuilder:
-    """Replays an incident's events in order and says what to post for each (pure: no I/O).
-
-    Keeps its own replay of down/up so it can tell which scenario instances started or stopped
-    matching at each event."""
-
-    def __init__(self, engine: ImpactEngine, incident_id: str) -> None:
-        self.engine = engine
-        self.incident = incident_id
-        self.title = ""
-        self.started: datetime | None = None
-        self.enabled = False
-        self.down: dict[str, None] = {}
-        self.active: dict[str, str] = {}  # instance → scenario title (with cluster)
-        self.effective: frozenset[str] = frozenset()
-
-    def _match(self) -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
-        _, effective, matched = self.engine.match(assessable(self.engine, self.down))
-        titles = {
-            m.instance: (m.scenario.title + (f" ({m.cluster})" if m.cluster else ""), m.component)
-            for m in matched
-        }
-        return titles, effective
-
-    def apply(self, event: Event) -> str | None:
-        """Fold the event in; the message text to post for it, or None."""
-        d = event.data
-        prefix = f"[{self.incident}]"
-        if event.type == "started":
-            self.title = str(d.get("title", ""))
-            self.started = event.at
-            return None
-        if event.type == CHAT_EVENT:
-            was, self.enabled = self.enabled, bool(d.get("enabled"))
-            if self.enabled and not was:
-                down = _names(list(self.down)) or "nothing"
-                return f"📣 {prefix} chat updates on for “{self.title}”. Down now: {down}"
-            if was and not self.enabled:
-                return f"🔕 {prefix} chat updates off"
-            return None
-        if event.type in ("down", "up"):
-            before = dict(self.active)
-            for cid in d.get("components", []):
-                if event.type == "down":
-                    self.down[str(cid)] = None
-                else:
-                    self.down.pop(str(cid), None)
-            titles, self.effective = self._match()
-            self.active = {i: t for i, (t, _) in titles.items()}
-            if not self.enabled:
-                return None
-            comps = [str(c) for c in d.get("components", [])]
-            if event.type == "down":
-                new = [t for i, t in self.active.items() if i not in before]
-                text = f"🔴 {prefix} marked down: {_names(comps)}"
-                return text + (f". Scenario: {_names(new)}" if new else "")
-            recovered = [
-                t for i, t in before.items() if i not in self.active and not self._still_down(i)
-            ]
-            new = [t for i, t in self.active.items() if i not in before]
-            text = f"🟢 {prefix} marked up: {_names(comps)}"
-            if recovered:
-                text += f". Recovered: {_names(recovered)}"
-            if new:
-                text += f". Now matching: {_names(new)}"
-            still = list(self.down)
-            return text + (
-                f". Still down: {_names(still)}" if still else ". Nothing is marked down."
-            )
-        if not self.enabled:
-            return None
-        if event.type == "escalation":
-            case = f", case {d['case']}" if d.get("case") else ""
-            return f"🆘 {prefix} escalation raised to support: {d.get('ref', '')}{case}"
-        if event.type == "timer-expired":
-            instance = str(d.get("instance", ""))
-            after = d.get("after_seconds")
-            span = f" ({duration(float(after))})" if isinstance(after, (int, float)) else ""
-            return f"⏰ {prefix} escalation timer passed{span} for {self.active.get(instance, instance)} without recovery"
-        if event.type == "closed":
-            took = (
-                f" after {duration((event.at - self.started).total_seconds())}"
-                if self.started
-                else ""
-            )
-            return f"🏁 {prefix} incident closed{took}"
-        return None
-
-    def _still_down(self, instance: str) -> bool:
-        """A narrower scenario that stops matching because a broader one took over has not recovered."""
-        scenario_id, _, cluster = instance.partition("@")
-        try:
-            trigger = self.engine.pack.scenario(scenario_id).trigger
-        except StopIteration:
-            return False
-        cid = f"{trigger}/{cluster}" if cluster else trigger
-        return cid in self.effective
-
-
-def messages(
-    state: IncidentState, engine: ImpactEngine, after_seq: int = 0
-) -> list[tuple[int, str]]:
-    """(seq, text) for each event after `after_seq` worth posting (pure; for tests and previews)."""
-    builder = MessageBuilder(engine, state.id)
-    out = []
-    for event in state.timeline:
-        text = builder.apply(event)
-        if text is not None and event.seq > after_seq:
-            out.append((event.seq, text))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Delivery
-
-
 STALL_AFTER = 2.0  # seconds an attempt may go unanswered before the status line says so
-
-
-def _secs(seconds: float) -> str:
-    """`20`, `1.5`, `0.3`: whole seconds from 10 up, tenths below."""
-    return f"{seconds:.0f}" if seconds >= 10 else f"{round(seconds, 1):g}"
 
 
 @dataclass(frozen=True)
@@ -237,7 +76,7 @@ class NotifierStatus:
                 attempt = f"attempt {self.attempts_made + 1} of {self.max_attempts}"
                 return (
                     text
-                    + f" — {attempt}: no answer for {_secs(self.in_flight_for)} s yet (deadline {_secs(self.timeout)} s)"
+                    + f" — {attempt}: no answer for {seconds(self.in_flight_for)} s yet (deadline {seconds(self.timeout)} s)"
                 )
             return text
         if self.retry_in is not None:
@@ -247,7 +86,7 @@ class NotifierStatus:
                 else f"failed: {self.last_failure}"
             )
             made = f"{self.attempts_made} of {self.max_attempts} attempts made"
-            return text + f" — last attempt {what}; retrying in {_secs(self.retry_in)} s ({made})"
+            return text + f" — last attempt {what}; retrying in {seconds(self.retry_in)} s ({made})"
         return text + (f" — {self.last_error}" if self.last_error else "")
 
 
@@ -267,9 +106,8 @@ class Notifier:
     """Posts an incident's status changes to the chat webhook from a background thread.
 
     Use from the UI thread: `start(state)` once, then `submit(state)` after every action and
-    every poll that brought new events; `status` any time; `close()` on exit. `on_change`, if
-    given, is called from the worker thread after each attempt (a Textual app should forward
-    it with `call_from_thread`, or simply read `status` on its timer).
+    every poll that brought new events; `status` any time; `close()` on exit. The TUI reads
+    `status` on its timer.
 
     Each POST has a total deadline (`timeout`: connect, TLS, headers and body). A failed attempt
     is retried after `backoff`, doubling each time up to `max_backoff` (or what Retry-After says,
@@ -290,7 +128,6 @@ class Notifier:
         max_attempts: int = 5,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
-        on_change: Callable[[NotifierStatus], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
         post: Callable[[str, str, float], None] | None = None,
@@ -301,7 +138,6 @@ class Notifier:
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self._on_change = on_change
         self._cursor = 0
         self._queue: deque[tuple[int, str]] = deque()
         self._cond = threading.Condition()
@@ -412,7 +248,6 @@ class Notifier:
             with self._cond:
                 self._busy = False
                 self._cond.notify_all()
-            self._changed()
             if delay and self._wait(delay):
                 return
 
@@ -473,8 +308,3 @@ class Notifier:
             self._in_flight_since = None
             self._retry_at = self._clock() + delay
         return delay
-
-    def _changed(self) -> None:
-        if self._on_change is not None:
-            with contextlib.suppress(Exception):  # a UI callback must not kill delivery
-                self._on_change(self.status)

@@ -13,21 +13,11 @@ for team mode implements the same protocol and runs the same contract tests
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from ..domain.incident import Event
-
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def format_time(at: datetime) -> str:
-    """ISO-8601 in UTC with microseconds: sorts as text, parses back exactly."""
-    return at.astimezone(UTC).strftime(TIME_FORMAT)
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+from ..domain.timefmt import format_time
 
 
 @dataclass(frozen=True)

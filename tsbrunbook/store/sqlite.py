@@ -24,12 +24,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
-from ..domain import event_shape
 from ..domain.clock import SYSTEM_CLOCK, Clock
 from ..domain.errors import UserError
+from ..domain.events import decode, sql_shape_problem
 from ..domain.incident import Conflict, Event, current_actor
+from ..domain.timefmt import format_time, parse_time
 from .paths import default_db_path
-from .protocol import IncidentSummary, format_time, parse_time
+from .protocol import IncidentSummary
 
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x74736272  # "tsbr" in PRAGMA application_id: this file is an incident store
@@ -66,7 +67,7 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 
 # Rows whose event cannot be decoded, found by SQLite itself so `list` need not decode every event
 # in Python: data that is not text, not JSON or not a JSON object, or not of its type's shape
-# (event_shape.SHAPES); a time not in TIME_FORMAT.
+# (the payload classes of domain.events); a time not in timefmt.TIME_FORMAT.
 # A CASE, not ORs, because SQLite guarantees the order of CASE branches: json_type() raises on
 # text that is not JSON, so the shape is looked at only once the row is known to be a JSON object.
 DAMAGED_ROW_SQL = f"""CASE
@@ -75,7 +76,7 @@ DAMAGED_ROW_SQL = f"""CASE
     WHEN julianday(substr(at, 1, 19)) IS NULL THEN 1
     WHEN NOT json_valid(data) THEN 1
     WHEN json_type(data) != 'object' THEN 1
-    ELSE {event_shape.sql_shape_problem()}
+    ELSE {sql_shape_problem()}
 END"""
 
 
@@ -105,9 +106,7 @@ def decode_event(incident: str, seq: int, at: Any, type_: Any, data: Any, actor:
         decoded = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise ValueError(f"its data is not valid JSON: {str(exc)[:80]}") from None
-    problem = event_shape.problem(type_, decoded)
-    if problem:
-        raise ValueError(problem)
+    decode(type_, decoded)  # ValueError saying what is wrong with its shape
     return Event(seq, incident, when, type_, decoded, actor)
 
 

@@ -12,8 +12,9 @@ from textual.binding import Binding
 
 from ..domain.clock import Clock, SteadyNow, as_clock, behind_warning
 from ..domain.errors import UserError
+from ..domain.event_text import describe
 from ..domain.exercise_run import ExerciseRun
-from ..domain.incident import IncidentSession, checklists, describe
+from ..domain.incident import IncidentSession, checklists
 from ..domain.text import display
 from ..workspace import Workspace
 from .commands import RunbookCommands
@@ -320,7 +321,7 @@ class RunbookApp(App[None]):
         )
 
     def action_export(self) -> None:
-        from ..domain.incident_export import incident_markdown
+        from ..domain.incident_markdown import incident_markdown
 
         self.write_export(
             f"{self.session.id}.md", lambda: incident_markdown(self.session.state, self.engine)
@@ -381,7 +382,7 @@ class RunbookApp(App[None]):
         self.write_export(f"{self.session.id}-brief.md", lambda: text)
 
     def set_chat(self, enabled: bool) -> None:
-        from ..integrations.notify import set_chat
+        from ..domain.chat import set_chat
 
         if self.act(set_chat, self.session, enabled):
             self.notify(

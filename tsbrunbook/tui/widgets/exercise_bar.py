@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...domain.exercise import format_offset
 from ...domain.exercise_run import Progress
+from ...domain.timefmt import offset
 from ..shown import ShownStatic
 from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
@@ -23,15 +23,13 @@ class ExerciseBar(ShownStatic):
             if clock.running
             else ("⏸ paused" if clock.started else "■ not started (p starts)")
         )
-        text.append(
-            f" clock {format_offset(now)} / {format_offset(prog.exercise.duration)} {state}"
-        )
+        text.append(f" clock {offset(now)} / {offset(prog.exercise.duration)} {state}")
         if clock.speed != 1.0:
             text.append(f" ×{clock.speed:g}", style="bold")
         nxt = prog.next_inject()
         if nxt is not None:
             text.append(
-                f"  next: {nxt.id} at {format_offset(nxt.at)} (in {format_offset(max(0.0, nxt.at - now))})",
+                f"  next: {nxt.id} at {offset(nxt.at)} (in {offset(max(0.0, nxt.at - now))})",
                 style="dim",
             )
         else:

@@ -1,228 +1,36 @@
-"""An incident as a record: GitHub-flavoured Markdown for the ticket and the postmortem, and the
-JSON of `tsbrunbook incident show --format json`.
+"""An incident as a record: GitHub-flavoured Markdown for the ticket and the postmortem.
 
-Both are built from the folded state alone, so they can always be rebuilt from the events. The
-Markdown reuses the shared pieces (export.impact_table, export.task_list / checklist_markdown)
-and passes every text that comes from YAML, the estate or a user through the escaping helpers of
-markdown.py, so a title like ``| # `x` <script>`` cannot break a table or the document structure.
+Built from the folded state alone (through incident_queries), so it can always be rebuilt from
+the events. It reuses the shared pieces (export.impact_table, export.task_list /
+checklist_markdown) and passes every text that comes from YAML, the estate or a user through the
+escaping helpers of markdown.py, so a title like ``| # `x` <script>`` cannot break a table or the
+document structure.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from .. import __version__
 from . import export, template
 from . import markdown as md
-from .clock import BEHIND_TOLERANCE_S, behind_warning, short_span
+from .clock import behind_warning
+from .event_text import event_text
+from .events import Note
 from .impact import Impact, ImpactEngine
 from .incident import (
     ChecklistView,
-    Event,
     IncidentState,
-    StepState,
     assessable,
     checklists,
     clock_anomalies,
-    down_sets,
     readiness_checklist,
     readiness_gaps,
     utcnow,
 )
+from .incident_queries import down_periods, escalation_points, severity, worst_moment
 from .model import MANAGEMENT_SCOPE, Level
-from .serialize import impact_dict
-
-EVENT_WORDS = {
-    "started": "started",
-    "down": "marked down",
-    "up": "marked up",
-    "step": "step",
-    "note": "note",
-    "escalation": "escalation raised",
-    "timer-expired": "timer expired",
-    "chat": "chat updates",
-    "closed": "closed",
-}
-
-
-def stamp(at: datetime | None) -> str:
-    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if at else "—"
-
-
-def iso(at: datetime | None) -> str | None:
-    """The store's format: ISO-8601 UTC with microseconds."""
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if at else None
-
-
-def duration(seconds: float) -> str:
-    """`45s`, `12m 05s`, `1h 02m 03s`, `2d 03h 04m`. Never negative: a span that ends before
-    it starts (a clock set back) is `0s`; callers flag it with `span`."""
-    s = max(0, int(seconds))
-    days, s = divmod(s, 86400)
-    hours, s = divmod(s, 3600)
-    minutes, s = divmod(s, 60)
-    if days:
-        return f"{days}d {hours:02d}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m {s:02d}s"
-    if minutes:
-        return f"{minutes}m {s:02d}s"
-    return f"{s}s"
-
-
-CLOCK_FLAG = "⚠"
-
-
-def span(start: datetime, end: datetime) -> str:
-    """The duration from start to end, `0s ⚠` when the end was recorded before the start."""
-    seconds = (end - start).total_seconds()
-    return f"{duration(0)} {CLOCK_FLAG}" if seconds < -BEHIND_TOLERANCE_S else duration(seconds)
-
-
-def clock_lines(state: IncidentState, now: datetime) -> list[str]:
-    """What to say about the clocks behind this record: events stamped earlier than events
-    before them, and a system clock behind the last event now. [] when all is in order."""
-    out = []
-    anomalies = clock_anomalies(state)
-    if anomalies:
-        first, gap = anomalies[0]
-        more = f" (and {len(anomalies) - 1} more event(s) after it)" if len(anomalies) > 1 else ""
-        out.append(
-            f"the system clock went back while this was recorded: event {first.seq} is stamped "
-            f"{short_span(gap)} before an earlier event{more}; such times are marked {CLOCK_FLAG} and "
-            f"durations that would be negative are shown as 0s {CLOCK_FLAG}"
-        )
-    warning = behind_warning(state.last_at, now)
-    if warning and not state.closed:
-        out.append(warning)
-    return out
-
-
-@dataclass(frozen=True)
-class DownPeriod:
-    component: str
-    since: datetime
-    until: datetime | None  # None: still down
-
-
-def down_periods(state: IncidentState) -> list[DownPeriod]:
-    """Every stretch of time a component was marked down, from the timeline, in start order."""
-    open_: dict[str, datetime] = {}
-    out: list[DownPeriod] = []
-    for event in state.timeline:
-        for cid in event.data.get("components", []) if event.type in ("down", "up") else []:
-            if event.type == "down":
-                open_.setdefault(cid, event.at)
-            elif cid in open_:
-                out.append(DownPeriod(cid, open_.pop(cid), event.at))
-    out += [DownPeriod(cid, since, None) for cid, since in open_.items()]
-    return sorted(out, key=lambda p: p.since)
-
-
-@dataclass(frozen=True)
-class EscalationPoint:
-    ref: str
-    title: str  # the step title, placeholders filled
-    reason: str | None  # why the runbook says to call support; None if raised on another step
-    raised: datetime | None
-    case: str
-
-
-def escalation_points(
-    state: IncidentState, engine: ImpactEngine, views: list[ChecklistView]
-) -> list[EscalationPoint]:
-    """Every escalation point of the checklists that appeared, then any escalation raised elsewhere."""
-    out = []
-    seen = set()
-    for view in views:
-        values = _values(engine, view)
-        for sv in view.steps:
-            if sv.step.escalation or sv.state.escalated:
-                seen.add(sv.ref)
-                out.append(
-                    EscalationPoint(
-                        sv.ref,
-                        template.fill(sv.step.title, values),
-                        sv.step.escalation,
-                        sv.state.escalated,
-                        sv.state.case,
-                    )
-                )
-    for at, ref, case in state.escalations:
-        if ref not in seen:
-            seen.add(ref)
-            st = state.steps.get(ref, StepState())
-            out.append(EscalationPoint(ref, ref, None, st.escalated or at, st.case or case))
-    return out
-
-
-def event_columns(event: Event) -> tuple[str, str]:
-    """(what happened, details) in plain words, for timelines."""
-    d = event.data
-    what = EVENT_WORDS.get(event.type, event.type)
-    if event.type == "started":
-        return what, f"{d.get('kind', 'incident')}: {d.get('title', '')}"
-    if event.type in ("down", "up"):
-        return what, ", ".join(map(str, d.get("components", [])))
-    if event.type == "step":
-        return f"step {d.get('state', '?')}", str(d.get("ref", "")) + (
-            f": {d['note']}" if d.get("note") else ""
-        )
-    if event.type == "note":
-        return what, (f"on {d['ref']}: " if d.get("ref") else "") + str(d.get("text", ""))
-    if event.type == "escalation":
-        return what, str(d.get("ref", "")) + (f", case {d['case']}" if d.get("case") else "")
-    if event.type == "timer-expired":
-        deadline = str(d.get("deadline", ""))[:19].replace("T", " ")
-        return (
-            what,
-            f"{d.get('instance', '')}: escalate_after (site policy) passed at {deadline} UTC without recovery",
-        )
-    if event.type == "chat":
-        return what, "on" if d.get("enabled") else "off"
-    if event.type == "closed":
-        return what, ""
-    return what, json.dumps(d, ensure_ascii=False, sort_keys=True) if d else ""
-
-
-def _values(engine: ImpactEngine, view: ChecklistView) -> dict[str, str]:
-    return template.variables(engine.estate, view.cluster)
-
-
-def all_views(
-    state: IncidentState, engine: ImpactEngine, impact: Impact | None = None
-) -> list[ChecklistView]:
-    return checklists(state, engine, impact) + [readiness_checklist(state, engine)]
-
-
-def worst_moment(state: IncidentState, engine: ImpactEngine) -> tuple[Event, Impact] | None:
-    """The event after which the impact was at its worst (earliest of equals), replaying down/up."""
-    best: tuple[tuple[int, int, int], Event, Impact] | None = None
-    cache: dict[frozenset[str], Impact] = {}
-    for event, ids in down_sets(state, engine):
-        if ids not in cache:
-            cache[ids] = engine.assess(ids)
-        impact = cache[ids]
-        score = _severity(impact)
-        if best is None or score > best[0]:
-            best = (score, event, impact)
-    return (best[1], best[2]) if best else None
-
-
-def _severity(impact: Impact) -> tuple[int, int, int]:
-    ops = impact.operations.values()
-    return (
-        int(impact.worst),
-        sum(int(r.level) for r in ops),
-        sum(int(v) for r in ops for v in r.scopes.values()),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Markdown
+from .timefmt import BEHIND_TOLERANCE_S, CLOCK_FLAG, duration, short_span, span, stamp
 
 
 def incident_markdown(
@@ -349,7 +157,7 @@ def _impact_section(state: IncidentState, engine: ImpactEngine, impact: Impact) 
     else:
         out += [f"### {label}", "", "Nothing is marked down: every operation is ✅ OK."]
     event, peak = worst
-    if _severity(peak) > _severity(impact):
+    if severity(peak) > severity(impact):
         out += [
             "",
             f"### At its worst: after event {event.seq} ({stamp(event.at)}), with "
@@ -483,7 +291,9 @@ def _notes_section(state: IncidentState) -> str:
     out = ["## Notes", ""]
     if not state.notes:
         return "\n".join(out + ["No notes."])
-    actors = {(e.at, e.data.get("text")): e.actor for e in state.timeline if e.type == "note"}
+    actors = {
+        (e.at, e.payload.text): e.actor for e in state.timeline if isinstance(e.payload, Note)
+    }
     for at, text, ref in state.notes:
         who = actors.get((at, text), "")
         out.append(
@@ -499,7 +309,8 @@ def _timeline_section(state: IncidentState) -> str:
     rows = []
     out_of_order = {e.seq for e, _ in clock_anomalies(state)}
     for event in state.timeline:
-        what, details = event_columns(event)
+        text = event_text(event)
+        what, details = text.what, text.details
         when = stamp(event.at) + (f" {CLOCK_FLAG}" if event.seq in out_of_order else "")
         rows.append(
             [
@@ -534,90 +345,20 @@ def _readiness_section(engine: ImpactEngine) -> str:
     return "\n".join(out)
 
 
-# ---------------------------------------------------------------------------------------------
-# JSON (`tsbrunbook incident show --format json`)
-
-
-def view_dict(engine: ImpactEngine, view: ChecklistView) -> dict[str, Any]:
-    values = _values(engine, view)
-    return {
-        "instance": view.instance,
-        "phase": view.phase,
-        "title": view.title,
-        "active": view.active,
-        "steps": [
-            {
-                "ref": sv.ref,
-                "id": sv.step.id,
-                "title": template.fill(sv.step.title, values),
-                "state": sv.state.state,
-                "at": iso(sv.state.at),
-                "destructive": sv.step.destructive,
-                "destructive_reason": sv.step.destructive_reason,
-                "notes": [{"at": iso(at), "text": text} for at, text in sv.state.notes],
-                "escalation": (
-                    {
-                        "reason": sv.step.escalation,
-                        "raised": iso(sv.state.escalated),
-                        "case": sv.state.case,
-                    }
-                    if sv.step.escalation or sv.state.escalated
-                    else None
-                ),
-            }
-            for sv in view.steps
-        ],
-    }
-
-
-def incident_dict(
-    state: IncidentState, engine: ImpactEngine, now: datetime | None = None
-) -> dict[str, Any]:
-    """Everything about the incident, JSON-ready. `impact` has the shape of `tsbrunbook impact`."""
-    now = now or utcnow()
-    impact = engine.assess(assessable(engine, state.down))
-    views = checklists(state, engine, impact)
-    readiness = readiness_checklist(state, engine)
-    return {
-        "id": state.id,
-        "title": state.title,
-        "kind": state.kind,
-        "started": iso(state.started_at),
-        "closed": iso(state.closed_at),
-        "elapsed_seconds": round(state.elapsed(now), 3),
-        # events stamped earlier than an event before them (a clock set back), and by how much
-        "clock_anomalies": [
-            {"seq": e.seq, "behind_seconds": round(gap, 3)} for e, gap in clock_anomalies(state)
-        ],
-        "estate": {
-            "name": state.meta.get("estate_name") or engine.estate.name,
-            "file": state.meta.get("estate_file"),
-            "tsb_version": state.meta.get("tsb_version") or engine.estate.tsb_version,
-        },
-        "pack": {
-            "version": state.meta.get("pack_version"),
-            "checksum": state.meta.get("pack_checksum"),
-        },
-        "down": [{"component": cid, "since": iso(since)} for cid, since in state.down.items()],
-        "impact": impact_dict(impact, engine.estate),
-        "checklists": [view_dict(engine, v) for v in views],
-        "readiness": {
-            **view_dict(engine, readiness),
-            "gaps": [{"fact": fact, "value": value} for fact, value in readiness_gaps(engine)],
-        },
-        "escalations": [
-            {
-                "ref": p.ref,
-                "title": p.title,
-                "reason": p.reason,
-                "raised": iso(p.raised),
-                "case": p.case,
-            }
-            for p in escalation_points(state, engine, views + [readiness])
-        ],
-        "notes": [{"at": iso(at), "text": text, "ref": ref} for at, text, ref in state.notes],
-        "timeline": [
-            {"seq": e.seq, "at": iso(e.at), "type": e.type, "data": e.data, "actor": e.actor}
-            for e in state.timeline
-        ],
-    }
+def clock_lines(state: IncidentState, now: datetime) -> list[str]:
+    """What to say about the clocks behind this record: events stamped earlier than events
+    before them, and a system clock behind the last event now. [] when all is in order."""
+    out = []
+    anomalies = clock_anomalies(state)
+    if anomalies:
+        first, gap = anomalies[0]
+        more = f" (and {len(anomalies) - 1} more event(s) after it)" if len(anomalies) > 1 else ""
+        out.append(
+            f"the system clock went back while this was recorded: event {first.seq} is stamped "
+            f"{short_span(gap)} before an earlier event{more}; such times are marked {CLOCK_FLAG} and "
+            f"durations that would be negative are shown as 0s {CLOCK_FLAG}"
+        )
+    warning = behind_warning(state.last_at, now)
+    if warning and not state.closed:
+        out.append(warning)
+    return out
