@@ -306,6 +306,15 @@ def _default(f: dataclasses.Field[Any]) -> Any:
     return f.default
 
 
+def shapes() -> dict[str, list[tuple[str, bool, Kind]]]:
+    """Each event type's stored fields as (name, required, kind): for a store that finds
+    damaged rows in its own SQL dialect (the PostgreSQL store)."""
+    return {
+        str(name): [(fname, spec.required, spec.kind) for fname, spec, _ in _stored_fields(cls)]
+        for name, cls in PAYLOADS.items()
+    }
+
+
 def sql_shape_problem(data: str = "data", type_: str = "type") -> str:
     """An SQLite expression, true when a row's (valid JSON object) data breaks its type's shape:
     what `decode` refuses, except that list items and object values are not looked into. Field

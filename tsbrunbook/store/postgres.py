@@ -36,12 +36,13 @@ from typing import Any, Self
 import psycopg
 from psycopg import errors as pg_errors
 
-from ..domain import event_shape
 from ..domain.clock import Clock
 from ..domain.errors import UserError
+from ..domain.events import shapes
 from ..domain.incident import Conflict, Event, current_actor
+from ..domain.timefmt import format_time
 from . import pgurl
-from .protocol import IncidentSummary, format_time
+from .protocol import IncidentSummary
 from .sqlite import ID_PREFIXES, DamagedEvent, decode_event
 
 SCHEMA_VERSION = 1
@@ -89,7 +90,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 # What the server cannot rule out by itself (it does for JSON syntax and timestamps): data that is
-# not an object, or not of its type's shape (event_shape.SHAPES), in PostgreSQL's json_typeof words.
+# not an object, or not of its type's shape (domain.events), in PostgreSQL's json_typeof words.
 _PG_JSON_TYPES = {
     "text": "string",
     "null": "null",
@@ -103,7 +104,7 @@ _PG_JSON_TYPES = {
 
 
 def _shape_problem_sql() -> str:
-    """A PostgreSQL condition, true for rows whose data `event_shape.problem()` would refuse
+    """A PostgreSQL condition, true for rows whose data `domain.events.decode()` would refuse
     (list items and object values aside, as in SQLite's version)."""
     cases = [
         # PostgreSQL's JSON functions refuse a \\u0000 escape (valid JSON, e.g. in a copied note):
@@ -111,9 +112,9 @@ def _shape_problem_sql() -> str:
         "WHEN strpos(data::text, '\\u0000') > 0 THEN true",
         "WHEN json_typeof(data) <> 'object' THEN true",
     ]
-    for name, fields in event_shape.SHAPES.items():
+    for name, fields in shapes().items():
         tests = []
-        for field, (required, kind) in fields.items():
+        for field, required, kind in fields:
             got = f"json_typeof(data -> '{field}')"
             allowed = ", ".join(sorted({f"'{_PG_JSON_TYPES[t]}'" for t in kind.json_types}))
             wrong = f"{got} NOT IN ({allowed})"
