@@ -1,4 +1,4 @@
-"""`tsbrunbook exercise list|check|run|report`: tabletop exercises."""
+"""`tsbrunbook exercise list|check|run|finish|report`: tabletop exercises."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
 
     p = sub.add_parser(
         "exercise",
-        help="tabletop exercises: list, check, run, report",
+        help="tabletop exercises: list, check, run, finish, report",
         description="Tabletop exercises: scripted failures, predictions, scoring and an after-action report.",
     )
     ex = p.add_subparsers(
@@ -73,6 +73,15 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         help="clock speed for rehearsals (e.g. 10 = ten times faster; default 1, or the resumed run's)",
     )
     q.set_defaults(func=cmd_run)
+
+    q = ex.add_parser(
+        "finish",
+        help="finish (close) a run",
+        description="Finish an exercise run: its clock stops where it stands and the run is closed "
+        "(no more injects, predictions or steps; the report says when it finished).",
+    )
+    q.add_argument("run", metavar="RUN-ID", help="the run's id (EX-…)")
+    q.set_defaults(func=cmd_finish)
 
     q = ex.add_parser(
         "report",
@@ -137,6 +146,11 @@ def _run_session(workspace, exercise, args):
         session = workspace.open(args.resume)
         if session.state.meta.get("exercise_id") != exercise.id:
             raise UserError(f"{args.resume} is not a run of exercise '{exercise.id}'")
+        if session.state.closed:
+            raise UserError(
+                f"{args.resume} is finished",
+                f"its report: `tsbrunbook exercise report {args.resume}`; a new run: --new",
+            )
     elif not args.new:
         from ..store import DamagedEvent
 
@@ -182,15 +196,61 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     run = ExerciseRun(session, exercise)
     if run.recover():
         print(
-            f"{session.id}: resumed; the clock was running when the last run stopped and is paused at {offset(run.now())} (p resumes)"
+            f"{session.id}: resumed after a crash; the clock is paused at the last offset the run "
+            f"recorded, {offset(run.now())} (p resumes)"
         )
     if args.speed is not None and args.speed != run.clock.speed:
         run.set_speed(args.speed)
     from ..tui.app import RunbookApp
 
     app = RunbookApp(workspace, session, exercise=run)
-    app.run()
+    try:
+        app.run()
+    finally:
+        _leave(run)  # the app pauses the clock on `q`; this covers any other way out
     return app.return_code or 0
+
+
+def _leave(run) -> None:
+    """Pause a running clock at the exact offset as the process leaves (never raising over
+    what made it leave: a store that fails here is what recover() is for)."""
+    try:
+        run.leave()
+    except (UserError, OSError):
+        pass
+
+
+def _exercise_session(workspace, run_id: str):
+    """An exercise run by id; UserError for an incident."""
+    session = workspace.open(run_id)
+    if session.state.kind != "exercise" or not session.state.meta.get("exercise_file"):
+        raise UserError(
+            f"{run_id} is an incident, not an exercise run",
+            "use `tsbrunbook incident export` (or `incident close`)",
+        )
+    return session
+
+
+def _load_exercise(run_id: str, session, pack):
+    try:
+        return find_exercise(session.state.meta["exercise_file"], pack)
+    except LoadError as exc:
+        raise UserError(f"the exercise file of {run_id} no longer loads: {exc}")
+
+
+def cmd_finish(args: argparse.Namespace, ctx: Context) -> int:
+    from ..domain.exercise_run import ExerciseRun
+    from ..workspace import Workspace
+
+    workspace = Workspace(pack=ctx.pack)
+    session = _exercise_session(workspace, args.run)
+    run = ExerciseRun(session, _load_exercise(args.run, session, ctx.pack))
+    at = run.finish()
+    ctx.out(
+        f"{session.id}: finished at exercise clock {offset(at)}; "
+        f"the report: tsbrunbook exercise report {session.id}"
+    )
+    return 0
 
 
 def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
@@ -203,16 +263,8 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
 
         check_output(args.output, force=args.force, example_name=args.run.upper() + "-report.md")
     workspace = Workspace(pack=ctx.pack)
-    session = workspace.open(args.run)
-    exercise_file = session.state.meta.get("exercise_file")
-    if session.state.kind != "exercise" or not exercise_file:
-        raise UserError(
-            f"{args.run} is an incident, not an exercise run", "use `tsbrunbook incident export`"
-        )
-    try:
-        exercise = find_exercise(exercise_file, ctx.pack)
-    except LoadError as exc:
-        raise UserError(f"the exercise file of {args.run} no longer loads: {exc}")
+    session = _exercise_session(workspace, args.run)
+    exercise = _load_exercise(args.run, session, ctx.pack)
     text = exercise_report(
         progress(exercise, session.state, session.engine), session.state, session.engine
     )
