@@ -65,7 +65,9 @@ def _predictions(prog: Progress, engine: ImpactEngine) -> list[str]:
             "",
             "Not answered (not in the accuracy): "
             + ", ".join(md.inline(q.inject) for q in prog.unanswered)
-            + ". While the run is open, `a` in the app answers them.",
+            + (
+                "." if prog.finished_at else ". While the run is open, `a` in the app answers them."
+            ),
         ]
     return out
 
