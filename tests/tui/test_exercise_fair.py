@@ -191,6 +191,34 @@ async def test_a_prediction_left_with_esc_is_not_answered_then_answered_later(pa
     assert "not answered (fired" not in report
 
 
+async def test_two_injects_at_once_ask_one_after_the_other(pack):
+    clock = new_clock()
+    workspace, run = start_run_on(clock, pack)
+    app = RunbookApp(workspace, run.session, clock=clock, exercise=run)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("p")
+        await pilot.pause()
+        clock.advance(16 * 60)  # past edge-eu-west (02:00) and link-us-east (15:00)
+        await wait_for(pilot, lambda: isinstance(app.screen, PredictionScreen), "the dialog")
+        assert app.screen.inject_id == "edge-eu-west"
+        assert list(run.progress().fired) == ["edge-eu-west", "link-us-east"]
+        await pilot.press("o", "down", "l", "down", "l", "down", "o", "enter")
+        await wait_for(pilot, lambda: app.screen.actual is not None, "the reveal")
+        await pilot.press("enter")  # the next question replaces it: the main screen stays hidden
+        await wait_for(
+            pilot,
+            lambda: getattr(app.screen, "inject_id", None) == "link-us-east",
+            "the second dialog",
+        )
+        assert sum(isinstance(s, PredictionScreen) for s in app.screen_stack) == 1
+        assert not any(text in screen_text(app) for text in REVEALING)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PredictionScreen), "the close")
+    prog = run.progress()
+    assert [(p.inject, p.score) for p in prog.predictions] == [("edge-eu-west", 1.0)]
+    assert [q.inject for q in prog.unanswered] == ["link-us-east"]
+
+
 async def test_the_palette_offers_the_open_questions_and_finishing(pack):
     clock = new_clock()
     workspace, run = start_run_on(clock, pack)

@@ -522,6 +522,9 @@ class RunbookApp(App[None]):
         run = self.exercise
         if run is None or any(isinstance(s, PredictionScreen) for s in self.screen_stack):
             return
+        if run.finished:
+            self.notify(f"Run {run.session.id} is finished: its questions stay as they are.")
+            return
         waiting = [q.inject for q in run.unanswered()]
         if not waiting:
             self.notify("No prediction is waiting for an answer.")
