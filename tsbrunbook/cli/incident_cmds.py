@@ -17,7 +17,7 @@ from ..domain.event_text import event_text
 from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession
 from ..domain.incident_json import incident_dict
 from ..domain.incident_markdown import incident_markdown
-from ..domain.incident_queries import all_views, escalation_points
+from ..domain.incident_queries import all_views, escalation_points, find_step
 from ..domain.timefmt import duration, span, stamp
 from ..output import check_output, write_atomically
 from .context import Context
@@ -125,6 +125,13 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         description="Export the incident as GitHub-flavoured Markdown.",
     )
     a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument(
+        "--full",
+        action="store_true",
+        help="every step of every checklist with its commands, the impact in detail and every "
+        "escalation point (default: the summary, the worked steps, the timeline, and the "
+        "untouched steps counted per checklist)",
+    )
     add_output_args(a)
     a.set_defaults(func=cmd_export)
 
@@ -256,8 +263,15 @@ def cmd_note(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_escalate(args: argparse.Namespace, ctx: Context) -> int:
+    from ..domain.escalation import NOT_AN_ESCALATION_POINT
+
     with session(args.id, ctx) as (sess, ictx):
         event = sess.raise_escalation(args.ref, args.case)
+        step = find_step(all_views(sess.state, sess.engine), args.ref)
+        if step is not None and not step.step.escalation:
+            sys.stderr.write(
+                f"tsbrunbook: warning: {args.ref} is {NOT_AN_ESCALATION_POINT} (recorded)\n"
+            )
         ictx.out(
             _said(
                 sess,
@@ -296,7 +310,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     if target:
         check_output(target, force=args.force, example_name=args.id.upper() + ".md")
     with session(args.id, ctx) as (sess, _):
-        text = incident_markdown(sess.state, sess.engine)
+        text = incident_markdown(sess.state, sess.engine, full=args.full)
     if not target:
         ctx.out(text.rstrip())
         return 0
@@ -355,7 +369,8 @@ def show_text(sess: IncidentSession, ctx: Context) -> str:
         out += [
             f"  {p.ref}: "
             + (
-                f"raised {stamp(p.raised)}" + (f", case {one_line(p.case, 40)}" if p.case else "")
+                f"raised {stamp(p.raised)}"
+                + (f", case {', '.join(one_line(c, 40) for c in p.cases)}" if p.cases else "")
                 if p.raised
                 else "not raised"
             )
