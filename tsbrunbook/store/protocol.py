@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from ..domain.errors import UserError
 from ..domain.incident import Event
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -28,6 +29,19 @@ def format_time(at: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+class DamagedEvent(UserError):
+    """A stored event that cannot be decoded: its incident (and only that one) is unreadable.
+
+    Raised by every store's `events()` (and `start_event()`), so callers can pass over a damaged
+    incident (resuming the next one) whatever the backend."""
+
+    def __init__(self, store: str, incident: str, seq: int, problem: str) -> None:
+        self.incident, self.seq, self.problem = incident, seq, problem
+        super().__init__(
+            f"{store}: incident {incident}, event {seq} cannot be read ({problem}); the other incidents are unaffected"
+        )
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,12 @@ class IncidentStore(Protocol):
     def latest_open(self, kind: str = "incident") -> str | None: ...
 
     def events(self, incident: str, after: int = 0) -> list[Event]:
-        """The incident's events with seq > `after`, in order."""
+        """The incident's events with seq > `after`, in order ([] for an unknown incident)."""
+        ...
+
+    def start_event(self, incident: str) -> Event | None:
+        """Event 1 (`started`: title, kind, the estate …) alone, None for an unknown incident.
+        Decodes nothing else, so finding an incident's estate costs one event, not all of them."""
         ...
 
     def append(

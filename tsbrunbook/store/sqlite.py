@@ -29,7 +29,7 @@ from ..domain.clock import SYSTEM_CLOCK, Clock
 from ..domain.errors import UserError
 from ..domain.incident import Conflict, Event, current_actor
 from .paths import default_db_path
-from .protocol import IncidentSummary, format_time, parse_time
+from .protocol import DamagedEvent, IncidentSummary, format_time, parse_time
 
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x74736272  # "tsbr" in PRAGMA application_id: this file is an incident store
@@ -77,16 +77,6 @@ DAMAGED_ROW_SQL = f"""CASE
     WHEN json_type(data) != 'object' THEN 1
     ELSE {event_shape.sql_shape_problem()}
 END"""
-
-
-class DamagedEvent(UserError):
-    """A stored event that cannot be decoded: its incident (and only that one) is unreadable."""
-
-    def __init__(self, store: str, incident: str, seq: int, problem: str) -> None:
-        self.incident, self.seq, self.problem = incident, seq, problem
-        super().__init__(
-            f"{store}: incident {incident}, event {seq} cannot be read ({problem}); the other incidents are unaffected"
-        )
 
 
 def decode_event(incident: str, seq: int, at: Any, type_: Any, data: Any, actor: Any) -> Event:
@@ -202,7 +192,7 @@ def _store_error(path: str, exc: sqlite3.Error) -> UserError:
 
 
 class Store:
-    """Incidents as append-only events in one SQLite file. Implements the domain's EventSink.
+    """Incidents as append-only events in one SQLite file: an `IncidentStore`.
 
     Safe to share between threads (one connection behind a lock) and between processes.
     """
@@ -427,6 +417,20 @@ class Store:
             except ValueError as exc:
                 raise DamagedEvent(self.path, incident, seq, str(exc)) from None
         return out
+
+    def start_event(self, incident: str) -> Event | None:
+        """Event 1 alone (see IncidentStore.start_event)."""
+        with self._guard() as conn:
+            row = conn.execute(
+                "SELECT seq, at, type, data, actor FROM events WHERE incident = ? AND seq = 1",
+                (incident,),
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            return decode_event(incident, *row)
+        except ValueError as exc:
+            raise DamagedEvent(self.path, incident, 1, str(exc)) from None
 
     def exists(self, incident: str) -> bool:
         with self._guard() as conn:
