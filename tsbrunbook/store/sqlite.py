@@ -18,6 +18,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -140,6 +141,9 @@ def inspect(path: str) -> None:
             Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S
         )
         try:
+            # One read transaction: read one by one, another process could migrate the file
+            # between the version and the table count, and a new store would look foreign.
+            ro.execute("BEGIN")
             version = ro.execute("PRAGMA user_version").fetchone()[0]
             owner = ro.execute("PRAGMA application_id").fetchone()[0]
             tables = ro.execute(
@@ -277,7 +281,7 @@ class Store:
     def _configure(self) -> None:
         with self._guard() as conn:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _switch_to_wal(conn)
             if str(mode).lower() != "wal":
                 raise UserError(
                     f"{self.path}: the incident store cannot use write-ahead logging (journal mode {mode})",
@@ -527,6 +531,26 @@ class Store:
                 row[0]
                 for row in conn.execute("SELECT id FROM incidents ORDER BY started DESC, id DESC")
             ]
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> str:
+    """`PRAGMA journal_mode = WAL`, waiting up to the busy timeout for other connections.
+
+    While another connection is switching a new file to WAL, SQLite answers "database is locked"
+    at once instead of calling the busy handler; processes opening a fresh store together would
+    fail without this. The journal mode is then retried until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.001
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _why(incident: str, seq: int, *row: Any) -> str:
