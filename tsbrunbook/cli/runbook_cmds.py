@@ -137,9 +137,9 @@ def impact_text(engine: ImpactEngine, impact: Impact) -> str:
         lines.append(f"Changes queue for: {shown}")
     if not impact.changes_accepted:
         lines.append("No TSB configuration changes can be made right now.")
-    hit = [s for s in impact.services if s.level > Level.OK]
-    if hit:
-        lines.append("Services: " + ", ".join(f"{s.name} {s.level.glyph}" for s in hit))
+    services_hit = [s for s in impact.services if s.level > Level.OK]
+    if services_hit:
+        lines.append("Services: " + ", ".join(f"{s.name} {s.level.glyph}" for s in services_hit))
     return "\n".join(lines)
 
 
