@@ -170,3 +170,21 @@ BELOW_THE_CLI = sorted(
 def test_nothing_but_the_entry_point_imports_the_cli(path):
     leaks = sorted(m for m in imported_modules(path) if m.startswith("tsbrunbook.cli"))
     assert not leaks, f"{path.name} imports {leaks}: move what it needs below the CLI"
+
+
+def test_runbook_commands_do_not_import_the_store():
+    """`tsbrunbook components` (and every command without an incident) stays off sqlite3."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tsbrunbook.cli import main\n"
+        "assert main(['components']) == 0\n"
+        "print(sorted(m for m in ('sqlite3', 'tsbrunbook.store') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

@@ -26,11 +26,11 @@ from .domain.loader import demo_estate_path, load_estate, load_pack
 from .domain.model import Pack
 from .domain.text import one_line
 from .domain.yamlsrc import read_text
-from .store.protocol import DamagedEvent, IncidentStore, IncidentSummary
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store package is imported when a store is first needed
     from .domain.exercise import Exercise
     from .domain.exercise_run import ExerciseRun
+    from .store.protocol import IncidentStore, IncidentSummary
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,8 @@ class Workspace:
     ) -> IncidentSession | None:
         """The most recent open incident of this kind whose start `wanted` accepts. Only the
         start event of the others is read; a damaged incident is passed over, not refused."""
+        from .store.protocol import DamagedEvent
+
         for summary in self.summaries(include_closed=False, kind=kind):
             if summary.damaged:
                 continue
