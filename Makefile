@@ -4,20 +4,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
+# Two workers: the suite is mostly waiting on subprocesses and terminals, and CI has two cores.
+WORKERS ?= 2
 
-.PHONY: run test bench bench-smoke lint clean
+.PHONY: run test test-fast bench bench-smoke lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 run: $(STAMP)  ## install, then open the TUI on the bundled demo estate
 	$(VENV)/bin/tsbrunbook $(ARGS)
 
-test: $(STAMP)  ## install, then run the whole test suite
-	$(PY) -m pytest -q $(ARGS)
+test: $(STAMP)  ## install, then run the whole test suite (slow tests included)
+	$(PY) -m pytest -q -n $(WORKERS) $(ARGS)
+
+test-fast: $(STAMP)  ## the suite without the end-to-end, benchmark and packaging tests
+	$(PY) -m pytest -q -n $(WORKERS) -m 'not slow' $(ARGS)
 
 bench: $(STAMP)  ## measure the performance budgets, write BENCHMARKS.md
 	$(PY) benchmarks/run.py $(ARGS)
@@ -25,9 +30,9 @@ bench: $(STAMP)  ## measure the performance budgets, write BENCHMARKS.md
 bench-smoke: $(STAMP)
 	$(PY) benchmarks/run.py --smoke
 
-lint: $(STAMP)
-	$(PY) -m pip install --quiet ruff
-	$(VENV)/bin/ruff check tsbrunbook tests
+lint: $(STAMP)  ## ruff (lint and format check)
+	$(VENV)/bin/ruff check tsbrunbook tests benchmarks
+	$(VENV)/bin/ruff format --check tsbrunbook tests benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

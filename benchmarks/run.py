@@ -194,7 +194,8 @@ def five_down(clusters: tuple[str, ...]) -> list[str]:
 
 def measure_engine(n: int, estate_path: Path, toggles: int) -> list[Row]:
     from tsbrunbook.domain.impact import ImpactEngine
-    from tsbrunbook.domain.loader import load_estate, load_pack
+    from tsbrunbook.domain.runbooks.estate import load_estate
+    from tsbrunbook.domain.runbooks.pack import load_pack
 
     pack = load_pack()
     loads = []
@@ -257,7 +258,7 @@ def measure_engine(n: int, estate_path: Path, toggles: int) -> list[Row]:
 
 
 def measure_cli(n: int, estate_path: Path, runs: int, home: Path) -> tuple[Row, Row]:
-    from tsbrunbook.domain.loader import load_estate
+    from tsbrunbook.domain.runbooks.estate import load_estate
 
     clusters = load_estate(str(estate_path)).cluster_names
     args = ["impact", "--format", "json", "--estate", str(estate_path)]

@@ -77,14 +77,14 @@ def run_process(
 
 @pytest.fixture(scope="session")
 def pack():
-    from tsbrunbook.domain.loader import load_pack
+    from tsbrunbook.domain.runbooks.pack import load_pack
 
     return load_pack()
 
 
 @pytest.fixture(scope="session")
 def estate():
-    from tsbrunbook.domain.loader import load_estate
+    from tsbrunbook.domain.runbooks.estate import load_estate
 
     return load_estate()
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = (
+    pytest.mark.slow
+)  # a real terminal / process tree: run by `make test`, skipped by -m 'not slow'
 
 SECTIONS = (
     "engine: re-assess after one toggle",

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.test_incident_export import HOSTILE, headings, parse, plain, tables
 from tsbrunbook.domain.brief import support_brief
 from tsbrunbook.domain.escalation import record_expired_timers
-from tsbrunbook.domain.loader import demo_estate_path
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.workspace import Workspace
 
 MP = "management-plane-failure"

@@ -16,6 +16,10 @@ import pytest
 
 from tests.conftest import run_process
 
+pytestmark = (
+    pytest.mark.slow
+)  # a real terminal / process tree: run by `make test`, skipped by -m 'not slow'
+
 TSBRUNBOOK = os.path.join(os.path.dirname(sys.executable), "tsbrunbook")
 
 

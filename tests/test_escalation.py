@@ -10,7 +10,6 @@ import pytest
 from tsbrunbook.domain.errors import LoadError
 from tsbrunbook.domain.escalation import (
     due_timers,
-    effective_escalate_after,
     escalation_timers,
     incident_escalation_points,
     match_periods,
@@ -18,7 +17,9 @@ from tsbrunbook.domain.escalation import (
 )
 from tsbrunbook.domain.incident import describe
 from tsbrunbook.domain.incident_export import incident_dict, incident_markdown
-from tsbrunbook.domain.loader import demo_estate_path, load_estate
+from tsbrunbook.domain.runbooks.estate import load_estate
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
+from tsbrunbook.domain.site_policy import effective_escalate_after
 from tsbrunbook.workspace import Workspace
 
 MP = "management-plane-failure"

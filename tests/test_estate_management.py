@@ -7,7 +7,7 @@ import pytest
 
 from tests.test_validate import BROKEN, planted
 from tsbrunbook.domain.errors import LoadError
-from tsbrunbook.domain.loader import load_estate
+from tsbrunbook.domain.runbooks.estate import load_estate
 from tsbrunbook.integrations.probe import status_url
 
 BASE = "estate:\n  name: E\n  management:\n    cluster: mgmt\n{extra}  clusters:\n    - {{name: eu-west}}\n"

@@ -150,7 +150,7 @@ def test_kill_mid_exercise_and_resume_loses_nothing(pack, isolated_home):
         f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from tsbrunbook.domain.loader import load_pack
+        from tsbrunbook.domain.runbooks.pack import load_pack
         from tests.test_exercise import start_run
         ws, run = start_run(load_pack())
         run.start()

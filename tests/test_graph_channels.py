@@ -8,7 +8,7 @@ from dataclasses import replace
 from itertools import pairwise
 
 from tsbrunbook.domain.graph import EstateGraph
-from tsbrunbook.domain.loader import CHANNELS
+from tsbrunbook.domain.runbooks.graph import CHANNELS
 
 EXPECTED_CHANNELS = {
     "running-workloads": ("config",),

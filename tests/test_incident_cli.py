@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import run_process
 from tests.test_bad_input import one_error_line
-from tsbrunbook.domain.loader import demo_estate_path
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.store import SCHEMA_VERSION
 
 WC = "workload-cluster-failure@eu-west/recovery"

@@ -64,7 +64,8 @@ from datetime import UTC, datetime
 from tsbrunbook.domain.impact import ImpactEngine
 from tsbrunbook.domain.incident import fold
 from tsbrunbook.domain.incident_export import incident_dict
-from tsbrunbook.domain.loader import load_estate, load_pack
+from tsbrunbook.domain.runbooks.estate import load_estate
+from tsbrunbook.domain.runbooks.pack import load_pack
 from tsbrunbook.store import Store
 engine = ImpactEngine(load_pack(), load_estate())
 with Store() as store:

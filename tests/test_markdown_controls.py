@@ -11,7 +11,7 @@ from tsbrunbook.domain import markdown as md
 from tsbrunbook.domain.brief import support_brief
 from tsbrunbook.domain.export import checklist_markdown
 from tsbrunbook.domain.incident_export import incident_markdown
-from tsbrunbook.domain.loader import runbooks_dir
+from tsbrunbook.domain.runbooks.paths import runbooks_dir
 from tsbrunbook.workspace import Workspace
 
 # OSC retitle ended by BEL, a 7-bit CSI, the 8-bit C1 CSI (\x9b), DEL, backspace, CR and friends.

@@ -8,7 +8,13 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = (
+    pytest.mark.slow
+)  # a real terminal / process tree: run by `make test`, skipped by -m 'not slow'
 
 
 def test_wheel_carries_the_runbooks_and_finds_them(tmp_path):
@@ -53,7 +59,10 @@ def test_wheel_carries_the_runbooks_and_finds_them(tmp_path):
         capture_output=True,
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    probe = "import tsbrunbook.domain.loader as l, json; print(json.dumps([l.runbooks_dir(), l.load_pack().version]))"
+    probe = (
+        "import json; from tsbrunbook.domain.runbooks import pack, paths; "
+        "print(json.dumps([paths.runbooks_dir(), pack.load_pack().version]))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", probe],
         env=env,
@@ -86,6 +95,6 @@ def test_wheel_carries_the_runbooks_and_finds_them(tmp_path):
 
 
 def test_checkout_finds_its_own_runbooks():
-    from tsbrunbook.domain.loader import runbooks_dir
+    from tsbrunbook.domain.runbooks.paths import runbooks_dir
 
     assert os.path.samefile(runbooks_dir(), ROOT / "runbooks")

@@ -23,7 +23,8 @@ from tests.http_servers import (
     stall_after_headers,
 )
 from tsbrunbook.domain.errors import UserError
-from tsbrunbook.domain.loader import demo_estate_path, load_estate
+from tsbrunbook.domain.runbooks.estate import load_estate
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.integrations import secrets
 from tsbrunbook.integrations.probe import (
     HEALTHY,

@@ -17,7 +17,7 @@ import re
 import pytest
 
 from tsbrunbook.domain.exercise import find_exercise
-from tsbrunbook.domain.loader import load_pack
+from tsbrunbook.domain.runbooks.pack import load_pack
 
 # The contract's patterns for commands that need `destructive: true` (DNS switches have no fixed
 # command and are checked by step below).

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.http_servers import serve
 from tsbrunbook.domain.escalation import record_expired_timers
-from tsbrunbook.domain.loader import demo_estate_path
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.integrations import secrets
 from tsbrunbook.integrations.notify import Notifier
 from tsbrunbook.workspace import Workspace

@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from tsbrunbook.domain import template
-from tsbrunbook.domain.loader import load_estate
 from tsbrunbook.domain.model import Step
+from tsbrunbook.domain.runbooks.estate import load_estate
 
 HOSTILE_CONTEXT = "gke-eu-west; touch /tmp/x #"
 
@@ -171,7 +171,7 @@ def test_new_estate_placeholders_and_their_defaults(tmp_path, estate):
 
 
 def test_the_rules_flag_exactly_the_destructive_commands():
-    from tsbrunbook.domain.loader import destructive_verb, unpinned_helm
+    from tsbrunbook.domain.runbooks.steps import destructive_verb, unpinned_helm
 
     assert destructive_verb("kubectl --context x delete ns foo") == "kubectl delete"
     assert destructive_verb("kubectl delete pod x") == "kubectl delete"

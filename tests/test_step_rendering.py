@@ -13,7 +13,9 @@ from tests.test_incident_export import parse
 from tsbrunbook.domain import template
 from tsbrunbook.domain.brief import support_brief
 from tsbrunbook.domain.incident_export import incident_dict, incident_markdown
-from tsbrunbook.domain.loader import demo_estate_path, load_estate, load_pack, runbooks_dir
+from tsbrunbook.domain.runbooks.estate import load_estate
+from tsbrunbook.domain.runbooks.pack import load_pack
+from tsbrunbook.domain.runbooks.paths import demo_estate_path, runbooks_dir
 from tsbrunbook.workspace import Workspace
 
 # The reason as the pack states it, so rewording the runbook does not break these tests.

@@ -29,7 +29,7 @@ def test_shipped_runbooks_are_clean(cli):
 
 
 def test_demo_estate_is_clean(cli):
-    from tsbrunbook.domain.loader import demo_estate_path
+    from tsbrunbook.domain.runbooks.paths import demo_estate_path
 
     assert cli("validate", demo_estate_path()).rc == 0
 
@@ -61,8 +61,8 @@ def test_dominance_keeps_the_engine_monotone(pack):
     """A host scenario milder than the one it subsumes is reported (it would break monotonicity)."""
     from dataclasses import replace
 
-    from tsbrunbook.domain.loader import check_scenarios
     from tsbrunbook.domain.model import Level, OperationImpact
+    from tsbrunbook.domain.runbooks.checks import check_scenarios
 
     mc = pack.scenario("management-cluster-failure")
     weak = dict(mc.impact)

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import ROOT
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.domain.exercise import find_exercise
-from tsbrunbook.domain.loader import demo_estate_path
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.store import IncidentStore, Store, default_db_path
 from tsbrunbook.workspace import Workspace
 

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from tests.test_validate import BROKEN, planted
-from tsbrunbook.domain.loader import demo_estate_path, load_estate, runbooks_dir
-from tsbrunbook.domain.yamlsrc import Source, _parse
+from tsbrunbook.domain.runbooks.estate import load_estate
+from tsbrunbook.domain.runbooks.paths import demo_estate_path, runbooks_dir
+from tsbrunbook.domain.runbooks.yamlsrc import Source, _parse
 
 SCENARIO = "workload-cluster-failure.yaml"
 

@@ -22,10 +22,12 @@ from .domain.clock import SYSTEM_CLOCK, Clock, behind_warning
 from .domain.errors import LoadError, UserError, did_you_mean
 from .domain.impact import ImpactEngine
 from .domain.incident import ChecklistView, Event, IncidentSession, checklists
-from .domain.loader import demo_estate_path, load_estate, load_pack
 from .domain.model import Pack
+from .domain.runbooks.estate import load_estate
+from .domain.runbooks.pack import load_pack
+from .domain.runbooks.paths import demo_estate_path
+from .domain.runbooks.textfile import read_text
 from .domain.text import one_line
-from .domain.yamlsrc import read_text
 
 if TYPE_CHECKING:  # the store package is imported when a store is first needed
     from .domain.exercise import Exercise

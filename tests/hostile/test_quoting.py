@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostile.harness import accepted, run_bounded
-from tsbrunbook.domain.loader import demo_estate_path
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
 
 SCENARIO = ("checklist", "workload-cluster-failure", "--cluster", "eu-west", "--format", "json")
 CLUSTER_SENTINEL = "sentinel-cluster-context"

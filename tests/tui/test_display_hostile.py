@@ -17,7 +17,9 @@ from textual.command import CommandList
 
 from tsbrunbook.domain.impact import ImpactEngine
 from tsbrunbook.domain.incident import IncidentSession
-from tsbrunbook.domain.loader import load_estate, load_pack, runbooks_dir
+from tsbrunbook.domain.runbooks.estate import load_estate
+from tsbrunbook.domain.runbooks.pack import load_pack
+from tsbrunbook.domain.runbooks.paths import runbooks_dir
 from tsbrunbook.integrations.notify import NotifierStatus
 from tsbrunbook.integrations.probe import ProbeResult, Suggestion
 from tsbrunbook.tui.app import RunbookApp

@@ -13,7 +13,8 @@ from pathlib import Path
 from tests.test_incident_export import parse
 from tsbrunbook.domain import template
 from tsbrunbook.domain.incident_export import incident_markdown
-from tsbrunbook.domain.loader import demo_estate_path, load_pack
+from tsbrunbook.domain.runbooks.pack import load_pack
+from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.confirm import ConfirmScreen
 from tsbrunbook.tui.widgets.checklists import ChecklistsPane

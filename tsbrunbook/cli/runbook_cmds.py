@@ -224,8 +224,10 @@ def cmd_graph(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, workspace: Workspace) -> int:
-    from ..domain.loader import runbooks_dir, validate_paths
+    from ..domain.exercise import check_exercise_path
+    from ..domain.runbooks.paths import runbooks_dir
+    from ..domain.runbooks.validate import validate_paths
 
     paths = args.paths or [runbooks_dir()]
-    problems, checked = validate_paths(paths)
+    problems, checked = validate_paths(paths, check_exercise=check_exercise_path)
     return report_problems(problems, checked, "file")

@@ -25,22 +25,10 @@ from .clock import SYSTEM_CLOCK, Clock
 from .impact import Impact, ImpactEngine
 from .incident import Conflict, Event, IncidentSession, IncidentState, assessable, down_sets, utcnow
 from .incident_export import EscalationPoint, all_views, escalation_points, iso
-from .model import Estate, Scenario
+from .model import Scenario
+from .site_policy import effective_escalate_after
 
 TIMER_EVENT = "timer-expired"
-
-
-def effective_escalate_after(scenario: Scenario, estate: Estate) -> tuple[int | None, str]:
-    """(seconds, where from: "scenario" or "estate"), or (None, "") when the scenario has no timer.
-
-    The estate overrides only scenarios that have a timer: a scenario without `escalate_after`
-    has no point at which the runbook says to call support."""
-    if scenario.escalate_after is None:
-        return None, ""
-    override = estate.escalate_after.get(scenario.severity.id)
-    if override is not None:
-        return override, "estate"
-    return scenario.escalate_after, "scenario"
 
 
 @dataclass(frozen=True)

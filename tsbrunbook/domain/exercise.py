@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 
 from .errors import LoadError, Problem, did_you_mean
 from .impact import ImpactEngine
-from .loader import demo_estate_path, load_estate, runbooks_dir
 from .model import Estate, Pack
+from .runbooks.estate import load_estate
+from .runbooks.mapping import Obj
+from .runbooks.pack import load_pack
+from .runbooks.paths import demo_estate_path, runbooks_dir
+from .runbooks.textfile import read_text
+from .runbooks.textrules import check_id
+from .runbooks.yamlsrc import Source, parse
 from .serialize import applicable_steps
-from .yamlsrc import Obj, Source, check_id, parse, read_text
 
 OFFSET_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
 DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h)$")
@@ -399,6 +404,11 @@ def check_exercise_file(path: str, pack: Pack) -> tuple[Exercise | None, list[Pr
     except LoadError as exc:
         return exercise, problems + exc.problems
     return exercise, sorted(problems + check_exercise(exercise, pack, estate), key=lambda p: p.line)
+
+
+def check_exercise_path(path: str) -> list[Problem]:
+    """The problems of one exercise file, checked against the bundled pack (for `validate`)."""
+    return check_exercise_file(path, load_pack())[1]
 
 
 def list_exercises(pack: Pack) -> list[Exercise]:

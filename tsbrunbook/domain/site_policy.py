@@ -29,12 +29,22 @@ def policy_words(source: str) -> str:
     )
 
 
+def effective_escalate_after(scenario: Scenario, estate: Estate) -> tuple[int | None, str]:
+    """(seconds, where from: "scenario" or "estate"), or (None, "") when the scenario has no timer.
+
+    The estate overrides only scenarios that have a timer: a scenario without `escalate_after`
+    has no point at which the runbook says to call support."""
+    if scenario.escalate_after is None:
+        return None, ""
+    override = estate.escalate_after.get(scenario.severity.id)
+    if override is not None:
+        return override, "estate"
+    return scenario.escalate_after, "scenario"
+
+
 def escalate_after(scenario: Scenario, estate: Estate) -> dict[str, Any] | None:
     """`{"seconds", "set_by" (runbook | estate), "label"}` for this scenario in this estate, or
     None when it has no escalation timer."""
-    # Imported here: escalation imports the exports, which import this module.
-    from .escalation import effective_escalate_after
-
     seconds, source = effective_escalate_after(scenario, estate)
     if seconds is None:
         return None

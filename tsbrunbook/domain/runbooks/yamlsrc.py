@@ -1,28 +1,22 @@
-"""Safe YAML reading that keeps line numbers, and a small typed reader for mappings.
+"""Safe YAML parsing that keeps line numbers: `parse()` and the bounded composer behind it.
 
 PyYAML's safe composer gives nodes with marks; we walk them ourselves so every value keeps
 its line, duplicate keys are caught (PyYAML silently keeps the last), alias bombs cannot
 blow up memory, and tags beyond the plain ones (`!!python/...`, `!!binary`, `!foo`) are problems
-rather than data read as if the tag were not there.
+rather than data read as if the tag were not there. `Source` collects the problems of one file.
+Typed access to the parsed mappings is `mapping.Obj`.
 """
 
 from __future__ import annotations
 
-import errno
-import os
-import re
-import stat
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from .errors import Problem
+from ..errors import Problem
 
-MAX_FILE_BYTES = 8 * 1024 * 1024  # larger than any estate or runbook file by far
 MAX_NODES = 500_000  # values in one file, aliases counted as often as they are used
-MAX_INT = 2**53  # any whole number we read is far smaller; beyond this, a typo or an attack
 MAX_DEPTH = 100  # lists and mappings within each other; our documents nest about 8 deep
 
 
@@ -47,79 +41,6 @@ class Source:
         self.problems.append(Problem(self.file, line, message))
 
 
-_NOT_A_FILE_HINT = (
-    "give the path of a regular file; to read a pipe, save its output to a file first"
-)
-
-
-def read_text(path: str) -> str:
-    """Read a runbook or estate file, turning OS trouble into one clear problem.
-
-    Only regular files are read: a device (`/dev/zero`), a FIFO (`/dev/stdin` on a pipe) or a
-    socket is refused before anything is read, so nothing blocks or grows without end. A pipe
-    is refused rather than read because an estate path is read again later (reloads, `validate`)
-    and a pipe's content is gone after the first read. A file redirected to stdin is a regular
-    file and is read. At most MAX_FILE_BYTES + 1 bytes are read whatever the size said.
-    """
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise _problem_error(path, 0, _os_reason(exc))
-    _check_regular(path, info.st_mode)
-    try:
-        # O_NONBLOCK: if a FIFO took the file's place since the stat, opening it must not wait
-        # for a writer; fstat below then refuses it.
-        fd = os.open(
-            path,
-            os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0),
-        )
-    except OSError as exc:
-        raise _problem_error(path, 0, _os_reason(exc))
-    with os.fdopen(fd, "rb") as fh:
-        _check_regular(path, os.fstat(fd).st_mode)
-        try:
-            data = fh.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise _problem_error(path, 0, f"cannot read: {exc.strerror}")
-    if len(data) > MAX_FILE_BYTES:
-        raise _problem_error(
-            path,
-            0,
-            f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB (tsbrunbook reads YAML files up to that size; is it the right file?)",
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _problem_error(path, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-    return text[1:] if text.startswith("\ufeff") else text  # a byte-order mark is not content
-
-
-def _check_regular(path: str, mode: int) -> None:
-    if stat.S_ISDIR(mode):
-        raise _problem_error(path, 0, "is a directory, expected a YAML file")
-    if not stat.S_ISREG(mode):
-        kind = (
-            "FIFO (pipe)" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
-        )
-        raise _problem_error(path, 0, f"is a {kind}, not a YAML file ({_NOT_A_FILE_HINT})")
-
-
-def _os_reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOENT:
-        return "no such file"
-    if exc.errno == errno.ELOOP:
-        return "too many levels of symbolic links (a symbolic link loop?)"
-    if exc.errno == errno.ENOTDIR:
-        return "no such file (a part of the path is not a directory)"
-    return f"cannot read: {exc.strerror or exc}"
-
-
-def _problem_error(file: str, line: int, message: str) -> Exception:
-    from .errors import LoadError
-
-    return LoadError([Problem(file, line, message)])
-
-
 # libyaml parses about ten times faster than PyYAML's pure-Python parser: it is what keeps
 # start-up and a 1,000-cluster estate quick. Both only give us *events* here: the nodes are
 # built by `_Composer` below, which counts values and depth as it goes, so a deep, recursive or
@@ -129,6 +50,8 @@ def _problem_error(file: str, line: int, message: str) -> Exception:
 # for a bounded number of events, and its wording is used when it finds the error in that span.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 _TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} levels deep; tsbrunbook reads at most {MAX_DEPTH} (flatten the structure)"
+
+
 _RETRY_EVENTS = 50_000  # about a second of the pure-Python parser
 
 
@@ -190,10 +113,16 @@ def _syntax_problem(exc: yaml.YAMLError) -> tuple[int, str]:
 # `!!omap`, a local `!foo` — would otherwise be read as if it were plain data, so it is reported.
 _YAML = "tag:yaml.org,2002:"
 SCALAR_TAGS = frozenset(_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+
+
 SEQ_TAG = _YAML + "seq"
 STR_TAG = _YAML + "str"
+
+
 MAP_TAG = _YAML + "map"
 MERGE_TAG = _YAML + "merge"  # a plain `<<` key
+
+
 VALUE_TAG = (
     _YAML + "value"
 )  # a plain `=`: PyYAML's leftover of the "value key" draft; it is just "="
@@ -425,271 +354,3 @@ def _show(text: str) -> str:
     """An anchor or key in a message: printable and short."""
     shown = "".join(ch if ch.isprintable() else "?" for ch in text)
     return shown[:60] + ("…" if len(shown) > 60 else "")
-
-
-_TYPE_NAMES = {
-    str: "text",
-    bool: "true/false",
-    int: "a whole number",
-    list: "a list",
-    dict: "a mapping",
-}
-
-
-class Obj:
-    """Typed access to one YAML mapping; every unread key is reported as unknown by `done()`."""
-
-    def __init__(self, node: Node, src: Source, what: str) -> None:
-        self.src = src
-        self.what = what
-        self.line = node.line
-        self.ok = isinstance(node.value, dict)
-        if not self.ok:
-            src.problem(node.line, f"{what} must be a mapping, found {_describe(node.value)}")
-        self.node_read = node  # the mapping itself, for checks over all of its values
-        self.items: dict[str, Node] = node.value if self.ok else {}
-        self.key_lines = node.key_lines or {}
-        self.seen: set[str] = set()
-
-    def node(self, key: str) -> Node | None:
-        self.seen.add(key)
-        return self.items.get(key)
-
-    def line_of(self, key: str) -> int:
-        """The line of `key` itself (where a reader looks for it), else of the mapping."""
-        return self.key_lines.get(key, self.line)
-
-    def get(self, key: str, kind: type, default: Any = None, required: bool = False) -> Any:
-        node = self.node(key)
-        if node is None or node.value is None:
-            if required and self.ok:
-                self.src.problem(self.line, f"{self.what}: missing required key '{key}'")
-            return default
-        value = node.value
-        if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = node.text if node.text is not None else str(value)  # `version: 1.10` is text
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.src.problem(
-                node.line,
-                f"{self.what}: '{key}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, found {_describe(value)}",
-            )
-            return default
-        if kind is int and abs(value) > MAX_INT:
-            self.src.problem(
-                node.line, f"{self.what}: '{key}' is {_describe(value)}, too large to mean anything"
-            )
-            return default
-        if kind is str:
-            value = value.strip()
-            if required and not value:
-                self.src.problem(node.line, f"{self.what}: '{key}' must not be empty")
-        return value
-
-    def integer(
-        self, key: str, low: int, high: int, default: int | None = None, required: bool = False
-    ) -> int | None:
-        """A whole number from `low` to `high`; a problem (and `default`) for anything else,
-        including numbers too large to mean anything (`10**400`), `.inf` and `.nan`."""
-        value = self.get(key, int, None, required)
-        if value is None:
-            return default
-        if not low <= value <= high:
-            span = f"positive and at most {high}" if low == 1 else f"from {low} to {high}"
-            self.src.problem(
-                self.line_of(key), f"{self.what}: '{key}' must be {span}, found {_describe(value)}"
-            )
-            return default
-        return value
-
-    def text(self, key: str, required: bool = True, default: str = "") -> str:
-        return self.get(key, str, default, required)
-
-    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str:
-        value = self.get(key, str, default, required=default is None)
-        if value is not None and value not in choices:
-            self.src.problem(
-                self.line_of(key),
-                f"{self.what}: '{key}' is '{value}', expected one of {', '.join(choices)}",
-            )
-            return default or choices[0]
-        return value or (default or choices[0])
-
-    def tristate(self, key: str) -> bool | None:
-        """true / false / unknown (or absent) → True / False / None."""
-        node = self.node(key)
-        if node is None or node.value is None or node.value == "unknown":
-            return None
-        if isinstance(node.value, bool):
-            return node.value
-        self.src.problem(
-            node.line,
-            f"{self.what}: '{key}' must be true, false or unknown, found {_describe(node.value)}",
-        )
-        return None
-
-    def objects(self, key: str, what: str, required: bool = True) -> list[Obj]:
-        node = self.node(key)
-        if node is None or node.value is None:
-            if required and self.ok:
-                self.src.problem(self.line, f"{self.what}: missing required key '{key}'")
-            return []
-        if not isinstance(node.value, list):
-            self.src.problem(
-                node.line, f"{self.what}: '{key}' must be a list, found {_describe(node.value)}"
-            )
-            return []
-        return [Obj(item, self.src, what) for item in node.value]
-
-    def obj(self, key: str, what: str, required: bool = True) -> Obj | None:
-        node = self.node(key)
-        if node is None:
-            if required and self.ok:
-                self.src.problem(self.line, f"{self.what}: missing required key '{key}'")
-            return None
-        return Obj(node, self.src, what)
-
-    def strings(self, key: str) -> list[str]:
-        node = self.node(key)
-        if node is None or node.value is None:
-            return []
-        if not isinstance(node.value, list):
-            self.src.problem(
-                node.line,
-                f"{self.what}: '{key}' must be a list of text, found {_describe(node.value)}",
-            )
-            return []
-        out = []
-        for item in node.value:
-            if isinstance(item.value, str) and item.value.strip():
-                out.append(item.value.strip())
-            else:
-                self.src.problem(
-                    item.line,
-                    f"{self.what}: every entry of '{key}' must be non-empty text, found {_describe(item.value)}",
-                )
-        return out
-
-    def done(self, allowed_extra: tuple[str, ...] = ()) -> None:
-        """Report keys that nobody read: unknown keys are errors, with the closest known key."""
-        from .errors import did_you_mean
-
-        for key, node in self.items.items():
-            if key not in self.seen and key not in allowed_extra:
-                hint = did_you_mean(key, sorted(self.seen))
-                self.src.problem(
-                    node.line, f"{self.what}: unknown key '{key}'" + (f"; {hint}" if hint else "")
-                )
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, (int, float)):
-        shown = (
-            repr(value)
-            if isinstance(value, float)
-            else str(value)
-            if abs(value) < 10**40
-            else f"{str(value)[:12]}… ({len(str(abs(value)))} digits)"
-        )
-        return f"the number {shown}"
-    text = str(value)
-    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
-
-
-ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-
-
-def check_id(src: Source, value: str | None, line: int, what: str) -> bool:
-    """Ids are lowercase DNS-label-like: safe in refs, file names, Markdown and the UI."""
-    if not value:
-        return False  # a missing id is reported as missing, not also as malformed
-    if not ID_RE.match(value):
-        src.problem(
-            line,
-            f"{what} '{value[:40]}' is not a valid id (lowercase letters, digits and '-', at most 63)",
-        )
-        return False
-    return True
-
-
-Reader = Callable[[Obj], Any]
-
-
-# Characters no estate value needs, that can drive a terminal or hide what a person reads or
-# pastes: C0 controls (tab and line breaks included), DEL, C1 controls, zero-width characters,
-# bidirectional embeddings, overrides and isolates, line and paragraph separators, the BOM.
-_INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
-
-
-def invisible_character(text: str, newlines: bool = False) -> str | None:
-    """The first control or invisible character in `text` (line breaks allowed if `newlines`)."""
-    for match in _INVISIBLE.finditer(text):
-        if not (newlines and match.group() == "\n"):
-            return match.group()
-    return None
-
-
-def describe_character(ch: str) -> str:
-    if ch in "\r\n\u2028\u2029":
-        name = "a line break"
-    elif ch == "\x1b":
-        name = "an escape character"
-    elif "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069" or ch in "\u200e\u200f":
-        name = "a bidirectional-text control"
-    elif ch in "\u200b\u200c\u200d\u2060\ufeff":
-        name = "a zero-width character"
-    else:
-        name = "a control character"
-    return f"{name} (U+{ord(ch):04X})"
-
-
-def refuse_invisible(
-    node: Node, src: Source, what: str, multiline: frozenset[str] = frozenset()
-) -> None:
-    """Report every text value or key under `node` that holds a control or invisible character.
-
-    Line breaks are allowed only in the values whose dotted path is in `multiline` (free text
-    such as `support.severity`). Shell metacharacters are not refused here: values substituted
-    into commands are shell-quoted where they are used; this keeps out what quoting cannot make
-    visible or safe on a terminal. Each problem is at the value's line.
-    """
-    found: list[tuple[int, str]] = []
-    pending: list[tuple[Node, str]] = [(node, "")]
-    while pending:
-        current, path = pending.pop()
-        value = current.value
-        if isinstance(value, str):
-            ch = invisible_character(value, newlines=path in multiline)
-            if ch is not None:
-                found.append(
-                    (
-                        current.line,
-                        f"{what}: '{path}' contains {describe_character(ch)}; remove it (estate text is shown to people and pasted into shells)",
-                    )
-                )
-        elif isinstance(value, dict):
-            key_lines = current.key_lines or {}
-            for key, child in value.items():
-                ch = invisible_character(key)
-                if ch is not None:
-                    found.append(
-                        (
-                            key_lines.get(key, current.line),
-                            f"{what}: a key contains {describe_character(ch)}; remove it",
-                        )
-                    )
-                    continue
-                pending.append((child, f"{path}.{key}" if path else key))
-        elif isinstance(value, list):
-            pending.extend((child, f"{path}[{i}]") for i, child in enumerate(value))
-    for line, message in sorted(found):
-        src.problem(line, message)
