@@ -1,13 +1,20 @@
-"""The `tsbrunbook` command line: argument parsing and error reporting; the work is in the domain."""
+"""The `tsbrunbook` command line: argument parsing, printing and error reporting.
+
+Each command is `cmd_…(args, workspace) -> exit status`: the work is done by the `Workspace`
+(tsbrunbook/workspace.py) and the domain; a command module only parses and prints."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..domain.errors import UserError
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,11 +60,8 @@ def build_parser() -> Parser:
     return parser
 
 
-def cmd_tui(args: argparse.Namespace, ctx) -> int:
+def cmd_tui(args: argparse.Namespace, workspace: Workspace) -> int:
     """Everything that can fail on bad input happens here, before the first frame."""
-    from ..workspace import Workspace
-
-    workspace = Workspace()
     if args.incident:
         if args.estate:
             raise UserError(
@@ -87,7 +91,7 @@ def _check_utf8(argv: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .context import Context
+    from ..workspace import Workspace
 
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -99,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
             if args.command is None:  # only options such as --version were given
                 args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
-        ctx = Context(getattr(args, "estate", None))
-        return int(args.func(args, ctx) or 0)
+        with Workspace() as workspace:  # opens the store and loads the runbooks when first asked
+            return int(args.func(args, workspace) or 0)
     except UserError as exc:
-        from .text import one_line
+        from ..domain.text import one_line
 
         # One line, control characters removed: ids come from the user and may be hostile.
         sys.stderr.write(f"tsbrunbook: error: {one_line(str(exc))}\n")
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 — the last line of defence: never a traceback
         if os.environ.get("TSBRUNBOOK_DEBUG"):
             raise
-        from .text import one_line
+        from ..domain.text import one_line
 
         sys.stderr.write(
             f"tsbrunbook: internal error: {type(exc).__name__}: {one_line(str(exc), 300)} (set TSBRUNBOOK_DEBUG=1 for a traceback)\n"
