@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..domain.errors import UserError
+from .screen import OpenScreen, ScreenOpener
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -60,7 +61,7 @@ def build_parser() -> Parser:
     return parser
 
 
-def cmd_tui(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_tui(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
     """Everything that can fail on bad input happens here, before the first frame."""
     if args.incident:
         if args.estate:
@@ -71,11 +72,7 @@ def cmd_tui(args: argparse.Namespace, workspace: Workspace) -> int:
         session = workspace.open(args.incident)
     else:
         session = workspace.resume_or_start(args.estate)
-    from ..tui.app import RunbookApp
-
-    app = RunbookApp(workspace, session)
-    app.run()
-    return app.return_code or 0  # non-zero when the app stopped on an error
+    return OpenScreen(session)
 
 
 def _check_utf8(argv: list[str]) -> None:
@@ -90,7 +87,9 @@ def _check_utf8(argv: list[str]) -> None:
             ) from None
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, open_screen: ScreenOpener | None = None) -> int:
+    """Run one command; exit status 0, 2 (bad input, one line on stderr) or 70 (our bug).
+    `open_screen` opens the TUI for commands that want one (`tui`, `exercise run`)."""
     from ..workspace import Workspace
 
     argv = sys.argv[1:] if argv is None else argv
@@ -104,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.command is None:  # only options such as --version were given
                 args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
         with Workspace() as workspace:  # opens the store and loads the runbooks when first asked
-            return int(args.func(args, workspace) or 0)
+            result = args.func(args, workspace)
+            if isinstance(result, OpenScreen):
+                if open_screen is None:
+                    raise UserError("this entry point has no TUI", "run `tsbrunbook` itself")
+                return open_screen(workspace, result)
+            return int(result or 0)
     except UserError as exc:
         from ..domain.text import one_line
 

@@ -17,6 +17,7 @@ from ..domain.exercise import (
 from ..domain.exercise_run import check_speed
 from ..domain.text import one_line
 from ..domain.timefmt import offset
+from .screen import OpenScreen
 from .text import out, report_problems, table
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def cmd_check(args: argparse.Namespace, workspace: Workspace) -> int:
     return report_problems(problems, len(targets), "exercise")
 
 
-def cmd_run(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_run(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
     from ..domain.exercise_run import ExerciseRun
 
     exercise = find_exercise(args.exercise, workspace.pack)
@@ -148,11 +149,7 @@ def cmd_run(args: argparse.Namespace, workspace: Workspace) -> int:
         )
     if args.speed is not None and args.speed != run.clock.speed:
         run.set_speed(args.speed)
-    from ..tui.app import RunbookApp
-
-    app = RunbookApp(workspace, session, exercise=run)
-    app.run()
-    return app.return_code or 0
+    return OpenScreen(session, exercise=run)
 
 
 def cmd_report(args: argparse.Namespace, workspace: Workspace) -> int:
