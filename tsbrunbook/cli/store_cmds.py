@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from ..domain.errors import UserError
-from .context import Context
+from .text import out
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 NO_PASSWORD_ON_ARGV = (
     "put the password in ~/.pgpass or PGPASSWORD, or store it with "
@@ -77,7 +81,7 @@ def _open(spec: str, must_exist: bool):  # noqa: ANN202 — an IncidentStore wit
     return Store(spec)
 
 
-def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_status(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..integrations.secrets import database_password
     from ..store.select import open_store
 
@@ -86,16 +90,16 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     try:
         version = store.schema_version
         kind = "PostgreSQL (team mode)" if type(store).__name__ == "PostgresStore" else "SQLite"
-        ctx.out(f"store: {kind}")
-        ctx.out(f"location: {store.location}")
-        ctx.out(f"schema version: {version}")
-        ctx.out("reachable: yes")
+        out(f"store: {kind}")
+        out(f"location: {store.location}")
+        out(f"schema version: {version}")
+        out("reachable: yes")
     finally:
         store.close()
     return 0
 
 
-def cmd_copy(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_copy(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..store.copy import copy_incidents
 
     _refuse_password(args.source, "SOURCE")
@@ -111,9 +115,9 @@ def cmd_copy(args: argparse.Namespace, ctx: Context) -> int:
         source.close()
     for item in done:
         what = f"copied {item.copied}" if item.copied else "already there"
-        ctx.out(f"{item.id}: {item.events} events ({what})")
+        out(f"{item.id}: {item.events} events ({what})")
     copied = [d for d in done if d.copied]
-    ctx.out(
+    out(
         f"copied {sum(d.copied for d in copied)} events of {len(copied)} incidents; "
         f"{len(done) - len(copied)} incidents already there; "
         f"verified: the target holds all {sum(d.events for d in done)} events "

@@ -42,8 +42,8 @@ from ..domain.events import shapes
 from ..domain.incident import Conflict, Event, current_actor
 from ..domain.timefmt import format_time
 from . import pgurl
-from .protocol import IncidentSummary
-from .sqlite import ID_PREFIXES, DamagedEvent, decode_event
+from .protocol import DamagedEvent, IncidentSummary
+from .sqlite import ID_PREFIXES, decode_event
 
 SCHEMA_VERSION = 1
 CHANNEL = "tsbrunbook"
@@ -613,6 +613,16 @@ class PostgresStore:
             ).fetchall()
         )
         return [self._decode(incident, *row) for row in rows]
+
+    def start_event(self, incident: str) -> Event | None:
+        """Event 1 alone (see IncidentStore.start_event): resuming reads no more than this."""
+        row = self._retrying(
+            lambda conn, _: conn.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE incident = %s AND seq = 1",
+                (incident,),
+            ).fetchone()
+        )
+        return None if row is None else self._decode(incident, *row)
 
     def exists(self, incident: str) -> bool:
         return bool(

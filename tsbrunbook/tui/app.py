@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 
@@ -332,27 +331,21 @@ class RunbookApp(App[None]):
         )
 
     def action_export(self) -> None:
-        from ..domain.incident_markdown import incident_markdown
-
         self.write_export(
-            f"{self.session.id}.md", lambda: incident_markdown(self.session.state, self.engine)
+            f"{self.session.id}.md", lambda: self.workspace.export_markdown(self.session)
         )
 
     def write_export(self, name: str, render: Callable[[], str]) -> None:
-        """Write a Markdown file into TSBRUNBOOK_EXPORT_DIR (else the working directory) and say where."""
-        from ..output import write_fresh
-
-        folder = os.environ.get("TSBRUNBOOK_EXPORT_DIR") or os.getcwd()
+        """Render and write a Markdown file into the export folder, and say where."""
         try:
-            self.session.refresh()
-            path = write_fresh(folder, name, render())  # never replaces a file: NAME-2.md, -3 …
+            path = self.workspace.write_export(name, render())  # never replaces a file
         except (OSError, UserError) as exc:
             self.notify(f"Export failed: {exc}", severity="error", timeout=10)
             return
         self.notify(f"Exported to {path}", timeout=8)
 
     def action_incidents(self) -> None:
-        incidents = self.workspace.store.summaries(include_closed=False)
+        incidents = self.workspace.summaries(include_closed=False)
 
         def chosen(answer: tuple[str, str] | None) -> None:
             if answer is None:
@@ -385,17 +378,17 @@ class RunbookApp(App[None]):
             self.call_after_refresh(self.redraw)
 
     def action_brief(self) -> None:
-        """The Tetrate support case brief: into the export folder and onto the clipboard."""
-        from ..domain.brief import support_brief
+        """The Tetrate support case brief: onto the clipboard and into the export folder."""
 
-        text = support_brief(self.session.state, self.engine)
-        self.copy_to_clipboard(text)
-        self.write_export(f"{self.session.id}-brief.md", lambda: text)
+        def render() -> str:
+            text = self.workspace.support_brief(self.session)
+            self.copy_to_clipboard(text)
+            return text
+
+        self.write_export(f"{self.session.id}-brief.md", render)
 
     def set_chat(self, enabled: bool) -> None:
-        from ..domain.chat import set_chat
-
-        if self.act(set_chat, self.session, enabled):
+        if self.act(self.workspace.set_chat, self.session, enabled):
             self.notify(
                 "Chat updates " + ("on: status changes go to the webhook" if enabled else "off")
             )
@@ -432,10 +425,12 @@ class RunbookApp(App[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                action = (
-                    self.session.mark_down if suggestion.action == "down" else self.session.mark_up
+                self.act(
+                    self.workspace.mark,
+                    self.session,
+                    suggestion.action,
+                    list(suggestion.components),
                 )
-                self.act(action, list(suggestion.components))
 
         self.push_screen(ConfirmScreen(f"The probe suggests: {suggestion.text}"), confirmed)
 
@@ -597,11 +592,10 @@ class RunbookApp(App[None]):
         )
 
     def action_report(self) -> None:
-        from ..domain.exercise_report import exercise_report
-
-        if self.exercise is None:
+        run = self.exercise
+        if run is None:
             return
         self.write_export(
             f"{self.session.id}-report.md",
-            lambda: exercise_report(self.exercise.progress(), self.session.state, self.engine),
+            lambda: self.workspace.exercise_report(self.session, run),
         )
