@@ -30,9 +30,10 @@ bench: $(STAMP)  ## measure the performance budgets, write BENCHMARKS.md
 bench-smoke: $(STAMP)
 	$(PY) benchmarks/run.py --smoke
 
-lint: $(STAMP)  ## ruff (lint and format check)
+lint: $(STAMP)  ## ruff (lint and format check), the layer contract (import-linter)
 	$(VENV)/bin/ruff check tsbrunbook tests benchmarks
 	$(VENV)/bin/ruff format --check tsbrunbook tests benchmarks
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -89,7 +89,7 @@ def startup(which: str, result: str) -> None:
     else:
         # Exactly what `tsbrunbook` without arguments does: parse, Workspace, resume_or_start on
         # the demo estate (TSBRUNBOOK_HOME is a temp dir set by the parent), RunbookApp.run().
-        from tsbrunbook.cli import main
+        from tsbrunbook.entry import main
 
         code = main([])
         if code:
@@ -203,7 +203,7 @@ def memory(estate: str, result: str) -> None:
         app.exit()
 
     _patch_run(lambda app: ready_at.append(time.monotonic()), auto_pilot=toggles)
-    from tsbrunbook.cli import main
+    from tsbrunbook.entry import main
 
     code = main(["tui", "--estate", estate])
     if code:

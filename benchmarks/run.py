@@ -521,7 +521,7 @@ METHOD = """\
   160×48, and writes `time.monotonic()` when Textual posts `Ready` (sent after the first screen's
   first layout and compositor refresh, i.e. the first frame); the time is from just before the
   spawn to that stamp. The bare app is a `Static("hello")`; the tsbrunbook side calls
-  `tsbrunbook.cli.main([])` — argument parsing, `Workspace`, `resume_or_start` on the demo estate
+  `tsbrunbook.entry.main([])` — argument parsing, `Workspace`, `resume_or_start` on the demo estate
   (`TSBRUNBOOK_HOME` in a temp dir), `RunbookApp.run()` — exactly what `tsbrunbook` does. Both use
   the same harness, interleaved, after one warm-up each, from cached bytecode. The notes split
   each median at the moment `App.run()` is called.

@@ -184,8 +184,9 @@ def test_default_title_is_in_utc_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+5:30: local time would read 01:11 the next day
     time.tzset()
     try:
-        with Store(tmp_path / "s.sqlite3", clock=FakeClock(T0)) as store:
-            session = Workspace(store=store).resume_or_start()
+        clock = FakeClock(T0)
+        with Store(tmp_path / "s.sqlite3", clock=clock) as store:
+            session = Workspace(store=store, clock=clock).resume_or_start()
         assert session.state.title == "Incident 2026-11-30 19:41 UTC"
     finally:
         monkeypatch.delenv("TZ")

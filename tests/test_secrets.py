@@ -45,7 +45,12 @@ def test_set_from_stdin_list_and_delete(cli, monkeypatch, memory_keyring):
         "Keyring backend: tests.memory_keyring.MemoryKeyring (service 'tsbrunbook')" in listed.out
     )
     rows = {line.split()[0]: line.split()[1] for line in listed.out.splitlines()[3:]}
-    assert rows == {"webhook-url": "yes", "tsb-api-user": "no", "tsb-api-password": "no"}
+    assert rows == {
+        "webhook-url": "yes",
+        "tsb-api-user": "no",
+        "tsb-api-password": "no",
+        "database-password": "no",
+    }
     assert VALUE not in listed.out + result.out + result.err + listed.err
     assert (
         cli("secret", "delete", "webhook-url").out.strip()
@@ -68,6 +73,7 @@ def test_list_as_json_has_no_values(cli, memory_keyring):
         "webhook-url": False,
         "tsb-api-user": False,
         "tsb-api-password": True,
+        "database-password": False,
     }
     assert "pa55-w0rd-planted" not in result.out
 
@@ -203,7 +209,7 @@ def test_secrets_api(memory_keyring):
     assert secrets.get_secret("webhook-url") is None
     secrets.set_secret("webhook-url", "  " + VALUE + "  ")
     assert secrets.get_secret("webhook-url") == VALUE
-    assert [s.is_set for s in secrets.secret_status()] == [True, False, False]
+    assert [s.is_set for s in secrets.secret_status()] == [True, False, False, False]
     with pytest.raises(secrets.UserError, match="tsb-api-user is not set"):
         secrets.require("tsb-api-user", "the probe")
     assert secrets.delete_secret("webhook-url") is True
@@ -296,3 +302,17 @@ def test_a_failing_backend_never_shows_its_message_in_a_real_process(tmp_path, b
         assert LEAKED not in result.out + result.err and "bad secret" not in result.err
         assert f"the keyring backend tests.leaky_keyrings.{backend} failed to" in result.err
     assert not any(LEAKED.encode() in data for data in tree(tmp_path).values())
+
+
+def test_the_database_password_is_kept_as_typed_and_none_without_a_keyring(memory_keyring):
+    assert secrets.database_password() is None
+    secrets.set_secret("database-password", " spaced pw ")
+    assert secrets.database_password() == " spaced pw "  # a password's spaces are its own
+
+
+def test_the_database_password_is_none_when_no_keyring_is_usable(monkeypatch):
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+    assert secrets.database_password() is None

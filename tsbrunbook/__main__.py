@@ -1,5 +1,5 @@
 """`python -m tsbrunbook`."""
 
-from .cli import main
+from .entry import main
 
 raise SystemExit(main())

@@ -1,52 +1,120 @@
-"""Opening incidents: the store, the pack and the estate each incident was started with.
+"""The service layer: the store, the pack, and the incidents opened on them.
 
-Shared by the CLI and the TUI so both start, resume and reopen incidents the same way.
+The CLI and the TUI both work through a `Workspace`: they start, resume and reopen incidents
+here (each with the estate it was started with), act on them here, and take their renderings
+(export, brief, report) from here, so both do each thing the same way. The CLI only parses
+arguments and prints; the TUI only shows and asks.
+
+Nothing is loaded before it is needed: `tsbrunbook components` never opens the store, and
+`tsbrunbook secret …` never loads the runbooks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
+from typing import TYPE_CHECKING, Any, Self
 
-from .cli.text import one_line
-from .domain.clock import SYSTEM_CLOCK
-from .domain.errors import UserError, did_you_mean
+from .domain.clock import SYSTEM_CLOCK, Clock, behind_warning
+from .domain.errors import LoadError, UserError, did_you_mean
 from .domain.impact import ImpactEngine
-from .domain.incident import IncidentSession
+from .domain.incident import ChecklistView, Event, IncidentSession, checklists
 from .domain.model import Pack
 from .domain.runbooks.estate import load_estate
 from .domain.runbooks.pack import load_pack
 from .domain.runbooks.paths import demo_estate_path
 from .domain.runbooks.textfile import read_text
+from .domain.text import one_line
+
+if TYPE_CHECKING:  # the store package is imported when a store is first needed
+    from .domain.exercise import Exercise
+    from .domain.exercise_run import ExerciseRun
+    from .store.protocol import IncidentStore, IncidentSummary
+
+
+@dataclass(frozen=True)
+class Marked:
+    """What marking components down or up did: the event (None: nothing changed, nothing
+    recorded) and the checklists that appeared with it."""
+
+    event: Event | None
+    new_checklists: list[ChecklistView]
 
 
 class Workspace:
-    def __init__(self, store=None, pack: Pack | None = None) -> None:
-        if store is None:
-            from .store import Store
-
-            store = Store()
-        self.store = store
-        self.pack = pack or load_pack()
+    def __init__(
+        self,
+        store: IncidentStore | None = None,
+        pack: Pack | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        """`store`: the incident store (default: the SQLite store in the data directory, opened
+        on first use and closed with the workspace); `pack`: the runbooks (default: the bundled
+        pack, loaded on first use); `clock`: "now" for default titles and clock warnings."""
+        self._store = store
+        self._owns_store = store is None
+        self._pack = pack
+        self.clock = clock
         self._engines: dict[tuple[str | None, str], ImpactEngine] = {}
 
+    # -- what it holds -----------------------------------------------------------------------
+
+    @property
+    def store(self) -> IncidentStore:
+        if self._store is None:
+            from .store.sqlite import Store  # lazily: the runbook commands never need it
+
+            self._store = Store()
+        return self._store
+
+    @property
+    def pack(self) -> Pack:
+        if self._pack is None:
+            self._pack = load_pack()
+        return self._pack
+
+    def close(self) -> None:
+        """Close the store if this workspace opened it (the last connection checkpoints SQLite's
+        write-ahead log back into the database file)."""
+        if self._owns_store and self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def engine(self, estate_file: str | None, text: str | None = None) -> ImpactEngine:
-        """The engine on an estate: the file as it is now, or `text` once read from it."""
-        path = os.path.abspath(estate_file) if estate_file else None
+        """The engine on an estate (the bundled demo when None): the file as it is now, or `text`
+        once read from it. Loaded once per file and content."""
+        path = estate_file or demo_estate_path()
         if text is None:
-            text = read_text(path or demo_estate_path())
-        key = (path, hashlib.sha256(text.encode("utf-8")).hexdigest())
+            text = read_text(path)
+        key = (
+            os.path.abspath(estate_file) if estate_file else None,
+            hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        )
         if key not in self._engines:
-            self._engines[key] = ImpactEngine(self.pack, load_estate(path, text))
+            self._engines[key] = ImpactEngine(self.pack, load_estate(estate_file, text))
         return self._engines[key]
+
+    # -- finding, starting and opening incidents ---------------------------------------------
+
+    def summaries(
+        self, include_closed: bool = False, kind: str | None = None
+    ) -> list[IncidentSummary]:
+        return self.store.summaries(include_closed=include_closed, kind=kind)
 
     def start(
         self,
         title: str,
         estate_file: str | None = None,
         kind: str = "incident",
-        extra: dict | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> IncidentSession:
         title = " ".join(title.split())
         if not title:
@@ -88,7 +156,8 @@ class Workspace:
     def open(self, raw_id: str) -> IncidentSession:
         """An incident, folded with the estate it was started with."""
         incident = self.resolve(raw_id)
-        started = self.store.events(incident)[0].data
+        start = self.store.start_event(incident)
+        started = start.data if start is not None else {}
         estate_file, text = started.get("estate_file"), started.get("estate_yaml")
         if text is not None:
             return IncidentSession(self.store, incident, self.engine(estate_file, text))
@@ -97,27 +166,145 @@ class Workspace:
                 f"incident {incident} was started with the estate {estate_file}, which is gone",
                 "put the file back: an incident keeps the estate it was started with",
             )
-        return IncidentSession(
-            self.store, incident, self.engine(estate_file)
-        )  # recorded before estate_yaml
+        # Recorded before incidents kept their estate's text: the file as it is now.
+        return IncidentSession(self.store, incident, self.engine(estate_file))
+
+    def _latest_open(
+        self, kind: str, wanted: Callable[[dict[str, Any]], bool]
+    ) -> IncidentSession | None:
+        """The most recent open incident of this kind whose start `wanted` accepts. Only the
+        start event of the others is read; a damaged incident is passed over, not refused."""
+        from .store.protocol import DamagedEvent
+
+        for summary in self.summaries(include_closed=False, kind=kind):
+            if summary.damaged:
+                continue
+            try:
+                start = self.store.start_event(summary.id)
+                if start is not None and wanted(start.data):
+                    return self.open(summary.id)
+            except DamagedEvent:
+                continue  # damage that only decoding every event finds
+        return None
 
     def resume_or_start(
         self, estate_file: str | None = None, kind: str = "incident"
     ) -> IncidentSession:
         """The most recent open incident on this estate, else a new one."""
-        from .store.sqlite import DamagedEvent
-
-        wanted = os.path.abspath(estate_file) if estate_file else None
-        for summary in self.store.summaries(include_closed=False, kind=kind):
-            if summary.damaged:
-                continue  # unreadable: resume the next one rather than refuse to open at all
-            try:
-                first = self.store.events(summary.id)[:1]
-            except DamagedEvent:
-                continue  # damage that only decoding every event finds
-            if first and first[0].data.get("estate_file") == wanted:
-                return self.open(summary.id)
+        path = os.path.abspath(estate_file) if estate_file else None
+        session = self._latest_open(kind, lambda start: start.get("estate_file") == path)
+        if session is not None:
+            return session
         # UTC like every other time the tool shows, and saying so: a title read in another
         # timezone (a colleague, the postmortem) must not be an hour off without a word.
-        now = getattr(self.store, "clock", SYSTEM_CLOCK).wall().astimezone(UTC)
+        now = self.clock.wall().astimezone(UTC)
         return self.start(f"Incident {now:%Y-%m-%d %H:%M} UTC", estate_file, kind)
+
+    def exercise_session(
+        self,
+        exercise: Exercise,
+        resume: str | None = None,
+        new: bool = False,
+        participants: str = "",
+    ) -> IncidentSession:
+        """The run of an exercise to work on: `resume` (a run id), else the latest unfinished run
+        of this exercise (unless `new`), else a new run with these comma-separated participants."""
+        session = None
+        if resume:
+            session = self.open(resume)
+            if session.state.meta.get("exercise_id") != exercise.id:
+                raise UserError(f"{resume} is not a run of exercise '{exercise.id}'")
+        elif not new:
+            session = self._latest_open(
+                "exercise", lambda start: start.get("exercise_id") == exercise.id
+            )
+        if session is not None:
+            if participants:
+                raise UserError(
+                    f"--participants names the people of a new run, and {session.id} is resumed",
+                    "add --new to start a new run",
+                )
+            return session
+        return self.start(
+            f"Exercise: {exercise.title}",
+            exercise.estate,
+            kind="exercise",
+            extra={
+                "exercise_id": exercise.id,
+                "exercise_file": os.path.abspath(exercise.file),
+                "participants": [p.strip() for p in participants.split(",") if p.strip()],
+            },
+        )
+
+    # -- acting on an incident ---------------------------------------------------------------
+
+    def clock_warning(self, session: IncidentSession) -> str | None:
+        """What to say when the clock reads earlier than the incident's last event (open ones)."""
+        if session.state.closed:
+            return None
+        return behind_warning(session.state.last_at, self.clock.wall())
+
+    def mark(self, session: IncidentSession, direction: str, ids: list[str]) -> Marked:
+        """Mark components "down" or "up"; only a change is recorded."""
+        if direction not in ("down", "up"):
+            raise ValueError(f"mark {direction!r}: down or up")
+        before = {v.instance for v in checklists(session.state, session.engine)}
+        event = session.mark_down(ids) if direction == "down" else session.mark_up(ids)
+        if event is None:
+            return Marked(None, [])
+        after = checklists(session.state, session.engine)
+        return Marked(event, [v for v in after if v.instance not in before])
+
+    def set_chat(self, session: IncidentSession, enabled: bool) -> Event | None:
+        """Switch the incident's chat updates on or off; None if they already were."""
+        from .domain.chat import set_chat
+
+        return set_chat(session, enabled)
+
+    # -- renderings, and where the TUI writes them -------------------------------------------
+
+    def export_markdown(self, session: IncidentSession, full: bool = False) -> str:
+        """The incident as Markdown, with what other processes appended up to now (`full`: every
+        checklist step by step with its commands, see incident_markdown)."""
+        from .domain.incident_markdown import incident_markdown
+
+        session.refresh()
+        return incident_markdown(session.state, session.engine, full=full)
+
+    def support_brief(self, session: IncidentSession) -> str:
+        """The Tetrate support case brief, with what other processes appended up to now."""
+        from .domain.brief import support_brief
+
+        session.refresh()
+        return support_brief(session.state, session.engine)
+
+    def exercise_report(self, session: IncidentSession, run: ExerciseRun | None = None) -> str:
+        """The after-action report of an exercise run: of `run` when it is open in this process,
+        else folded from the run's events and its exercise file."""
+        from .domain.exercise import find_exercise
+        from .domain.exercise_report import exercise_report
+        from .domain.exercise_run import progress
+
+        session.refresh()
+        if run is not None:
+            return exercise_report(run.progress(), session.state, session.engine)
+        exercise_file = session.state.meta.get("exercise_file")
+        if session.state.kind != "exercise" or not exercise_file:
+            raise UserError(
+                f"{session.id} is an incident, not an exercise run",
+                "use `tsbrunbook incident export`",
+            )
+        try:
+            exercise = find_exercise(exercise_file, self.pack)
+        except LoadError as exc:
+            raise UserError(f"the exercise file of {session.id} no longer loads: {exc}") from None
+        prog = progress(exercise, session.state, session.engine)
+        return exercise_report(prog, session.state, session.engine)
+
+    def write_export(self, name: str, text: str) -> str:
+        """Write into TSBRUNBOOK_EXPORT_DIR (else the working directory) under `name`, or a fresh
+        variant of it (NAME-2.md …): never replacing a file. The path written."""
+        from .output import write_fresh
+
+        folder = os.environ.get("TSBRUNBOOK_EXPORT_DIR") or os.getcwd()
+        return write_fresh(folder, name, text)

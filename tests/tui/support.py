@@ -14,14 +14,16 @@ BASE = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
 
 class FixedClockSink:
-    """An EventSink whose clock advances 30 s per event, so screenshots never change.
+    """An IncidentStore whose clock advances 30 s per event, so screenshots never change.
 
     Snapshot tests use it to pin the look; persistence is tested against the real store."""
 
     def __init__(self) -> None:
         self.stored: list[Event] = []
 
-    def create(self, title: str, kind: str = "incident", meta: dict | None = None) -> str:
+    def create(
+        self, title: str, kind: str = "incident", meta: dict | None = None, actor: str | None = None
+    ) -> str:
         incident = f"INC-20261127-{len({e.incident for e in self.stored}) + 1:03d}"
         self.append(incident, "started", {"title": title, "kind": kind, **(meta or {})})
         return incident
@@ -41,13 +43,37 @@ class FixedClockSink:
     def events(self, incident: str, after: int = 0) -> list[Event]:
         return [e for e in self.stored if e.incident == incident and e.seq > after]
 
+    def start_event(self, incident: str) -> Event | None:
+        return next(iter(self.events(incident)), None)
+
+    def exists(self, incident: str) -> bool:
+        return incident in self.ids()
+
+    def ids(self) -> list[str]:
+        return list(dict.fromkeys(e.incident for e in self.stored))
+
+    def latest_open(self, kind: str = "incident") -> str | None:
+        return next((s.id for s in self.summaries(kind=kind)), None)
+
+    @property
+    def location(self) -> str:
+        return "memory"
+
+    @property
+    def schema_version(self) -> int:
+        return 1
+
+    def close(self) -> None:
+        pass
+
     def summaries(
         self, include_closed: bool = False, kind: str | None = None
     ) -> list[IncidentSummary]:
-        ids = list(dict.fromkeys(e.incident for e in self.stored))
         out = []
-        for i in reversed(ids):
+        for i in reversed(self.ids()):
             first = self.events(i)[0]
+            if kind is not None and first.data.get("kind", "incident") != kind:
+                continue
             out.append(
                 IncidentSummary(
                     i,

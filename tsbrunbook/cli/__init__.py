@@ -1,13 +1,21 @@
-"""The `tsbrunbook` command line: argument parsing and error reporting; the work is in the domain."""
+"""The `tsbrunbook` command line: argument parsing, printing and error reporting.
+
+Each command is `cmd_…(args, workspace) -> exit status`: the work is done by the `Workspace`
+(tsbrunbook/workspace.py) and the domain; a command module only parses and prints."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..domain.errors import UserError
+from .screen import OpenScreen, ScreenOpener
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 class Parser(argparse.ArgumentParser):
@@ -25,7 +33,7 @@ def _estate_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    from . import exercise_cmds, incident_cmds, runbook_cmds, secret_cmds, support_cmds
+    from . import exercise_cmds, incident_cmds, runbook_cmds, secret_cmds, store_cmds, support_cmds
 
     parser = Parser(
         prog="tsbrunbook",
@@ -41,6 +49,7 @@ def build_parser() -> Parser:
         sub, _estate_arg
     )  # after incident_cmds: adds `incident brief|chat`, and `probe`
     secret_cmds.add_parsers(sub, _estate_arg)
+    store_cmds.add_parsers(sub, _estate_arg)
     p = sub.add_parser(
         "tui",
         help="open the TUI (the default without a command)",
@@ -52,11 +61,8 @@ def build_parser() -> Parser:
     return parser
 
 
-def cmd_tui(args: argparse.Namespace, ctx) -> int:
+def cmd_tui(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
     """Everything that can fail on bad input happens here, before the first frame."""
-    from ..workspace import Workspace
-
-    workspace = Workspace()
     if args.incident:
         if args.estate:
             raise UserError(
@@ -66,11 +72,7 @@ def cmd_tui(args: argparse.Namespace, ctx) -> int:
         session = workspace.open(args.incident)
     else:
         session = workspace.resume_or_start(args.estate)
-    from ..tui.app import RunbookApp
-
-    app = RunbookApp(workspace, session)
-    app.run()
-    return app.return_code or 0  # non-zero when the app stopped on an error
+    return OpenScreen(session)
 
 
 def _check_utf8(argv: list[str]) -> None:
@@ -85,8 +87,10 @@ def _check_utf8(argv: list[str]) -> None:
             ) from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .context import Context
+def main(argv: list[str] | None = None, open_screen: ScreenOpener | None = None) -> int:
+    """Run one command; exit status 0, 2 (bad input, one line on stderr) or 70 (our bug).
+    `open_screen` opens the TUI for commands that want one (`tui`, `exercise run`)."""
+    from ..workspace import Workspace
 
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -98,10 +102,15 @@ def main(argv: list[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
             if args.command is None:  # only options such as --version were given
                 args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
-        ctx = Context(getattr(args, "estate", None))
-        return int(args.func(args, ctx) or 0)
+        with Workspace() as workspace:  # opens the store and loads the runbooks when first asked
+            result = args.func(args, workspace)
+            if isinstance(result, OpenScreen):
+                if open_screen is None:
+                    raise UserError("this entry point has no TUI", "run `tsbrunbook` itself")
+                return open_screen(workspace, result)
+            return int(result or 0)
     except UserError as exc:
-        from .text import one_line
+        from ..domain.text import one_line
 
         # One line, control characters removed: ids come from the user and may be hostile.
         sys.stderr.write(f"tsbrunbook: error: {one_line(str(exc))}\n")
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 — the last line of defence: never a traceback
         if os.environ.get("TSBRUNBOOK_DEBUG"):
             raise
-        from .text import one_line
+        from ..domain.text import one_line
 
         sys.stderr.write(
             f"tsbrunbook: internal error: {type(exc).__name__}: {one_line(str(exc), 300)} (set TSBRUNBOOK_DEBUG=1 for a traceback)\n"

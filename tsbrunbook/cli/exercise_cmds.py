@@ -1,10 +1,11 @@
-"""`tsbrunbook exercise list|check|run|report`: tabletop exercises."""
+"""`tsbrunbook exercise list|check|run|finish|report`: tabletop exercises."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+from typing import TYPE_CHECKING
 
 from ..domain.errors import LoadError, UserError
 from ..domain.exercise import (
@@ -14,9 +15,13 @@ from ..domain.exercise import (
     list_exercises,
 )
 from ..domain.exercise_run import check_speed
+from ..domain.text import one_line
 from ..domain.timefmt import offset
-from .context import Context
-from .text import one_line, report_problems, table
+from .screen import OpenScreen
+from .text import out, report_problems, table
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
@@ -24,7 +29,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
 
     p = sub.add_parser(
         "exercise",
-        help="tabletop exercises: list, check, run, report",
+        help="tabletop exercises: list, check, run, finish, report",
         description="Tabletop exercises: scripted failures, predictions, scoring and an after-action report.",
     )
     ex = p.add_subparsers(
@@ -75,6 +80,15 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     q.set_defaults(func=cmd_run)
 
     q = ex.add_parser(
+        "finish",
+        help="finish (close) a run",
+        description="Finish an exercise run: its clock stops where it stands and the run is closed "
+        "(no more injects, predictions or steps; the report says when it finished).",
+    )
+    q.add_argument("run", metavar="RUN-ID", help="the run's id (EX-…)")
+    q.set_defaults(func=cmd_finish)
+
+    q = ex.add_parser(
         "report",
         help="the after-action report of a run",
         description="Write the after-action report of an exercise run as Markdown.",
@@ -86,10 +100,10 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     q.set_defaults(func=cmd_report)
 
 
-def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
-    items = list_exercises(ctx.pack)
+def cmd_list(args: argparse.Namespace, workspace: Workspace) -> int:
+    items = list_exercises(workspace.pack)
     if args.format == "json":
-        ctx.out(
+        out(
             json.dumps(
                 [
                     {
@@ -107,11 +121,11 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
         )
         return 0
     rows = [[e.id, one_line(e.title, 60), offset(e.duration), str(len(e.injects))] for e in items]
-    ctx.out(table(["ID", "TITLE", "DURATION", "INJECTS"], rows))
+    out(table(["ID", "TITLE", "DURATION", "INJECTS"], rows))
     return 0
 
 
-def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_check(args: argparse.Namespace, workspace: Workspace) -> int:
     import glob
 
     targets = args.exercise or sorted(glob.glob(os.path.join(exercises_dir(), "*.yaml")))
@@ -126,100 +140,63 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
             raise UserError(
                 f"no exercise '{one_line(target, 60)}'", "run `tsbrunbook exercise list`"
             )
-        problems += check_exercise_file(path, ctx.pack)[1]
+        problems += check_exercise_file(path, workspace.pack)[1]
     return report_problems(problems, len(targets), "exercise")
 
 
-def _run_session(workspace, exercise, args):
-    """The run to open: --resume ID, else the latest unfinished run of this exercise, else a new one."""
-    session = None
-    if args.resume:
-        session = workspace.open(args.resume)
-        if session.state.meta.get("exercise_id") != exercise.id:
-            raise UserError(f"{args.resume} is not a run of exercise '{exercise.id}'")
-    elif not args.new:
-        from ..store import DamagedEvent
-
-        for summary in workspace.store.summaries(include_closed=False, kind="exercise"):
-            if summary.damaged:
-                continue  # an unreadable run is not the one to resume
-            try:
-                candidate = workspace.open(summary.id)
-            except DamagedEvent:
-                continue
-            if candidate.state.meta.get("exercise_id") == exercise.id:
-                session = candidate
-                break
-    if session is not None:
-        if args.participants:
-            raise UserError(
-                f"--participants names the people of a new run, and {session.id} is resumed",
-                "add --new to start a new run",
-            )
-        return session
-    participants = [p.strip() for p in args.participants.split(",") if p.strip()]
-    return workspace.start(
-        f"Exercise: {exercise.title}",
-        exercise.estate,
-        kind="exercise",
-        extra={
-            "exercise_id": exercise.id,
-            "exercise_file": os.path.abspath(exercise.file),
-            "participants": participants,
-        },
-    )
-
-
-def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_run(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
     from ..domain.exercise_run import ExerciseRun
-    from ..workspace import Workspace
 
-    exercise = find_exercise(args.exercise, ctx.pack)
+    exercise = find_exercise(args.exercise, workspace.pack)
     if args.speed is not None:
         check_speed(args.speed)  # every check before anything is written
-    workspace = Workspace(pack=ctx.pack)
-    session = _run_session(workspace, exercise, args)
+    session = workspace.exercise_session(exercise, args.resume, args.new, args.participants)
+    if session.state.closed:
+        raise UserError(
+            f"{session.id} is finished",
+            f"its report: `tsbrunbook exercise report {session.id}`; a new run: --new",
+        )
     run = ExerciseRun(session, exercise)
     if run.recover():
-        print(
-            f"{session.id}: resumed; the clock was running when the last run stopped and is paused at {offset(run.now())} (p resumes)"
+        out(
+            f"{session.id}: resumed after a crash; the clock is paused at the last offset the run "
+            f"recorded, {offset(run.now())} (p resumes)"
         )
     if args.speed is not None and args.speed != run.clock.speed:
         run.set_speed(args.speed)
-    from ..tui.app import RunbookApp
-
-    app = RunbookApp(workspace, session, exercise=run)
-    app.run()
-    return app.return_code or 0
+    return OpenScreen(session, exercise=run)
 
 
-def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
-    from ..domain.exercise_report import exercise_report
-    from ..domain.exercise_run import progress
-    from ..workspace import Workspace
+def cmd_finish(args: argparse.Namespace, workspace: Workspace) -> int:
+    from ..domain.exercise_run import ExerciseRun
 
-    if args.output:
-        from ..output import check_output
-
-        check_output(args.output, force=args.force, example_name=args.run.upper() + "-report.md")
-    workspace = Workspace(pack=ctx.pack)
     session = workspace.open(args.run)
     exercise_file = session.state.meta.get("exercise_file")
     if session.state.kind != "exercise" or not exercise_file:
         raise UserError(
-            f"{args.run} is an incident, not an exercise run", "use `tsbrunbook incident export`"
+            f"{session.id} is an incident, not an exercise run",
+            "`tsbrunbook incident close` closes an incident",
         )
     try:
-        exercise = find_exercise(exercise_file, ctx.pack)
+        exercise = find_exercise(exercise_file, workspace.pack)
     except LoadError as exc:
-        raise UserError(f"the exercise file of {args.run} no longer loads: {exc}")
-    text = exercise_report(
-        progress(exercise, session.state, session.engine), session.state, session.engine
+        raise UserError(f"the exercise file of {session.id} no longer loads: {exc}") from None
+    at = ExerciseRun(session, exercise).finish()
+    out(
+        f"{session.id}: finished at exercise clock {offset(at)}; "
+        f"the report: tsbrunbook exercise report {session.id}"
     )
-    if args.output:
-        from ..output import write_atomically
+    return 0
 
+
+def cmd_report(args: argparse.Namespace, workspace: Workspace) -> int:
+    from ..output import check_output, write_atomically
+
+    if args.output:
+        check_output(args.output, force=args.force, example_name=args.run.upper() + "-report.md")
+    text = workspace.exercise_report(workspace.open(args.run))
+    if args.output:
         write_atomically(args.output, text, force=args.force)
     else:
-        ctx.out(text.rstrip())
+        out(text.rstrip())
     return 0

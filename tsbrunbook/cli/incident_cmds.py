@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..domain.event_text import event_text
 from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession
 from ..domain.incident_json import incident_dict
 from ..domain.incident_markdown import incident_markdown
-from ..domain.incident_queries import all_views, escalation_points
+from ..domain.incident_queries import all_views, escalation_points, find_step
+from ..domain.text import one_line
 from ..domain.timefmt import duration, span, stamp
 from ..output import check_output, write_atomically
-from .context import Context
 from .runbook_cmds import impact_text
-from .text import json_text, one_line, table
+from .text import json_text, out, table
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..workspace import Workspace
 
 STATE_WORDS = {
     "done": "done",
@@ -125,6 +123,13 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         description="Export the incident as GitHub-flavoured Markdown.",
     )
     a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument(
+        "--full",
+        action="store_true",
+        help="every step of every checklist with its commands, the impact in detail and every "
+        "escalation point (default: the summary, the worked steps, the timeline, and the "
+        "untouched steps counted per checklist)",
+    )
     add_output_args(a)
     a.set_defaults(func=cmd_export)
 
@@ -138,65 +143,35 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Opening incidents
+# Commands
 
 
-@contextmanager
-def store() -> Iterator[Store]:
-    from ..store import Store  # lazily: the runbook commands never need the store
-
-    s = Store()
-    try:
-        yield s
-    finally:
-        s.close()  # the last connection checkpoints the WAL back into the database file
-
-
-@contextmanager
-def session(raw_id: str, ctx: Context) -> Iterator[tuple[IncidentSession, Context]]:
-    """The incident, folded with the estate it was started with, and a context on that estate."""
-    from ..workspace import Workspace
-
-    with store() as s:
-        sess = Workspace(store=s, pack=ctx.pack).open(raw_id)
-        warn_if_clock_behind(sess)
-        yield sess, Context.for_engine(sess.engine)
-
-
-def warn_if_clock_behind(sess: IncidentSession) -> None:
-    """One line on stderr when the system clock reads earlier than the incident's last event:
-    what this command shows or records may then be off, and the user should know why."""
-    from ..domain.clock import SYSTEM_CLOCK, behind_warning
-
-    warning = None if sess.state.closed else behind_warning(sess.state.last_at, SYSTEM_CLOCK.wall())
+def open_incident(workspace: Workspace, raw_id: str) -> IncidentSession:
+    """The incident, folded with the estate it was started with; a warning on stderr first when
+    the system clock reads earlier than its last event (what is shown or recorded may be off)."""
+    session = workspace.open(raw_id)
+    warning = workspace.clock_warning(session)
     if warning:
         sys.stderr.write(f"tsbrunbook: warning: {warning}\n")
+    return session
 
 
 def _said(sess: IncidentSession, event: Event, what: str) -> str:
     return f"{sess.id}: {what} (event {event.seq}, {event.at:%H:%M:%S} UTC)"
 
 
-# ---------------------------------------------------------------------------------------------
-# Commands
-
-
-def cmd_start(args: argparse.Namespace, ctx: Context) -> int:
-    from ..workspace import Workspace
-
-    with store() as s:
-        ctx.out(Workspace(store=s, pack=ctx.pack).start(args.title, args.estate).id)
+def cmd_start(args: argparse.Namespace, workspace: Workspace) -> int:
+    out(workspace.start(args.title, args.estate).id)
     return 0
 
 
-def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
-    with store() as s:
-        items = s.summaries(include_closed=args.all)
+def cmd_list(args: argparse.Namespace, workspace: Workspace) -> int:
+    items = workspace.summaries(include_closed=args.all)
     if args.format == "json":
-        ctx.out(json_text([i.to_dict() for i in items]))
+        out(json_text([i.to_dict() for i in items]))
         return 0
     if not items:
-        ctx.out("No incidents." if args.all else "No open incidents (--all shows closed ones too).")
+        out("No incidents." if args.all else "No open incidents (--all shows closed ones too).")
         return 0
     rows = []
     for i in items:
@@ -208,100 +183,99 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
         rows.append(
             [i.id, i.kind, started, state, str(i.events), down or "—", one_line(i.title, 50)]
         )
-    ctx.out(table(["ID", "KIND", "STARTED (UTC)", "STATUS", "EVENTS", "DOWN", "TITLE"], rows))
+    out(table(["ID", "KIND", "STARTED (UTC)", "STATUS", "EVENTS", "DOWN", "TITLE"], rows))
     for i in items:
         if i.damaged:
-            ctx.out(
+            out(
                 f"{i.id}: damaged: {one_line(i.damaged, 160)}; it cannot be opened, the others are unaffected"
             )
     return 0
 
 
-def cmd_mark(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id, ctx) as (sess, ictx):
-        before = {v.instance for v in all_views(sess.state, sess.engine)}
-        if args.mark == "down":
-            event = sess.mark_down(args.components)
-        else:
-            event = sess.mark_up(args.components)
-        if event is None:
-            word = "already down" if args.mark == "down" else "not down"
-            ictx.out(f"{sess.id}: {word}: {', '.join(args.components)} (nothing recorded)")
-            return 0
-        ictx.out(_said(sess, event, f"marked {args.mark}: {', '.join(event.data['components'])}"))
-        for view in all_views(sess.state, sess.engine):
-            if view.instance not in before:
-                ictx.out(
-                    f"  new checklist {view.instance}/{view.phase}: {one_line(view.title)} ({len(view.steps)} steps)"
-                )
-    return 0
-
-
-def cmd_step(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id, ctx) as (sess, ictx):
-        event = sess.set_step(args.ref, args.step_action, args.note)
-        if event is None:
-            state = STEP_ACTIONS[args.step_action]
-            ictx.out(f"{sess.id}: {args.ref} is already {state} (nothing recorded)")
-            return 0
-        ictx.out(_said(sess, event, f"{args.ref} → {event.data['state']}"))
-    return 0
-
-
-def cmd_note(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id, ctx) as (sess, ictx):
-        event = sess.add_note(args.text, args.step)
-        ictx.out(_said(sess, event, "note added" + (f" on {args.step}" if args.step else "")))
-    return 0
-
-
-def cmd_escalate(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id, ctx) as (sess, ictx):
-        event = sess.raise_escalation(args.ref, args.case)
-        ictx.out(
-            _said(
-                sess,
-                event,
-                f"escalation raised on {args.ref}"
-                + (f", case {one_line(args.case, 40)}" if args.case else ""),
-            )
+def cmd_mark(args: argparse.Namespace, workspace: Workspace) -> int:
+    sess = open_incident(workspace, args.id)
+    marked = workspace.mark(sess, args.mark, args.components)
+    if marked.event is None:
+        word = "already down" if args.mark == "down" else "not down"
+        out(f"{sess.id}: {word}: {', '.join(args.components)} (nothing recorded)")
+        return 0
+    out(
+        _said(
+            sess, marked.event, f"marked {args.mark}: {', '.join(marked.event.data['components'])}"
+        )
+    )
+    for view in marked.new_checklists:
+        out(
+            f"  new checklist {view.instance}/{view.phase}: {one_line(view.title)} ({len(view.steps)} steps)"
         )
     return 0
 
 
-def cmd_close(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id, ctx) as (sess, ictx):
-        event = sess.close()
-        state = sess.state
-        length = (
-            span(state.started_at, event.at) if state.started_at else duration(0)
-        )  # `0s ⚠` if the clock went back
-        ictx.out(_said(sess, event, f"closed after {length}"))
+def cmd_step(args: argparse.Namespace, workspace: Workspace) -> int:
+    sess = open_incident(workspace, args.id)
+    event = sess.set_step(args.ref, args.step_action, args.note)
+    if event is None:
+        state = STEP_ACTIONS[args.step_action]
+        out(f"{sess.id}: {args.ref} is already {state} (nothing recorded)")
+        return 0
+    out(_said(sess, event, f"{args.ref} → {event.data['state']}"))
     return 0
 
 
-def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
-    with session(args.id, ctx) as (sess, ictx):
-        if args.format == "json":
-            ictx.out(json_text(incident_dict(sess.state, sess.engine)))
-        elif args.format == "markdown":
-            ictx.out(incident_markdown(sess.state, sess.engine).rstrip())
-        else:
-            ictx.out(show_text(sess, ictx))
+def cmd_note(args: argparse.Namespace, workspace: Workspace) -> int:
+    sess = open_incident(workspace, args.id)
+    event = sess.add_note(args.text, args.step)
+    out(_said(sess, event, "note added" + (f" on {args.step}" if args.step else "")))
     return 0
 
 
-def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_escalate(args: argparse.Namespace, workspace: Workspace) -> int:
+    from ..domain.escalation import NOT_AN_ESCALATION_POINT
+
+    sess = open_incident(workspace, args.id)
+    event = sess.raise_escalation(args.ref, args.case)
+    step = find_step(all_views(sess.state, sess.engine), args.ref)
+    if step is not None and not step.step.escalation:  # any step may be escalated: say so, keep it
+        sys.stderr.write(
+            f"tsbrunbook: warning: {args.ref} is {NOT_AN_ESCALATION_POINT} (recorded)\n"
+        )
+    case = f", case {one_line(args.case, 40)}" if args.case else ""
+    out(_said(sess, event, f"escalation raised on {args.ref}{case}"))
+    return 0
+
+
+def cmd_close(args: argparse.Namespace, workspace: Workspace) -> int:
+    sess = open_incident(workspace, args.id)
+    event = sess.close()
+    state = sess.state
+    # `0s ⚠` if the clock went back
+    length = span(state.started_at, event.at) if state.started_at else duration(0)
+    out(_said(sess, event, f"closed after {length}"))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, workspace: Workspace) -> int:
+    sess = open_incident(workspace, args.id)
+    if args.format == "json":
+        out(json_text(incident_dict(sess.state, sess.engine)))
+    elif args.format == "markdown":
+        out(incident_markdown(sess.state, sess.engine).rstrip())
+    else:
+        out(show_text(sess))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, workspace: Workspace) -> int:
     target = args.output
     if target:
         check_output(target, force=args.force, example_name=args.id.upper() + ".md")
-    with session(args.id, ctx) as (sess, _):
-        text = incident_markdown(sess.state, sess.engine)
+    sess = open_incident(workspace, args.id)
+    text = workspace.export_markdown(sess, full=args.full)
     if not target:
-        ctx.out(text.rstrip())
+        out(text.rstrip())
         return 0
     write_atomically(target, text, force=args.force)
-    ctx.out(f"{sess.id}: exported to {one_line(target)}")
+    out(f"{sess.id}: exported to {one_line(target)}")
     return 0
 
 
@@ -322,7 +296,7 @@ def add_output_args(parser: argparse.ArgumentParser) -> None:
 # `incident show` as text
 
 
-def show_text(sess: IncidentSession, ctx: Context) -> str:
+def show_text(sess: IncidentSession) -> str:
     state, engine = sess.state, sess.engine
     meta = state.meta
     status = f"closed {stamp(state.closed_at)}" if state.closed else "open"
@@ -334,7 +308,7 @@ def show_text(sess: IncidentSession, ctx: Context) -> str:
             f"Estate file: {one_line(meta.get('estate_file') or 'bundled demo')}"
         ),
         "",
-        impact_text(ctx, sess.impact()),
+        impact_text(engine, sess.impact()),
     ]
     if state.down:
         out.append(
@@ -355,7 +329,8 @@ def show_text(sess: IncidentSession, ctx: Context) -> str:
         out += [
             f"  {p.ref}: "
             + (
-                f"raised {stamp(p.raised)}" + (f", case {one_line(p.case, 40)}" if p.case else "")
+                f"raised {stamp(p.raised)}"
+                + (f", case {', '.join(one_line(c, 40) for c in p.cases)}" if p.cases else "")
                 if p.raised
                 else "not raised"
             )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from ..domain import serialize
 from ..domain.errors import UserError, did_you_mean
+from ..domain.impact import Impact, ImpactEngine
 from ..domain.model import Level
-from .context import Context
-from .text import json_text, one_line, report_problems, table
+from ..domain.text import one_line
+from .text import json_text, out, report_problems, table
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
@@ -85,74 +90,78 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     p.set_defaults(func=cmd_validate)
 
 
-def cmd_impact(args: argparse.Namespace, ctx: Context) -> int:
-    impact = ctx.engine.assess(args.down)
+def cmd_impact(args: argparse.Namespace, workspace: Workspace) -> int:
+    engine = workspace.engine(args.estate)
+    impact = engine.assess(args.down)
     if args.format == "json":
-        ctx.out(json_text(serialize.impact_dict(impact, ctx.estate)))
+        out(json_text(serialize.impact_dict(impact, engine.estate)))
     elif args.format == "markdown":
         from ..domain import export
 
-        ctx.out(export.impact_markdown(ctx.pack, ctx.estate, impact).rstrip())
+        out(export.impact_markdown(engine.pack, engine.estate, impact).rstrip())
     else:
-        ctx.out(impact_text(ctx, impact))
+        out(impact_text(engine, impact))
     return 0
 
 
-def impact_text(ctx: Context, impact) -> str:
-    out = [f"Estate: {one_line(ctx.estate.name)}   Down: {', '.join(impact.down) or 'nothing'}"]
+def impact_text(engine: ImpactEngine, impact: Impact) -> str:
+    """The impact as text: each operation's level and where it is hit, and why."""
+    lines = [
+        f"Estate: {one_line(engine.estate.name)}   Down: {', '.join(impact.down) or 'nothing'}"
+    ]
     implied = sorted(impact.effective_down - set(impact.down))
     if implied:
-        out.append(f"Down with them: {', '.join(implied)}")
-    out.append("")
+        lines.append(f"Down with them: {', '.join(implied)}")
+    lines.append("")
     rows = []
-    for op in ctx.pack.graph.operations:
+    for op in engine.pack.graph.operations:
         res = impact.operations[op.id]
         hit = [s for s in impact.scopes if res.scopes[s] > Level.OK]
         where = ", ".join(f"{s} {res.scopes[s].glyph}" for s in hit[:6]) + (
             f", +{len(hit) - 6} more" if len(hit) > 6 else ""
         )
         rows.append([op.title, f"{res.level.glyph} {res.level.word}", where or "—"])
-    out.append(table(["Operation", "Overall", "Scopes hit"], rows))
-    for op in ctx.pack.graph.operations:
+    lines.append(table(["Operation", "Overall", "Scopes hit"], rows))
+    for op in engine.pack.graph.operations:
         for r in impact.operations[op.id].reasons:
             path = f" [{' → '.join(r.path)}]" if len(r.path) > 1 else ""
-            out.append(
+            lines.append(
                 f"  {op.short}: {r.level.glyph} {', '.join(r.components)}{path}: {one_line(r.text, 160)}"
             )
     if impact.scenarios:
-        out += ["", "Scenarios: " + ", ".join(m.instance for m in impact.scenarios)]
+        lines += ["", "Scenarios: " + ", ".join(m.instance for m in impact.scenarios)]
     if impact.queued:
         shown = ", ".join(q.cluster for q in impact.queued[:8]) + (
             f" (+{len(impact.queued) - 8})" if len(impact.queued) > 8 else ""
         )
-        out.append(f"Changes queue for: {shown}")
+        lines.append(f"Changes queue for: {shown}")
     if not impact.changes_accepted:
-        out.append("No TSB configuration changes can be made right now.")
-    hit = [s for s in impact.services if s.level > Level.OK]
-    if hit:
-        out.append("Services: " + ", ".join(f"{s.name} {s.level.glyph}" for s in hit))
-    return "\n".join(out)
+        lines.append("No TSB configuration changes can be made right now.")
+    services_hit = [s for s in impact.services if s.level > Level.OK]
+    if services_hit:
+        lines.append("Services: " + ", ".join(f"{s.name} {s.level.glyph}" for s in services_hit))
+    return "\n".join(lines)
 
 
-def cmd_components(args: argparse.Namespace, ctx: Context) -> int:
-    items = serialize.components_list(ctx.graph)
+def cmd_components(args: argparse.Namespace, workspace: Workspace) -> int:
+    items = serialize.components_list(workspace.engine(args.estate).graph)
     if args.format == "json":
-        ctx.out(json.dumps(items, indent=2))
+        out(json.dumps(items, indent=2))
     else:
         rows = [
             [c["id"], c["kind"], "yes" if c["markable"] else "no", c["hosted_by"] or ""]
             for c in items
         ]
-        ctx.out(table(["ID", "KIND", "MARKABLE", "HOSTED BY"], rows))
+        out(table(["ID", "KIND", "MARKABLE", "HOSTED BY"], rows))
     return 0
 
 
-def cmd_scenarios(args: argparse.Namespace, ctx: Context) -> int:
-    items = serialize.scenarios_list(ctx.pack)
+def cmd_scenarios(args: argparse.Namespace, workspace: Workspace) -> int:
+    items = serialize.scenarios_list(workspace.pack)
     if args.format == "json":
-        ctx.out(json.dumps(items, indent=2))
+        out(json.dumps(items, indent=2))
         return 0
-    ops = ctx.pack.graph.operations
+    ops = workspace.pack.graph.operations
     rows = []
     for s in items:
         levels = [Level.parse(s["levels"][o.id]).glyph for o in ops]
@@ -165,53 +174,56 @@ def cmd_scenarios(args: argparse.Namespace, ctx: Context) -> int:
                 str(s["restoration_steps"]),
             ]
         )
-    ctx.out(table(["ID", "SCOPE", *[o.short for o in ops], "RECOVERY", "RESTORATION"], rows))
+    out(table(["ID", "SCOPE", *[o.short for o in ops], "RECOVERY", "RESTORATION"], rows))
     return 0
 
 
-def cmd_checklist(args: argparse.Namespace, ctx: Context) -> int:
-    ids = [s.id for s in ctx.pack.scenarios]
+def cmd_checklist(args: argparse.Namespace, workspace: Workspace) -> int:
+    ids = [s.id for s in workspace.pack.scenarios]
     if args.scenario not in ids:
         raise UserError(
             f"unknown scenario '{one_line(args.scenario, 60)}'",
             did_you_mean(args.scenario, ids) or "run `tsbrunbook scenarios` for the list",
         )
-    scenario = ctx.pack.scenario(args.scenario)
-    per_cluster = ctx.pack.graph.kind(scenario.trigger).per_cluster
+    scenario = workspace.pack.scenario(args.scenario)
+    per_cluster = workspace.pack.graph.kind(scenario.trigger).per_cluster
+    estate = workspace.engine(args.estate).estate
     cluster = args.cluster
     if per_cluster and not cluster:
         raise UserError(
             f"scenario '{scenario.id}' happens to one cluster",
-            f"name it with --cluster, one of: {', '.join(ctx.estate.cluster_names[:8])}",
+            f"name it with --cluster, one of: {', '.join(estate.cluster_names[:8])}",
         )
     if not per_cluster and cluster:
         raise UserError(f"scenario '{scenario.id}' is estate-wide", "drop --cluster")
-    if cluster and cluster not in ctx.estate.cluster_names:
+    if cluster and cluster not in estate.cluster_names:
         raise UserError(
             f"unknown cluster '{one_line(cluster, 60)}'",
-            did_you_mean(cluster, ctx.estate.cluster_names) or "see `tsbrunbook components`",
+            did_you_mean(cluster, estate.cluster_names) or "see `tsbrunbook components`",
         )
     phase = "restoration" if args.restoration else "recovery"
     if args.format == "json":
-        ctx.out(json_text(serialize.checklist_dict(scenario, phase, ctx.estate, cluster)))
+        out(json_text(serialize.checklist_dict(scenario, phase, estate, cluster)))
     else:
         from ..domain import export
 
-        ctx.out(
-            export.checklist_markdown(scenario, phase, ctx.estate, cluster, heading="#").rstrip()
-        )
-        ctx.out("\n" + export.sources_markdown(scenario))
+        out(export.checklist_markdown(scenario, phase, estate, cluster, heading="#").rstrip())
+        out("\n" + export.sources_markdown(scenario))
     return 0
 
 
-def cmd_graph(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_graph(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..domain import picture
 
-    ctx.out((picture.mermaid if args.format == "mermaid" else picture.dot)(ctx.graph).rstrip())
+    out(
+        (picture.mermaid if args.format == "mermaid" else picture.dot)(
+            workspace.engine(args.estate).graph
+        ).rstrip()
+    )
     return 0
 
 
-def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_validate(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..domain.exercise import check_exercise_path
     from ..domain.runbooks.paths import runbooks_dir
     from ..domain.runbooks.validate import validate_paths

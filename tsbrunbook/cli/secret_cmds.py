@@ -10,10 +10,13 @@ import argparse
 import getpass
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from ..domain.errors import UserError
-from .context import Context
-from .text import table
+from .text import out, table
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 MAX_VALUE = 64 * 1024
 
@@ -94,7 +97,7 @@ def read_value(name: str) -> str:
     return value
 
 
-def cmd_set(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_set(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..integrations import secrets
 
     if args.rest:
@@ -108,7 +111,7 @@ def cmd_set(args: argparse.Namespace, ctx: Context) -> int:
     if not value.strip():
         raise UserError(f"the value for {name} is empty", "nothing was stored")
     secrets.set_secret(name, value)
-    ctx.out(f"{name}: stored in the keyring ({secrets.backend_label()})")
+    out(f"{name}: stored in the keyring ({secrets.backend_label()})")
     return 0
 
 
@@ -120,13 +123,13 @@ def _no_extras(args: argparse.Namespace) -> None:
         )
 
 
-def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_list(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..integrations import secrets
 
     _no_extras(args)
     items = secrets.secret_status()
     if args.format == "json":
-        ctx.out(
+        out(
             json.dumps(
                 {
                     "backend": secrets.backend_label(),
@@ -138,8 +141,8 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
             )
         )
         return 0
-    ctx.out(f"Keyring backend: {secrets.backend_label()} (service '{secrets.SERVICE}')")
-    ctx.out(
+    out(f"Keyring backend: {secrets.backend_label()} (service '{secrets.SERVICE}')")
+    out(
         table(
             ["NAME", "SET", "USED FOR"],
             [[s.name, "yes" if s.is_set else "no", s.description] for s in items],
@@ -148,13 +151,13 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def cmd_delete(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_delete(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..integrations import secrets
 
     _no_extras(args)
     name = secrets.check_name(args.name)
     if secrets.delete_secret(name):
-        ctx.out(f"{name}: deleted from the keyring")
+        out(f"{name}: deleted from the keyring")
     else:
-        ctx.out(f"{name}: was not set (nothing deleted)")
+        out(f"{name}: was not set (nothing deleted)")
     return 0

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ..domain.errors import UserError
-from .context import Context
-from .text import one_line
+from ..domain.text import one_line
+from .text import out
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 EXIT_HEALTHY, EXIT_UNHEALTHY = 0, 1  # bad input is a UserError: exit 2
 
@@ -73,36 +77,32 @@ def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
-def cmd_brief(args: argparse.Namespace, ctx: Context) -> int:
-    from ..domain.brief import support_brief
+def cmd_brief(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..output import check_output, write_atomically
-    from .incident_cmds import session
+    from .incident_cmds import open_incident
 
     if args.output:
         check_output(args.output, force=args.force, example_name=args.id.upper() + "-brief.md")
-    with session(args.id, ctx) as (sess, _):
-        text = support_brief(sess.state, sess.engine)
+    sess = open_incident(workspace, args.id)
+    text = workspace.support_brief(sess)
     if not args.output:
-        ctx.out(text.rstrip())
+        out(text.rstrip())
         return 0
     write_atomically(args.output, text, force=args.force)
-    ctx.out(f"{sess.id}: support brief written to {one_line(args.output)}")
+    out(f"{sess.id}: support brief written to {one_line(args.output)}")
     return 0
 
 
-def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
-    from ..domain.chat import set_chat
-    from .incident_cmds import session
+def cmd_chat(args: argparse.Namespace, workspace: Workspace) -> int:
+    from .incident_cmds import open_incident
 
     enabled = args.switch == "on"
-    with session(args.id, ctx) as (sess, _):
-        event = set_chat(sess, enabled)
+    sess = open_incident(workspace, args.id)
+    event = workspace.set_chat(sess, enabled)
     if event is None:
-        ctx.out(f"{sess.id}: chat updates already {args.switch} (nothing recorded)")
+        out(f"{sess.id}: chat updates already {args.switch} (nothing recorded)")
     else:
-        ctx.out(
-            f"{sess.id}: chat updates {args.switch} (event {event.seq}, {event.at:%H:%M:%S} UTC)"
-        )
+        out(f"{sess.id}: chat updates {args.switch} (event {event.seq}, {event.at:%H:%M:%S} UTC)")
     if enabled:
         _warn_if_no_webhook()
     return 0
@@ -126,7 +126,7 @@ def _warn_if_no_webhook() -> None:
         )
 
 
-def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_probe(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..integrations.probe import HEALTHY, UNHEALTHY, probe
 
     if args.incident and args.estate:
@@ -141,12 +141,12 @@ def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
         )
     which = "ID"
     if args.incident:
-        from .incident_cmds import session
+        from .incident_cmds import open_incident
 
-        with session(args.incident, ctx) as (sess, _):
-            engine, down, which = sess.engine, list(sess.state.down), sess.id
+        sess = open_incident(workspace, args.incident)
+        engine, down, which = sess.engine, list(sess.state.down), sess.id
     else:
-        engine, down = ctx.engine, []
+        engine, down = workspace.engine(args.estate), []
     result = probe(
         engine.estate,
         timeout=args.timeout,
@@ -163,12 +163,12 @@ def cmd_probe(args: argparse.Namespace, ctx: Context) -> int:
         raise UserError(f"probe of {url}{plain} was inconclusive: {one_line(result.message, 300)}")
     if result.warning:
         sys.stderr.write(f"tsbrunbook: warning: {one_line(result.warning)}\n")
-    ctx.out(f"Probe: GET {url}")
-    ctx.out(
+    out(f"Probe: GET {url}")
+    out(
         f"Result: {result.verdict} — {one_line(result.message, 200)} ({result.latency * 1000:.0f} ms)"
     )
     s = result.suggestion
-    ctx.out(
+    out(
         "Suggestion: "
         + one_line(s.text)
         + (

@@ -5,7 +5,14 @@ from __future__ import annotations
 # The one display sanitiser; re-exported so `from .text import one_line` keeps working.
 from ..domain.text import escape_invisible, one_line
 
-__all__ = ["json_text", "one_line", "report_problems", "table"]
+__all__ = ["json_text", "one_line", "out", "report_problems", "table"]
+
+
+def out(text: str) -> None:
+    """One result line (or block) on stdout."""
+    import sys
+
+    sys.stdout.write(text + "\n")
 
 
 def json_text(data: object) -> str:

@@ -217,11 +217,13 @@ class ExerciseInject(Payload):
 
 @dataclass(frozen=True, kw_only=True)
 class ExercisePrediction(Payload):
-    """The participants' prediction of each operation's level after an inject."""
+    """The participants' prediction of each operation's level after an inject; or, `skipped`,
+    that the dialog was left without one (the question stays open and can be answered later)."""
 
     TYPE = EventType.EXERCISE_PREDICTION
     inject: str = stored(TEXT)
     levels: dict[str, str] = stored(LEVELS, {})
+    skipped: bool = stored(FLAG, False, omit_default=True)
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,15 @@ def _default(f: dataclasses.Field[Any]) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return f.default
+
+
+def shapes() -> dict[str, list[tuple[str, bool, Kind]]]:
+    """Each event type's stored fields as (name, required, kind): for a store that finds
+    damaged rows in its own SQL dialect (the PostgreSQL store)."""
+    return {
+        str(name): [(fname, spec.required, spec.kind) for fname, spec, _ in _stored_fields(cls)]
+        for name, cls in PAYLOADS.items()
+    }
 
 
 def sql_shape_problem(data: str = "data", type_: str = "type") -> str:

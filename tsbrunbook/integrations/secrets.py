@@ -25,10 +25,12 @@ KNOWN_SECRETS: dict[str, str] = {
     "webhook-url": "chat incoming-webhook URL (Slack or Mattermost) for incident updates",
     "tsb-api-user": "TSB API user for `tsbrunbook probe` (basic auth)",
     "tsb-api-password": "TSB API password for `tsbrunbook probe` (basic auth)",
+    "database-password": "PostgreSQL password for team mode, when ~/.pgpass and PGPASSWORD have none",
 }
 WEBHOOK_URL = "webhook-url"
 API_USER = "tsb-api-user"
 API_PASSWORD = "tsb-api-password"
+DATABASE_PASSWORD = "database-password"
 
 UNUSABLE_BACKENDS = ("keyring.backends.fail.Keyring", "keyring.backends.null.Keyring")
 
@@ -70,7 +72,7 @@ def validate_value(name: str, value: str) -> str:
                 f"the value for {name} is not an http(s) URL",
                 "paste the incoming-webhook URL from Slack or Mattermost; nothing was stored",
             )
-    return value.strip() if name != API_PASSWORD else value
+    return value.strip() if name not in (API_PASSWORD, DATABASE_PASSWORD) else value
 
 
 def _backend_name(kr: Any) -> str:
@@ -196,3 +198,12 @@ def require(name: str, purpose: str) -> str:
             f"the secret {name} is not set ({purpose})", f"run `tsbrunbook secret set {name}`"
         )
     return value
+
+
+def database_password() -> str | None:
+    """The team-mode database password from the keyring, or None when it is not set or there is
+    no usable keyring (then libpq's own error about the missing password is what the user sees)."""
+    try:
+        return get_secret(DATABASE_PASSWORD)
+    except UserError:
+        return None

@@ -1,8 +1,8 @@
 """Persistence of incidents: an append-only, crash-safe event store (SQLite by default)."""
 
 from .paths import data_dir, default_db_path
-from .protocol import IncidentStore, IncidentSummary
-from .sqlite import SCHEMA_VERSION, DamagedEvent, Store
+from .protocol import DamagedEvent, IncidentStore, IncidentSummary
+from .sqlite import SCHEMA_VERSION, Store
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -16,8 +16,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from ..domain.errors import UserError
 from ..domain.incident import Event
 from ..domain.timefmt import format_time
+
+
+class DamagedEvent(UserError):
+    """A stored event that cannot be decoded: its incident (and only that one) is unreadable.
+
+    Raised by every store's `events()` (and `start_event()`), so callers can pass over a damaged
+    incident (resuming the next one) whatever the backend."""
+
+    def __init__(self, store: str, incident: str, seq: int, problem: str) -> None:
+        self.incident, self.seq, self.problem = incident, seq, problem
+        super().__init__(
+            f"{store}: incident {incident}, event {seq} cannot be read ({problem}); the other incidents are unaffected"
+        )
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,12 @@ class IncidentStore(Protocol):
     def latest_open(self, kind: str = "incident") -> str | None: ...
 
     def events(self, incident: str, after: int = 0) -> list[Event]:
-        """The incident's events with seq > `after`, in order."""
+        """The incident's events with seq > `after`, in order ([] for an unknown incident)."""
+        ...
+
+    def start_event(self, incident: str) -> Event | None:
+        """Event 1 (`started`: title, kind, the estate …) alone, None for an unknown incident.
+        Decodes nothing else, so finding an incident's estate costs one event, not all of them."""
         ...
 
     def append(

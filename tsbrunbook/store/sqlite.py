@@ -18,6 +18,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,7 +31,7 @@ from ..domain.events import decode, sql_shape_problem
 from ..domain.incident import Conflict, Event, current_actor
 from ..domain.timefmt import format_time, parse_time
 from .paths import default_db_path
-from .protocol import IncidentSummary
+from .protocol import DamagedEvent, IncidentSummary
 
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x74736272  # "tsbr" in PRAGMA application_id: this file is an incident store
@@ -78,16 +79,6 @@ DAMAGED_ROW_SQL = f"""CASE
     WHEN json_type(data) != 'object' THEN 1
     ELSE {sql_shape_problem()}
 END"""
-
-
-class DamagedEvent(UserError):
-    """A stored event that cannot be decoded: its incident (and only that one) is unreadable."""
-
-    def __init__(self, store: str, incident: str, seq: int, problem: str) -> None:
-        self.incident, self.seq, self.problem = incident, seq, problem
-        super().__init__(
-            f"{store}: incident {incident}, event {seq} cannot be read ({problem}); the other incidents are unaffected"
-        )
 
 
 def decode_event(incident: str, seq: int, at: Any, type_: Any, data: Any, actor: Any) -> Event:
@@ -149,6 +140,9 @@ def inspect(path: str) -> None:
             Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S
         )
         try:
+            # One read transaction: read one by one, another process could migrate the file
+            # between the version and the table count, and a new store would look foreign.
+            ro.execute("BEGIN")
             version = ro.execute("PRAGMA user_version").fetchone()[0]
             owner = ro.execute("PRAGMA application_id").fetchone()[0]
             tables = ro.execute(
@@ -201,7 +195,7 @@ def _store_error(path: str, exc: sqlite3.Error, busy_timeout: float = BUSY_TIMEO
 
 
 class Store:
-    """Incidents as append-only events in one SQLite file. Implements the domain's EventSink.
+    """Incidents as append-only events in one SQLite file: an `IncidentStore`.
 
     Safe to share between threads (one connection behind a lock) and between processes.
     """
@@ -290,7 +284,7 @@ class Store:
     def _configure(self) -> None:
         with self._guard() as conn:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _switch_to_wal(conn)
             if str(mode).lower() != "wal":
                 raise UserError(
                     f"{self.path}: the incident store cannot use write-ahead logging (journal mode {mode})",
@@ -414,6 +408,48 @@ class Store:
         # What a later read returns: JSON round-tripped, time at the stored precision.
         return Event(seq, incident, parse_time(format_time(at)), type, json.loads(payload), actor)
 
+    def import_events(self, events: list[Event]) -> int:
+        """Add events exactly as given (ids, seq, times, types, data, actors): `store copy`.
+
+        All events belong to one incident. When the incident is new, the first must be its
+        `started` event (seq 1). Seqs must continue the stored ones. Returns how many were added.
+        """
+        if not events:
+            return 0
+        incident, first = events[0].incident, events[0]
+        with self._write() as conn:
+            last = conn.execute(
+                "SELECT coalesce(max(seq), 0) FROM events WHERE incident = ?", (incident,)
+            ).fetchone()[0]
+            if first.seq != last + 1:
+                raise UserError(
+                    f"{self.path}: incident {incident} has {last} events here; cannot add event {first.seq}",
+                    "copy it into a store that does not have it yet",
+                )
+            if last == 0:
+                if first.type != "started" or first.seq != 1:
+                    raise UserError(
+                        f"incident {incident}: its first event is not its start",
+                        "it cannot be copied",
+                    )
+                conn.execute(
+                    "INSERT INTO incidents (id, kind, title, started) VALUES (?, ?, ?, ?)",
+                    (
+                        incident,
+                        str(first.data.get("kind", "incident")),
+                        str(first.data.get("title", "")),
+                        format_time(first.at),
+                    ),
+                )
+            conn.executemany(
+                "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (incident, e.seq, format_time(e.at), e.type, _dump(e.data), e.actor)
+                    for e in events
+                ],
+            )
+        return len(events)
+
     # -- reading ---------------------------------------------------------------------------
 
     def events(self, incident: str, after: int = 0) -> list[Event]:
@@ -430,6 +466,20 @@ class Store:
             except ValueError as exc:
                 raise DamagedEvent(self.path, incident, seq, str(exc)) from None
         return out
+
+    def start_event(self, incident: str) -> Event | None:
+        """Event 1 alone (see IncidentStore.start_event)."""
+        with self._guard() as conn:
+            row = conn.execute(
+                "SELECT seq, at, type, data, actor FROM events WHERE incident = ? AND seq = 1",
+                (incident,),
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            return decode_event(incident, *row)
+        except ValueError as exc:
+            raise DamagedEvent(self.path, incident, 1, str(exc)) from None
 
     def exists(self, incident: str) -> bool:
         with self._guard() as conn:
@@ -526,6 +576,26 @@ class Store:
                 row[0]
                 for row in conn.execute("SELECT id FROM incidents ORDER BY started DESC, id DESC")
             ]
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> str:
+    """`PRAGMA journal_mode = WAL`, waiting up to the busy timeout for other connections.
+
+    While another connection is switching a new file to WAL, SQLite answers "database is locked"
+    at once instead of calling the busy handler; processes opening a fresh store together would
+    fail without this. The journal mode is then retried until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.001
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _why(incident: str, seq: int, *row: Any) -> str:

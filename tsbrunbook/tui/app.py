@@ -6,7 +6,6 @@ store_jobs). The UI thread never touches the store, so a busy store cannot freez
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from ..domain.event_text import describe
 from ..domain.exercise_run import ExerciseRun, Progress
 from ..domain.incident import IncidentSession, checklists
 from ..domain.text import display
+from ..domain.timefmt import offset
 from ..workspace import Workspace
 from .commands import RunbookCommands
 from .expiries import record_confirmed, timer_key
@@ -81,9 +81,19 @@ class RunbookApp(App[None]):
         Binding("plus", "speed(2.0)", "Faster", key_display="+"),
         Binding("minus", "speed(0.5)", "Slower", key_display="-"),
         Binding("g", "gap_note", "Gap note"),
+        Binding("a", "answer_later", "Answer prediction", show=False),
         Binding("R", "report", "Report"),
+        Binding("F", "finish", "Finish run", show=False),
     ]
-    EXERCISE_ACTIONS = {"clock", "next_inject", "speed", "gap_note", "report"}
+    EXERCISE_ACTIONS = {
+        "clock",
+        "next_inject",
+        "speed",
+        "gap_note",
+        "answer_later",
+        "report",
+        "finish",
+    }
     SAVING_AFTER = 0.3  # seconds a write may take before the header says "saving…"
 
     def __init__(
@@ -210,6 +220,12 @@ class RunbookApp(App[None]):
         self.jobs.submit(Job(self.session.id, self.engine, call=call, done=done, kind=kind))
         self.show_saving()
 
+    async def store_settled(self) -> None:
+        """Wait (without blocking the screen) until every store call made so far is done."""
+        workers = [w for w in self.workers if w.group == "store"]
+        if workers:  # (an empty list would mean every worker to wait_for_complete)
+            await self.workers.wait_for_complete(workers)
+
     @on(Finished)
     def _finished(self, message: Finished) -> None:
         """A store call is done: fold the stored events, redraw, then hand over its result."""
@@ -221,12 +237,14 @@ class RunbookApp(App[None]):
             new = [e for e in message.events if e.seq > session.state.last_seq]
             for event in new:
                 session.state.apply(event, session.engine)
-            if new:
+            if new and self.main.query(IncidentHeader):
                 self.redraw()
                 self.after_events()
         if message.error is not None:
-            timeout = 8 if isinstance(message.error, UserError) else 12
-            self.notify(job.failed(message.error), severity="error", timeout=timeout)
+            text = job.failed(message.error)
+            if text:
+                timeout = 8 if isinstance(message.error, UserError) else 12
+                self.notify(text, severity="error", timeout=timeout)
         elif job.done is not None:
             job.done(message.result)
 
@@ -245,9 +263,8 @@ class RunbookApp(App[None]):
         self.set_saving(self.jobs.saving)
 
     def set_saving(self, saving: bool) -> None:
-        header = self.main.query(IncidentHeader)
-        if header:
-            header.first().saving = saving
+        for header in self.main.query(IncidentHeader):
+            header.saving = saving
 
     def after_events(self) -> None:
         """New events are stored: hand them to the chat notifier (it never blocks)."""
@@ -422,26 +439,13 @@ class RunbookApp(App[None]):
         )
 
     def action_export(self) -> None:
-        from ..domain.incident_markdown import incident_markdown
-
-        self.write_export(
-            f"{self.session.id}.md",
-            lambda session: incident_markdown(session.state, session.engine),
-        )
+        self.write_export(f"{self.session.id}.md", self.workspace.export_markdown)
 
     def write_export(self, name: str, render: Callable[[IncidentSession], str]) -> None:
-        """Write a Markdown file into TSBRUNBOOK_EXPORT_DIR (else the working directory) and say
-        where. In the worker: `render` gets the incident with everything stored so far."""
-        from ..output import write_fresh
-
-        folder = os.environ.get("TSBRUNBOOK_EXPORT_DIR") or os.getcwd()
-
-        def export(session: IncidentSession) -> str:
-            session.refresh()
-            return write_fresh(folder, name, render(session))  # never replaces: NAME-2.md, -3 …
-
+        """Render and write a Markdown file into the export folder, and say where. In the
+        worker: `render` gets the incident with everything stored so far."""
         self.act(
-            export,
+            lambda session: self.workspace.write_export(name, render(session)),  # never replaces
             lambda path: self.notify(f"Exported to {path}", timeout=8),
             kind="read",
             failed=lambda exc: f"Export failed: {exc}",
@@ -449,7 +453,7 @@ class RunbookApp(App[None]):
 
     def action_incidents(self) -> None:
         self.in_store_worker(
-            lambda: self.workspace.store.summaries(include_closed=False), self.choose_incident
+            lambda: self.workspace.summaries(include_closed=False), self.choose_incident
         )
 
     def choose_incident(self, incidents: list) -> None:
@@ -483,18 +487,23 @@ class RunbookApp(App[None]):
             self.call_after_refresh(self.redraw)
 
     def action_brief(self) -> None:
-        """The Tetrate support case brief: into the export folder and onto the clipboard."""
-        from ..domain.brief import support_brief
+        """The Tetrate support case brief: onto the clipboard and into the export folder."""
+        name = f"{self.session.id}-brief.md"
 
-        text = support_brief(self.session.state, self.engine)
-        self.copy_to_clipboard(text)
-        self.write_export(f"{self.session.id}-brief.md", lambda session: text)
+        def brief(session: IncidentSession) -> tuple[str, str]:
+            text = self.workspace.support_brief(session)
+            return text, self.workspace.write_export(name, text)
+
+        def written(result: tuple[str, str]) -> None:
+            text, path = result
+            self.copy_to_clipboard(text)  # on this thread: it writes to the terminal
+            self.notify(f"Exported to {path}", timeout=8)
+
+        self.act(brief, written, kind="read", failed=lambda exc: f"Export failed: {exc}")
 
     def set_chat(self, enabled: bool) -> None:
-        from ..domain.chat import set_chat
-
         self.act(
-            lambda session: set_chat(session, enabled),
+            lambda session: self.workspace.set_chat(session, enabled),
             lambda _event: self.notify(
                 "Chat updates " + ("on: status changes go to the webhook" if enabled else "off")
             ),
@@ -531,13 +540,9 @@ class RunbookApp(App[None]):
             return
 
         def confirmed(yes: bool | None) -> None:
-            if not yes:
-                return
-            components = list(suggestion.components)
-            if suggestion.action == "down":
-                self.act(lambda session: session.mark_down(components))
-            else:
-                self.act(lambda session: session.mark_up(components))
+            if yes:
+                direction, components = suggestion.action, list(suggestion.components)
+                self.act(lambda session: self.workspace.mark(session, direction, components))
 
         self.push_screen(ConfirmScreen(f"The probe suggests: {suggestion.text}"), confirmed)
 
@@ -558,13 +563,14 @@ class RunbookApp(App[None]):
     def exercise_tick(self) -> None:
         """Move the facilitator's clock on the screen; fire the injects that came due."""
         run = self.exercise
-        if run is None:
-            return
+        bars = self.main.query(ExerciseBar)
+        if run is None or run.finished or not bars:
+            return  # (no bar: not composed yet, or the app is shutting down)
         prog = self.exercise_progress()
         now = prog.clock.now(run.clocks.wall())
         if prog.due(now) and not self.jobs.pending["inject"]:
             self.fire_injects(lambda exercise: exercise.fire_due())
-        for bar in self.main.query(ExerciseBar):  # none before the screen's first compose
+        for bar in bars:
             bar.show(prog, now)
 
     def on_run(self, act: Callable[[ExerciseRun], Any]) -> Callable[[IncidentSession], Any]:
@@ -574,7 +580,8 @@ class RunbookApp(App[None]):
         return lambda session: act(ExerciseRun(session, run.exercise, run.clocks))
 
     def fire_injects(self, fire: Callable[[ExerciseRun], list]) -> None:
-        """Fire injects (by the clock or by a jump); show them and queue their predictions."""
+        """Fire injects (by the clock or by a jump); then show them and ask their predictions
+        (the dialog covers the screen the inject has just changed: see PredictionScreen)."""
 
         def failed(exc: Exception) -> str:
             if isinstance(exc, UserError):
@@ -590,15 +597,21 @@ class RunbookApp(App[None]):
                 self.pending_predictions.append(inject.id)
         self.ask_next_prediction()
 
-    def ask_next_prediction(self) -> None:
-        if not self.pending_predictions or len(self.screen_stack) > 1 or self.exercise is None:
-            return
-        inject = self.exercise.exercise.inject(self.pending_predictions.pop(0))
-        self.push_screen(
-            PredictionScreen(
-                inject.id, inject.question or "", inject.message, self.engine.pack.graph.operations
-            )
+    def prediction_screen(self, inject_id: str) -> PredictionScreen:
+        assert self.exercise is not None
+        inject = self.exercise.exercise.inject(inject_id)
+        return PredictionScreen(
+            inject.id, inject.question or "", inject.message, self.engine.pack.graph.operations
         )
+
+    def ask_next_prediction(self) -> None:
+        """Open the next waiting question, over whatever is open (another dialog is
+        see-through; this one is not); one prediction dialog at a time."""
+        if not self.pending_predictions or self.exercise is None:
+            return
+        if any(isinstance(s, PredictionScreen) for s in self.screen_stack):
+            return  # the next one follows when this one closes
+        self.push_screen(self.prediction_screen(self.pending_predictions.pop(0)))
 
     @on(PredictionScreen.Made)
     def _predicted(self, event: PredictionScreen.Made) -> None:
@@ -612,7 +625,91 @@ class RunbookApp(App[None]):
             if isinstance(screen, PredictionScreen) and screen.inject_id == inject_id:
                 screen.reveal(score.actual)
 
-        self.act(self.on_run(lambda run: run.predict(inject_id, levels)), reveal)
+        def failed(exc: Exception) -> str:
+            screen = self.screen
+            if isinstance(screen, PredictionScreen) and screen.inject_id == inject_id:
+                screen.not_locked()
+            return not_recorded(exc)
+
+        self.act(self.on_run(lambda run: run.predict(inject_id, levels)), reveal, failed=failed)
+
+    @on(PredictionScreen.Done)
+    def _prediction_done(self, event: PredictionScreen.Done) -> None:
+        """Close the dialog (left unanswered: say so in the run); the next waiting question
+        replaces it directly, so the main screen never shows in between."""
+        screen = self.screen
+        if not isinstance(screen, PredictionScreen) or screen.inject_id != event.inject_id:
+            return  # a second enter on a dialog already closing
+        if not event.answered and self.exercise is not None:
+            inject_id = event.inject_id
+            self.act(
+                self.on_run(lambda run: run.skip(inject_id)),
+                lambda _result: self.notify(
+                    f"Prediction for {inject_id} left for later: a answers it."
+                ),
+            )
+        waiting = [i for i in self.pending_predictions if i != event.inject_id]
+        self.pending_predictions = waiting[1:]
+        if waiting:
+            self.switch_screen(self.prediction_screen(waiting[0]))
+        else:
+            self.pop_screen()
+
+    def action_answer_later(self, inject_id: str | None = None) -> None:
+        """Answer a question left unanswered (esc, a quit, a crash): the oldest, or `inject_id`."""
+        run = self.exercise
+        if run is None or any(isinstance(s, PredictionScreen) for s in self.screen_stack):
+            return
+        if run.finished:
+            self.notify(f"Run {run.session.id} is finished: its questions stay as they are.")
+            return
+        waiting = [q.inject for q in run.unanswered()]
+        if not waiting:
+            self.notify("No prediction is waiting for an answer.")
+            return
+        target = inject_id if inject_id in waiting else waiting[0]
+        if target in self.pending_predictions:
+            self.pending_predictions.remove(target)
+        self.push_screen(self.prediction_screen(target))
+
+    def action_finish(self) -> None:
+        """Finish the run after a confirmation: the clock stops, the run is closed."""
+        run = self.exercise
+        if run is None:
+            return
+        if run.finished:
+            self.notify(f"Run {run.session.id} is already finished; R writes its report.")
+            return
+
+        def finished(_result: object) -> None:
+            at = offset(run.now())
+            self.notify(f"Run {run.session.id} finished at {at}. R writes its report.")
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.act(self.on_run(lambda run: run.finish()), finished)
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Finish exercise run {run.session.id} at {offset(run.now())}? The clock stops "
+                "and the run is closed: no more injects, predictions or steps."
+            ),
+            confirmed,
+        )
+
+    async def action_quit(self) -> None:
+        """Quitting while the exercise clock runs pauses it at the exact offset, so the next
+        `exercise run` resumes from there (README: the clock after a restart)."""
+        if self.exercise is not None:
+            # After every call made before it; nothing to show on the way out if it fails: the
+            # resume pauses the clock where it stood.
+            self.act(self.on_run(lambda run: run.leave()), failed=lambda exc: "")
+            await self.store_settled()
+            try:  # the worker is idle: fold what it stored, as its message will not be read
+                self.session.refresh()
+            except (UserError, OSError):
+                pass
+        await super().action_quit()
 
     def action_clock(self) -> None:
         if self.exercise is not None:
@@ -649,13 +746,12 @@ class RunbookApp(App[None]):
         )
 
     def action_report(self) -> None:
-        from ..domain.exercise_report import exercise_report
-
-        if self.exercise is None:
+        run = self.exercise
+        if run is None:
             return
         self.write_export(
             f"{self.session.id}-report.md",
-            self.on_run(
-                lambda run: exercise_report(run.progress(), run.session.state, run.session.engine)
+            lambda session: self.workspace.exercise_report(
+                session, ExerciseRun(session, run.exercise, run.clocks)
             ),
         )

@@ -7,6 +7,7 @@ from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..domain.exercise_run import ExerciseRun
 from ..domain.impact import ImpactEngine
 from ..domain.incident import IncidentSession
 from ..domain.text import one_line
@@ -17,6 +18,7 @@ class PaletteHost(Protocol):
     lists this provider, is not imported back)."""
 
     session: IncidentSession
+    exercise: ExerciseRun | None
 
     @property
     def engine(self) -> ImpactEngine: ...
@@ -29,6 +31,8 @@ class PaletteHost(Protocol):
     def set_chat(self, enabled: bool) -> None: ...
     def toggle_component(self, cid: str) -> None: ...
     def jump_to_scenario(self, instance: str) -> None: ...
+    def action_finish(self) -> None: ...
+    def action_answer_later(self, inject_id: str | None = None) -> None: ...
 
 
 class RunbookCommands(Provider):
@@ -67,6 +71,18 @@ class RunbookCommands(Provider):
             ("Chat updates: on", partial(app.set_chat, True), "post status changes to the webhook"),
             ("Chat updates: off", partial(app.set_chat, False), "stop posting"),
         ]
+        if app.exercise is not None and not app.exercise.finished:
+            out.append(
+                ("Exercise: finish this run", app.action_finish, "stop the clock, close the run")
+            )
+            for question in app.exercise.unanswered():
+                out.append(
+                    (
+                        f"Exercise: answer the prediction for {question.inject}",
+                        partial(app.action_answer_later, question.inject),
+                        "a question left for later",
+                    )
+                )
         session = app.session
         for comp in app.engine.graph.components:
             if not comp.markable:

@@ -1,0 +1,27 @@
+"""The `tsbrunbook` command: the command line, handing over to the TUI when a screen is wanted.
+
+The only module that knows both faces; neither `cli` nor `tui` imports the other."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .cli import OpenScreen
+    from .workspace import Workspace
+
+
+def open_screen(workspace: Workspace, request: OpenScreen) -> int:
+    """Run the TUI on the session the command chose; its exit status (non-zero when the app
+    stopped on an error)."""
+    from .tui.app import RunbookApp
+
+    app = RunbookApp(workspace, request.session, exercise=request.exercise)
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .cli import main as cli_main
+
+    return cli_main(argv, open_screen=open_screen)
