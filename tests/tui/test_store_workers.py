@@ -142,14 +142,3 @@ async def test_the_exercise_tick_does_not_replay_the_log_while_nothing_changes(p
         app.exercise_tick()
         app.exercise_tick()
         assert len(replays) <= 1
-
-
-def test_the_tui_modules_import_no_circle():
-    """The palette once named the app that lists it (app.py ↔ commands.py); no circle is left."""
-    from tests.test_import_cycles import describe, import_cycles, imports_of, modules_of
-
-    known = modules_of("tsbrunbook.tui")
-    assert {"tsbrunbook.tui.app", "tsbrunbook.tui.commands"} <= known.keys()
-    graph = {name: imports_of(name, known) for name in known}
-    circles = import_cycles(graph)
-    assert not circles, "import circles:\n" + "\n".join(describe(c, graph) for c in circles)
