@@ -209,3 +209,55 @@ def test_osc52_note_does_not_reach_the_tmux_clipboard(isolated_home, tmp_path):
         assert note_shown, "the note (or the text after its escape sequences) never showed"
     finally:
         term.close()
+
+
+def test_clearing_the_filter_leaves_space_on_the_same_component(isolated_home, tmp_path):
+    """`/management plane`, enter, space, esc, space: both spaces act on the management plane
+    (down, then up again); nothing else, the management cluster least of all, is ever marked."""
+    tmux = tmux_or_skip()
+    env = {"TSBRUNBOOK_HOME": str(isolated_home), "TSBRUNBOOK_EXPORT_DIR": str(tmp_path)}
+    term = Terminal(tmux, env)
+    try:
+        term.wait_for("Components")
+        term.wait_for("Mark down/up")
+        term.keys("/")
+        term.wait_until(
+            lambda s: "filter components" in s and "Mark down/up" not in s,
+            "the filter never took the focus",
+        )
+        term.keys("-l", "management plane")
+        term.wait_until(
+            lambda s: "Management plane" in pane_of(s) and "eu-west" not in pane_of(s),
+            "the filter never applied",
+        )
+        term.keys("Enter")
+        term.wait_for("Mark down/up")
+        term.keys("Space")
+        term.wait_for("✖ Management plane (down)")
+        term.keys("Escape")
+        term.wait_until(
+            lambda s: "eu-west" in pane_of(s) and "Mark down/up" in s,
+            "the filter was never cleared",
+        )
+        term.keys("Space")
+        term.wait_until(
+            lambda s: "Management plane" in pane_of(s) and "(down)" not in pane_of(s),
+            "the second space did not bring the management plane up",
+        )
+        term.keys("q")
+        term.wait_for("EXITED-0")
+    finally:
+        term.close()
+    listing = run_process("incident", "list", "--format", "json", env=env)
+    assert listing.rc == 0, listing.err
+    (incident,) = json.loads(listing.out)
+    shown = run_process("incident", "show", incident["id"], "--format", "json", env=env)
+    assert shown.rc == 0, shown.err
+    data = json.loads(shown.out)
+    assert data["down"] == []
+    marks = [
+        (e["type"], e["data"]["components"])
+        for e in data["timeline"]
+        if e["type"] in ("down", "up")
+    ]
+    assert marks == [("down", ["management-plane"]), ("up", ["management-plane"])]

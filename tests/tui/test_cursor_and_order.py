@@ -4,7 +4,7 @@ checklists show current work first (item 2), against the real SQLite store."""
 from __future__ import annotations
 
 from tests.tui.support import settle, until
-from tsbrunbook.domain.incident import ChecklistView, StepView
+from tsbrunbook.domain.incident import ChecklistView
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.widgets.checklists import ChecklistsPane
 from tsbrunbook.tui.widgets.components import ComponentsPane
@@ -154,19 +154,32 @@ async def test_a_key_jumps_to_the_next_active_checklist():
             await settle(pilot)
         await pilot.press("3")
         pane = app.screen.query_one(ChecklistsPane)
-
-        def checklist_of_cursor() -> str:
-            step = pane.tree.current_step()
-            assert isinstance(step, StepView)
-            return step.ref.split("/", 1)[0] if "@" in step.ref else step.ref.split("/")[0]
-
         order = [i for i, active, _ in headings(app) if active]
         assert len(order) == 3
+
+        def in_checklist(instance: str) -> bool:
+            step = pane.tree.current_step()
+            return step is not None and step.ref.startswith(instance + "/")
+
+        await until(pilot, lambda: any(in_checklist(i) for i in order))
+        start = next(n for n, i in enumerate(order) if in_checklist(i))
+        for hop in (1, 2, 3):  # the third wraps round to where it started
+            await pilot.press("right_square_bracket")
+            await until(pilot, lambda: in_checklist(order[(start + hop) % 3]))
+
+
+async def test_the_jump_key_skips_checklists_that_no_longer_match():
+    app = new_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        for cid in ("edge-control-plane/eu-west", "management-plane", "edge-control-plane/eu-west"):
+            app.toggle_component(cid)
+            await settle(pilot)
+        await pilot.press("3")
+        pane = app.screen.query_one(ChecklistsPane)
+        stale = pane.tree.root.children[-1]
+        pane.tree.move_cursor(stale)
+        await pilot.press("right_square_bracket")
         await until(pilot, lambda: pane.tree.current_step() is not None)
-        assert pane.tree.current_step().ref.startswith(order[0] + "/")
-        await pilot.press("right_square_bracket")
-        await until(pilot, lambda: pane.tree.current_step().ref.startswith(order[1] + "/"))
-        await pilot.press("right_square_bracket")
-        await until(pilot, lambda: pane.tree.current_step().ref.startswith(order[2] + "/"))
-        await pilot.press("right_square_bracket")  # wraps round to the first
-        await until(pilot, lambda: pane.tree.current_step().ref.startswith(order[0] + "/"))
+        assert pane.tree.current_step().ref.startswith("management-plane-failure/")
+        assert not stale.is_expanded

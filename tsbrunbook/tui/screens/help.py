@@ -53,6 +53,7 @@ KEYS = [
             ("x", "raise the escalation of a 🆘 step (asks for the case number)"),
             ("c", "copy the step's commands to the clipboard"),
             ("r", "switch between recovery and restoration"),
+            ("]", "next checklist that matches now (stale ones: collapsed at the bottom)"),
         ],
     ),
     (
