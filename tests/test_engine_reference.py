@@ -84,7 +84,7 @@ def test_fast_engine_matches_the_plain_rules(pack, estate, n_clusters, embedded,
             result = impact.operations[op.id]
             assert result.level == overall, (down, op.id)
             assert list(result.scopes.items()) == list(scopes.items()), (down, op.id)
-        queued = {}
+        queued: dict[str, list[str]] = {}
         for m in matched:
             mode = m.scenario.queues_changes
             for c in engine.clusters:

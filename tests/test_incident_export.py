@@ -73,7 +73,7 @@ def tasks(tokens: list[Token]) -> list[tuple[bool, str]]:
     for i, t in enumerate(tokens):
         if t.type == "list_item_open" and "task-list-item" in str(t.attrs.get("class", "")):
             inline = next(x for x in tokens[i:] if x.type == "inline")
-            box = next(c for c in inline.children if c.type == "html_inline")
+            box = next(c for c in inline.children or [] if c.type == "html_inline")
             out.append(('checked="checked"' in box.content, plain(inline).strip()))
     return out
 

@@ -138,11 +138,13 @@ def _check_graph(spec: GraphSpec, src: YamlFile, line: int, lines: dict[str, lis
                     f"hosts entry: a per-cluster kind ({rule.host}) cannot host an estate-wide one ({rule.hosted})",
                 )
     for dep, ln in zip(spec.dependencies, dep_lines):
-        for ref in (dep.source, dep.target, dep.via):
-            if ref is not None and ref not in by_id:
+        for named in (dep.source, dep.target, dep.via):
+            if named is not None and named not in by_id:
                 src.problem(
                     ln,
-                    f"dependency: unknown kind '{ref}'; {did_you_mean(ref, kind_ids)}".rstrip("; "),
+                    f"dependency: unknown kind '{named}'; {did_you_mean(named, kind_ids)}".rstrip(
+                        "; "
+                    ),
                 )
     sorter: TopologicalSorter[str] = TopologicalSorter()
     for rule in spec.hosts:
