@@ -347,7 +347,7 @@ def test_appends_in_flight_survive_a_server_restart(pg_server, store):  # noqa: 
     assert len(recorded) == len(set(recorded)), "an append was recorded twice"
     for n, seq in acked.items():
         assert events[seq - 1].data == {"n": n, "text": "x"}
-    for n, message in failed:  # a failure says so in one line, and is at most recorded once
+    for _n, message in failed:  # a failure says so in one line, and is at most recorded once
         assert message.startswith(f"incident store unreachable at 127.0.0.1:{pg_server.port}")
         assert "\n" not in message
     assert set(recorded) >= set(acked)
@@ -508,9 +508,11 @@ def test_the_least_privilege_role_of_the_readme_appends_but_cannot_rewrite(pg_se
         assert limited.append(incident, "note", {"text": "allowed"}).seq == 2
         assert limited.create("y", meta=META).startswith("INC-")
         limited.close()
-        with psycopg.connect(pg_server.url(database_of(store), user=role)) as conn:
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute("UPDATE events SET actor = 'mallory'")
+        with (
+            psycopg.connect(pg_server.url(database_of(store), user=role)) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            conn.execute("UPDATE events SET actor = 'mallory'")
     finally:
         admin_sql(pg_server, store, f"DROP OWNED BY {role}")
         with pg_server.admin() as conn:

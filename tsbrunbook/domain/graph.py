@@ -155,7 +155,7 @@ class EstateGraph:
         while frontier:
             next_frontier: list[str] = []
             next_causes: list[str] = []
-            for cid, cause in zip(frontier, causes):
+            for cid, cause in zip(frontier, causes, strict=True):
                 for dependent in hit[cid]:
                     if dependent not in down and dependent not in affected:
                         affected[dependent] = cause

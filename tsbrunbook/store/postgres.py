@@ -316,11 +316,12 @@ class PostgresStore:
             self._conn = self._connect()
         return self._conn
 
-    def _call(self, work: Callable[[psycopg.Connection], T]) -> T:
-        """`work(conn)` once; a lost connection becomes _Lost, other failures UserErrors."""
+    def _call(self, work: Callable[[psycopg.Connection, int], T], attempt: int) -> T:
+        """`work(conn, attempt)` once; a lost connection becomes _Lost, other failures
+        UserErrors."""
         conn = self._connection()
         try:
-            return work(conn)
+            return work(conn, attempt)
         except psycopg.Error as exc:
             if _connection_lost(exc, conn):
                 raise _Lost(exc) from None
@@ -337,7 +338,7 @@ class PostgresStore:
             attempt += 1
             with self._lock:
                 try:
-                    return self._call(lambda conn: work(conn, attempt))
+                    return self._call(work, attempt)
                 except _Lost as lost:
                     last: BaseException = lost.cause
                 except UserError as exc:
@@ -503,24 +504,23 @@ class PostgresStore:
         def work(conn: psycopg.Connection, attempt: int) -> Event:
             # One round trip: lock, decide-and-insert and COMMIT go out together (a pipeline),
             # so the incident's lock is held for the server's work only, not for our network.
-            with conn.pipeline():
-                with conn.transaction():
-                    conn.execute(
-                        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_SPACE, incident)
-                    )
-                    cur = conn.execute(
-                        APPEND_SQL,
-                        {
-                            "incident": incident,
-                            "at": self.clock.wall() if self.clock is not None else None,
-                            "type": type,
-                            "data": payload,
-                            "actor": actor,
-                            "key": key,
-                            "expect": expect_last,
-                            "channel": CHANNEL,
-                        },
-                    )
+            with conn.pipeline(), conn.transaction():
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_SPACE, incident)
+                )
+                cur = conn.execute(
+                    APPEND_SQL,
+                    {
+                        "incident": incident,
+                        "at": self.clock.wall() if self.clock is not None else None,
+                        "type": type,
+                        "data": payload,
+                        "actor": actor,
+                        "key": key,
+                        "expect": expect_last,
+                        "channel": CHANNEL,
+                    },
+                )
             row = cur.fetchone()
             assert row is not None
             known, closed, last, done, *added = row[:9]
