@@ -162,3 +162,12 @@ def test_cli_brief_bad_input_is_one_line_exit_2(cli, tmp_path):
         assert (
             result.rc == 2 and message in result.err and len(result.err.strip().splitlines()) == 1
         ), result.err
+
+
+def test_the_brief_lists_every_case_number_of_a_step():
+    s = worked_incident()
+    s.raise_escalation(f"{MP}/restoration/engage-tetrate-support", "TS-4712")
+    tokens = parse(support_brief(s.state, s.engine))
+    escalations = next(t for t in tables(tokens) if t[0] == ["Step", "Title", "Raised", "Case"])
+    row = next(r for r in escalations if r[0] == f"{MP}/restoration/engage-tetrate-support")
+    assert row[3] == "TS-4711, TS-4712"

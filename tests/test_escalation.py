@@ -218,3 +218,34 @@ def test_two_processes_record_a_timer_expiry_once(tmp_path):
     assert record_expired_timers(second, later) == []
     expired = [e for e in Store(path).events(first.id) if e.type == "timer-expired"]
     assert len(expired) == 1
+
+
+def test_a_second_escalation_keeps_both_case_numbers(session):
+    session.mark_down(["management-plane"])
+    session.raise_escalation(ENGAGE, "TS-1")
+    session.raise_escalation(ENGAGE, "TS-2")
+    session.raise_escalation(ENGAGE, "TS-1")  # the same case again adds no case number
+    step = session.state.steps[ENGAGE]
+    assert step.cases == ("TS-1", "TS-2")
+    assert [r.case for r in step.escalations] == ["TS-1", "TS-2", "TS-1"]
+    assert step.escalated == step.escalations[0].at  # first raised
+    point = next(
+        p for p in incident_escalation_points(session.state, session.engine) if p.ref == ENGAGE
+    )
+    assert point.cases == ("TS-1", "TS-2") and point.raised == step.escalated
+    data = incident_dict(session.state, session.engine)
+    listed = next(e for e in data["escalations"] if e["ref"] == ENGAGE)
+    assert listed["cases"] == ["TS-1", "TS-2"] and listed["case"] == "TS-1"  # the latest
+    restoration = next(
+        c for c in data["checklists"] if c["instance"] == MP and c["phase"] == "restoration"
+    )
+    shown = next(s for s in restoration["steps"] if s["ref"] == ENGAGE)
+    actor = session.state.timeline[-1].actor
+    assert [(e["ref"], e["case"], e["actor"]) for e in shown["escalations"]] == [
+        (ENGAGE, "TS-1", actor),
+        (ENGAGE, "TS-2", actor),
+        (ENGAGE, "TS-1", actor),
+    ]
+    assert all(e["at"].endswith("Z") for e in shown["escalations"])
+    untouched = next(s for s in restoration["steps"] if s["ref"] != ENGAGE)
+    assert untouched["escalations"] == []

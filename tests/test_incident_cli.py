@@ -173,9 +173,13 @@ def test_show_json_shape(cli):
         "escalation",
         "destructive",
         "destructive_reason",
+        "escalations",
     }
     assert step["state"] == "failed" and step["notes"][0]["text"] == "NOT_READY"
     assert step["escalation"]["case"] == "77" and step["escalation"]["raised"]
+    assert [(e["ref"], e["case"]) for e in step["escalations"]] == [
+        (f"{WC}/check-cluster-status", "77")
+    ]
     assert [t["seq"] for t in data["timeline"]] == [1, 2, 3, 4, 5]
     assert [t["type"] for t in data["timeline"]] == [
         "started",
@@ -208,6 +212,49 @@ def test_show_table_and_markdown(cli):
     assert "Running workloads" in table and "Timeline:" in table
     markdown = ok(cli("incident", "show", incident, "--format", "markdown")).out
     assert markdown.startswith(f"# Incident {incident}")
+
+
+def test_escalate_warns_on_a_step_that_is_not_an_escalation_point(cli):
+    incident = start(cli)
+    ok(cli("incident", "down", incident, "workload-cluster/eu-west", "management-plane"))
+    plain = ok(cli("incident", "escalate", incident, f"{WC}/check-cluster-status", "--case", "7"))
+    # the TUI's words ("Not a runbook escalation point, but you may still call Tetrate support")
+    assert plain.err == (
+        f"tsbrunbook: warning: {WC}/check-cluster-status is not a runbook escalation point, "
+        "but you may still call Tetrate support (recorded)\n"
+    )
+    assert "escalation raised on" in plain.out  # recorded all the same
+    engage = "management-plane-failure/restoration/engage-tetrate-support"
+    assert ok(cli("incident", "escalate", incident, engage)).err == ""
+    data = json.loads(ok(cli("incident", "show", incident, "--format", "json")).out)
+    assert [e["data"]["ref"] for e in data["timeline"] if e["type"] == "escalation"] == [
+        f"{WC}/check-cluster-status",
+        engage,
+    ]
+
+
+def test_show_lists_every_case_number_of_a_step(cli):
+    incident = start(cli)
+    ok(cli("incident", "down", incident, "management-plane"))
+    engage = "management-plane-failure/restoration/engage-tetrate-support"
+    ok(cli("incident", "escalate", incident, engage, "--case", "TS-1"))
+    ok(cli("incident", "escalate", incident, engage, "--case", "TS-2"))
+    shown = ok(cli("incident", "show", incident)).out
+    line = next(x for x in shown.splitlines() if x.strip().startswith(f"{engage}: raised"))
+    assert line.endswith(", case TS-1, TS-2")
+
+
+def test_export_is_compact_unless_full(cli):
+    incident = start(cli)
+    ok(cli("incident", "down", incident, "workload-cluster/eu-west"))
+    ok(cli("incident", "step", incident, f"{WC}/confirm-cluster-back", "done"))
+    compact = ok(cli("incident", "export", incident)).out
+    assert f"not started — `tsbrunbook incident export {incident} --full` lists them" in compact
+    assert "```" not in compact and "- [x] **Confirm the cluster answers again**" in compact
+    full = ok(cli("incident", "export", incident, "--full")).out
+    assert "kubectl --context gke-eu-west get nodes" in full and "not started" not in full
+    assert full.count("- [ ] ") > compact.count("- [ ] ")
+    assert f"Rebuild it with `tsbrunbook incident export {incident} --full`" in full
 
 
 def test_marking_is_idempotent_for_alert_hooks(cli):

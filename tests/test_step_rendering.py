@@ -84,7 +84,7 @@ def test_the_incident_export_shows_the_same_quoted_commands(tmp_path, cli):
     estate_file = hostile_estate(tmp_path)
     session = Workspace().start("hostile estate", estate_file)
     session.mark_down(["postgres"])
-    exported = fences(incident_markdown(session.state, session.engine))
+    exported = fences(incident_markdown(session.state, session.engine, full=True))
     result = cli("checklist", PG, "--estate", estate_file, "--format", "json")
     restoration = cli("checklist", PG, "--restoration", "--estate", estate_file, "--format", "json")
     shown = [

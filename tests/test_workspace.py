@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -142,34 +141,6 @@ def test_exports_go_to_the_export_folder_under_a_fresh_name(pack, tmp_path):
     assert Path(first) == tmp_path / "exports" / "INC-1.md"
     assert Path(second).name == "INC-1-2.md"
     assert Path(first).read_text() == "one" and Path(second).read_text() == "two"
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Every module a file imports, absolute (relative imports resolved against its package)."""
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            out |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
-            module = ".".join(p for p in (base, node.module or "") if p)
-            out |= {module} | {f"{module}.{alias.name}" for alias in node.names}
-    return out
-
-
-# Everything but the CLI itself and `python -m tsbrunbook`, which only calls it.
-BELOW_THE_CLI = sorted(
-    p
-    for p in (ROOT / "tsbrunbook").rglob("*.py")
-    if p.relative_to(ROOT / "tsbrunbook").parts[0] not in ("cli", "__main__.py")
-)
-
-
-@pytest.mark.parametrize("path", BELOW_THE_CLI, ids=lambda p: str(p.relative_to(ROOT)))
-def test_nothing_but_the_entry_point_imports_the_cli(path):
-    leaks = sorted(m for m in imported_modules(path) if m.startswith("tsbrunbook.cli"))
-    assert not leaks, f"{path.name} imports {leaks}: move what it needs below the CLI"
 
 
 def test_runbook_commands_do_not_import_the_store():

@@ -263,12 +263,13 @@ class Workspace:
 
     # -- renderings, and where the TUI writes them -------------------------------------------
 
-    def export_markdown(self, session: IncidentSession) -> str:
-        """The incident as Markdown, with what other processes appended up to now."""
+    def export_markdown(self, session: IncidentSession, full: bool = False) -> str:
+        """The incident as Markdown, with what other processes appended up to now (`full`: every
+        checklist step by step with its commands, see incident_markdown)."""
         from .domain.incident_markdown import incident_markdown
 
         session.refresh()
-        return incident_markdown(session.state, session.engine)
+        return incident_markdown(session.state, session.engine, full=full)
 
     def support_brief(self, session: IncidentSession) -> str:
         """The Tetrate support case brief, with what other processes appended up to now."""

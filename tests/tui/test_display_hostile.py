@@ -308,7 +308,7 @@ async def test_exercise_screens_show_no_hostile_text(hostile_exercise):
                 break
         assert isinstance(app.screen, PredictionScreen)
         assert_clean(app, "INJECTMSG", "QUESTION")
-        await pilot.press("o", "o", "o", "o", "enter")
+        await pilot.press("o", "down", "o", "down", "o", "down", "o", "enter")
         await settle(pilot)
         assert_clean(app, "right")
         await pilot.press("enter")

@@ -59,8 +59,8 @@ async def test_play_an_exercise_and_report_it(pack):
         await pilot.press("j")  # jump to the first inject
         await pilot.pause()
         assert list(run.progress().fired) == ["edge-eu-west"]
-        # Predict right: ok / limited / limited / ok
-        await answer(pilot, app, ["o", "l", "l", "o"])
+        # Predict right: ok / limited / limited / ok (a level key stays on its row; ↓ moves)
+        await answer(pilot, app, ["o", "down", "l", "down", "l", "down", "o"])
         # Work the checklist: the expected step follows the three containment steps.
         await pilot.press("3", "down", "down", "down", "space")
         await pilot.pause()
@@ -84,7 +84,7 @@ async def test_play_an_exercise_and_report_it(pack):
         assert not run.clock.running
         assert list(run.progress().fired) == ["edge-eu-west", "link-us-east"]
         # Predict everything ok (two of four wrong).
-        await answer(pilot, app, ["o", "o", "o", "o"])
+        await answer(pilot, app, ["o", "down", "o", "down", "o", "down", "o"])
         # Third and fourth: answer later (esc), then all back.
         await pilot.press("j")
         await pilot.pause()
@@ -123,6 +123,8 @@ async def test_play_an_exercise_and_report_it(pack):
     assert re.search(r"\| edge-eu-west \| \d\d:\d\d \|.*\| 100% \|", report)
     assert re.search(r"\| link-us-east \| \d\d:\d\d \|.*\| 50% \|", report)
     assert "Prediction accuracy (cells right) | 75% (6/8)" in report
+    assert "Predictions answered | 2/3 (1 not answered)" in report
+    assert "| ap-south-gone | not answered (fired 26:00) |" in report
     assert re.search(r"check-edge-pods` \| 10:00 \| \d\d:\d\d \| ✅ met \| 10/10", report)
     assert "❌ missed: step `connectivity-loss@us-east/recovery/test-reachability`" in report
     assert "no-restart-count-check" in report.split("## Runbook gaps")[1]

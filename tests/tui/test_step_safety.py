@@ -117,7 +117,7 @@ async def test_copy_gives_the_quoted_commands_the_exports_show(tmp_path):
         assert f"$ {command}" in detail  # the detail shows what `c` copies
     fences = [
         t.content
-        for t in parse(incident_markdown(app.session.state, app.engine))
+        for t in parse(incident_markdown(app.session.state, app.engine, full=True))
         if t.type == "fence"
     ]
     assert "\n".join(expected) + "\n" in fences

@@ -1,4 +1,4 @@
-"""`tsbrunbook exercise list|check|run|report`: tabletop exercises."""
+"""`tsbrunbook exercise list|check|run|finish|report`: tabletop exercises."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from ..domain.errors import UserError
+from ..domain.errors import LoadError, UserError
 from ..domain.exercise import (
     check_exercise_file,
     exercises_dir,
@@ -29,7 +29,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
 
     p = sub.add_parser(
         "exercise",
-        help="tabletop exercises: list, check, run, report",
+        help="tabletop exercises: list, check, run, finish, report",
         description="Tabletop exercises: scripted failures, predictions, scoring and an after-action report.",
     )
     ex = p.add_subparsers(
@@ -78,6 +78,15 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         help="clock speed for rehearsals (e.g. 10 = ten times faster; default 1, or the resumed run's)",
     )
     q.set_defaults(func=cmd_run)
+
+    q = ex.add_parser(
+        "finish",
+        help="finish (close) a run",
+        description="Finish an exercise run: its clock stops where it stands and the run is closed "
+        "(no more injects, predictions or steps; the report says when it finished).",
+    )
+    q.add_argument("run", metavar="RUN-ID", help="the run's id (EX-…)")
+    q.set_defaults(func=cmd_finish)
 
     q = ex.add_parser(
         "report",
@@ -142,14 +151,42 @@ def cmd_run(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
     if args.speed is not None:
         check_speed(args.speed)  # every check before anything is written
     session = workspace.exercise_session(exercise, args.resume, args.new, args.participants)
+    if session.state.closed:
+        raise UserError(
+            f"{session.id} is finished",
+            f"its report: `tsbrunbook exercise report {session.id}`; a new run: --new",
+        )
     run = ExerciseRun(session, exercise)
     if run.recover():
         out(
-            f"{session.id}: resumed; the clock was running when the last run stopped and is paused at {offset(run.now())} (p resumes)"
+            f"{session.id}: resumed after a crash; the clock is paused at the last offset the run "
+            f"recorded, {offset(run.now())} (p resumes)"
         )
     if args.speed is not None and args.speed != run.clock.speed:
         run.set_speed(args.speed)
     return OpenScreen(session, exercise=run)
+
+
+def cmd_finish(args: argparse.Namespace, workspace: Workspace) -> int:
+    from ..domain.exercise_run import ExerciseRun
+
+    session = workspace.open(args.run)
+    exercise_file = session.state.meta.get("exercise_file")
+    if session.state.kind != "exercise" or not exercise_file:
+        raise UserError(
+            f"{session.id} is an incident, not an exercise run",
+            "`tsbrunbook incident close` closes an incident",
+        )
+    try:
+        exercise = find_exercise(exercise_file, workspace.pack)
+    except LoadError as exc:
+        raise UserError(f"the exercise file of {session.id} no longer loads: {exc}") from None
+    at = ExerciseRun(session, exercise).finish()
+    out(
+        f"{session.id}: finished at exercise clock {offset(at)}; "
+        f"the report: tsbrunbook exercise report {session.id}"
+    )
+    return 0
 
 
 def cmd_report(args: argparse.Namespace, workspace: Workspace) -> int:

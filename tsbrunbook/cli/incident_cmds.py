@@ -15,7 +15,7 @@ from ..domain.event_text import event_text
 from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession
 from ..domain.incident_json import incident_dict
 from ..domain.incident_markdown import incident_markdown
-from ..domain.incident_queries import all_views, escalation_points
+from ..domain.incident_queries import all_views, escalation_points, find_step
 from ..domain.text import one_line
 from ..domain.timefmt import duration, span, stamp
 from ..output import check_output, write_atomically
@@ -123,6 +123,13 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         description="Export the incident as GitHub-flavoured Markdown.",
     )
     a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument(
+        "--full",
+        action="store_true",
+        help="every step of every checklist with its commands, the impact in detail and every "
+        "escalation point (default: the summary, the worked steps, the timeline, and the "
+        "untouched steps counted per checklist)",
+    )
     add_output_args(a)
     a.set_defaults(func=cmd_export)
 
@@ -223,8 +230,15 @@ def cmd_note(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def cmd_escalate(args: argparse.Namespace, workspace: Workspace) -> int:
+    from ..domain.escalation import NOT_AN_ESCALATION_POINT
+
     sess = open_incident(workspace, args.id)
     event = sess.raise_escalation(args.ref, args.case)
+    step = find_step(all_views(sess.state, sess.engine), args.ref)
+    if step is not None and not step.step.escalation:  # any step may be escalated: say so, keep it
+        sys.stderr.write(
+            f"tsbrunbook: warning: {args.ref} is {NOT_AN_ESCALATION_POINT} (recorded)\n"
+        )
     case = f", case {one_line(args.case, 40)}" if args.case else ""
     out(_said(sess, event, f"escalation raised on {args.ref}{case}"))
     return 0
@@ -256,7 +270,7 @@ def cmd_export(args: argparse.Namespace, workspace: Workspace) -> int:
     if target:
         check_output(target, force=args.force, example_name=args.id.upper() + ".md")
     sess = open_incident(workspace, args.id)
-    text = workspace.export_markdown(sess)
+    text = workspace.export_markdown(sess, full=args.full)
     if not target:
         out(text.rstrip())
         return 0
@@ -315,7 +329,8 @@ def show_text(sess: IncidentSession) -> str:
         out += [
             f"  {p.ref}: "
             + (
-                f"raised {stamp(p.raised)}" + (f", case {one_line(p.case, 40)}" if p.case else "")
+                f"raised {stamp(p.raised)}"
+                + (f", case {', '.join(one_line(c, 40) for c in p.cases)}" if p.cases else "")
                 if p.raised
                 else "not raised"
             )

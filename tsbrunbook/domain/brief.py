@@ -298,7 +298,8 @@ def _escalations(state: IncidentState, engine: ImpactEngine, impact: Impact) -> 
     rows = []
     for p in points:
         raised = f"✅ {stamp(p.raised)}" if p.raised else "not raised"
-        rows.append([md.cell_code(p.ref), md.inline(p.title), raised, md.inline(p.case) or "—"])
+        cases = ", ".join(md.inline(c) for c in p.cases)  # every case raised on the step
+        rows.append([md.cell_code(p.ref), md.inline(p.title), raised, cases or "—"])
     out.append(md.table(["Step", "Title", "Raised", "Case"], rows))
     return "\n".join(out)
 

@@ -29,6 +29,10 @@ from .model import Scenario
 from .site_policy import effective_escalate_after
 from .timefmt import iso
 
+# Said when an escalation is raised on a step the runbook does not mark 🆘: any step may be
+# escalated, so it is recorded all the same (the TUI's prompt says these words too).
+NOT_AN_ESCALATION_POINT = "not a runbook escalation point, but you may still call Tetrate support"
+
 
 @dataclass(frozen=True)
 class MatchPeriod:

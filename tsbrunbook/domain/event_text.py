@@ -204,6 +204,12 @@ def _exercise_inject(p: ExerciseInject, at: datetime, ctx: TextContext) -> Event
 
 
 def _exercise_prediction(p: ExercisePrediction, at: datetime, ctx: TextContext) -> EventText:
+    if p.skipped:
+        return EventText(
+            "prediction",
+            f"for {p.inject}: not answered (left for later)",
+            _phrase(f"prediction for {p.inject}: not answered (left for later)"),
+        )
     score = f" — {ctx.prediction[0]}/{ctx.prediction[1]} right" if ctx.prediction else ""
     return EventText("prediction", f"for {p.inject}", _phrase(f"prediction for {p.inject}{score}"))
 

@@ -217,11 +217,13 @@ class ExerciseInject(Payload):
 
 @dataclass(frozen=True, kw_only=True)
 class ExercisePrediction(Payload):
-    """The participants' prediction of each operation's level after an inject."""
+    """The participants' prediction of each operation's level after an inject; or, `skipped`,
+    that the dialog was left without one (the question stays open and can be answered later)."""
 
     TYPE = EventType.EXERCISE_PREDICTION
     inject: str = stored(TEXT)
     levels: dict[str, str] = stored(LEVELS, {})
+    skipped: bool = stored(FLAG, False, omit_default=True)
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,8 @@ def check_exercise(exercise: Exercise, pack: Pack, estate: Estate) -> list[Probl
                     f"inject '{inject.id}' asks for a prediction but changes nothing",
                 )
             )
+        if inject.question:
+            problems.extend(_check_question(inject, exercise, engine))
         for cid in (*inject.down, *inject.up):
             where = inject.line_of("down" if cid in inject.down else "up")
             comp = graph.by_id.get(cid)
@@ -253,6 +255,55 @@ def check_exercise(exercise: Exercise, pack: Pack, estate: Estate) -> list[Probl
         appeared |= {m.instance for m in engine.match(down)[2]}
         for exp in inject.expectations:
             problems.extend(_check_expectation(exp, inject, exercise, engine, appeared))
+    return problems
+
+
+SENTENCE_RE = re.compile(r"[^.?!]+[.?!]*")
+
+
+def asks(question: str) -> list[str]:
+    """The sentences of a prediction question that ask something: those ending in `?`, else
+    the last one ("Predict the impact on each operation."). The others are context."""
+    sentences = [s.strip() for s in SENTENCE_RE.findall(question) if s.strip()]
+    return [s for s in sentences if s.endswith("?")] or sentences[-1:] or [question.strip()]
+
+
+def _names(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+def _check_question(inject: Inject, exercise: Exercise, engine: ImpactEngine) -> list[Problem]:
+    """A question may ask only what the prediction dialog records: one level (ok, limited,
+    outage) per operation, estate-wide. So each asking sentence is about the impact or the
+    operations, and names no service (the dialog has no per-service answer); what the room
+    should know goes in a sentence before the question."""
+    words = ["impact", "operation", "operations"]
+    for op in engine.pack.graph.operations:
+        words += [op.id, op.title, op.short]
+    where = inject.line_of("predict")
+    problems = []
+    for sentence in asks(inject.question or ""):
+        services = [s.name for s in engine.estate.services if _names(sentence, s.name)]
+        if services:
+            problems.append(
+                Problem(
+                    exercise.file,
+                    where,
+                    f"inject '{inject.id}': the question asks about service '{services[0]}', but the "
+                    "prediction dialog records only each operation's level, estate-wide; name the "
+                    "service in a sentence before the question, and ask about the operations",
+                )
+            )
+        elif not any(_names(sentence, w) for w in words):
+            problems.append(
+                Problem(
+                    exercise.file,
+                    where,
+                    f"inject '{inject.id}': '{sentence[:60]}' asks something the prediction dialog "
+                    "cannot record (it records each operation's level: ok, limited or outage); "
+                    "ask about the impact on each operation",
+                )
+            )
     return problems
 
 

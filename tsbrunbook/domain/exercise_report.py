@@ -29,9 +29,51 @@ def _event_line(e: Event, prog: Progress) -> str:
     return event_text(e, context).line.markdown()
 
 
+def _answered(prog: Progress) -> str:
+    asked = len(prog.predictions) + len(prog.unanswered)
+    text = f"{len(prog.predictions)}/{asked}"
+    later = sum(1 for p in prog.predictions if p.later)
+    notes = [f"{len(prog.unanswered)} not answered"] if prog.unanswered else []
+    notes += [f"{later} answered later, after the impact was on screen"] if later else []
+    return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _predictions(prog: Progress, engine: ImpactEngine) -> list[str]:
+    """Each asked inject in script order: its prediction cell by cell, or "not answered"."""
+    ops = engine.pack.graph.operations
+    scores = {p.inject: p for p in prog.predictions}
+    open_ = {q.inject: q for q in prog.unanswered}
+    rows = []
+    for inject in prog.exercise.injects:
+        if (p := scores.get(inject.id)) is not None:
+            cells = []
+            for op in ops:
+                want, said = p.actual.get(op.id, "ok"), p.predicted.get(op.id, "?")
+                mark = "✅" if want == said else "❌"
+                cells.append(f"{mark} said {said}, was {Level.parse(want).glyph} {want}")
+            at = offset(p.offset) + (" (answered later)" if p.later else "")
+            rows.append([md.inline(p.inject), at, *cells, _pct(p.score)])
+        elif (q := open_.get(inject.id)) is not None:
+            rows.append(
+                [md.inline(q.inject), f"not answered (fired {offset(q.fired_at)})"]
+                + ["—"] * len(ops)
+                + ["not answered"]
+            )
+    out = [md.table(["Inject", "At", *[md.inline(o.short) for o in ops], "Score"], rows)]
+    if prog.unanswered:
+        out += [
+            "",
+            "Not answered (not in the accuracy): "
+            + ", ".join(md.inline(q.inject) for q in prog.unanswered)
+            + (
+                "." if prog.finished_at else ". While the run is open, `a` in the app answers them."
+            ),
+        ]
+    return out
+
+
 def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) -> str:
     ex = prog.exercise
-    ops = engine.pack.graph.operations
     out = [f"# After-action report: {md.inline(ex.title)}", ""]
     participants = state.meta.get("participants") or []
     facts = [
@@ -51,6 +93,12 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
             "Exercise clock",
             f"{offset(prog.clock.offset)} of {offset(ex.duration)} planned",
         ),
+        (
+            "Finished",
+            f"{state.closed_at:%Y-%m-%d %H:%M} UTC, at exercise clock {offset(prog.clock.offset)}"
+            if state.closed_at
+            else "not yet (the run is open)",
+        ),
     ]
     out += [md.table(["", ""], [[f"**{k}**", v] for k, v in facts]), ""]
     out += ["## Objectives", ""] + [f"- {md.inline(o)}" for o in ex.objectives] + [""]
@@ -68,6 +116,7 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
                     "Prediction accuracy (cells right)",
                     f"{_pct(prog.prediction_score)} ({sum(len(p.right) for p in prog.predictions)}/{sum(len(p.actual) for p in prog.predictions)})",
                 ],
+                ["Predictions answered", _answered(prog)],
                 ["Expectations met in time", f"{met}/{len(prog.expectations)}"],
                 ["Expectation points", f"{got}/{total}"],
                 ["Escalation points raised", f"{raised}/{len(prog.escalation_points)}"],
@@ -81,17 +130,8 @@ def exercise_report(prog: Progress, state: IncidentState, engine: ImpactEngine) 
     )
     out.append("")
 
-    if prog.predictions:
-        out += ["### Predictions", ""]
-        rows = []
-        for p in prog.predictions:
-            cells = []
-            for op in ops:
-                want, said = p.actual.get(op.id, "ok"), p.predicted.get(op.id, "?")
-                mark = "✅" if want == said else "❌"
-                cells.append(f"{mark} said {said}, was {Level.parse(want).glyph} {want}")
-            rows.append([md.inline(p.inject), offset(p.offset), *cells, _pct(p.score)])
-        out += [md.table(["Inject", "At", *[md.inline(o.short) for o in ops], "Score"], rows), ""]
+    if prog.predictions or prog.unanswered:
+        out += ["### Predictions", ""] + _predictions(prog, engine) + [""]
 
     out += ["### Injects", ""]
     rows = []

@@ -93,6 +93,8 @@ class PredictionScore:
     offset: float
     predicted: dict[str, str]
     actual: dict[str, str]
+    # Answered after the dialog had been left unanswered: the impact was on screen meanwhile.
+    later: bool = False
 
     @property
     def right(self) -> list[str]:
@@ -101,6 +103,16 @@ class PredictionScore:
     @property
     def score(self) -> float:
         return len(self.right) / len(self.actual) if self.actual else 0.0
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A fired inject's question with no prediction recorded (yet): "not answered"."""
+
+    inject: str
+    fired_at: float
+    # When the dialog was left with esc; None when it never was (a crash or quit before answering).
+    skipped_at: float | None = None
 
 
 @dataclass
@@ -138,9 +150,11 @@ class Progress:
     fired: dict[str, float]  # inject id → offset
     injects: list[InjectResult]
     predictions: list[PredictionScore]
+    unanswered: list[OpenQuestion]
     expectations: list[ExpectationResult]
     escalation_points: list[tuple[str, float | None]]  # (ref, raised at offset or None)
     offsets: dict[int, float]
+    finished_at: datetime | None = None  # when the run was finished (closed)
 
     def next_inject(self) -> Inject | None:
         return next((i for i in self.exercise.injects if i.id not in self.fired), None)
@@ -170,6 +184,7 @@ def progress(
     fired: dict[str, float] = {}
     results = {i.id: InjectResult(i) for i in exercise.injects}
     predictions: list[PredictionScore] = []
+    skipped: dict[str, float] = {}  # inject → when its dialog was left unanswered
     down: list[str] = []
     actual_after: dict[str, dict[str, str]] = {}
     appeared: set[str] = set()
@@ -190,8 +205,19 @@ def progress(
             res.fired_at = offs[e.seq]
             res.instances = instances
         elif isinstance(p, ExercisePrediction) and p.inject in actual_after:
+            if any(s.inject == p.inject for s in predictions):
+                continue  # one prediction per inject: the first one recorded counts
+            if p.skipped:
+                skipped.setdefault(p.inject, offs[e.seq])
+                continue
             predictions.append(
-                PredictionScore(p.inject, offs[e.seq], dict(p.levels), actual_after[p.inject])
+                PredictionScore(
+                    p.inject,
+                    offs[e.seq],
+                    dict(p.levels),
+                    actual_after[p.inject],
+                    later=p.inject in skipped,
+                )
             )
         if isinstance(p, StepChanged | Escalation | Note) and p.ref:
             instance = p.ref.split("/")[0]
@@ -222,6 +248,12 @@ def progress(
                     met = offs[e.seq]
                     break
             expectation_results.append(ExpectationResult(inject.id, exp, met, now))
+    answered = {s.inject for s in predictions}
+    unanswered = [
+        OpenQuestion(i.id, fired[i.id], skipped.get(i.id))
+        for i in exercise.injects
+        if i.question and i.id in fired and i.id not in answered
+    ]
     from .incident import checklists
 
     points = []
@@ -238,9 +270,11 @@ def progress(
         fired=fired,
         injects=[results[i.id] for i in exercise.injects],
         predictions=predictions,
+        unanswered=unanswered,
         expectations=expectation_results,
         escalation_points=points,
         offsets=offs,
+        finished_at=state.closed_at,
     )
 
 
@@ -254,7 +288,12 @@ class ExerciseRun:
     """Facilitating one exercise: the clock, the injects and the predictions, all as events.
 
     `clocks` is where "now" comes from (the system's by default; a FakeClock in tests, with the
-    store stamping events from the same one, so a test moves the exercise clock itself)."""
+    store stamping events from the same one, so a test moves the exercise clock itself).
+
+    The clock is the last clock event plus the time since, if it runs: nothing of it lives in the
+    process. Leaving normally (`q`, `leave()`) records a pause at the exact offset; a crash cannot,
+    so `recover()` pauses the clock at the last offset the run recorded (see README, "the clock
+    after a restart"): the downtime never counts as exercise time, and no inject fires unseen."""
 
     def __init__(
         self, session: IncidentSession, exercise: Exercise, clocks: WallClock | None = None
@@ -267,8 +306,20 @@ class ExerciseRun:
     def clock(self) -> Clock:
         return clock_of(self.session.state.timeline)
 
+    @property
+    def finished(self) -> bool:
+        return self.session.state.closed
+
     def now(self, wall: datetime | None = None) -> float:
         return self.clock.now(wall or self.clocks.wall())
+
+    def ensure_not_finished(self) -> None:
+        self.session.refresh()
+        if self.finished:
+            raise UserError(
+                f"exercise run {self.session.id} is finished",
+                f"its report: `tsbrunbook exercise report {self.session.id}` (R in the app)",
+            )
 
     def _clock(
         self,
@@ -279,6 +330,7 @@ class ExerciseRun:
     ) -> None:
         """Record a clock change, decided on the freshest state (`when` says whether it still
         applies there: two facilitator screens pausing at once record one pause)."""
+        self.ensure_not_finished()
 
         def decide(state: IncidentState) -> ExerciseClock | None:
             clock = clock_of(state.timeline)
@@ -299,12 +351,19 @@ class ExerciseRun:
         check_speed(speed)
         self._clock("speed", speed=speed)
 
+    def leave(self) -> None:
+        """The facilitator leaves normally (`q`, the end of `exercise run`): a running clock is
+        paused at the exact offset, so the next `exercise run` resumes from there."""
+        self.session.refresh()
+        if self.clock.running and not self.finished:
+            self.pause()
+
     def recover(self) -> bool:
         """After a crash or kill with the clock running: pause it where the last recorded event
         left it, instead of letting the downtime (× the speed) count as exercise time."""
         clock = self.clock
         events = self.session.state.timeline
-        if not clock.running or not events:
+        if not clock.running or not events or self.finished:
             return False
         last = max(events, key=lambda e: e.seq)
         self.session.record(
@@ -317,8 +376,18 @@ class ExerciseRun:
         )
         return True
 
+    def finish(self) -> float:
+        """Close the run: the clock stops where it stands, then no more events (the report
+        says when it finished). Returns the exercise offset it finished at."""
+        self.ensure_not_finished()
+        self.leave()
+        at = self.now()
+        self.session.close()
+        return at
+
     def jump_to_next(self) -> list[Inject]:
         """Move the clock to the next inject and fire what is due (that inject, at least)."""
+        self.ensure_not_finished()
         nxt = self.progress().next_inject()
         if nxt is None:
             return []
@@ -329,6 +398,8 @@ class ExerciseRun:
     def fire_due(self) -> list[Inject]:
         """Apply every inject whose time has come (in order): components first, then the marker,
         so a crash in between re-applies the inject on resume instead of losing it."""
+        if self.finished:
+            return []  # a finished run fires nothing (the app's tick keeps asking)
         prog = self.progress()
         fired = []
         for inject in prog.due(self.now()):
@@ -341,18 +412,56 @@ class ExerciseRun:
         return fired
 
     def predict(self, inject_id: str, levels: dict[str, str]) -> None:
+        """Record the prediction for an inject that fired and has none yet (one per inject:
+        the first recorded is the one scored)."""
         ops = self.session.engine.pack.graph.operation_ids
         if set(levels) != set(ops) or any(v not in LEVEL_IDS for v in levels.values()):
             raise UserError(
                 "a prediction needs a level (ok, limited, outage) for each operation",
                 ", ".join(ops),
             )
+        self._check_question(inject_id)
+        recorded = self.session.record_if_changed(
+            _unless_answered(inject_id, ExercisePrediction(inject=inject_id, levels=dict(levels)))
+        )
+        if recorded is None:
+            raise UserError(f"inject '{inject_id}' already has a prediction", "one per inject")
+
+    def skip(self, inject_id: str) -> None:
+        """The dialog was left without an answer: say so in the run (the report lists the
+        question as not answered until a prediction is recorded)."""
+        self._check_question(inject_id)
+        self.session.record_if_changed(
+            _unless_answered(inject_id, ExercisePrediction(inject=inject_id, skipped=True))
+        )
+
+    def _check_question(self, inject_id: str) -> None:
+        self.ensure_not_finished()
         if inject_id not in self.progress().fired:
             raise UserError(f"inject '{inject_id}' has not fired yet")
-        self.session.record(ExercisePrediction(inject=inject_id, levels=dict(levels)))
+
+    def unanswered(self) -> list[OpenQuestion]:
+        return self.progress().unanswered
 
     def progress(self) -> Progress:
         return progress(self.exercise, self.session.state, self.session.engine, self.clocks.wall())
+
+
+def _unless_answered(
+    inject_id: str, payload: ExercisePrediction
+) -> Callable[[IncidentState], ExercisePrediction | None]:
+    """The decision to record a prediction (or a skip) only while the inject has none; a skip
+    only once."""
+
+    def decide(state: IncidentState) -> ExercisePrediction | None:
+        for e in state.timeline:
+            p = e.payload
+            if isinstance(p, ExercisePrediction) and p.inject == inject_id:
+                if not p.skipped or payload.skipped:
+                    return None
+        return payload
+
+    return decide
 
 
 def _fire(inject: Inject) -> Callable[[IncidentState], ExerciseInject | None]:

@@ -120,7 +120,7 @@ def checklist_markdown(
 ) -> str:
     """One checklist as a GFM task list. `states` maps step id → an object with
     `state`, `at` (datetime or None), `notes` (list of (datetime, text)), `escalated` (datetime
-    or None) and optionally `case` (the support case number)."""
+    or None) and optionally `case` (the latest support case number) or `cases` (every one)."""
     checklist = scenario.checklist(phase)
     values = template.variables(estate, cluster)
     instance = f"{scenario.id}@{cluster}" if cluster else scenario.id
@@ -181,6 +181,7 @@ def task_list(
         if step.escalation:
             raised = getattr(st, "escalated", None) if st else None
             case = getattr(st, "case", "") if st else ""
+            cases = tuple(getattr(st, "cases", ()) or ((case,) if case else ()))
             contact = (
                 f" Contact: {md.inline(estate.support.vendor)} {md.inline(estate.support.contact)}."
                 if support_contact
@@ -190,7 +191,8 @@ def task_list(
             if raised:
                 status = (
                     f" Raised {raised:%Y-%m-%d %H:%M:%S} UTC"
-                    + (f", case {md.inline(case)}" if case else "")
+                    + (f", case{'s' if len(cases) > 1 else ''} " if cases else "")
+                    + ", ".join(md.inline(c) for c in cases)
                     + "."
                 )
             elif states is not None:

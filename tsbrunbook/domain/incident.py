@@ -76,15 +76,32 @@ class Event:
         return decode(self.type, self.data)
 
 
+@dataclass(frozen=True)
+class Raised:
+    """One escalation raised on a step: when, the support case number ("" if none), by whom."""
+
+    at: datetime
+    case: str
+    actor: str
+
+
 @dataclass
 class StepState:
     state: str = "pending"
     at: datetime | None = None
+    actor: str = ""  # who recorded the current state
     note: str = ""
     notes: list[tuple[datetime, str]] = field(default_factory=list)
     history: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, state, note)
-    escalated: datetime | None = None
-    case: str = ""
+    escalated: datetime | None = None  # when it was first raised
+    case: str = ""  # the latest case number given
+    escalations: list[Raised] = field(default_factory=list)  # every raise, in order
+
+    @property
+    def cases(self) -> tuple[str, ...]:
+        """Every case number raised on this step, once each, in the order they were given: a
+        second escalation with a new case keeps the first."""
+        return tuple(dict.fromkeys(r.case for r in self.escalations if r.case))
 
 
 @dataclass(frozen=True)
@@ -159,6 +176,7 @@ class IncidentState:
             st = self.steps.setdefault(p.ref, StepState())
             st.state = p.state
             st.at = event.at
+            st.actor = event.actor
             st.note = p.note or ""
             st.history.append((event.at, st.state, st.note))
             if st.note:
@@ -172,6 +190,7 @@ class IncidentState:
             st = self.steps.setdefault(p.ref, StepState())
             st.escalated = st.escalated or event.at
             st.case = p.case or st.case
+            st.escalations.append(Raised(event.at, p.case or "", event.actor))
         elif isinstance(p, Closed):
             self.closed_at = event.at
 

@@ -53,6 +53,11 @@ def view_dict(engine: ImpactEngine, view: ChecklistView) -> dict[str, Any]:
                     if sv.step.escalation or sv.state.escalated
                     else None
                 ),
+                # every escalation raised on the step, each case number kept
+                "escalations": [
+                    {"ref": sv.ref, "case": r.case, "at": iso(r.at), "actor": r.actor}
+                    for r in sv.state.escalations
+                ],
             }
             for sv in view.steps
         ],
@@ -101,6 +106,7 @@ def incident_dict(
                 "reason": p.reason,
                 "raised": iso(p.raised),
                 "case": p.case,
+                "cases": list(p.cases),
             }
             for p in escalation_points(state, engine, views + [readiness])
         ],

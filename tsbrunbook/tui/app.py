@@ -15,6 +15,7 @@ from ..domain.event_text import describe
 from ..domain.exercise_run import ExerciseRun
 from ..domain.incident import IncidentSession, checklists
 from ..domain.text import display
+from ..domain.timefmt import offset
 from ..workspace import Workspace
 from .commands import RunbookCommands
 from .screens.confirm import ConfirmScreen
@@ -68,9 +69,19 @@ class RunbookApp(App[None]):
         Binding("plus", "speed(2.0)", "Faster", key_display="+"),
         Binding("minus", "speed(0.5)", "Slower", key_display="-"),
         Binding("g", "gap_note", "Gap note"),
+        Binding("a", "answer_later", "Answer prediction", show=False),
         Binding("R", "report", "Report"),
+        Binding("F", "finish", "Finish run", show=False),
     ]
-    EXERCISE_ACTIONS = {"clock", "next_inject", "speed", "gap_note", "report"}
+    EXERCISE_ACTIONS = {
+        "clock",
+        "next_inject",
+        "speed",
+        "gap_note",
+        "answer_later",
+        "report",
+        "finish",
+    }
 
     def __init__(
         self,
@@ -428,12 +439,13 @@ class RunbookApp(App[None]):
 
     def exercise_tick(self) -> None:
         run = self.exercise
-        if run is None:
-            return
+        if run is None or run.finished or not self.main.query(ExerciseBar):
+            return  # (no bar: the app is shutting down and the screen is being taken apart)
         self.run_injects(run.fire_due)
 
     def run_injects(self, fire: Callable[[], list]) -> None:
-        """Fire injects (by the clock or by a jump), then show them and queue their predictions."""
+        """Fire injects (by the clock or by a jump), then show them and ask their predictions
+        (the dialog covers the screen the inject has just changed: see PredictionScreen)."""
         run = self.exercise
         assert run is not None
         try:
@@ -453,18 +465,25 @@ class RunbookApp(App[None]):
                 if inject.question:
                     self.pending_predictions.append(inject.id)
         else:
-            self.main.query_one(ExerciseBar).show(run.progress(), run.now())
+            for bar in self.main.query(ExerciseBar):  # none while the app shuts down
+                bar.show(run.progress(), run.now())
         self.ask_next_prediction()
 
-    def ask_next_prediction(self) -> None:
-        if not self.pending_predictions or len(self.screen_stack) > 1 or self.exercise is None:
-            return
-        inject = self.exercise.exercise.inject(self.pending_predictions.pop(0))
-        self.push_screen(
-            PredictionScreen(
-                inject.id, inject.question or "", inject.message, self.engine.pack.graph.operations
-            )
+    def prediction_screen(self, inject_id: str) -> PredictionScreen:
+        assert self.exercise is not None
+        inject = self.exercise.exercise.inject(inject_id)
+        return PredictionScreen(
+            inject.id, inject.question or "", inject.message, self.engine.pack.graph.operations
         )
+
+    def ask_next_prediction(self) -> None:
+        """Open the next waiting question, over whatever is open (another dialog is
+        see-through; this one is not); one prediction dialog at a time."""
+        if not self.pending_predictions or self.exercise is None:
+            return
+        if any(isinstance(s, PredictionScreen) for s in self.screen_stack):
+            return  # the next one follows when this one closes
+        self.push_screen(self.prediction_screen(self.pending_predictions.pop(0)))
 
     @on(PredictionScreen.Made)
     def _predicted(self, event: PredictionScreen.Made) -> None:
@@ -475,6 +494,72 @@ class RunbookApp(App[None]):
         screen = self.screen
         if isinstance(screen, PredictionScreen):
             screen.reveal(score.actual)
+
+    @on(PredictionScreen.Done)
+    def _prediction_done(self, event: PredictionScreen.Done) -> None:
+        """Close the dialog (left unanswered: say so in the run); the next waiting question
+        replaces it directly, so the main screen never shows in between."""
+        screen = self.screen
+        if not isinstance(screen, PredictionScreen) or screen.inject_id != event.inject_id:
+            return  # a second enter on a dialog already closing
+        if not event.answered and self.exercise is not None:
+            if self.act(self.exercise.skip, event.inject_id):
+                self.notify(f"Prediction for {event.inject_id} left for later: a answers it.")
+        waiting = [i for i in self.pending_predictions if i != event.inject_id]
+        self.pending_predictions = waiting[1:]
+        if waiting:
+            self.switch_screen(self.prediction_screen(waiting[0]))
+        else:
+            self.pop_screen()
+
+    def action_answer_later(self, inject_id: str | None = None) -> None:
+        """Answer a question left unanswered (esc, a quit, a crash): the oldest, or `inject_id`."""
+        run = self.exercise
+        if run is None or any(isinstance(s, PredictionScreen) for s in self.screen_stack):
+            return
+        if run.finished:
+            self.notify(f"Run {run.session.id} is finished: its questions stay as they are.")
+            return
+        waiting = [q.inject for q in run.unanswered()]
+        if not waiting:
+            self.notify("No prediction is waiting for an answer.")
+            return
+        target = inject_id if inject_id in waiting else waiting[0]
+        if target in self.pending_predictions:
+            self.pending_predictions.remove(target)
+        self.push_screen(self.prediction_screen(target))
+
+    def action_finish(self) -> None:
+        """Finish the run after a confirmation: the clock stops, the run is closed."""
+        run = self.exercise
+        if run is None:
+            return
+        if run.finished:
+            self.notify(f"Run {run.session.id} is already finished; R writes its report.")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and self.act(run.finish):
+                at = offset(run.now())
+                self.notify(f"Run {run.session.id} finished at {at}. R writes its report.")
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Finish exercise run {run.session.id} at {offset(run.now())}? The clock stops "
+                "and the run is closed: no more injects, predictions or steps."
+            ),
+            confirmed,
+        )
+
+    async def action_quit(self) -> None:
+        """Quitting while the exercise clock runs pauses it at the exact offset, so the next
+        `exercise run` resumes from there (README: the clock after a restart)."""
+        if self.exercise is not None:
+            try:
+                self.exercise.leave()
+            except (UserError, OSError):
+                pass  # nothing to show on the way out: the resume pauses it where it stood
+        await super().action_quit()
 
     def action_clock(self) -> None:
         if self.exercise is not None:

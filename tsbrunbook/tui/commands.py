@@ -49,6 +49,18 @@ class RunbookCommands(Provider):
             ("Chat updates: on", partial(app.set_chat, True), "post status changes to the webhook"),
             ("Chat updates: off", partial(app.set_chat, False), "stop posting"),
         ]
+        if app.exercise is not None and not app.exercise.finished:
+            out.append(
+                ("Exercise: finish this run", app.action_finish, "stop the clock, close the run")
+            )
+            for question in app.exercise.unanswered():
+                out.append(
+                    (
+                        f"Exercise: answer the prediction for {question.inject}",
+                        partial(app.action_answer_later, question.inject),
+                        "a question left for later",
+                    )
+                )
         session = app.session
         for comp in app.engine.graph.components:
             if not comp.markable:

@@ -62,7 +62,18 @@ KEYS = [
             ("j", "jump to the next inject"),
             ("+ / -", "clock faster / slower"),
             ("g", "note a runbook gap (on the highlighted step)"),
+            ("a", "answer a prediction left for later"),
             ("R", "write the after-action report"),
+            ("F", "finish the run (asks first): the clock stops, the run closes"),
+        ],
+    ),
+    (
+        "Prediction dialog",
+        [
+            ("↑ ↓ / tab", "move between operations"),
+            ("o / l / x", "set the highlighted row to ok / limited / outage (stays on it)"),
+            ("enter", "lock the prediction (every row set), then close the reveal"),
+            ("esc", "answer later (a)"),
         ],
     ),
 ]

@@ -1,4 +1,9 @@
-"""Predict the impact of an inject before looking, then see each cell marked right or wrong."""
+"""Predict the impact of an inject before looking, then see each cell marked right or wrong.
+
+Fair by construction: nothing is preselected (a row shows "—" until it is set), a key sets the
+highlighted row and never moves the highlight (so `o ↓ l ↓ l ↓ o` means exactly what it says),
+the prediction locks only when every row is set, and the screen is opaque: the impact, the
+components and the checklists the inject changed stay hidden behind it."""
 
 from __future__ import annotations
 
@@ -8,41 +13,60 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 
-from ...domain.model import LEVEL_IDS, Level, Operation
+from ...domain.model import Level, Operation
 from ..glyphs import level_glyph
 from ..shown import ShownStatic
 from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 KEYS = {"o": "ok", "l": "limited", "x": "outage"}
+UNSET = "—"
+HINT = (
+    "↑↓ or tab move · o ok · l limited · x outage (sets the highlighted row; the highlight stays)"
+    " · enter locks when every row is set · esc answers later (a) · p pauses the clock"
+)
 
 
-class PredictionScreen(ModalScreen[dict[str, str] | None]):
-    """↑/↓ choose an operation; o / l / x (or ←/→) set ok / limited / outage; enter submits.
-    After submitting, the reveal marks each cell; enter or esc closes."""
+class PredictionScreen(ModalScreen[None]):
+    """↑/↓ (tab/shift+tab) choose an operation; o / l / x set its level, staying on it; enter
+    locks the prediction once every row is set; esc leaves it unanswered (answer later with `a`).
+    After locking, the reveal marks each row; enter or esc closes.
+
+    The app records the prediction (`Made`) and then calls `reveal()`; `Done` asks it to close the
+    dialog (and show the next question, if one is waiting, without the main screen in between)."""
 
     DEFAULT_CSS = """
-    PredictionScreen { align: center middle; }
-    PredictionScreen > Vertical { width: 90%; max-width: 96; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    PredictionScreen { align: center middle; background: $background; }
+    PredictionScreen > Vertical { width: 90%; max-width: 100; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
     """
     BINDINGS = [
         Binding("up", "move(-1)", "Up", show=False),
         Binding("down", "move(1)", "Down", show=False),
-        Binding("left", "cycle(-1)", "Less", show=False),
-        Binding("right", "cycle(1)", "Worse", show=False),
+        Binding("shift+tab", "move(-1)", "Up", show=False),
+        Binding("tab", "move(1)", "Down", show=False),
         Binding("o", "set('ok')", "ok"),
         Binding("l", "set('limited')", "limited"),
         Binding("x", "set('outage')", "outage"),
-        Binding("enter", "submit", "Submit"),
-        Binding("escape", "cancel", "Later"),
+        Binding("enter", "submit", "Lock"),
+        Binding("escape", "later", "Answer later"),
         # The facilitator may stop the clock while the room discusses (the app's `p`).
         Binding("p", "app.clock", "Start/pause clock"),
     ]
 
     class Made(Message):
+        """Every row is set and enter was pressed: record this prediction."""
+
         def __init__(self, inject_id: str, levels: dict[str, str]) -> None:
             super().__init__()
             self.inject_id = inject_id
             self.levels = levels
+
+    class Done(Message):
+        """Close the dialog; `answered` False: it was left without a prediction (esc)."""
+
+        def __init__(self, inject_id: str, answered: bool) -> None:
+            super().__init__()
+            self.inject_id = inject_id
+            self.answered = answered
 
     def __init__(
         self, inject_id: str, question: str, message: str, operations: tuple[Operation, ...]
@@ -52,8 +76,9 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
         self.question = question
         self.message = message
         self.operations = operations
-        self.levels = {op.id: "ok" for op in operations}
+        self.levels: dict[str, str | None] = {op.id: None for op in operations}
         self.row = 0
+        self.missing: list[str] = []  # the rows enter found unset (said until they are set)
         self.actual: dict[str, str] | None = None
 
     def compose(self) -> ComposeResult:
@@ -63,23 +88,27 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
     def on_mount(self) -> None:
         self.render_form()
 
+    @property
+    def answered(self) -> dict[str, str]:
+        return {op: level for op, level in self.levels.items() if level is not None}
+
     def render_form(self) -> None:
         text = Text()
         text.append(f"Inject {self.inject_id}\n", style="bold")
         text.append(self.message + "\n\n")
         text.append(self.question + "\n\n", style="bold")
+        width = max(len(op.title) for op in self.operations) + 2
         for index, op in enumerate(self.operations):
             chosen = self.levels[op.id]
-            cursor = "▶ " if index == self.row and self.actual is None else "  "
-            text.append(f"{cursor}{op.title:<28}", style="bold" if index == self.row else "")
-            for level in LEVEL_IDS:
-                mark = (
-                    f"[{level_glyph(Level.parse(level))} {level}]"
-                    if level == chosen
-                    else f" {level} "
-                )
-                text.append(f" {mark} ", style="reverse" if level == chosen else "dim")
-            if self.actual is not None:
+            here = index == self.row and self.actual is None
+            text.append(
+                f"{'▶ ' if here else '  '}{op.title:<{width}}", style="bold" if here else ""
+            )
+            if chosen is None:
+                text.append(f" {UNSET:<11}", style="bold" if op.id in self.missing else "dim")
+            else:
+                text.append(f" {level_glyph(Level.parse(chosen))} {chosen:<8}", style="reverse")
+            if self.actual is not None and chosen is not None:
                 want = self.actual[op.id]
                 if want == chosen:
                     text.append("  ✅ right", style="green")
@@ -87,47 +116,47 @@ class PredictionScreen(ModalScreen[dict[str, str] | None]):
                     text.append(f"  ❌ wrong — it is {want}", style="bold red")
             text.append("\n")
         if self.actual is None:
-            text.append(
-                "\n↑↓ operation · o/l/x or ←→ level · enter submits · esc answers later · p pauses the clock",
-                style="dim",
-            )
+            if self.missing:
+                titles = [op.title for op in self.operations if op.id in self.missing]
+                text.append(f"\nNot locked: set {', '.join(titles)} first.\n", style="bold")
+            text.append("\n" + HINT, style="dim")
         else:
             right = sum(1 for op in self.operations if self.actual[op.id] == self.levels[op.id])
             text.append(
-                f"\n{right}/{len(self.operations)} right. The impact pane shows the reasons. Enter closes.",
+                f"\n{right}/{len(self.operations)} right. Enter closes; the impact pane then shows the reasons.",
                 style="bold",
             )
         self.query_one("#prediction", ShownStatic).update(text)
 
     def action_move(self, step: int) -> None:
-        self.row = (self.row + step) % len(self.operations)
-        self.render_form()
+        if self.actual is None:
+            self.row = (self.row + step) % len(self.operations)
+            self.render_form()
 
-    def action_cycle(self, step: int) -> None:
+    def action_set(self, level: str) -> None:
+        """Set the highlighted row; the highlight does not move (↓ moves it)."""
         if self.actual is not None:
             return
         op = self.operations[self.row].id
-        index = LEVEL_IDS.index(self.levels[op])
-        self.levels[op] = LEVEL_IDS[max(0, min(2, index + step))]
-        self.render_form()
-
-    def action_set(self, level: str) -> None:
-        if self.actual is not None:
-            return
-        self.levels[self.operations[self.row].id] = level
-        self.row = min(self.row + 1, len(self.operations) - 1)
+        self.levels[op] = level
+        if op in self.missing:
+            self.missing.remove(op)
         self.render_form()
 
     def action_submit(self) -> None:
         if self.actual is not None:
-            self.dismiss(None)
+            self.post_message(self.Done(self.inject_id, answered=True))
+            return
+        self.missing = [op.id for op in self.operations if self.levels[op.id] is None]
+        if self.missing:
+            self.render_form()
             return
         # The app records the prediction first, then calls reveal() with the engine's answer.
-        self.post_message(self.Made(self.inject_id, dict(self.levels)))
+        self.post_message(self.Made(self.inject_id, self.answered))
 
     def reveal(self, actual: dict[str, str]) -> None:
         self.actual = actual
         self.render_form()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def action_later(self) -> None:
+        self.post_message(self.Done(self.inject_id, answered=self.actual is not None))

@@ -262,7 +262,7 @@ class ChecklistsPane(Vertical):
             text.append("\n")
             if view.state.escalated:
                 text.append(
-                    f"   Raised {view.state.escalated:%H:%M:%S} UTC {view.state.case}\n",
+                    f"   Raised {view.state.escalated:%H:%M:%S} UTC {', '.join(view.state.cases)}\n",
                     style="green",
                 )
         for at, note in view.state.notes:

@@ -18,12 +18,16 @@ class ExerciseBar(ShownStatic):
         clock = prog.clock
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("EXERCISE ", style="bold reverse")
-        state = (
-            "▶ running"
-            if clock.running
-            else ("⏸ paused" if clock.started else "■ not started (p starts)")
-        )
-        text.append(f" clock {offset(now)} / {offset(prog.exercise.duration)} {state}")
+        at, planned = offset(now), offset(prog.exercise.duration)
+        if prog.finished_at is not None:
+            state = f"■ finished at {at} / {planned}"
+        elif clock.running:
+            state = f"▶ running {at} / {planned}"
+        elif clock.started:
+            state = f"⏸ paused at {at} / {planned} — p resumes"
+        else:
+            state = f"■ not started {at} / {planned} — p starts"
+        text.append(f" clock {state}")
         if clock.speed != 1.0:
             text.append(f" ×{clock.speed:g}", style="bold")
         nxt = prog.next_inject()
@@ -34,6 +38,8 @@ class ExerciseBar(ShownStatic):
             )
         else:
             text.append("  all injects fired", style="dim")
+        if prog.unanswered:
+            text.append(f"  {len(prog.unanswered)} not answered (a)", style="bold")
         got, total = prog.points
         score = prog.prediction_score
         text.append(
