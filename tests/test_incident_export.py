@@ -281,10 +281,10 @@ def test_full_lists_every_step_with_its_commands(incident, engine):
     assert [(r[0], r[4]) for r in raised] == [(ENGAGE, "CASE-42 | urgent")]
     compact = incident_markdown(incident.state, engine, now=LATER)
 
-    def worked(markdown: str) -> str:
+    def worked_steps(markdown: str) -> str:
         return markdown.split("\n## Worked steps")[1].split("\n## Timeline")[0]
 
-    assert worked(text) == worked(compact)  # the same worked steps and notes
+    assert worked_steps(text) == worked_steps(compact)  # the same worked steps and notes
     assert tables(summary(tokens)) == tables(summary(parse(compact)))  # the same summary tables
 
 
