@@ -191,10 +191,12 @@ def memory(estate: str, result: str) -> None:
             f"connectivity/{clusters[-1]}",
         ]
         for cid in picks + picks[:2]:  # four down, two of them up again
-            pane.select(cid)
+            pane.tree.move_cursor(pane.nodes[cid])
             await pilot.pause()
             await pilot.press("space")
             await pilot.pause()
+        await app.workers.wait_for_complete()  # the marks are stored in the store worker
+        await pilot.pause()
         down = sorted(app.session.state.down)
         _write(
             result,
@@ -235,7 +237,7 @@ def interaction(estate: str, toggles: int, result: str) -> None:
             or watch["at"] is not None
         ):
             return
-        if str(watch["table"].cell_text(OPERATION, "overall")).endswith(watch["want"]):
+        if str(watch["table"].table.get_cell("overall", OPERATION)).endswith(watch["want"]):
             watch["at"] = time.perf_counter()
 
     app._display = timed_display  # type: ignore[method-assign]
@@ -249,7 +251,7 @@ def interaction(estate: str, toggles: int, result: str) -> None:
             rnd = random.Random(11)
             for _ in range((toggles + 1) // 2):
                 cid = f"{rnd.choice(KINDS)}/{rnd.choice(app.engine.clusters)}"
-                pane.select(cid)
+                pane.tree.move_cursor(pane.nodes[cid])
                 await pilot.pause()
                 for want in (Level.LIMITED, Level.OK):  # down, then up again
                     watch.update(want=want.id, at=None)

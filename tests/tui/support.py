@@ -1,7 +1,10 @@
-"""Helpers for the TUI tests: a deterministic in-memory event sink (for snapshots) and app builders."""
+"""Helpers for the TUI tests: a deterministic in-memory event sink (for snapshots), app builders,
+waiting for the app's store jobs (with a deadline), and reading and moving the panes' cells."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from tsbrunbook.domain.incident import Event
@@ -99,3 +102,48 @@ def snapshot_app(setup=None, title: str = "eu-west edge down after upgrade"):
     if setup is not None:
         setup(session)
     return RunbookApp(workspace, session, clock=fixed_clock)
+
+
+async def until(pilot, condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Let the app run until `condition` holds (a deadline, not a sleep: it returns at once when met)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause()
+
+
+async def settle(pilot, seconds: float = 10.0) -> None:
+    """Let the app run until every store job it was given is done and its answer handled (the
+    screen shows what is stored). A deadline, not a sleep: it returns as soon as that is so."""
+    app = pilot.app
+    deadline = time.monotonic() + seconds
+    while True:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if app.jobs.idle:
+            return
+        assert time.monotonic() < deadline, "the app's store jobs did not finish in time"
+
+
+def select_component(app, cid: str) -> None:
+    """Put the components tree's cursor on `cid`."""
+    from tsbrunbook.tui.widgets.components import ComponentsPane
+
+    pane = app.screen.query_one(ComponentsPane)
+    pane.tree.move_cursor(pane.nodes[cid])
+
+
+def cell_text(app, op_id: str, scope: str) -> str:
+    """The text of one impact cell (`overall` for the estate-wide row)."""
+    from tsbrunbook.tui.widgets.impact import ImpactPane
+
+    return str(app.screen.query_one(ImpactPane).table.get_cell(scope, op_id))
+
+
+def focus_cell(app, op_id: str, scope: str) -> None:
+    """Put the impact table's cursor on one cell."""
+    from tsbrunbook.tui.widgets.impact import ImpactPane
+
+    pane = app.screen.query_one(ImpactPane)
+    column = 1 + [o.id for o in pane.pack.graph.operations].index(op_id)
+    pane.table.move_cursor(row=pane.rows.index(scope), column=column)

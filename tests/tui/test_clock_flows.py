@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.tui.support import settle
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.store import Store
 from tsbrunbook.tui.app import RunbookApp
@@ -45,7 +46,7 @@ async def test_clock_back_two_hours_keeps_the_countdown_and_says_so_once(tmp_pat
         clock.step_wall(-HOURS_2)
         app.every_second()
         app.every_second()
-        await pilot.pause()
+        await settle(pilot)
         assert "⏰ 20:00 left" in header(app)
         assert "T+0:10:00" in header(app)  # the elapsed time did not go back either
         assert clock_toasts(app) == [
@@ -53,6 +54,7 @@ async def test_clock_back_two_hours_keeps_the_countdown_and_says_so_once(tmp_pat
         ]
         clock.advance(1200)
         app.every_second()
+        await settle(pilot)
         assert expiries(app) == 1
 
 
@@ -64,14 +66,14 @@ async def test_clock_forward_two_hours_records_no_expiry(tmp_path):
         clock.advance(60)
         clock.step_wall(HOURS_2)
         app.every_second()
-        await pilot.pause()
+        await settle(pilot)
         assert expiries(app) == 0
         assert "⏰ 29:00 left" in header(app)
         assert not any("Escalate now" in (n.title or "") for n in app._notifications)
         clock.advance(1740)
         app.every_second()
         app.every_second()
-        await pilot.pause()
+        await settle(pilot)
         assert expiries(app) == 1
         assert any("Escalate now" in (n.title or "") for n in app._notifications)
         assert clock_toasts(app) == []  # ahead is not behind: nothing to say

@@ -15,6 +15,7 @@ import shutil
 import pytest
 from textual.command import CommandList
 
+from tests.tui.support import settle
 from tsbrunbook.domain.impact import ImpactEngine
 from tsbrunbook.domain.incident import IncidentSession
 from tsbrunbook.domain.runbooks.estate import load_estate
@@ -160,11 +161,6 @@ class StuckNotifier:
 
     def close(self, timeout: float = 0.0) -> None:
         pass
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.pause()
 
 
 async def test_hostile_text_never_reaches_the_terminal(tmp_path):

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.tui.support import settle
 from tests.tui.test_exercise_flow import start_run_on
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.domain.events import ExerciseClock, ExercisePrediction
@@ -63,6 +64,7 @@ async def wait_for(pilot, condition, what: str) -> None:
     """Let the app work until `condition()` holds; fail after a deadline of pauses."""
     for _ in range(200):
         if condition():
+            await settle(pilot)  # and what it led to is stored and shown
             return
         await pilot.pause(0.02)
     raise AssertionError(f"timed out waiting for {what}")
@@ -103,7 +105,7 @@ async def test_keys_set_the_highlighted_row_and_never_move_it(pack):
         await pilot.press("o")
         # Enter with rows unset does not lock; it names the rows still to set.
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert dialog.actual is None and predictions(run) == []
         assert (
             "Not locked: set Local cluster operations, Metrics collection, Management operations"
@@ -143,7 +145,7 @@ async def test_the_answer_is_hidden_until_the_prediction_is_locked(pack):
     app = RunbookApp(workspace, run.session, clock=clock, exercise=run)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("n", *"before the drill", "enter")  # a note prompt: see-through
-        await pilot.pause()
+        await settle(pilot)
         await fire_first_inject(pilot, app)
         shown = screen_text(app)
         assert "Before you look" in shown
@@ -183,7 +185,7 @@ async def test_a_prediction_left_with_esc_is_not_answered_then_answered_later(pa
         await wait_for(pilot, lambda: not isinstance(app.screen, PredictionScreen), "the close")
         assert "not answered" not in bar_text(app)
         await pilot.press("a")
-        await pilot.pause()
+        await settle(pilot)
         assert not isinstance(app.screen, PredictionScreen)  # nothing left to answer
     report = report_of(run)
     assert re.search(r"\| edge-eu-west \| 02:30 \(answered later\) \|.*\| 100% \|", report)
@@ -197,7 +199,7 @@ async def test_two_injects_at_once_ask_one_after_the_other(pack):
     app = RunbookApp(workspace, run.session, clock=clock, exercise=run)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("p")
-        await pilot.pause()
+        await settle(pilot)
         clock.advance(16 * 60)  # past edge-eu-west (02:00) and link-us-east (15:00)
         await wait_for(pilot, lambda: isinstance(app.screen, PredictionScreen), "the dialog")
         assert app.screen.inject_id == "edge-eu-west"
@@ -241,7 +243,7 @@ async def test_quit_with_the_clock_running_pauses_it_at_the_exact_offset(pack):
     app = RunbookApp(workspace, run.session, clock=clock, exercise=run)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("p")
-        await pilot.pause()
+        await settle(pilot)
         clock.advance(41)
         await pilot.press("q")
     last = run.session.state.timeline[-1].payload
@@ -255,7 +257,7 @@ async def test_quit_with_the_clock_running_pauses_it_at_the_exact_offset(pack):
     async with app.run_test(size=(160, 48)) as pilot:
         assert "⏸ paused at 00:41 / 40:00 — p resumes" in bar_text(app)
         await pilot.press("p")
-        await pilot.pause()
+        await settle(pilot)
         clock.advance(4)
         assert again.clock.running and again.now() == 45.0
 
@@ -266,12 +268,12 @@ async def test_finish_asks_first_then_closes_the_run(pack):
     app = RunbookApp(workspace, run.session, clock=clock, exercise=run)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("p")
-        await pilot.pause()
+        await settle(pilot)
         clock.advance(90)
         await pilot.press("F")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         await pilot.press("n")
-        await pilot.pause()
+        await settle(pilot)
         assert not run.finished
         await pilot.press("F")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
@@ -282,7 +284,7 @@ async def test_finish_asks_first_then_closes_the_run(pack):
         await pilot.pause(0.3)
         assert run.progress().fired == {} and not isinstance(app.screen, PredictionScreen)
         await pilot.press("R")
-        await pilot.pause()
+        await settle(pilot)
     assert Workspace(store=Store(clock=clock), pack=pack).store.summaries(kind="exercise") == []
     path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{run.session.id}-report.md")
     report = open(path, encoding="utf-8").read()
@@ -297,7 +299,7 @@ async def test_a_finished_run_refuses_clock_and_injects(pack, key):
     app = RunbookApp(workspace, run.session, clock=clock, exercise=run)
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await pilot.press(key)
-        await pilot.pause()
+        await settle(pilot)
         assert any("is finished" in n.message for n in app._notifications)
     assert run.progress().fired == {} and not run.clock.started
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from markdown_it import MarkdownIt
 
+from tests.tui.support import settle
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.domain.exercise import find_exercise
 from tsbrunbook.domain.exercise_run import ExerciseRun
@@ -39,10 +40,10 @@ def start_run_on(clock: FakeClock, pack, exercise_id: str = "edge-and-link-drill
 async def answer(pilot, app, keys: list[str]) -> None:
     assert isinstance(app.screen, PredictionScreen), app.screen
     await pilot.press(*keys, "enter")  # submit: the reveal shows
-    await pilot.pause()
+    await settle(pilot)
     assert app.screen.actual is not None
     await pilot.press("enter")  # close
-    await pilot.pause()
+    await settle(pilot)
 
 
 async def test_play_an_exercise_and_report_it(pack):
@@ -54,23 +55,24 @@ async def test_play_an_exercise_and_report_it(pack):
         assert "not started" in str(bar.content)
         await pilot.press("p")  # start the clock
         await pilot.press("plus", "plus", "plus")  # ×8 for the rehearsal
-        await pilot.pause()
+        await settle(pilot)
         assert run.clock.running and run.clock.speed == 8.0
         await pilot.press("j")  # jump to the first inject
-        await pilot.pause()
+        await settle(pilot)
         assert list(run.progress().fired) == ["edge-eu-west"]
         # Predict right: ok / limited / limited / ok (a level key stays on its row; ↓ moves)
         await answer(pilot, app, ["o", "down", "l", "down", "l", "down", "o"])
         # Work the checklist: the expected step follows the three containment steps.
         await pilot.press("3", "down", "down", "down", "space")
-        await pilot.pause()
+        await settle(pilot)
         view = app.screen.query_one(ChecklistsPane).tree.current_step()
         assert view.ref == "edge-control-plane-failure@eu-west/recovery/check-edge-pods"
         # A runbook gap flagged on that step.
         await pilot.press("g", *"no-restart-count-check", "enter")
-        await pilot.pause()
+        await settle(pilot)
         # Second inject: let the clock fire it at full rehearsal speed (×8 → ×512 → capped).
         await pilot.press(*["plus"] * 7)
+        await settle(pilot)
         assert run.clock.speed >= 512
         # Two seconds at ×600 take the clock from 02:00 to 22:00: past link-us-east (15:00),
         # short of ap-south-gone (26:00). The app's tick fires it; wait for that, with a deadline.
@@ -80,17 +82,17 @@ async def test_play_an_exercise_and_report_it(pack):
             if isinstance(app.screen, PredictionScreen):
                 break
         await pilot.press("p")  # the facilitator pauses while the room predicts: the rest by jumps
-        await pilot.pause()
+        await settle(pilot)
         assert not run.clock.running
         assert list(run.progress().fired) == ["edge-eu-west", "link-us-east"]
         # Predict everything ok (two of four wrong).
         await answer(pilot, app, ["o", "down", "o", "down", "o", "down", "o"])
         # Third and fourth: answer later (esc), then all back.
         await pilot.press("j")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, PredictionScreen)
         await pilot.press("escape", "j")
-        await pilot.pause()
+        await settle(pilot)
         prog = run.progress()
         assert list(prog.fired) == [
             "edge-eu-west",
@@ -103,7 +105,7 @@ async def test_play_an_exercise_and_report_it(pack):
         assert statuses["check-edge-pods"] == "met"
         assert statuses["test-reachability"] == "missed"
         await pilot.press("R")
-        await pilot.pause()
+        await settle(pilot)
     path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{run.session.id}-report.md")
     report = open(path, encoding="utf-8").read()
     tokens = MarkdownIt("commonmark").enable("table").parse(report)

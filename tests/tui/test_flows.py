@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 
+from tests.tui.support import cell_text, focus_cell, select_component, settle
 from tsbrunbook.domain.model import Level
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.help import HelpScreen
 from tsbrunbook.tui.screens.prompt import PromptScreen
 from tsbrunbook.tui.widgets.checklists import ChecklistsPane
 from tsbrunbook.tui.widgets.components import ComponentsPane
-from tsbrunbook.tui.widgets.impact import ImpactPane
 from tsbrunbook.workspace import Workspace
 
 
@@ -24,12 +24,8 @@ def stored_types(app: RunbookApp) -> list[str]:
 
 
 async def cursor_to(pilot, app: RunbookApp, cid: str) -> None:
-    app.screen.query_one(ComponentsPane).select(cid)
-    await pilot.pause()
-
-
-def cell_text(app: RunbookApp, op: str, scope: str) -> str:
-    return app.screen.query_one(ImpactPane).cell_text(op, scope)
+    select_component(app, cid)
+    await settle(pilot)
 
 
 async def test_mark_down_changes_matrix_and_checklists():
@@ -38,7 +34,7 @@ async def test_mark_down_changes_matrix_and_checklists():
         assert "ok" in cell_text(app, "management-operations", "overall")
         await cursor_to(pilot, app, "management-plane")
         await pilot.press("space")
-        await pilot.pause()
+        await settle(pilot)
         assert app.session.state.down.keys() == {"management-plane"}
         assert "outage" in cell_text(app, "management-operations", "overall")
         assert "outage" in cell_text(app, "management-operations", "eu-west")
@@ -54,7 +50,7 @@ async def test_mark_down_changes_matrix_and_checklists():
         assert str(comps.label("central-control-plane")).startswith("◐")
         # And up again: the matrix heals, the checklist stays (it appeared in this incident).
         await pilot.press("space")
-        await pilot.pause()
+        await settle(pilot)
         assert "ok" in cell_text(app, "management-operations", "overall")
         assert [v.active for v in pane.views if v.phase == "recovery"] == [False]
         assert stored_types(app) == ["started", "down", "up"]
@@ -65,47 +61,47 @@ async def test_step_states_and_notes_are_stored():
     async with app.run_test(size=(160, 48)) as pilot:
         await cursor_to(pilot, app, "edge-control-plane/eu-west")
         await pilot.press("space", "3")
-        await pilot.pause()
+        await settle(pilot)
         pane = app.screen.query_one(ChecklistsPane)
         first = pane.tree.current_step()
         assert first is not None and first.ref.startswith(
             "edge-control-plane-failure@eu-west/recovery/"
         )
         await pilot.press("space")  # done
-        await pilot.pause()
+        await settle(pilot)
         assert app.session.state.steps[first.ref].state == "done"
         await pilot.press("down", "s")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, PromptScreen)
         await pilot.press("enter")  # a skip needs a reason: refused while empty
         assert isinstance(app.screen, PromptScreen)
         for ch in "not needed":
             await pilot.press("space" if ch == " " else ch)
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         second = pane.tree.current_step()
         assert app.session.state.steps[second.ref].state == "skipped"
         assert app.session.state.steps[second.ref].note == "not needed"
         await pilot.press("down", "f", "enter")  # failed, no note
-        await pilot.pause()
+        await settle(pilot)
         third = pane.tree.current_step()
         assert app.session.state.steps[third.ref].state == "failed"
         await pilot.press("down", "b", "x", "enter")
-        await pilot.pause()
+        await settle(pilot)
         fourth = pane.tree.current_step()
         assert app.session.state.steps[fourth.ref].state == "blocked"
         # Undo a done step: space again resets it.
         pane.tree.move_cursor(pane.tree.root.children[0].children[0])
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("space")
-        await pilot.pause()
+        await settle(pilot)
         assert app.session.state.steps[first.ref].state == "pending"
         # A note on the highlighted step, then one on the incident from another pane.
         await pilot.press("n")
         for ch in "edge-restarted":
             await pilot.press(ch)
         await pilot.press("enter", "1", "n", "h", "i", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert app.session.state.steps[first.ref].notes[-1][1] == "edge-restarted"
         assert app.session.state.notes[-1][1:] == ("hi", None)
     # Everything is in the store, in order.
@@ -118,11 +114,11 @@ async def test_restart_resumes_the_same_state():
     async with app.run_test() as pilot:
         await cursor_to(pilot, app, "central-control-plane")
         await pilot.press("space", "3", "space")
-        await pilot.pause()
+        await settle(pilot)
         incident, ref = app.session.id, app.screen.query_one(ChecklistsPane).tree.current_step().ref
     again = new_app()
     async with again.run_test() as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert again.session.id == incident
         assert list(again.session.state.down) == ["central-control-plane"]
         assert again.session.state.steps[ref].state == "done"
@@ -141,7 +137,7 @@ async def test_filter_then_enter_goes_to_first_match_and_space_marks_it():
         for ch in "us-east":
             await pilot.press(ch)
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         comps = app.screen.query_one(ComponentsPane)
         assert app.focused is comps.tree
         assert set(comps.nodes) == {
@@ -151,10 +147,10 @@ async def test_filter_then_enter_goes_to_first_match_and_space_marks_it():
         }
         assert comps.tree.cursor_node.data == "workload-cluster/us-east"
         await pilot.press("space")
-        await pilot.pause()
+        await settle(pilot)
         assert list(app.session.state.down) == ["workload-cluster/us-east"]
         await pilot.press("slash", "escape")
-        await pilot.pause()
+        await settle(pilot)
         assert len(comps.nodes) == len(app.engine.graph.markable_ids)
 
 
@@ -163,7 +159,7 @@ async def test_export_writes_markdown_and_says_where(tmp_path):
     async with app.run_test(notifications=True) as pilot:
         await cursor_to(pilot, app, "postgres")
         await pilot.press("space", "e")
-        await pilot.pause()
+        await settle(pilot)
         path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{app.session.id}.md")
         assert os.path.isfile(path)
         text = open(path, encoding="utf-8").read()
@@ -177,17 +173,17 @@ async def test_narrow_screen_switches_panes_like_tabs():
         screen = app.screen
         assert screen.has_class("-narrow")
         visible = lambda: [p.id for p in screen.query(".pane") if p.display and p.region.width]  # noqa: E731
-        await pilot.pause()
+        await settle(pilot)
         assert visible() == ["components-pane"]
         await pilot.press("2")
-        await pilot.pause()
+        await settle(pilot)
         assert visible() == ["impact-pane"]
         await pilot.press("tab")
-        await pilot.pause()
+        await settle(pilot)
         assert visible() == ["checklists-pane"]
     wide = new_app()
     async with wide.run_test(size=(200, 50)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert wide.screen.has_class("-wide")
         assert len([p for p in wide.screen.query(".pane") if p.region.width]) == 3
 
@@ -196,7 +192,7 @@ async def test_help_lists_every_binding():
     app = new_app()
     async with app.run_test() as pilot:
         await pilot.press("question_mark")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         from tsbrunbook.tui.screens.help import help_text
 
@@ -233,9 +229,9 @@ async def test_palette_marks_down_and_reasons_follow_the_cell():
             and "Export incident to Markdown" in names
         )
         app.toggle_component("workload-cluster/ap-south")
-        await pilot.pause()
-        app.screen.query_one(ImpactPane).focus_cell("running-workloads", "ap-south")
-        await pilot.pause()
+        await settle(pilot)
+        focus_cell(app, "running-workloads", "ap-south")
+        await settle(pilot)
         reasons = str(app.screen.query_one("#reasons-text").content)
         assert "workload-cluster/ap-south" in reasons and "ap-south" in reasons
 
@@ -247,7 +243,7 @@ async def test_hostile_text_is_shown_not_interpreted():
     session.add_note("[b]not bold[/b]")
     app = RunbookApp(workspace, session)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         header = str(app.screen.query_one("#incident-header").content)
         assert "[red]fake[/red]" in header
         summary = str(app.screen.query_one("#summary-text").content)
@@ -264,11 +260,11 @@ async def test_two_hundred_clusters_stay_usable(tmp_path):
     async with app.run_test(size=(160, 48)) as pilot:
         await cursor_to(pilot, app, "workload-cluster/c199")
         await pilot.press("space")
-        await pilot.pause()
+        await settle(pilot)
         assert "outage" in cell_text(app, "running-workloads", "c199")
         assert "limited" in cell_text(app, "running-workloads", "overall")
         app.toggle_component("central-control-plane")
-        await pilot.pause()
+        await settle(pilot)
         assert (
             app.session.impact().operations["local-cluster-operations"].scopes["c100"]
             == Level.LIMITED
@@ -285,12 +281,12 @@ async def test_markup_in_titles_and_paths_is_shown_literally(tmp_path, monkeypat
     app = RunbookApp(workspace, workspace.start("plain"))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.press("i")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("down", "enter")  # newest first: "plain", then the hostile one
-        await pilot.pause()
+        await settle(pilot)
         assert app.session.id == other.id
         await pilot.press("e")
-        await pilot.pause()
+        await settle(pilot)
         messages = [str(n.message) for n in app._notifications]
         assert any("[bold red]PWNED[/] [/]" in m for m in messages)
         assert any(str(evil_dir) in m for m in messages)

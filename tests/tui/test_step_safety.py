@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from tests.test_incident_export import parse
+from tests.tui.support import until
 from tsbrunbook.domain import template
 from tsbrunbook.domain.incident_markdown import incident_markdown
 from tsbrunbook.domain.runbooks.pack import load_pack
@@ -83,14 +82,6 @@ async def move_to(pilot, pane: ChecklistsPane, ref: str) -> None:
     )
     pane.tree.move_cursor(node)
     await until(pilot, on_it)
-
-
-async def until(pilot, condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Let the app run until `condition` holds (a deadline, not a sleep: it returns at once when met)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause()
 
 
 def step_events(app: RunbookApp) -> list[dict]:

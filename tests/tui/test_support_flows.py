@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 from tests.http_servers import serve
+from tests.tui.support import settle
 from tsbrunbook.domain.incident import utcnow
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.confirm import ConfirmScreen
@@ -30,12 +31,12 @@ async def go_to_step(pilot, app, ref: str) -> None:
     pane = app.screen.query_one(ChecklistsPane)
     if not ref.split("/")[1] == pane.phase:
         await pilot.press("r")
-    await pilot.pause()
+    await settle(pilot)
     for node in pane.tree.root.children:
         for leaf in node.children:
             if getattr(leaf.data, "ref", None) == ref:
                 pane.tree.move_cursor(leaf)
-    await pilot.pause()
+    await settle(pilot)
     assert pane.tree.current_step().ref == ref
 
 
@@ -45,10 +46,10 @@ async def test_raise_escalation_with_case_number():
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await go_to_step(pilot, app, ref)
         await pilot.press("x")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, PromptScreen)
         await pilot.press(*"CASE-4711", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert app.session.state.escalations[-1][1:] == (ref, "CASE-4711")
         detail = str(app.screen.query_one("#step-text").content)
         assert (
@@ -60,13 +61,13 @@ async def test_raise_escalation_with_case_number():
         # Any step may be escalated (as from the CLI); the prompt says it is not a runbook point.
         await go_to_step(pilot, app, "central-control-plane-failure/recovery/check-central-pods")
         await pilot.press("x")
-        await pilot.pause()
+        await settle(pilot)
         assert (
             isinstance(app.screen, PromptScreen)
             and "Not a runbook escalation point" in app.screen.question
         )
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert len(app.session.state.escalations) == 2
 
 
@@ -74,7 +75,7 @@ async def test_support_brief_goes_to_clipboard_and_file():
     app = app_with(["management-plane"])
     async with app.run_test() as pilot:
         await pilot.press("B")
-        await pilot.pause()
+        await settle(pilot)
         path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{app.session.id}-brief.md")
         text = open(path, encoding="utf-8").read()
         assert app.clipboard == text
@@ -85,7 +86,7 @@ async def test_escalation_timer_counts_down_then_expires_once():
     later = [utcnow()]
     app = app_with(["central-control-plane"], clock=lambda: later[0])
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         header = str(app.screen.query_one(IncidentHeader).content)
         assert "⏰ 29:" in header or "⏰ 30:" in header
         heading = str(app.screen.query_one(ChecklistsPane).tree.root.children[0].label)
@@ -93,7 +94,7 @@ async def test_escalation_timer_counts_down_then_expires_once():
         later[0] = utcnow() + timedelta(minutes=31)
         app.every_second()
         app.every_second()  # twice: the expiry is recorded once
-        await pilot.pause()
+        await settle(pilot)
         expired = [e for e in app.session.state.timeline if e.type == "timer-expired"]
         assert [e.data["instance"] for e in expired] == ["central-control-plane-failure"]
         assert any("Escalate now" in (n.title or "") for n in app._notifications)
@@ -113,9 +114,10 @@ async def test_chat_updates_reach_the_webhook_without_blocking():
             started = time.monotonic()
             app.toggle_component("postgres")
             assert time.monotonic() - started < 0.5
+            await settle(pilot)  # stored: the notifier has it
             assert app.notifier.wait_idle(5)
             app.every_second()
-            await pilot.pause()
+            await settle(pilot)
             assert any("postgres" in t for t in rec.texts)
             assert "chat: " in str(app.screen.query_one(IncidentHeader).content)
     # The URL and its token never reach the store.
@@ -149,6 +151,6 @@ async def test_probe_suggests_and_the_engineer_confirms(tmp_path, monkeypatch):
             assert isinstance(app.screen, ConfirmScreen)
             assert not app.session.state.down  # nothing changes until the engineer says so
             await pilot.press("y")
-            await pilot.pause()
+            await settle(pilot)
             assert list(app.session.state.down) == ["management-plane"]
             assert rec.requests and rec.requests[0]["headers"]["Authorization"].startswith("Basic ")

@@ -173,12 +173,12 @@ def inspect(path: str) -> None:
         raise _refuse(path, f"the incident store is damaged ({exc})", _MOVE_ASIDE) from None
 
 
-def _store_error(path: str, exc: sqlite3.Error) -> UserError:
+def _store_error(path: str, exc: sqlite3.Error, busy_timeout: float = BUSY_TIMEOUT_S) -> UserError:
     """An SQLite failure as one line the on-call engineer can act on."""
     text = str(exc)
     if "locked" in text or "busy" in text:
         return UserError(
-            f"{path}: the incident store stayed busy for {BUSY_TIMEOUT_S:.0f} s",
+            f"{path}: the incident store stayed busy for {busy_timeout:g} s",
             "another process holds it; try again (nothing was recorded)",
         )
     if isinstance(exc, sqlite3.OperationalError):
@@ -201,10 +201,14 @@ class Store:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] | None = None, clock: Clock | None = None
+        self,
+        path: str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        busy_timeout: float = BUSY_TIMEOUT_S,
     ) -> None:
         self.path = os.path.abspath(os.fspath(path) if path is not None else default_db_path())
         self.clock = clock or SYSTEM_CLOCK  # stamps events (a FakeClock in tests)
+        self.busy_timeout = busy_timeout  # seconds to wait for another writer (shorter in tests)
         self._lock = threading.RLock()
         inspect(self.path)
         try:
@@ -217,10 +221,10 @@ class Store:
             ) from None
         try:
             self._conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise _store_error(self.path, exc) from None
+            raise _store_error(self.path, exc, busy_timeout) from None
         try:
             self._configure()
             self._migrate()
@@ -247,7 +251,7 @@ class Store:
             try:
                 yield self._conn
             except sqlite3.Error as exc:
-                raise _store_error(self.path, exc) from None
+                raise _store_error(self.path, exc, self.busy_timeout) from None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -279,7 +283,7 @@ class Store:
 
     def _configure(self) -> None:
         with self._guard() as conn:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             mode = _switch_to_wal(conn)
             if str(mode).lower() != "wal":
                 raise UserError(

@@ -1,34 +1,46 @@
-"""The runbook app: wires the workspace (store + engine) to the main screen. App only."""
+"""The runbook app: wires the workspace (store + engine) to the main screen. App only.
+
+Every store call goes through `act()` (or `in_store_worker()`): it runs in the store worker,
+after the calls before it, and the screen changes when the stored events come back (see
+store_jobs). The UI thread never touches the store, so a busy store cannot freeze it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.timer import Timer as TextualTimer
 
 from ..domain.clock import Clock, SteadyNow, as_clock, behind_warning
 from ..domain.errors import UserError
+from ..domain.escalation import TimerWatch
 from ..domain.event_text import describe
-from ..domain.exercise_run import ExerciseRun
+from ..domain.exercise_run import ExerciseRun, Progress
 from ..domain.incident import IncidentSession, checklists
 from ..domain.text import display
 from ..domain.timefmt import offset
 from ..workspace import Workspace
 from .commands import RunbookCommands
+from .expiries import record_confirmed, timer_key
 from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.incidents import IncidentsScreen
 from .screens.main import MainScreen
 from .screens.prediction import PredictionScreen
 from .screens.prompt import PromptScreen
+from .store_jobs import Finished, Job, StoreJobs, not_recorded
 from .widgets.checklists import ChecklistsPane, StepTree
 from .widgets.components import ComponentsPane, ComponentTree
 from .widgets.exercise_bar import ExerciseBar
 from .widgets.header import IncidentHeader
 from .widgets.impact import ImpactPane
+
+if TYPE_CHECKING:  # imported when first used: urllib is not needed for the first frame
+    from ..integrations.notify import Notifier
 
 STEP_PROMPTS = {
     "escalate": ("Tetrate support case number (optional; enter to record without one)", False),
@@ -82,6 +94,7 @@ class RunbookApp(App[None]):
         "report",
         "finish",
     }
+    SAVING_AFTER = 0.3  # seconds a write may take before the header says "saving…"
 
     def __init__(
         self,
@@ -98,11 +111,16 @@ class RunbookApp(App[None]):
         # the wall clock read once, then moved on the monotonic one (see SteadyNow).
         self.clocks = as_clock(clock)
         self.clock = SteadyNow(self.clocks)
-        self.timer_watch = None  # escalation countdowns on the monotonic clock (first tick; lazily)
+        # Escalation countdowns on the monotonic clock (made at the first tick).
+        self.timer_watch: TimerWatch | None = None
         self.clock_warned: set[str] = set()  # incidents whose clock warning was shown
         self.exercise = exercise
         self.pending_predictions: list[str] = []
-        self.notifier = None  # the chat Notifier of the open incident
+        self.notifier: Notifier | None = None  # the chat Notifier of the open incident
+        self.jobs = StoreJobs(self, workspace.store)  # every store call, in order, off this thread
+        self.saving_timer: TextualTimer | None = None
+        # The exercise's progress and the log it was replayed from (see exercise_progress).
+        self.progress_of: tuple[tuple[str, int, int], Progress] | None = None
 
     @property
     def engine(self):
@@ -155,31 +173,98 @@ class RunbookApp(App[None]):
         screen.query_one(ChecklistsPane).show(views)
         screen.query_one(IncidentHeader).show(self.session.state, views, impact.worst)
         if self.exercise is not None:
-            screen.query_one(ExerciseBar).show(self.exercise.progress(), self.exercise.now())
+            prog = self.exercise_progress()
+            screen.query_one(ExerciseBar).show(prog, prog.clock.now(self.exercise.clocks.wall()))
 
     def poll_store(self) -> None:
-        try:
-            if self.session.refresh():
+        """Fold what other processes appended (alert hooks, a colleague's CLI), in the worker."""
+        if not self.jobs.pending["poll"]:  # one at a time: a busy store must not pile them up
+            self.act(
+                lambda session: None,
+                kind="poll",
+                failed=lambda exc: f"Could not read the incident store: {exc}",
+            )
+
+    # -----------------------------------------------------------------------------------------
+    # The store worker
+
+    def act(
+        self,
+        run: Callable[[IncidentSession], Any],
+        done: Callable[[Any], None] | None = None,
+        *,
+        kind: str = "write",
+        failed: Callable[[Exception], str] = not_recorded,
+    ) -> None:
+        """Run `run` on the open incident in the store worker, after every call made before it.
+        The screen changes when it is stored; `done` then gets its result. On an error (a store
+        busy past its timeout, a UserError) a toast says so and nothing changes."""
+        session = self.session
+        self.jobs.submit(
+            Job(
+                session.id,
+                session.engine,
+                run=run,
+                done=done,
+                kind=kind,
+                failed=failed,
+                since=session.state.last_seq,
+            )
+        )
+        self.show_saving()
+
+    def in_store_worker(
+        self, call: Callable[[], Any], done: Callable[[Any], None], *, kind: str = "read"
+    ) -> None:
+        """A store call about no one incident (list, open or start incidents), in the worker."""
+        self.jobs.submit(Job(self.session.id, self.engine, call=call, done=done, kind=kind))
+        self.show_saving()
+
+    async def store_settled(self) -> None:
+        """Wait (without blocking the screen) until every store call made so far is done."""
+        workers = [w for w in self.workers if w.group == "store"]
+        if workers:  # (an empty list would mean every worker to wait_for_complete)
+            await self.workers.wait_for_complete(workers)
+
+    @on(Finished)
+    def _finished(self, message: Finished) -> None:
+        """A store call is done: fold the stored events, redraw, then hand over its result."""
+        job = message.job
+        self.jobs.finished(job)
+        self.show_saving()
+        session = self.session
+        if job.incident == session.id and job.engine is session.engine:
+            new = [e for e in message.events if e.seq > session.state.last_seq]
+            for event in new:
+                session.state.apply(event, session.engine)
+            if new and self.main.query(IncidentHeader):
                 self.redraw()
                 self.after_events()
-        except Exception as exc:  # noqa: BLE001 — a failing poll must not kill the UI
-            self.notify(f"Could not read the incident store: {exc}", severity="error", timeout=8)
+        if message.error is not None:
+            text = job.failed(message.error)
+            if text:
+                timeout = 8 if isinstance(message.error, UserError) else 12
+                self.notify(text, severity="error", timeout=timeout)
+        elif job.done is not None:
+            job.done(message.result)
 
-    def act(self, action, *args) -> bool:
-        """Run one session action: it is stored before the screen changes; errors are shown."""
-        try:
-            action(*args)
-        except UserError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
-            return False
-        except OSError as exc:
-            self.notify(
-                f"Not recorded — the incident store failed: {exc}", severity="error", timeout=12
-            )
-            return False
-        self.redraw()
-        self.after_events()
-        return True
+    def show_saving(self) -> None:
+        """Say "saving…" in the header once a write has waited SAVING_AFTER seconds."""
+        if not self.jobs.saving:
+            if self.saving_timer is not None:
+                self.saving_timer.stop()
+                self.saving_timer = None
+            self.set_saving(False)
+        elif self.saving_timer is None:
+            self.saving_timer = self.set_timer(self.SAVING_AFTER, self._still_saving)
+
+    def _still_saving(self) -> None:
+        self.saving_timer = None
+        self.set_saving(self.jobs.saving)
+
+    def set_saving(self, saving: bool) -> None:
+        for header in self.main.query(IncidentHeader):
+            header.saving = saving
 
     def after_events(self) -> None:
         """New events are stored: hand them to the chat notifier (it never blocks)."""
@@ -202,29 +287,50 @@ class RunbookApp(App[None]):
             self.notifier.close(timeout=2.0)
 
     def every_second(self) -> None:
-        """Escalation countdowns, expired timers (recorded once), the chat status line."""
-        from ..domain.escalation import TimerWatch, record_expired_timers
-
+        """Escalation countdowns, expired timers (recorded once, in the worker), the chat line."""
+        if not self.main.query(IncidentHeader):
+            return  # the interval can fire before the screen is composed (its mount calls this)
         self.warn_if_clock_behind()
+        timers = self.watched_timers()
+        if timers is None:
+            return
+        due = {timer_key(t) for t in timers if t.due}
+        if due and not self.jobs.pending["timers"]:
+            self.act(
+                lambda session: record_confirmed(session, due),
+                self.timers_recorded,
+                kind="timers",
+                failed=lambda exc: f"Escalation timers: {exc}",
+            )
+        self.show_timers(timers)
+
+    def watched_timers(self) -> list | None:
+        """The open incident's timers as this process watched them (None: shown as an error)."""
         if self.timer_watch is None:
             self.timer_watch = TimerWatch(self.clocks)
-        watch, session = self.timer_watch, self.session
         try:
-            timers = watch.timers(session.state, self.engine, incident=session.id)
-            if any(t.due for t in timers):
-                for event in record_expired_timers(session, watch=watch):
-                    self.notify(
-                        f"{event.data['instance']} is not recovered after its escalate_after: call {self.engine.estate.support.vendor} support ({self.engine.estate.support.contact}).",
-                        title="⏰ Escalate now",
-                        severity="error",
-                        timeout=30,
-                    )
-                self.redraw()
-                self.after_events()
-                timers = watch.timers(session.state, self.engine, incident=session.id)
-        except (UserError, OSError) as exc:
+            return self.timer_watch.timers(
+                self.session.state, self.engine, incident=self.session.id
+            )
+        except UserError as exc:
             self.notify(f"Escalation timers: {exc}", severity="error")
-            return
+            return None
+
+    def timers_recorded(self, events: list) -> None:
+        support = self.engine.estate.support
+        for event in events:
+            self.notify(
+                f"{event.data['instance']} is not recovered after its escalate_after: call {support.vendor} support ({support.contact}).",
+                title="⏰ Escalate now",
+                severity="error",
+                timeout=30,
+            )
+        timers = self.watched_timers()
+        if timers is not None:
+            self.show_timers(timers)
+
+    def show_timers(self, timers: list) -> None:
+        """Countdowns on the checklists and the nearest one (and the chat status) in the header."""
         texts = {t.instance: countdown(t.remaining_seconds) for t in timers}
         screen = self.main
         screen.query_one(ChecklistsPane).show_timers(texts)
@@ -253,7 +359,7 @@ class RunbookApp(App[None]):
     # Components
 
     def toggle_component(self, cid: str) -> None:
-        self.act(self.session.toggle, cid)
+        self.act(lambda session: session.toggle(cid))
 
     @on(ComponentTree.ToggleRequested)
     def _toggle(self, event: ComponentTree.ToggleRequested) -> None:
@@ -266,7 +372,7 @@ class RunbookApp(App[None]):
     def _step(self, event: StepTree.StepAction) -> None:
         ref, action = event.view.ref, event.action
         if action not in STEP_PROMPTS:
-            self.act(self.session.set_step, ref, action, "")
+            self.act(lambda session: session.set_step(ref, action, ""))
             return
         question, required = STEP_PROMPTS[action]
         if action == "escalate" and not event.view.step.escalation:
@@ -281,17 +387,19 @@ class RunbookApp(App[None]):
             if (
                 action == "escalate"
             ):  # any step may be escalated; 🆘 marks where the runbook says so
-                if self.act(self.session.raise_escalation, ref, note):
-                    support = self.engine.estate.support
-                    self.notify(
-                        f"Escalation recorded. {support.vendor}: {support.contact}"
-                        + (f" (account {support.account})" if support.account else ""),
-                        timeout=10,
-                    )
+                self.act(lambda session: session.raise_escalation(ref, note), self.escalated)
             else:
-                self.act(self.session.set_step, ref, action, note)
+                self.act(lambda session: session.set_step(ref, action, note))
 
         self.push_screen(PromptScreen(question, required=required), answered)
+
+    def escalated(self, _event: object) -> None:
+        support = self.engine.estate.support
+        self.notify(
+            f"Escalation recorded. {support.vendor}: {support.contact}"
+            + (f" (account {support.account})" if support.account else ""),
+            timeout=10,
+        )
 
     @on(StepTree.CopyRequested)
     def _copy(self, event: StepTree.CopyRequested) -> None:
@@ -324,44 +432,45 @@ class RunbookApp(App[None]):
 
         def answered(text: str | None) -> None:
             if text:
-                self.act(self.session.add_note, text, ref)
+                self.act(lambda session: session.add_note(text, ref))
 
         self.push_screen(
             PromptScreen(f"Note on {target}:", "what you did, saw or decided"), answered
         )
 
     def action_export(self) -> None:
-        self.write_export(
-            f"{self.session.id}.md", lambda: self.workspace.export_markdown(self.session)
+        self.write_export(f"{self.session.id}.md", self.workspace.export_markdown)
+
+    def write_export(self, name: str, render: Callable[[IncidentSession], str]) -> None:
+        """Render and write a Markdown file into the export folder, and say where. In the
+        worker: `render` gets the incident with everything stored so far."""
+        self.act(
+            lambda session: self.workspace.write_export(name, render(session)),  # never replaces
+            lambda path: self.notify(f"Exported to {path}", timeout=8),
+            kind="read",
+            failed=lambda exc: f"Export failed: {exc}",
         )
 
-    def write_export(self, name: str, render: Callable[[], str]) -> None:
-        """Render and write a Markdown file into the export folder, and say where."""
-        try:
-            path = self.workspace.write_export(name, render())  # never replaces a file
-        except (OSError, UserError) as exc:
-            self.notify(f"Export failed: {exc}", severity="error", timeout=10)
-            return
-        self.notify(f"Exported to {path}", timeout=8)
-
     def action_incidents(self) -> None:
-        incidents = self.workspace.summaries(include_closed=False)
+        self.in_store_worker(
+            lambda: self.workspace.summaries(include_closed=False), self.choose_incident
+        )
+
+    def choose_incident(self, incidents: list) -> None:
+        estate_file = self.session.state.meta.get("estate_file")
 
         def chosen(answer: tuple[str, str] | None) -> None:
             if answer is None:
                 return
             what, value = answer
-            try:
-                if what == "open":
-                    session = self.workspace.open(value)
-                else:
-                    session = self.workspace.start(
-                        value, self.session.state.meta.get("estate_file")
-                    )
-            except UserError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.switch_session(session)
+            if what == "open":
+                self.in_store_worker(lambda: self.workspace.open(value), self.switch_session)
+            else:
+                self.in_store_worker(
+                    lambda: self.workspace.start(value, estate_file),
+                    self.switch_session,
+                    kind="write",
+                )
 
         self.push_screen(IncidentsScreen(incidents, self.session.id), chosen)
 
@@ -379,19 +488,26 @@ class RunbookApp(App[None]):
 
     def action_brief(self) -> None:
         """The Tetrate support case brief: onto the clipboard and into the export folder."""
+        name = f"{self.session.id}-brief.md"
 
-        def render() -> str:
-            text = self.workspace.support_brief(self.session)
-            self.copy_to_clipboard(text)
-            return text
+        def brief(session: IncidentSession) -> tuple[str, str]:
+            text = self.workspace.support_brief(session)
+            return text, self.workspace.write_export(name, text)
 
-        self.write_export(f"{self.session.id}-brief.md", render)
+        def written(result: tuple[str, str]) -> None:
+            text, path = result
+            self.copy_to_clipboard(text)  # on this thread: it writes to the terminal
+            self.notify(f"Exported to {path}", timeout=8)
+
+        self.act(brief, written, kind="read", failed=lambda exc: f"Export failed: {exc}")
 
     def set_chat(self, enabled: bool) -> None:
-        if self.act(self.workspace.set_chat, self.session, enabled):
-            self.notify(
+        self.act(
+            lambda session: self.workspace.set_chat(session, enabled),
+            lambda _event: self.notify(
                 "Chat updates " + ("on: status changes go to the webhook" if enabled else "off")
-            )
+            ),
+        )
 
     def action_probe(self) -> None:
         self.notify("Probing the management plane…", timeout=3)
@@ -425,48 +541,60 @@ class RunbookApp(App[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.act(
-                    self.workspace.mark,
-                    self.session,
-                    suggestion.action,
-                    list(suggestion.components),
-                )
+                direction, components = suggestion.action, list(suggestion.components)
+                self.act(lambda session: self.workspace.mark(session, direction, components))
 
         self.push_screen(ConfirmScreen(f"The probe suggests: {suggestion.text}"), confirmed)
 
     # -----------------------------------------------------------------------------------------
     # Exercise mode: the clock, injects, predictions, the after-action report
 
-    def exercise_tick(self) -> None:
-        run = self.exercise
-        if run is None or run.finished or not self.main.query(ExerciseBar):
-            return  # (no bar: the app is shutting down and the screen is being taken apart)
-        self.run_injects(run.fire_due)
+    def exercise_progress(self) -> Progress:
+        """The run's progress, replayed from the log only when the log changed (the tick looks
+        four times a second). What the screen shows of it depends on the time only through its
+        clock, read here from the clock events."""
+        assert self.exercise is not None
+        state = self.session.state
+        log = (state.id, state.last_seq, len(state.timeline))
+        if self.progress_of is None or self.progress_of[0] != log:
+            self.progress_of = (log, self.exercise.progress())
+        return self.progress_of[1]
 
-    def run_injects(self, fire: Callable[[], list]) -> None:
-        """Fire injects (by the clock or by a jump), then show them and ask their predictions
-        (the dialog covers the screen the inject has just changed: see PredictionScreen)."""
+    def exercise_tick(self) -> None:
+        """Move the facilitator's clock on the screen; fire the injects that came due."""
+        run = self.exercise
+        bars = self.main.query(ExerciseBar)
+        if run is None or run.finished or not bars:
+            return  # (no bar: not composed yet, or the app is shutting down)
+        prog = self.exercise_progress()
+        now = prog.clock.now(run.clocks.wall())
+        if prog.due(now) and not self.jobs.pending["inject"]:
+            self.fire_injects(lambda exercise: exercise.fire_due())
+        for bar in bars:
+            bar.show(prog, now)
+
+    def on_run(self, act: Callable[[ExerciseRun], Any]) -> Callable[[IncidentSession], Any]:
+        """`act` on the exercise run, in the worker: the run over the worker's session."""
         run = self.exercise
         assert run is not None
-        try:
-            fired = fire()
-        except UserError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        except OSError as exc:
-            self.notify(f"Inject not recorded — the store failed: {exc}", severity="error")
-            return
-        if fired:
-            self.redraw()
-            for inject in fired:
-                self.notify(
-                    inject.message, title=f"Inject {inject.id}", severity="warning", timeout=20
-                )
-                if inject.question:
-                    self.pending_predictions.append(inject.id)
-        else:
-            for bar in self.main.query(ExerciseBar):  # none while the app shuts down
-                bar.show(run.progress(), run.now())
+        return lambda session: act(ExerciseRun(session, run.exercise, run.clocks))
+
+    def fire_injects(self, fire: Callable[[ExerciseRun], list]) -> None:
+        """Fire injects (by the clock or by a jump); then show them and ask their predictions
+        (the dialog covers the screen the inject has just changed: see PredictionScreen)."""
+
+        def failed(exc: Exception) -> str:
+            if isinstance(exc, UserError):
+                return str(exc)
+            return f"Inject not recorded — the store failed: {exc}"
+
+        self.act(self.on_run(fire), self.injects_fired, kind="inject", failed=failed)
+
+    def injects_fired(self, fired: list) -> None:
+        for inject in fired:
+            self.notify(inject.message, title=f"Inject {inject.id}", severity="warning", timeout=20)
+            if inject.question:
+                self.pending_predictions.append(inject.id)
         self.ask_next_prediction()
 
     def prediction_screen(self, inject_id: str) -> PredictionScreen:
@@ -487,13 +615,23 @@ class RunbookApp(App[None]):
 
     @on(PredictionScreen.Made)
     def _predicted(self, event: PredictionScreen.Made) -> None:
-        run = self.exercise
-        if run is None or not self.act(run.predict, event.inject_id, event.levels):
+        if self.exercise is None:
             return
-        score = next(p for p in run.progress().predictions if p.inject == event.inject_id)
-        screen = self.screen
-        if isinstance(screen, PredictionScreen):
-            screen.reveal(score.actual)
+        inject_id, levels = event.inject_id, event.levels
+
+        def reveal(_result: object) -> None:
+            score = next(p for p in self.exercise_progress().predictions if p.inject == inject_id)
+            screen = self.screen
+            if isinstance(screen, PredictionScreen) and screen.inject_id == inject_id:
+                screen.reveal(score.actual)
+
+        def failed(exc: Exception) -> str:
+            screen = self.screen
+            if isinstance(screen, PredictionScreen) and screen.inject_id == inject_id:
+                screen.not_locked()
+            return not_recorded(exc)
+
+        self.act(self.on_run(lambda run: run.predict(inject_id, levels)), reveal, failed=failed)
 
     @on(PredictionScreen.Done)
     def _prediction_done(self, event: PredictionScreen.Done) -> None:
@@ -503,8 +641,13 @@ class RunbookApp(App[None]):
         if not isinstance(screen, PredictionScreen) or screen.inject_id != event.inject_id:
             return  # a second enter on a dialog already closing
         if not event.answered and self.exercise is not None:
-            if self.act(self.exercise.skip, event.inject_id):
-                self.notify(f"Prediction for {event.inject_id} left for later: a answers it.")
+            inject_id = event.inject_id
+            self.act(
+                self.on_run(lambda run: run.skip(inject_id)),
+                lambda _result: self.notify(
+                    f"Prediction for {inject_id} left for later: a answers it."
+                ),
+            )
         waiting = [i for i in self.pending_predictions if i != event.inject_id]
         self.pending_predictions = waiting[1:]
         if waiting:
@@ -538,10 +681,13 @@ class RunbookApp(App[None]):
             self.notify(f"Run {run.session.id} is already finished; R writes its report.")
             return
 
+        def finished(_result: object) -> None:
+            at = offset(run.now())
+            self.notify(f"Run {run.session.id} finished at {at}. R writes its report.")
+
         def confirmed(yes: bool | None) -> None:
-            if yes and self.act(run.finish):
-                at = offset(run.now())
-                self.notify(f"Run {run.session.id} finished at {at}. R writes its report.")
+            if yes:
+                self.act(self.on_run(lambda run: run.finish()), finished)
 
         self.push_screen(
             ConfirmScreen(
@@ -555,24 +701,32 @@ class RunbookApp(App[None]):
         """Quitting while the exercise clock runs pauses it at the exact offset, so the next
         `exercise run` resumes from there (README: the clock after a restart)."""
         if self.exercise is not None:
-            try:
-                self.exercise.leave()
+            # After every call made before it; nothing to show on the way out if it fails: the
+            # resume pauses the clock where it stood.
+            self.act(self.on_run(lambda run: run.leave()), failed=lambda exc: "")
+            await self.store_settled()
+            try:  # the worker is idle: fold what it stored, as its message will not be read
+                self.session.refresh()
             except (UserError, OSError):
-                pass  # nothing to show on the way out: the resume pauses it where it stood
+                pass
         await super().action_quit()
 
     def action_clock(self) -> None:
         if self.exercise is not None:
-            self.act(self.exercise.toggle)
+            self.act(self.on_run(lambda run: run.toggle()))
 
     def action_next_inject(self) -> None:
         if self.exercise is not None:
-            self.run_injects(self.exercise.jump_to_next)
+            self.fire_injects(lambda run: run.jump_to_next())
 
     def action_speed(self, factor: float) -> None:
+        """Faster or slower, from the speed as stored (rapid presses each count)."""
         if self.exercise is not None:
-            speed = min(600.0, max(0.125, self.exercise.clock.speed * factor))
-            self.act(self.exercise.set_speed, speed)
+            self.act(
+                self.on_run(
+                    lambda run: run.set_speed(min(600.0, max(0.125, run.clock.speed * factor)))
+                )
+            )
 
     def action_gap_note(self) -> None:
         pane = self.main.query_one(ChecklistsPane)
@@ -581,7 +735,7 @@ class RunbookApp(App[None]):
 
         def answered(text: str | None) -> None:
             if text:
-                self.act(self.session.add_note, text, ref, True)
+                self.act(lambda session: session.add_note(text, ref, True))
 
         self.push_screen(
             PromptScreen(
@@ -597,5 +751,7 @@ class RunbookApp(App[None]):
             return
         self.write_export(
             f"{self.session.id}-report.md",
-            lambda: self.workspace.exercise_report(self.session, run),
+            lambda session: self.workspace.exercise_report(
+                session, ExerciseRun(session, run.exercise, run.clocks)
+            ),
         )

@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..domain.exercise_run import ExerciseRun
+from ..domain.impact import ImpactEngine
+from ..domain.incident import IncidentSession
 from ..domain.text import one_line
 
-if TYPE_CHECKING:
-    from .app import RunbookApp
+
+class PaletteHost(Protocol):
+    """What the palette needs of the app (the RunbookApp; named here so the app module, which
+    lists this provider, is not imported back)."""
+
+    session: IncidentSession
+    exercise: ExerciseRun | None
+
+    @property
+    def engine(self) -> ImpactEngine: ...
+
+    def action_export(self) -> None: ...
+    def action_incidents(self) -> None: ...
+    def action_help(self) -> None: ...
+    def action_brief(self) -> None: ...
+    def action_probe(self) -> None: ...
+    def set_chat(self, enabled: bool) -> None: ...
+    def toggle_component(self, cid: str) -> None: ...
+    def jump_to_scenario(self, instance: str) -> None: ...
+    def action_finish(self) -> None: ...
+    def action_answer_later(self, inject_id: str | None = None) -> None: ...
 
 
 class RunbookCommands(Provider):
@@ -23,7 +45,7 @@ class RunbookCommands(Provider):
         ]
 
     def _unsanitised(self) -> list[tuple[str, object, str]]:
-        app: RunbookApp = self.app  # type: ignore[assignment]
+        app = cast(PaletteHost, self.app)
         out: list[tuple[str, object, str]] = [
             (
                 "Export incident to Markdown",

@@ -80,6 +80,10 @@ class PredictionScreen(ModalScreen[None]):
         self.row = 0
         self.missing: list[str] = []  # the rows enter found unset (said until they are set)
         self.actual: dict[str, str] | None = None
+        # Enter locked the prediction and the app is storing it (reveal() follows); an enter
+        # meanwhile closes the dialog as soon as the answer is shown, as it would after it.
+        self.locking = False
+        self.close_on_reveal = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -129,13 +133,13 @@ class PredictionScreen(ModalScreen[None]):
         self.query_one("#prediction", ShownStatic).update(text)
 
     def action_move(self, step: int) -> None:
-        if self.actual is None:
+        if self.actual is None and not self.locking:
             self.row = (self.row + step) % len(self.operations)
             self.render_form()
 
     def action_set(self, level: str) -> None:
         """Set the highlighted row; the highlight does not move (↓ moves it)."""
-        if self.actual is not None:
+        if self.actual is not None or self.locking:
             return
         op = self.operations[self.row].id
         self.levels[op] = level
@@ -147,16 +151,28 @@ class PredictionScreen(ModalScreen[None]):
         if self.actual is not None:
             self.post_message(self.Done(self.inject_id, answered=True))
             return
+        if self.locking:
+            self.close_on_reveal = True
+            return
         self.missing = [op.id for op in self.operations if self.levels[op.id] is None]
         if self.missing:
             self.render_form()
             return
-        # The app records the prediction first, then calls reveal() with the engine's answer.
+        # The app records the prediction first, then calls reveal() with the engine's answer
+        # (or not_locked() when it could not be recorded).
+        self.locking = True
         self.post_message(self.Made(self.inject_id, self.answered))
 
     def reveal(self, actual: dict[str, str]) -> None:
-        self.actual = actual
+        self.actual, self.locking = actual, False
         self.render_form()
+        if self.close_on_reveal:
+            self.post_message(self.Done(self.inject_id, answered=True))
+
+    def not_locked(self) -> None:
+        """The prediction was not recorded: the levels stay set, enter tries again."""
+        self.locking = self.close_on_reveal = False
 
     def action_later(self) -> None:
-        self.post_message(self.Done(self.inject_id, answered=self.actual is not None))
+        answered = self.actual is not None or self.locking
+        self.post_message(self.Done(self.inject_id, answered=answered))

@@ -134,11 +134,6 @@ class ComponentsPane(Vertical):
                 self.statuses[cid] = status
                 node.set_label(self.label(cid))
 
-    def select(self, cid: str) -> None:
-        node = self.nodes.get(cid)
-        if node is not None:
-            self.tree.move_cursor(node)
-
     def open_filter(self) -> None:
         self.add_class("-filtering")
         self.query_one(Input).focus()

@@ -33,7 +33,7 @@ class IncidentHeader(ShownStatic):
     """
 
     MULTILINE = False  # one line: a title or an error with line breaks must not push the rest away
-    summary: reactive[str] = reactive("")
+    saving: reactive[bool] = reactive(False)  # a write is waiting for the store (set by the app)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -44,6 +44,9 @@ class IncidentHeader(ShownStatic):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.tick)
+
+    def watch_saving(self) -> None:
+        self.tick()
 
     def show(self, state: IncidentState, views: list[ChecklistView], worst: Level) -> None:
         self.state = state
@@ -75,5 +78,7 @@ class IncidentHeader(ShownStatic):
             text.append(
                 f"  {self.status}", style="bold yellow" if _needs_attention(self.status) else "dim"
             )
+        if self.saving:
+            text.append("  saving…", style="bold yellow")
         text.append("  " + state.title, style="bold")
         self.update(text)

@@ -100,14 +100,6 @@ class ImpactPane(Vertical):
         scope = self.rows[min(row, len(self.rows) - 1)]
         return op, None if scope == OVERALL else scope
 
-    def cell_text(self, op_id: str, scope: str) -> str:
-        """The text of one cell (`overall` for the estate-wide row)."""
-        return str(self.table.get_cell(scope, op_id))
-
-    def focus_cell(self, op_id: str, scope: str) -> None:
-        column = 1 + [o.id for o in self.pack.graph.operations].index(op_id)
-        self.table.move_cursor(row=self.rows.index(scope), column=column)
-
     @on(DataTable.CellHighlighted)
     def _highlighted(self) -> None:
         self.show_reasons()
