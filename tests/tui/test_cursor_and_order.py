@@ -165,7 +165,8 @@ async def test_a_key_jumps_to_the_next_active_checklist():
         start = next(n for n, i in enumerate(order) if in_checklist(i))
         for hop in (1, 2, 3):  # the third wraps round to where it started
             await pilot.press("right_square_bracket")
-            await until(pilot, lambda: in_checklist(order[(start + hop) % 3]))
+            target = order[(start + hop) % 3]
+            await until(pilot, lambda target=target: in_checklist(target))
 
 
 async def test_the_jump_key_skips_checklists_that_no_longer_match():
