@@ -36,3 +36,17 @@ def test_a_closed_incident_is_not_renamed(cli):
     assert cli("incident", "close", incident).rc == 0
     result = cli("incident", "rename", incident, "later")
     assert result.rc == 2 and "is closed" in result.err
+
+
+def test_chat_messages_after_a_rename_use_the_new_title(cli):
+    from tsbrunbook.domain.chat import MessageBuilder
+    from tsbrunbook.workspace import Workspace
+
+    incident = start(cli)
+    assert cli("incident", "rename", incident, "edge down").rc == 0
+    with Workspace() as workspace:
+        session = workspace.open(incident)
+        workspace.set_chat(session, True)
+        builder = MessageBuilder(session.engine, incident)
+        said = [builder.apply(event) for event in session.state.timeline]
+    assert "“edge down”" in said[-1] and "checkout slow" not in said[-1]
