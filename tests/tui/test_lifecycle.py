@@ -107,7 +107,8 @@ async def test_brief_says_where_it_is_written_and_how_it_was_copied(tmp_path, mo
     path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{app.session.id}-brief.md")
     (said,) = [m for m in messages(app) if "brief" in m.lower()]
     assert f"written to {path}" in said and "copied (OSC 52 and tmux buffer)" in said
-    assert record.read_text() == open(path, encoding="utf-8").read()
+    with open(path, encoding="utf-8") as brief:
+        assert record.read_text() == brief.read()
 
 
 def test_a_hung_tmux_is_given_up_on_within_the_timeout(tmp_path, monkeypatch):
