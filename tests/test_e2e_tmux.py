@@ -261,3 +261,61 @@ def test_clearing_the_filter_leaves_space_on_the_same_component(isolated_home, t
         if e["type"] in ("down", "up")
     ]
     assert marks == [("down", ["management-plane"]), ("up", ["management-plane"])]
+
+
+def step_commands(incident: str) -> set[str]:
+    """What `c` may copy in this incident: each step's commands, as the checklists pane joins
+    them (one text per step that has commands)."""
+    from tsbrunbook.domain import template
+    from tsbrunbook.domain.incident import checklists
+    from tsbrunbook.tui.widgets.checklists import ChecklistsPane
+    from tsbrunbook.workspace import Workspace
+
+    with Workspace() as workspace:
+        session = workspace.open(incident)
+        texts = set()
+        for view in checklists(session.state, session.engine, session.impact()):
+            for step in view.steps:
+                cluster = ChecklistsPane.cluster_of(step)
+                lines = template.commands(step.step, session.engine.estate, cluster)
+                if lines:
+                    texts.add("\n".join(lines))
+        return texts
+
+
+def test_copy_reaches_tmux_buffer_under_set_clipboard_external(isolated_home, tmp_path):
+    """tmux's default `set-clipboard external` drops the app's OSC 52: `c` must still put the
+    step's commands into tmux's buffer (and say so)."""
+    tmux = tmux_or_skip()
+    env = {"TSBRUNBOOK_HOME": str(isolated_home), "TSBRUNBOOK_EXPORT_DIR": str(tmp_path)}
+    started = run_process("incident", "start", "copy under tmux", env=env)
+    assert started.rc == 0, started.err
+    incident = started.out.split()[-1]
+    marked = run_process("incident", "down", incident, "edge-control-plane/eu-west", env=env)
+    assert marked.rc == 0, marked.err
+    expected = step_commands(incident)
+    assert expected, "the checklist has no step with commands"
+    term = Terminal(tmux, env, options=("set-clipboard external",))
+    try:
+        assert term.run("show-options", "-gv", "set-clipboard").strip() == "external"
+        term.wait_for("Mark down/up")
+        term.keys("3")
+        term.wait_for("Copy cmd")  # the checklists tree has the focus
+        copied = ""
+        for _ in range(20):  # down the checklist to the first step with commands
+            term.keys("c")
+            term.wait_until(
+                lambda s: bool(buffers(term)) or "no command to copy" in s,
+                "c neither copied nor said why",
+            )
+            if buffers(term):
+                # The newest buffer (a `c` still on its way may add one: each is one step's).
+                copied = term.run("show-buffer")
+                break
+            term.keys("Down")
+        assert copied in expected, f"the tmux buffer holds {copied!r}"
+        term.wait_until(lambda s: "tmux buffer" in s, "the toast never said how it was copied")
+        term.keys("q")
+        term.wait_for("EXITED-0")
+    finally:
+        term.close()
