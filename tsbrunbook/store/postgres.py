@@ -672,7 +672,12 @@ class PostgresStore:
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 rows = conn.execute(
-                    """SELECT i.id, i.title, i.kind, i.started,
+                    # The title is the latest `renamed` event's, else the first one.
+                    """SELECT i.id,
+                              coalesce((SELECT e.data->>'title' FROM events e
+                                        WHERE e.incident = i.id AND e.type = 'renamed'
+                                        ORDER BY e.seq DESC LIMIT 1), i.title),
+                              i.kind, i.started,
                               (SELECT min(e.at) FROM events e
                                WHERE e.incident = i.id AND e.type = 'closed'),
                               (SELECT count(*) FROM events e WHERE e.incident = i.id)
