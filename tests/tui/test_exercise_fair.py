@@ -11,6 +11,7 @@ import html
 import os
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -287,7 +288,7 @@ async def test_finish_asks_first_then_closes_the_run(pack):
         await settle(pilot)
     assert Workspace(store=Store(clock=clock), pack=pack).store.summaries(kind="exercise") == []
     path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{run.session.id}-report.md")
-    report = open(path, encoding="utf-8").read()
+    report = Path(path).read_text(encoding="utf-8")
     assert "| **Finished** | 2026-11-27 09:01 UTC, at exercise clock 01:30 |" in report
 
 

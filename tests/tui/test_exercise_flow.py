@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
@@ -107,7 +108,7 @@ async def test_play_an_exercise_and_report_it(pack):
         await pilot.press("R")
         await settle(pilot)
     path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{run.session.id}-report.md")
-    report = open(path, encoding="utf-8").read()
+    report = Path(path).read_text(encoding="utf-8")
     tokens = MarkdownIt("commonmark").enable("table").parse(report)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     for wanted in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from tests.tui.support import cell_text, focus_cell, select_component, settle
 from tsbrunbook.domain.model import Level
@@ -162,7 +163,7 @@ async def test_export_writes_markdown_and_says_where(tmp_path):
         await settle(pilot)
         path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{app.session.id}.md")
         assert os.path.isfile(path)
-        text = open(path, encoding="utf-8").read()
+        text = Path(path).read_text(encoding="utf-8")
         assert app.session.state.title in text and "postgres-failure" in text
         assert any(path in str(n.message) for n in app._notifications)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from tests.http_servers import serve
 from tests.tui.support import settle
@@ -29,7 +30,7 @@ def app_with(down: list[str], estate: str | None = None, clock=utcnow) -> Runboo
 async def go_to_step(pilot, app, ref: str) -> None:
     await pilot.press("3")
     pane = app.screen.query_one(ChecklistsPane)
-    if not ref.split("/")[1] == pane.phase:
+    if ref.split("/")[1] != pane.phase:
         await pilot.press("r")
     await settle(pilot)
     for node in pane.tree.root.children:
@@ -77,7 +78,7 @@ async def test_support_brief_goes_to_clipboard_and_file():
         await pilot.press("B")
         await settle(pilot)
         path = os.path.join(os.environ["TSBRUNBOOK_EXPORT_DIR"], f"{app.session.id}-brief.md")
-        text = open(path, encoding="utf-8").read()
+        text = Path(path).read_text(encoding="utf-8")
         assert app.clipboard == text
         assert "management-plane" in text and "https://tetrate.io/contact-us/" in text
 
@@ -133,9 +134,9 @@ async def test_probe_suggests_and_the_engineer_confirms(tmp_path, monkeypatch):
     keyring.set_password("tsbrunbook", "tsb-api-password", "s3cret")
     with serve(status=503) as (url, rec):
         estate = tmp_path / "estate.yaml"
-        demo = open(
-            os.path.join(os.path.dirname(__file__), "..", "..", "runbooks", "estates", "demo.yaml")
-        ).read()
+        demo = (Path(__file__).parents[2] / "runbooks" / "estates" / "demo.yaml").read_text(
+            encoding="utf-8"
+        )
         estate.write_text(
             demo.replace(
                 "    namespace: tsb\n", f"    namespace: tsb\n    status_url: {url}/status\n"

@@ -456,9 +456,12 @@ def _unless_answered(
     def decide(state: IncidentState) -> ExercisePrediction | None:
         for e in state.timeline:
             p = e.payload
-            if isinstance(p, ExercisePrediction) and p.inject == inject_id:
-                if not p.skipped or payload.skipped:
-                    return None
+            if (
+                isinstance(p, ExercisePrediction)
+                and p.inject == inject_id
+                and (not p.skipped or payload.skipped)
+            ):
+                return None
         return payload
 
     return decide

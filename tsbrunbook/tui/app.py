@@ -6,6 +6,7 @@ store_jobs). The UI thread never touches the store, so a busy store cannot freez
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -158,9 +159,8 @@ class RunbookApp(App[None]):
             self.set_interval(0.25, self.exercise_tick)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.EXERCISE_ACTIONS and self.exercise is None:
-            return False  # hidden from the footer and inert outside exercise mode
-        return True
+        # Exercise actions are hidden from the footer and inert outside exercise mode.
+        return not (action in self.EXERCISE_ACTIONS and self.exercise is None)
 
     # -----------------------------------------------------------------------------------------
 
@@ -796,10 +796,9 @@ class RunbookApp(App[None]):
             # resume pauses the clock where it stood.
             self.act(self.on_run(lambda run: run.leave()), failed=lambda exc: "")
             await self.store_settled()
-            try:  # the worker is idle: fold what it stored, as its message will not be read
+            # The worker is idle: fold what it stored, as its message will not be read.
+            with contextlib.suppress(UserError, OSError):
                 self.session.refresh()
-            except (UserError, OSError):
-                pass
         await super().action_quit()
 
     def action_clock(self) -> None:
