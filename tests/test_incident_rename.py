@@ -4,9 +4,12 @@ keeps both titles, and the CLI says what happened."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+
+from tests.conftest import Result
 
 
-def start(cli, title: str = "checkout slow") -> str:
+def start(cli: Callable[..., Result], title: str = "checkout slow") -> str:
     result = cli("incident", "start", title)
     assert result.rc == 0, result.err
     return result.out.strip()
@@ -49,4 +52,6 @@ def test_chat_messages_after_a_rename_use_the_new_title(cli):
         workspace.set_chat(session, True)
         builder = MessageBuilder(session.engine, incident)
         said = [builder.apply(event) for event in session.state.timeline]
-    assert "“edge down”" in said[-1] and "checkout slow" not in said[-1]
+    last = said[-1]
+    assert last is not None
+    assert "“edge down”" in last and "checkout slow" not in last

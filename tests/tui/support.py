@@ -6,9 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from tsbrunbook.domain.incident import Event
+from tsbrunbook.domain.incident import Event, StepView
 from tsbrunbook.store.protocol import IncidentSummary
+
+if TYPE_CHECKING:
+    from tsbrunbook.tui.widgets.checklists import ChecklistsPane
 
 BASE = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
@@ -123,6 +127,13 @@ async def settle(pilot, seconds: float = 10.0) -> None:
         if app.jobs.idle:
             return
         assert time.monotonic() < deadline, "the app's store jobs did not finish in time"
+
+
+def highlighted_step(pane: ChecklistsPane) -> StepView:
+    """The step under the checklists cursor; the test fails here if the cursor is not on one."""
+    step = pane.tree.current_step()
+    assert step is not None, "the checklists cursor is not on a step"
+    return step
 
 
 def select_component(app, cid: str) -> None:

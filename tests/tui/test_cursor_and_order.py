@@ -3,7 +3,9 @@ checklists show current work first (item 2), against the real SQLite store."""
 
 from __future__ import annotations
 
-from tests.tui.support import settle, until
+from functools import partial
+
+from tests.tui.support import highlighted_step, settle, until
 from tsbrunbook.domain.incident import ChecklistView
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.widgets.checklists import ChecklistsPane
@@ -166,7 +168,7 @@ async def test_a_key_jumps_to_the_next_active_checklist():
         for hop in (1, 2, 3):  # the third wraps round to where it started
             await pilot.press("right_square_bracket")
             target = order[(start + hop) % 3]
-            await until(pilot, lambda target=target: in_checklist(target))
+            await until(pilot, partial(in_checklist, target))
 
 
 async def test_the_jump_key_skips_checklists_that_no_longer_match():
@@ -182,5 +184,5 @@ async def test_the_jump_key_skips_checklists_that_no_longer_match():
         pane.tree.move_cursor(stale)
         await pilot.press("right_square_bracket")
         await until(pilot, lambda: pane.tree.current_step() is not None)
-        assert pane.tree.current_step().ref.startswith("management-plane-failure/")
+        assert highlighted_step(pane).ref.startswith("management-plane-failure/")
         assert not stale.is_expanded

@@ -21,7 +21,7 @@ from tsbrunbook.domain.incident import IncidentSession
 from tsbrunbook.domain.runbooks.estate import load_estate
 from tsbrunbook.domain.runbooks.pack import load_pack
 from tsbrunbook.domain.runbooks.paths import runbooks_dir
-from tsbrunbook.integrations.notify import NotifierStatus
+from tsbrunbook.integrations.notify import Notifier, NotifierStatus
 from tsbrunbook.integrations.probe import ProbeResult, Suggestion
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.confirm import ConfirmScreen
@@ -144,23 +144,23 @@ def hostile_session(workspace: Workspace, engine: ImpactEngine) -> IncidentSessi
     return session
 
 
-class StuckNotifier:
-    """The chat notifier as the app sees it, with a delivery error from a hostile server."""
+class StuckNotifier(Notifier):
+    """The chat notifier as the app sees it, with a delivery error from a hostile server. Never
+    started: no thread, nothing is posted (`close` is then a no-op already)."""
 
-    status = NotifierStatus(
-        enabled=True,
-        pending=1,
-        delivered=0,
-        failed=0,
-        last_error=hostile("CHATERROR"),
-        last_delivered=None,
-    )
+    @property
+    def status(self) -> NotifierStatus:
+        return NotifierStatus(
+            enabled=True,
+            pending=1,
+            delivered=0,
+            failed=0,
+            last_error=hostile("CHATERROR"),
+            last_delivered=None,
+        )
 
-    def submit(self, state) -> None:
-        pass
-
-    def close(self, timeout: float = 0.0) -> None:
-        pass
+    def submit(self, state) -> int:
+        return 0
 
 
 async def test_hostile_text_never_reaches_the_terminal(tmp_path):
@@ -178,8 +178,9 @@ async def test_hostile_text_never_reaches_the_terminal(tmp_path):
         )
         assert MARKUP in text  # markup is shown as it was written, not applied
         # The header's status line with a delivery error from a hostile chat server.
+        assert app.notifier is not None  # the app starts one for the open incident
         app.notifier.close(timeout=0.5)
-        app.notifier = StuckNotifier()
+        app.notifier = StuckNotifier(app.engine, app.session.id)
         app.every_second()
         await settle(pilot)
         assert_clean(app, "CHATERROR")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from tests.tui.support import settle
+from tests.tui.support import highlighted_step, settle
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.domain.exercise import find_exercise
 from tsbrunbook.domain.exercise_run import ExerciseRun
@@ -66,7 +66,7 @@ async def test_play_an_exercise_and_report_it(pack):
         # Work the checklist: the expected step follows the three containment steps.
         await pilot.press("3", "down", "down", "down", "space")
         await settle(pilot)
-        view = app.screen.query_one(ChecklistsPane).tree.current_step()
+        view = highlighted_step(app.screen.query_one(ChecklistsPane))
         assert view.ref == "edge-control-plane-failure@eu-west/recovery/check-edge-pods"
         # A runbook gap flagged on that step.
         await pilot.press("g", *"no-restart-count-check", "enter")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.tui.support import cell_text, focus_cell, select_component, settle
+from textual.widgets import Static
+
+from tests.tui.support import (
+    cell_text,
+    focus_cell,
+    highlighted_step,
+    select_component,
+    settle,
+)
 from tsbrunbook.domain.model import Level
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.help import HelpScreen
@@ -64,10 +72,8 @@ async def test_step_states_and_notes_are_stored():
         await pilot.press("space", "3")
         await settle(pilot)
         pane = app.screen.query_one(ChecklistsPane)
-        first = pane.tree.current_step()
-        assert first is not None and first.ref.startswith(
-            "edge-control-plane-failure@eu-west/recovery/"
-        )
+        first = highlighted_step(pane)
+        assert first.ref.startswith("edge-control-plane-failure@eu-west/recovery/")
         await pilot.press("space")  # done
         await settle(pilot)
         assert app.session.state.steps[first.ref].state == "done"
@@ -80,16 +86,16 @@ async def test_step_states_and_notes_are_stored():
             await pilot.press("space" if ch == " " else ch)
         await pilot.press("enter")
         await settle(pilot)
-        second = pane.tree.current_step()
+        second = highlighted_step(pane)
         assert app.session.state.steps[second.ref].state == "skipped"
         assert app.session.state.steps[second.ref].note == "not needed"
         await pilot.press("down", "f", "enter")  # failed, no note
         await settle(pilot)
-        third = pane.tree.current_step()
+        third = highlighted_step(pane)
         assert app.session.state.steps[third.ref].state == "failed"
         await pilot.press("down", "b", "x", "enter")
         await settle(pilot)
-        fourth = pane.tree.current_step()
+        fourth = highlighted_step(pane)
         assert app.session.state.steps[fourth.ref].state == "blocked"
         # Undo a done step: space again resets it.
         pane.tree.move_cursor(pane.tree.root.children[0].children[0])
@@ -116,7 +122,8 @@ async def test_restart_resumes_the_same_state():
         await cursor_to(pilot, app, "central-control-plane")
         await pilot.press("space", "3", "space")
         await settle(pilot)
-        incident, ref = app.session.id, app.screen.query_one(ChecklistsPane).tree.current_step().ref
+        incident = app.session.id
+        ref = highlighted_step(app.screen.query_one(ChecklistsPane)).ref
     again = new_app()
     async with again.run_test() as pilot:
         await settle(pilot)
@@ -146,6 +153,7 @@ async def test_filter_then_enter_goes_to_first_match_and_space_marks_it():
             "edge-control-plane/us-east",
             "connectivity/us-east",
         }
+        assert comps.tree.cursor_node is not None
         assert comps.tree.cursor_node.data == "workload-cluster/us-east"
         await pilot.press("space")
         await settle(pilot)
@@ -233,7 +241,7 @@ async def test_palette_marks_down_and_reasons_follow_the_cell():
         await settle(pilot)
         focus_cell(app, "running-workloads", "ap-south")
         await settle(pilot)
-        reasons = str(app.screen.query_one("#reasons-text").content)
+        reasons = str(app.screen.query_one("#reasons-text", Static).content)
         assert "workload-cluster/ap-south" in reasons and "ap-south" in reasons
 
 
@@ -245,9 +253,9 @@ async def test_hostile_text_is_shown_not_interpreted():
     app = RunbookApp(workspace, session)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        header = str(app.screen.query_one("#incident-header").content)
+        header = str(app.screen.query_one("#incident-header", Static).content)
         assert "[red]fake[/red]" in header
-        summary = str(app.screen.query_one("#summary-text").content)
+        summary = str(app.screen.query_one("#summary-text", Static).content)
         assert "[b]not bold[/b]" in summary
 
 

@@ -8,6 +8,7 @@ import os
 import stat
 
 import pytest
+from textual.widgets import Input
 
 from tests.tui.support import select_component, settle, until
 from tsbrunbook.domain.errors import UserError
@@ -124,7 +125,7 @@ async def test_rename_from_the_key_keeps_both_titles_in_the_timeline():
         old = app.session.state.title
         await pilot.press("T")
         await until(pilot, lambda: isinstance(app.screen, PromptScreen))
-        app.screen.query_one("#answer").value = "  eu-west   edge down  "
+        app.screen.query_one("#answer", Input).value = "  eu-west   edge down  "
         await pilot.press("enter")
         await settle(pilot)
         assert app.session.state.title == "eu-west edge down"
@@ -143,12 +144,16 @@ async def test_close_from_the_palette_asks_first():
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
         await settle(pilot)
-        assert not app.session.state.closed
+        # Each answer's effect read into its own name: mypy would carry `not ….closed` over
+        # the key presses that change it.
+        closed_after_no = app.session.state.closed
+        assert not closed_after_no
         await pilot.press("C")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await settle(pilot)
-        assert app.session.state.closed
+        closed_after_yes = app.session.state.closed
+        assert closed_after_yes
     assert Workspace().open(app.session.id).state.closed
 
 
@@ -158,7 +163,9 @@ async def test_skip_dialog_names_the_step():
         pane, view = await on_a_step_with_commands(pilot, app)
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, PromptScreen))
-        assert view.step.title[:20] in app.screen.question
+        prompt = app.screen
+        assert isinstance(prompt, PromptScreen)
+        assert view.step.title[:20] in prompt.question
 
 
 async def test_long_note_key_stores_what_the_editor_wrote(tmp_path, monkeypatch):

@@ -8,6 +8,8 @@ import json
 import shlex
 from pathlib import Path
 
+from textual.widgets import Static
+
 from tests.test_incident_export import parse
 from tests.tui.support import until
 from tsbrunbook.domain import template
@@ -16,16 +18,23 @@ from tsbrunbook.domain.runbooks.pack import load_pack
 from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.confirm import ConfirmScreen
+from tsbrunbook.tui.screens.main import MainScreen
 from tsbrunbook.tui.widgets.checklists import ChecklistsPane
 from tsbrunbook.workspace import Workspace
 
-# The reason as the pack states it, so rewording the runbook does not break these tests.
-DROP_REASON = next(
-    s
-    for s in load_pack().scenario("postgres-failure").restoration.steps
-    if s.id == "recreate-database"
-).destructive_reason
-assert DROP_REASON
+
+def pack_drop_reason() -> str:
+    """The reason as the pack states it, so rewording the runbook does not break these tests."""
+    reason = next(
+        s
+        for s in load_pack().scenario("postgres-failure").restoration.steps
+        if s.id == "recreate-database"
+    ).destructive_reason
+    assert reason
+    return reason
+
+
+DROP_REASON = pack_drop_reason()
 
 HOSTILE_MGMT = "gke-tsb-mgmt; touch /tmp/x #"
 PG = "postgres-failure"
@@ -52,6 +61,7 @@ def postgres_app(estate_file: str | None = None) -> RunbookApp:
 async def highlight(pilot, app: RunbookApp, ref: str) -> ChecklistsPane:
     """Show the phase of `ref` in the checklists pane and put the cursor on that step."""
     screen = app.screen
+    assert isinstance(screen, MainScreen)
     screen.action_pane(2)
     pane = screen.query_one(ChecklistsPane)
     if pane.phase != ref.split("/")[1]:
@@ -68,7 +78,7 @@ async def move_to(pilot, pane: ChecklistsPane, ref: str) -> None:
         return (
             step is not None
             and step.ref == ref
-            and f"\n{ref}\n" in str(pane.query_one("#step-text").content)
+            and f"\n{ref}\n" in str(pane.query_one("#step-text", Static).content)
         )
 
     # A rebuild of the tree (after a stored event) restores its own cursor after a refresh:
@@ -88,16 +98,18 @@ def step_events(app: RunbookApp) -> list[dict]:
     return [e.data for e in app.workspace.store.events(app.session.id) if e.type == "step"]
 
 
-async def test_copy_gives_the_quoted_commands_the_exports_show(tmp_path):
+async def test_copy_gives_the_quoted_commands_the_exports_show(tmp_path, monkeypatch):
     app = postgres_app(hostile_estate(tmp_path))
     copied: list[str] = []
-    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await highlight(pilot, app, f"{PG}/recovery/check-api-server")
         await pilot.press("c")
         await until(pilot, lambda: bool(copied))
-        step = pane.tree.current_step().step
-        detail = str(pane.query_one("#step-text").content)
+        current = pane.tree.current_step()
+        assert current is not None
+        step = current.step
+        detail = str(pane.query_one("#step-text", Static).content)
     expected = template.commands(step, app.engine.estate, None)
     assert copied == ["\n".join(expected)]
     assert all(
@@ -118,8 +130,9 @@ async def test_a_destructive_step_shows_the_warning_and_its_reason():
     app = postgres_app()
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await highlight(pilot, app, DROP)
+        assert pane.tree.cursor_node is not None
         label = str(pane.tree.cursor_node.label)
-        detail = str(pane.query_one("#step-text").content)
+        detail = str(pane.query_one("#step-text", Static).content)
     assert "⚠ destructive" in label
     assert f"⚠ DESTRUCTIVE: {DROP_REASON}" in detail
     assert "escalate after 30m (site policy, not from the guide)" in detail
@@ -131,7 +144,9 @@ async def test_marking_a_destructive_step_done_asks_and_no_records_nothing():
         await highlight(pilot, app, DROP)
         await pilot.press("space")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert DROP_REASON in app.screen.question
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert DROP_REASON in confirm.question
         await pilot.press("n")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         await pilot.pause()  # a wrongly posted StepAction would be stored by now

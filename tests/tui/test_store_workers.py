@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from textual.widgets import Static
+
 from tests.tui.support import cell_text, select_component, settle, until
 from tsbrunbook.domain import exercise_run
 from tsbrunbook.domain.clock import FakeClock
@@ -30,7 +32,9 @@ def app_on(tmp_path, **store_options) -> RunbookApp:
 @contextmanager
 def write_lock_held(app: RunbookApp) -> Iterator[sqlite3.Connection]:
     """Another process's view: a second connection on the same file holding the write lock."""
-    other = sqlite3.connect(app.workspace.store.path, isolation_level=None)
+    store = app.workspace.store
+    assert isinstance(store, Store)  # the SQLite file app_on built: these tests need its path
+    other = sqlite3.connect(store.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
         yield other
@@ -58,7 +62,7 @@ def header(app: RunbookApp) -> str:
 
 
 def summary(app: RunbookApp) -> str:
-    return str(app.screen_stack[0].query_one("#summary-text").content)
+    return str(app.screen_stack[0].query_one("#summary-text", Static).content)
 
 
 async def test_a_held_write_lock_leaves_the_app_responsive_and_the_mark_lands_once(tmp_path):
@@ -125,11 +129,14 @@ async def test_the_exercise_tick_does_not_replay_the_log_while_nothing_changes(p
     session = workspace.start("drill", exercise.estate, kind="exercise")
     run = exercise_run.ExerciseRun(session, exercise, clocks=clock)
     app = RunbookApp(workspace, session, clock=clock, exercise=run)
-    replays = []
+    replays: list[int] = []
     real = exercise_run.progress
-    monkeypatch.setattr(
-        exercise_run, "progress", lambda *a, **k: replays.append(1) or real(*a, **k)
-    )
+
+    def counted(*args, **kwargs):
+        replays.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exercise_run, "progress", counted)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         replays.clear()

@@ -8,6 +8,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from textual.widgets import Static
+
 from tests.http_servers import serve
 from tests.tui.support import settle
 from tsbrunbook.domain.incident import utcnow
@@ -52,7 +54,7 @@ async def test_raise_escalation_with_case_number():
         await pilot.press(*"CASE-4711", "enter")
         await settle(pilot)
         assert app.session.state.escalations[-1][1:] == (ref, "CASE-4711")
-        detail = str(app.screen.query_one("#step-text").content)
+        detail = str(app.screen.query_one("#step-text", Static).content)
         assert (
             "Raised" in detail
             and "CASE-4711" in detail
@@ -63,10 +65,9 @@ async def test_raise_escalation_with_case_number():
         await go_to_step(pilot, app, "central-control-plane-failure/recovery/check-central-pods")
         await pilot.press("x")
         await settle(pilot)
-        assert (
-            isinstance(app.screen, PromptScreen)
-            and "Not a runbook escalation point" in app.screen.question
-        )
+        prompt = app.screen
+        assert isinstance(prompt, PromptScreen)
+        assert "Not a runbook escalation point" in prompt.question
         await pilot.press("enter")
         await settle(pilot)
         assert len(app.session.state.escalations) == 2
@@ -116,6 +117,7 @@ async def test_chat_updates_reach_the_webhook_without_blocking():
             app.toggle_component("postgres")
             assert time.monotonic() - started < 0.5
             await settle(pilot)  # stored: the notifier has it
+            assert app.notifier is not None  # set_chat(True) started one
             assert app.notifier.wait_idle(5)
             app.every_second()
             await settle(pilot)
