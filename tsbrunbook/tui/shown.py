@@ -10,13 +10,20 @@ and CR, which leaves `ESC ] 52 ; … BEL` without its terminator. So the widgets
 with `ShownText`, which sanitises each string *as it is added* (sequences go whole, payload and
 all). `ShownStatic` and `ShownTree` then clean whatever they are finally given, str or `Text`,
 keeping styles (each style run on its own): a net under text built some other way.
+
+Colours that carry meaning are written as theme variables (`bold $error`, `$warning`,
+`$success`; see `glyphs`). Rich cannot parse those, so `themed` resolves them against the
+app's current theme when the widget renders: switching theme from the palette recolours them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
+from rich.style import Style
 from rich.text import Span, Text
+from textual._context import active_app
 from textual.widgets import Static, Tree
 
 from ..domain.text import display
@@ -73,6 +80,29 @@ def shown_text(text: Text, multiline: bool = True) -> Text:
     return out
 
 
+_THEME_VARIABLE = re.compile(r"\$([a-z][a-z0-9-]*)")
+
+
+def resolve_style(style: str | Style, variables: dict[str, str]) -> str | Style:
+    """`style` with each `$variable` replaced by its value in the theme (`$error` → `#ba3c5b`);
+    one the theme lacks is left out (Rich would refuse it whole)."""
+    if not isinstance(style, str) or "$" not in style:
+        return style
+    return _THEME_VARIABLE.sub(lambda m: variables.get(m.group(1), ""), style)
+
+
+def themed(text: Text, variables: dict[str, str]) -> Text:
+    """A copy of `text` whose theme-variable styles are resolved (`text` itself when it has none)."""
+    if "$" not in str(text.style) and not any(
+        isinstance(span.style, str) and "$" in span.style for span in text.spans
+    ):
+        return text
+    out = text.copy()
+    out.style = resolve_style(text.style, variables)
+    out.spans = [Span(sp.start, sp.end, resolve_style(sp.style, variables)) for sp in text.spans]
+    return out
+
+
 def shown_line(value: str | Text) -> Text:
     """One line of literal text: for labels, table cells and options."""
     result = shown(value, multiline=False)
@@ -88,10 +118,30 @@ class ShownStatic(Static):
 
     def __init__(self, content: object = "", **kwargs) -> None:
         kwargs.setdefault("markup", False)
-        super().__init__(shown(content, self.MULTILINE), **kwargs)  # type: ignore[arg-type]
+        self.shown_content = shown(content, self.MULTILINE)
+        super().__init__(self._themed(), **kwargs)  # type: ignore[arg-type]
 
     def update(self, content: object = "", *, layout: bool = True) -> None:
-        super().update(shown(content, self.MULTILINE), layout=layout)  # type: ignore[arg-type]
+        self.shown_content = shown(content, self.MULTILINE)
+        super().update(self._themed(), layout=layout)  # type: ignore[arg-type]
+
+    def _themed(self) -> object:
+        content = self.shown_content
+        return themed(content, theme_variables()) if isinstance(content, Text) else content
+
+    def render(self):
+        """The content with its theme colours resolved now (rendered again on a theme switch)."""
+        if isinstance(self.shown_content, Text):
+            return self._themed()
+        return super().render()
+
+
+def theme_variables() -> dict[str, str]:
+    """The running app's theme variables (`error`, `warning`, …); none outside an app."""
+    try:
+        return active_app.get().theme_variables
+    except LookupError:
+        return {}
 
 
 NodeData = TypeVar("NodeData")
@@ -102,3 +152,8 @@ class ShownTree(Tree[NodeData]):
 
     def process_label(self, label: str | Text) -> Text:
         return super().process_label(shown_line(label))
+
+    def render_label(self, node, base_style, style) -> Text:
+        """The label with its theme colours resolved as it is drawn (so a theme switch,
+        which redraws every line, recolours it)."""
+        return themed(super().render_label(node, base_style, style), theme_variables())

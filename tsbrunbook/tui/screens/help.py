@@ -85,7 +85,7 @@ def help_text() -> Text:
     for section, keys in KEYS:
         text.append(section + "\n", style="bold underline")
         for key, what in keys:
-            text.append(f"  {key:<16}", style="bold cyan")
+            text.append(f"  {key:<16}", style="bold $accent")
             text.append(what + "\n")
         text.append("\n")
     text.append(

@@ -76,9 +76,10 @@ class IncidentHeader(ShownStatic):
         text.append(f"  {self.counts}", style="dim")
         if self.status:
             text.append(
-                f"  {self.status}", style="bold yellow" if _needs_attention(self.status) else "dim"
+                f"  {self.status}",
+                style="bold $warning" if _needs_attention(self.status) else "dim",
             )
         if self.saving:
-            text.append("  saving…", style="bold yellow")
+            text.append("  saving…", style="bold $warning")
         text.append("  " + state.title, style="bold")
         self.update(text)

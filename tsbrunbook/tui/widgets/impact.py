@@ -12,15 +12,17 @@ from ...domain.export import scope_label
 from ...domain.impact import Impact
 from ...domain.model import MANAGEMENT_SCOPE, Level, Pack
 from ...domain.text import one_line
-from ..glyphs import LEVEL_SHORT, LEVEL_STYLE, level_glyph
-from ..shown import ShownStatic, shown_line
+from ..glyphs import ERROR, LEVEL_SHORT, LEVEL_STYLE, level_glyph
+from ..shown import ShownStatic, shown_line, themed
 from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 OVERALL = "overall"
 
 
-def cell(level: Level) -> Text:
-    return Text.assemble(level_glyph(level), " ", (LEVEL_SHORT[level], LEVEL_STYLE[level]))
+def cell(level: Level, theme: dict[str, str]) -> Text:
+    """A table cell: glyph and word, coloured by `theme` (a DataTable draws Rich text only)."""
+    text = Text.assemble(level_glyph(level), " ", (LEVEL_SHORT[level], LEVEL_STYLE[level]))
+    return themed(text, theme)
 
 
 class ImpactPane(Vertical):
@@ -56,7 +58,7 @@ class ImpactPane(Vertical):
         table.add_column("Scope", key="scope")
         for op in self.pack.graph.operations:
             table.add_column(shown_line(op.short), key=op.id)
-        ok = [cell(Level.OK) for _ in self.pack.graph.operations]
+        ok = [cell(Level.OK, self.app.theme_variables) for _ in self.pack.graph.operations]
         for scope in self.rows:
             label = (
                 "Overall" if scope == OVERALL else "mgmt" if scope == MANAGEMENT_SCOPE else scope
@@ -67,6 +69,14 @@ class ImpactPane(Vertical):
             for op in self.pack.graph.operations:
                 self.shown[(op.id, scope)] = Level.OK
         table.move_cursor(row=0, column=1)
+        # Published once the new theme's variables are in place.
+        self.app.theme_changed_signal.subscribe(self, self.recolour)
+
+    def recolour(self, _theme=None) -> None:
+        """A new theme: every cell again, in its colours."""
+        theme = self.app.theme_variables
+        for (op_id, scope), level in self.shown.items():
+            self.table.update_cell(scope, op_id, cell(level, theme))
 
     @property
     def table(self) -> DataTable:
@@ -82,7 +92,9 @@ class ImpactPane(Vertical):
             for scope, level in ((OVERALL, res.level), *res.scopes.items()):
                 if self.shown.get((op_id, scope)) != level:
                     self.shown[(op_id, scope)] = level
-                    table.update_cell(scope, op_id, cell(level), update_width=True)
+                    table.update_cell(
+                        scope, op_id, cell(level, self.app.theme_variables), update_width=True
+                    )
         if first:
             # Open on the worst news: the first operation that is not ok.
             worst = next(
@@ -141,7 +153,7 @@ class ImpactPane(Vertical):
             return
         text = Text()
         if not impact.changes_accepted:
-            text.append("No TSB configuration change can be made now.\n", style="bold red")
+            text.append("No TSB configuration change can be made now.\n", style=ERROR)
         hit = [
             s
             for s in impact.scopes
