@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
 from ..shown import ShownStatic
@@ -89,23 +89,32 @@ def help_text() -> Text:
             text.append(what + "\n")
         text.append("\n")
     text.append(
-        "Glyphs: ✅ ok  ⚠ limited  ❌ outage · ✖ down  ◐ affected  ● ok · [x] done  [~] skipped  [!] failed  [#] blocked  🆘 Tetrate support\n",
+        "Glyphs: ✅ ok  ⚠ limited  ❌ outage · ✖ down  ◐ affected  ● ok · [x] done  [~] skipped  [!] failed  [#] blocked  🆘 Tetrate support",
         style="dim",
     )
-    text.append("Esc or ? closes this help.", style="dim")
     return text
+
+
+# Outside the scrolling keys, so it shows without scrolling at any size.
+HINT = "↑ ↓ pgup pgdn scroll · esc or ? closes this help"
 
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
+    HelpScreen > Vertical {
+        width: 90%; max-width: 100; height: 90%; border: thick $accent; background: $surface;
+    }
+    HelpScreen VerticalScroll { height: 1fr; padding: 1 2 0 2; }
+    HelpScreen #help-hint { dock: bottom; height: 1; padding: 0 2; color: $text-muted; }
     """
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield ShownStatic(help_text())
+        with Vertical():
+            yield ShownStatic(HINT, id="help-hint")
+            with VerticalScroll():
+                yield ShownStatic(help_text())
 
     def action_close(self) -> None:
         self.dismiss(None)
