@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import TypeVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Span, Text
 from textual._context import active_app
@@ -103,6 +104,46 @@ def themed(text: Text, variables: dict[str, str]) -> Text:
     return out
 
 
+# Marks at the end of a label that carry meaning and must survive a cut: 🆘 escalation point,
+# 📝 notes, ⚠ destructive, ⏰ an escalation countdown, a checklist's n/m count.
+_KEPT_TAIL = re.compile(r"(?:\s+(?:🆘|📝\S*|⚠ \w+|⏰ .*|\d+/\d+))+\s*$")
+
+
+def fit_label(label: Text, width: int, keep_marks: bool = True) -> Text:
+    """`label` cut at a word boundary with "…" to fit `width` cells, keeping its trailing
+    marks (see `_KEPT_TAIL`) after the ellipsis when they take at most half the width."""
+    if label.cell_len <= width:
+        return label
+    plain = label.plain
+    tail_at = len(plain)
+    found = _KEPT_TAIL.search(plain) if keep_marks else None
+    if found and cell_len(found.group()) <= width // 2:
+        tail_at = found.start()
+    head, tail = label[:tail_at], label[tail_at:]
+    room = width - tail.cell_len - 1  # the ellipsis
+    cut = _word_cut(head.plain, room)
+    out = head[:cut]
+    out.rstrip()
+    out.append("…")
+    out.append_text(tail)
+    return out
+
+
+def _word_cut(plain: str, room: int) -> int:
+    """Where to cut `plain` so what is kept fits `room` cells and ends with a whole word
+    (and without the punctuation before the cut); a first word that does not fit is cut."""
+    end = 0
+    while end < len(plain) and cell_len(plain[: end + 1]) <= room:
+        end += 1
+    if end < len(plain) and plain[end] != " ":
+        space = plain.rfind(" ", 0, end)
+        if space > 0:
+            end = space
+    while end > 0 and plain[end - 1] in " ,;:·—–-/":
+        end -= 1
+    return end
+
+
 def shown_line(value: str | Text) -> Text:
     """One line of literal text: for labels, table cells and options."""
     result = shown(value, multiline=False)
@@ -154,6 +195,18 @@ class ShownTree(Tree[NodeData]):
         return super().process_label(shown_line(label))
 
     def render_label(self, node, base_style, style) -> Text:
-        """The label with its theme colours resolved as it is drawn (so a theme switch,
-        which redraws every line, recolours it)."""
-        return themed(super().render_label(node, base_style, style), theme_variables())
+        """The label as drawn: cut at a word to the width left after the guides (markers such
+        as 🆘 kept), its theme colours resolved now (a theme switch redraws every line)."""
+        label = super().render_label(node, base_style, style)
+        room = self.scrollable_content_region.width - self.label_indent(node)
+        if room > 0:
+            label = fit_label(label, room)
+        return themed(label, theme_variables())
+
+    def label_indent(self, node) -> int:
+        """Columns the guides take before `node`'s label (one `guide_depth` per level)."""
+        depth = 0
+        while node.parent is not None:
+            depth += 1
+            node = node.parent
+        return max(depth - (0 if self.show_root else 1), 0) * self.guide_depth
