@@ -36,6 +36,7 @@ def theme_colour(app, variable: str) -> Color:
 CELLS = [
     ("limited", "2", "warning"),  # the impact table's cells
     ("ok", "2", "success"),
+    ("LIMITED", "2", "warning"),  # the reasons under the table (wrapped paragraphs)
     ("(down)", "1", "error"),  # the components tree: a component marked down
     ("(affected)", "1", "warning"),
     ("FAILED", "3", "error"),  # the checklists tree: a failed step

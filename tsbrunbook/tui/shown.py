@@ -137,11 +137,57 @@ def _word_cut(plain: str, room: int) -> int:
         end += 1
     if end < len(plain) and plain[end] != " ":
         space = plain.rfind(" ", 0, end)
-        if space > 0:
+        token_end = plain.find(" ", end)
+        token = (token_end if token_end >= 0 else len(plain)) - (space + 1)
+        # A word goes whole; a token longer than half the room (an id, a path) is no word a
+        # reader would mistake: what fits of it says more than nothing.
+        if space > 0 and token <= room // 2:
             end = space
     while end > 0 and plain[end - 1] in " ,;:·—–-/":
         end -= 1
     return end
+
+
+class Hanging:
+    """Paragraphs wrapped to the width they are drawn at, each paragraph's continuation lines
+    indented under its text (a hanging indent) instead of flush left; theme colours resolved
+    as drawn. Every paragraph is sanitised as it is added."""
+
+    def __init__(self) -> None:
+        self.paragraphs: list[tuple[Text, int]] = []
+
+    def add(self, text: str | Text, indent: int = 0, style: str = "") -> Hanging:
+        """Add one paragraph; lines after its first start `indent` columns in."""
+        if isinstance(text, str):
+            text = Text(display(text, multiline=True), style=style)
+        self.paragraphs.append((shown_text(text), indent))
+        return self
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(text.plain for text, _ in self.paragraphs)
+
+    def __str__(self) -> str:  # like Text: what it says, unwrapped
+        return self.plain
+
+    def __rich_console__(self, console, options):
+        theme = theme_variables()
+        for text, indent in self.paragraphs:
+            yield from hanging_lines(themed(text, theme), options.max_width, indent, console)
+
+
+def hanging_lines(text: Text, width: int, indent: int, console) -> list[Text]:
+    """`text` wrapped at word boundaries to `width`, lines after the first indented by
+    `indent` (no indent when that would leave too little room)."""
+    if text.cell_len <= width or "\n" in text.plain or width - indent < 12:
+        return [text]
+    first = text.wrap(console, width)[0]
+    rest = text[len(first.plain) :]
+    rest = rest[len(rest.plain) - len(rest.plain.lstrip(" ")) :]
+    lines = [first]
+    for line in rest.wrap(console, width - indent):
+        lines.append(Text(" " * indent, end="\n") + line)
+    return lines
 
 
 def shown_line(value: str | Text) -> Text:

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
-from ..shown import ShownStatic
+from ..shown import Hanging, ShownStatic
 
 KEYS = [
     (
@@ -79,17 +79,23 @@ KEYS = [
 ]
 
 
-def help_text() -> Text:
-    text = Text()
-    text.append("tsbrunbook keys\n\n", style="bold")
+KEY_COLUMN = 18  # "  " and the key, padded: descriptions wrap back to this column
+
+
+def help_text() -> Hanging:
+    text = Hanging()
+    text.add("tsbrunbook keys", style="bold").add("")
     for section, keys in KEYS:
-        text.append(section + "\n", style="bold underline")
+        text.add(section, style="bold underline")
         for key, what in keys:
-            text.append(f"  {key:<16}", style="bold $accent")
-            text.append(what + "\n")
-        text.append("\n")
-    text.append(
-        "Glyphs: ✅ ok  ⚠ limited  ❌ outage · ✖ down  ◐ affected  ● ok · [x] done  [~] skipped  [!] failed  [#] blocked  🆘 Tetrate support",
+            line = Text(f"  {key:<{KEY_COLUMN - 2}}", style="bold $accent")
+            line.append(what)
+            text.add(line, indent=KEY_COLUMN)
+        text.add("")
+    text.add(
+        "Glyphs: ✅ ok  ⚠ limited  ❌ outage · ✖ down  ◐ affected  ● ok · [x] done  [~] skipped"
+        "  [!] failed  [#] blocked  🆘 Tetrate support",
+        indent=8,
         style="dim",
     )
     return text

@@ -13,7 +13,7 @@ from ...domain.impact import Impact
 from ...domain.model import MANAGEMENT_SCOPE, Level, Pack
 from ...domain.text import one_line
 from ..glyphs import ERROR, LEVEL_SHORT, LEVEL_STYLE, level_glyph
-from ..shown import ShownStatic, shown_line, themed
+from ..shown import Hanging, ShownStatic, shown_line, themed
 from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 OVERALL = "overall"
@@ -124,36 +124,41 @@ class ImpactPane(Vertical):
         res = self.impact.operations[op_id]
         level = res.level if scope is None else res.scopes[scope]
         where = "overall" if scope is None else scope_label(scope)
-        text = Text.assemble(
-            (f"{op.title} — {where}: ", "bold"),
-            level_glyph(level),
-            " ",
-            (level.word, LEVEL_STYLE[level]),
-            "\n",
+        # Each paragraph wraps under its own text (hanging indent), never flush left.
+        text = Hanging()
+        text.add(
+            Text.assemble(
+                (f"{op.title} — {where}: ", "bold"),
+                level_glyph(level),
+                " ",
+                (level.word, LEVEL_STYLE[level]),
+            ),
+            indent=2,
         )
         reasons = res.reasons_for(scope)
         if not reasons:
-            text.append(op.description + "\n", style="dim")
-            text.append("Not affected by what is down." if level == Level.OK else "")
+            text.add(op.description, style="dim")
+            if level == Level.OK:
+                text.add("Not affected by what is down.")
         for r in reasons:
             lvl = r.level if scope is None else r.level_in(scope)
-            text.append(f"{level_glyph(lvl)} ")
-            text.append(", ".join(r.components) or "estate", style="bold")
+            line = Text(f"{level_glyph(lvl)} ")
+            line.append(", ".join(r.components) or "estate", style="bold")
             if r.instance:
-                text.append(f"  [{r.instance}]", style="dim")
-            text.append("\n")
+                line.append(f"  [{r.instance}]", style="dim")
+            text.add(line, indent=3)
             if len(r.path) > 1:
-                text.append("   path: " + " → ".join(r.path) + "\n", style="dim")
-            text.append("   " + r.text + "\n")
+                text.add("   path: " + " → ".join(r.path), indent=9, style="dim")
+            text.add("   " + r.text, indent=3)
         self.query_one("#reasons-text", Static).update(text)
 
     def show_summary(self) -> None:
         impact = self.impact
         if impact is None:
             return
-        text = Text()
+        text = Hanging()
         if not impact.changes_accepted:
-            text.append("No TSB configuration change can be made now.\n", style=ERROR)
+            text.add("No TSB configuration change can be made now.", style=ERROR)
         hit = [
             s
             for s in impact.scopes
@@ -162,33 +167,34 @@ class ImpactPane(Vertical):
         ]
         if hit:
             worst = {s: max(r.scopes[s] for r in impact.operations.values()) for s in hit}
-            text.append("Clusters hit: ", style="bold")
-            text.append(
+            line = Text("Clusters hit: ", style="bold")
+            line.append(
                 ", ".join(f"{s} {level_glyph(worst[s]).strip()}" for s in hit[:8])
-                + (f" (+{len(hit) - 8})" if len(hit) > 8 else "")
-                + "\n"
+                + (f" (+{len(hit) - 8})" if len(hit) > 8 else ""),
+                style="not bold",
             )
+            text.add(line, indent=2)
         if impact.queued:
             names = [q.cluster for q in impact.queued]
             shown = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
-            text.append("Changes queue for: ", style="bold")
-            text.append(shown + "\n")
+            line = Text.assemble(("Changes queue for: ", "bold"), shown)
+            text.add(line, indent=2)
         hit = [s for s in impact.services if s.level > Level.OK]
-        text.append("Services: ", style="bold")
+        line = Text("Services: ", style="bold")
         if not impact.services:
-            text.append("none listed in the estate\n", style="dim")
+            line.append("none listed in the estate", style="dim")
         elif not hit:
-            text.append(f"all {len(impact.services)} up\n")
+            line.append(f"all {len(impact.services)} up")
         else:
             for s in hit:
-                text.append(f"{level_glyph(s.level)} {s.name}", style=LEVEL_STYLE[s.level])
-                text.append(f" (down on {', '.join(s.down_clusters)}) ")
+                line.append(f"{level_glyph(s.level)} {s.name}", style=LEVEL_STYLE[s.level])
+                line.append(f" (down on {', '.join(s.down_clusters)}) ")
             up = len(impact.services) - len(hit)
-            text.append(f"· {up} other(s) up\n")
+            line.append(f"· {up} other(s) up")
+        text.add(line, indent=2)
         if self.recent:
-            text.append("Latest:\n", style="bold")
-            for line in self.recent:
-                text.append(
-                    f"  {one_line(line)}\n", style="dim"
-                )  # one line per event, whatever a note holds
+            text.add("Latest:", style="bold")
+            for event in self.recent:
+                # One paragraph per event, whatever a note holds; continuation under the text.
+                text.add(f"  {one_line(event)}", indent=4, style="dim")
         self.query_one("#summary-text", Static).update(text)
