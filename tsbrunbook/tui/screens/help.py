@@ -88,8 +88,7 @@ def help_text() -> Hanging:
     for section, keys in KEYS:
         text.add(section, style="bold underline")
         for key, what in keys:
-            line = Text(f"  {key:<{KEY_COLUMN - 2}}", style="bold $accent")
-            line.append(what)
+            line = Text.assemble(("  " + f"{key:<{KEY_COLUMN - 2}}", "bold $accent"), what)
             text.add(line, indent=KEY_COLUMN)
         text.add("")
     text.add(
