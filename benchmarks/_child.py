@@ -111,7 +111,9 @@ def _same_widgets_app():
         BINDINGS = [
             Binding(k, "bell", d)
             for k, d in zip(
-                "nseiBhq", ("Note", "Skip", "Export", "Incidents", "Brief", "Probe", "Quit")
+                "nseiBhq",
+                ("Note", "Skip", "Export", "Incidents", "Brief", "Probe", "Quit"),
+                strict=True,
             )
         ]
 

@@ -328,7 +328,7 @@ def measure_startup(rounds: int, home: Path) -> list[Row]:
         return f"{number(before)} ms to `App.run()` (interpreter, imports, loading) + {number(after)} ms from `App.run()` to the first frame"
 
     ratio = statistics.median(tsb) / statistics.median(hello)
-    pairs = [t / h for t, h in zip(tsb, hello)]
+    pairs = [t / h for t, h in zip(tsb, hello, strict=True)]
     same = [t for _, t in times["widgets"]]
     return [
         Row(
@@ -366,7 +366,7 @@ def measure_startup(rounds: int, home: Path) -> list[Row]:
             "start-up ratio tsbrunbook / same-widgets Textual app",
             "demo",
             "×",
-            [t / s for t, s in zip(tsb, same)],
+            [t / s for t, s in zip(tsb, same, strict=True)],
             None,
             value=statistics.median(tsb) / statistics.median(same),
             note="information, no budget: what tsbrunbook adds over the framework for the same screen",

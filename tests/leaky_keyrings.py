@@ -17,13 +17,15 @@ ENV = "TSBRUNBOOK_TEST_SECRETS"
 
 
 def _values() -> dict[str, str]:
-    return json.loads(os.environ.get(ENV) or "{}")
+    values = json.loads(os.environ.get(ENV) or "{}")
+    assert isinstance(values, dict)
+    return values
 
 
 class EnvKeyring(KeyringBackend):
     """Read-only: the values of TSBRUNBOOK_TEST_SECRETS."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def get_password(self, service: str, username: str) -> str | None:
         return _values().get(username)
@@ -38,7 +40,7 @@ class EnvKeyring(KeyringBackend):
 class LeakyRuntimeKeyring(KeyringBackend):
     """Every call fails with RuntimeError carrying the secret (the one stored, or the one given)."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
     error: type[Exception] = RuntimeError
 
     def get_password(self, service: str, username: str) -> str | None:

@@ -9,7 +9,7 @@ from keyring.errors import PasswordDeleteError
 class MemoryKeyring(KeyringBackend):
     """Secrets in a dict, gone with the test. High priority, so keyring would pick it if asked."""
 
-    priority = 100  # type: ignore[assignment]
+    priority = 100
 
     def __init__(self) -> None:
         super().__init__()

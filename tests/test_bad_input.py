@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DATA, run_process
+from tests.conftest import DATA, Result, run_process
 
 
-def one_error_line(result) -> str:
+def one_error_line(result: Result) -> str:
     assert result.rc == 2, (result.rc, result.out, result.err)
     assert "Traceback" not in result.err
     lines = result.err.strip().splitlines()

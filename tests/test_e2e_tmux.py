@@ -209,3 +209,113 @@ def test_osc52_note_does_not_reach_the_tmux_clipboard(isolated_home, tmp_path):
         assert note_shown, "the note (or the text after its escape sequences) never showed"
     finally:
         term.close()
+
+
+def test_clearing_the_filter_leaves_space_on_the_same_component(isolated_home, tmp_path):
+    """`/management plane`, enter, space, esc, space: both spaces act on the management plane
+    (down, then up again); nothing else, the management cluster least of all, is ever marked."""
+    tmux = tmux_or_skip()
+    env = {"TSBRUNBOOK_HOME": str(isolated_home), "TSBRUNBOOK_EXPORT_DIR": str(tmp_path)}
+    term = Terminal(tmux, env)
+    try:
+        term.wait_for("Components")
+        term.wait_for("Mark down/up")
+        term.keys("/")
+        term.wait_until(
+            lambda s: "filter components" in s and "Mark down/up" not in s,
+            "the filter never took the focus",
+        )
+        term.keys("-l", "management plane")
+        term.wait_until(
+            lambda s: "Management plane" in pane_of(s) and "eu-west" not in pane_of(s),
+            "the filter never applied",
+        )
+        term.keys("Enter")
+        term.wait_for("Mark down/up")
+        term.keys("Space")
+        term.wait_for("✖ Management plane (down)")
+        term.keys("Escape")
+        term.wait_until(
+            lambda s: "eu-west" in pane_of(s) and "Mark down/up" in s,
+            "the filter was never cleared",
+        )
+        term.keys("Space")
+        term.wait_until(
+            lambda s: "Management plane" in pane_of(s) and "(down)" not in pane_of(s),
+            "the second space did not bring the management plane up",
+        )
+        term.keys("q")
+        term.wait_for("EXITED-0")
+    finally:
+        term.close()
+    listing = run_process("incident", "list", "--format", "json", env=env)
+    assert listing.rc == 0, listing.err
+    (incident,) = json.loads(listing.out)
+    shown = run_process("incident", "show", incident["id"], "--format", "json", env=env)
+    assert shown.rc == 0, shown.err
+    data = json.loads(shown.out)
+    assert data["down"] == []
+    marks = [
+        (e["type"], e["data"]["components"])
+        for e in data["timeline"]
+        if e["type"] in ("down", "up")
+    ]
+    assert marks == [("down", ["management-plane"]), ("up", ["management-plane"])]
+
+
+def step_commands(incident: str) -> set[str]:
+    """What `c` may copy in this incident: each step's commands, as the checklists pane joins
+    them (one text per step that has commands)."""
+    from tsbrunbook.domain import template
+    from tsbrunbook.domain.incident import checklists
+    from tsbrunbook.tui.widgets.checklists import ChecklistsPane
+    from tsbrunbook.workspace import Workspace
+
+    with Workspace() as workspace:
+        session = workspace.open(incident)
+        texts = set()
+        for view in checklists(session.state, session.engine, session.impact()):
+            for step in view.steps:
+                cluster = ChecklistsPane.cluster_of(step)
+                lines = template.commands(step.step, session.engine.estate, cluster)
+                if lines:
+                    texts.add("\n".join(lines))
+        return texts
+
+
+def test_copy_reaches_tmux_buffer_under_set_clipboard_external(isolated_home, tmp_path):
+    """tmux's default `set-clipboard external` drops the app's OSC 52: `c` must still put the
+    step's commands into tmux's buffer (and say so)."""
+    tmux = tmux_or_skip()
+    env = {"TSBRUNBOOK_HOME": str(isolated_home), "TSBRUNBOOK_EXPORT_DIR": str(tmp_path)}
+    started = run_process("incident", "start", "copy under tmux", env=env)
+    assert started.rc == 0, started.err
+    incident = started.out.split()[-1]
+    marked = run_process("incident", "down", incident, "edge-control-plane/eu-west", env=env)
+    assert marked.rc == 0, marked.err
+    expected = step_commands(incident)
+    assert expected, "the checklist has no step with commands"
+    term = Terminal(tmux, env, options=("set-clipboard external",))
+    try:
+        assert term.run("show-options", "-gv", "set-clipboard").strip() == "external"
+        term.wait_for("Mark down/up")
+        term.keys("3")
+        term.wait_for("Copy cmd")  # the checklists tree has the focus
+        copied = ""
+        for _ in range(20):  # down the checklist to the first step with commands
+            term.keys("c")
+            term.wait_until(
+                lambda s: bool(buffers(term)) or "no command to copy" in s,
+                "c neither copied nor said why",
+            )
+            if buffers(term):
+                # The newest buffer (a `c` still on its way may add one: each is one step's).
+                copied = term.run("show-buffer")
+                break
+            term.keys("Down")
+        assert copied in expected, f"the tmux buffer holds {copied!r}"
+        term.wait_until(lambda s: "tmux buffer" in s, "the toast never said how it was copied")
+        term.keys("q")
+        term.wait_for("EXITED-0")
+    finally:
+        term.close()

@@ -84,7 +84,7 @@ def test_fast_engine_matches_the_plain_rules(pack, estate, n_clusters, embedded,
             result = impact.operations[op.id]
             assert result.level == overall, (down, op.id)
             assert list(result.scopes.items()) == list(scopes.items()), (down, op.id)
-        queued = {}
+        queued: dict[str, list[str]] = {}
         for m in matched:
             mode = m.scenario.queues_changes
             for c in engine.clusters:
@@ -93,7 +93,7 @@ def test_fast_engine_matches_the_plain_rules(pack, estate, n_clusters, embedded,
         assert [(q.cluster, list(q.because)) for q in impact.queued] == [
             (c, queued[c]) for c in engine.clusters if c in queued
         ]
-        for svc, status in zip(engine.estate.services, impact.services):
+        for svc, status in zip(engine.estate.services, impact.services, strict=True):
             gone = tuple(c for c in svc.clusters if component_id(entry, c) in impact.effective_down)
             want = (
                 Level.OK

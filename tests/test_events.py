@@ -27,6 +27,7 @@ GOOD = {
     },
     EventType.CHAT: {"enabled": True},
     EventType.CLOSED: {},
+    EventType.RENAMED: {"title": "Checkout slow in eu-west"},
     EventType.EXERCISE_CLOCK: {"action": "speed", "offset": 300.5, "running": True, "speed": 2},
     EventType.EXERCISE_INJECT: {"inject": "db-down", "message": "PostgreSQL is gone"},
     EventType.EXERCISE_PREDICTION: {"inject": "db-down", "levels": {"config": "outage"}},
@@ -43,6 +44,7 @@ WRONG = [
     (EventType.TIMER_EXPIRED, {"deadline": "x"}, "a timer-expired event without 'instance'"),
     (EventType.CHAT, {"enabled": "yes"}, "'enabled' of a chat event cannot be a string"),
     (EventType.CLOSED, [], "its data is a list, not a JSON object"),
+    (EventType.RENAMED, {"title": None}, "'title' of a renamed event cannot be null"),
     (EventType.EXERCISE_CLOCK, {"action": "start", "running": True}, "without 'offset'"),
     (EventType.EXERCISE_INJECT, {"inject": None}, "'inject' of a exercise-inject event cannot"),
     (EventType.EXERCISE_PREDICTION, {"inject": "i", "levels": {"a": 1}}, "'levels' of a"),
@@ -56,6 +58,7 @@ def test_every_type_has_a_good_and_a_wrong_case():
 @pytest.mark.parametrize("type_", list(GOOD))
 def test_good_data_decodes_to_its_payload_and_encodes_back_unchanged(type_):
     payload = decode(type_, GOOD[type_])
+    assert isinstance(payload, ev.Payload)
     assert payload.TYPE is type_ and type(payload) is ev.PAYLOADS[type_]
     assert encode(payload) == GOOD[type_]
     # byte-compatible with the store's JSON (sorted keys, as `_dump` writes it)
@@ -72,17 +75,22 @@ def test_a_wrong_shape_is_refused_with_its_reason(type_, data, reason):
 
 def test_typed_fields():
     step = decode(EventType.STEP, {"ref": "r", "state": "failed", "note": None})
+    assert isinstance(step, ev.StepChanged)
     assert (step.ref, step.state, step.note) == ("r", "failed", None)
     down = decode(EventType.DOWN, {"components": ["a", "b"]})
+    assert isinstance(down, ev.Down)
     assert down.components == ("a", "b")
     note = decode(EventType.NOTE, {"text": "t"})
+    assert isinstance(note, ev.Note)
     assert (note.ref, note.gap) == (None, False) and encode(note) == {"text": "t"}
     started = decode(EventType.STARTED, {"title": "T", "pack_version": "1", "estate_file": None})
+    assert isinstance(started, ev.Started)
     assert started.kind == "incident" and started.extra == {"pack_version": "1"}
 
 
 def test_other_keys_are_free_and_unknown_types_are_kept():
-    assert decode(EventType.NOTE, {"text": "t", "writer": 3}).text == "t"
+    note = decode(EventType.NOTE, {"text": "t", "writer": 3})
+    assert isinstance(note, ev.Note) and note.text == "t"
     other = decode("from-a-newer-version", {"anything": [1]})
     assert isinstance(other, ev.Unknown) and other.type == "from-a-newer-version"
     assert encode(other) == {"anything": [1]}

@@ -50,7 +50,7 @@ def test_all_24_cells_in_one_real_process():
         result = run_process("impact", "--down", component, "--format", "json")
         assert result.rc == 0, result.err
         data = json.loads(result.out)
-        for op, level in zip(OPS, levels):
+        for op, level in zip(OPS, levels, strict=True):
             assert data["operations"][op]["level"] == level
             cells += 1
     assert cells == 24

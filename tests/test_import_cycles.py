@@ -10,6 +10,7 @@ happens to be in `sys.modules`.
 from __future__ import annotations
 
 import ast
+import itertools
 import textwrap
 from pathlib import Path
 
@@ -147,7 +148,7 @@ def _circle_through(group: list[str], graph: dict[str, dict[str, int]]) -> list[
 
 
 def describe(circle: list[str], graph: dict[str, dict[str, int]]) -> str:
-    steps = [f"{a} (line {graph[a][b]}) → {b}" for a, b in zip(circle, circle[1:])]
+    steps = [f"{a} (line {graph[a][b]}) → {b}" for a, b in itertools.pairwise(circle)]
     return "; ".join(steps)
 
 

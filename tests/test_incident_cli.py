@@ -6,11 +6,12 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_process
+from tests.conftest import Result, run_process
 from tests.test_bad_input import one_error_line
 from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.store import SCHEMA_VERSION
@@ -19,7 +20,9 @@ WC = "workload-cluster-failure@eu-west/recovery"
 ID_RE = re.compile(r"INC-\d{8}-\d{3}")
 
 
-def start(cli, title="Checkout errors in eu-west", *extra) -> str:
+def start(
+    cli: Callable[..., Result], title: str = "Checkout errors in eu-west", *extra: str
+) -> str:
     result = cli("incident", "start", title, *extra)
     assert result.rc == 0, result.err
     assert ID_RE.fullmatch(result.out.strip()), result.out  # the id and nothing else

@@ -75,7 +75,7 @@ def tasks(tokens: list[Token]) -> list[tuple[bool, str]]:
     for i, t in enumerate(tokens):
         if t.type == "list_item_open" and "task-list-item" in str(t.attrs.get("class", "")):
             inline = next(x for x in tokens[i:] if x.type == "inline")
-            box = next(c for c in inline.children if c.type == "html_inline")
+            box = next(c for c in inline.children or [] if c.type == "html_inline")
             out.append(('checked="checked"' in box.content, plain(inline).strip()))
     return out
 
@@ -281,10 +281,10 @@ def test_full_lists_every_step_with_its_commands(incident, engine):
     assert [(r[0], r[4]) for r in raised] == [(ENGAGE, "CASE-42 | urgent")]
     compact = incident_markdown(incident.state, engine, now=LATER)
 
-    def worked(markdown: str) -> str:
+    def worked_steps(markdown: str) -> str:
         return markdown.split("\n## Worked steps")[1].split("\n## Timeline")[0]
 
-    assert worked(text) == worked(compact)  # the same worked steps and notes
+    assert worked_steps(text) == worked_steps(compact)  # the same worked steps and notes
     assert tables(summary(tokens)) == tables(summary(parse(compact)))  # the same summary tables
 
 

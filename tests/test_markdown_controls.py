@@ -10,6 +10,7 @@ from tests.conftest import run_process
 from tsbrunbook.domain import markdown as md
 from tsbrunbook.domain.brief import support_brief
 from tsbrunbook.domain.export import checklist_markdown
+from tsbrunbook.domain.incident import IncidentSession
 from tsbrunbook.domain.incident_markdown import incident_markdown
 from tsbrunbook.domain.runbooks.paths import runbooks_dir
 from tsbrunbook.workspace import Workspace
@@ -47,7 +48,7 @@ def test_helpers_drop_control_characters():
     assert md.inline("a\x1b]0;x\x07b") == "ab"
 
 
-def hostile_incident() -> Workspace:
+def hostile_incident() -> IncidentSession:
     s = Workspace().start(HOSTILE)
     s.mark_down(["management-plane", "workload-cluster/eu-west"])
     s.set_step(f"{MP}/recovery/check-mp-pods", "fail", HOSTILE)

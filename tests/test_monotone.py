@@ -55,7 +55,7 @@ def test_one_more_failure_never_improves_anything(pack, estate, case):
             assert res.level >= old.level, (down, op)
             for scope, level in res.scopes.items():
                 assert level >= old.scopes[scope], (down, op, scope)
-        for old_svc, new_svc in zip(before.services, after.services):
+        for old_svc, new_svc in zip(before.services, after.services, strict=True):
             assert new_svc.level >= old_svc.level
         assert before.effective_down <= after.effective_down
         before = after

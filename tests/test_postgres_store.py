@@ -37,7 +37,7 @@ def store(pg_store_factory):  # noqa: F811
     return pg_store_factory()
 
 
-def database_of(store: PostgresStore) -> str:
+def database_of(store: IncidentStore) -> str:
     return store.location.rsplit("/", 1)[1]
 
 
@@ -283,8 +283,10 @@ def writers(url: str, incident: str, processes: int, count: int, creates: int = 
         for n in range(processes)
     ]
     for proc in procs:
+        assert proc.stdout is not None and proc.stderr is not None
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
     for proc in procs:  # all connected: let them go at once
+        assert proc.stdin is not None
         proc.stdin.write("go\n")
         proc.stdin.flush()
     return procs
@@ -345,7 +347,7 @@ def test_appends_in_flight_survive_a_server_restart(pg_server, store):  # noqa: 
     assert len(recorded) == len(set(recorded)), "an append was recorded twice"
     for n, seq in acked.items():
         assert events[seq - 1].data == {"n": n, "text": "x"}
-    for n, message in failed:  # a failure says so in one line, and is at most recorded once
+    for _n, message in failed:  # a failure says so in one line, and is at most recorded once
         assert message.startswith(f"incident store unreachable at 127.0.0.1:{pg_server.port}")
         assert "\n" not in message
     assert set(recorded) >= set(acked)
@@ -506,9 +508,11 @@ def test_the_least_privilege_role_of_the_readme_appends_but_cannot_rewrite(pg_se
         assert limited.append(incident, "note", {"text": "allowed"}).seq == 2
         assert limited.create("y", meta=META).startswith("INC-")
         limited.close()
-        with psycopg.connect(pg_server.url(database_of(store), user=role)) as conn:
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute("UPDATE events SET actor = 'mallory'")
+        with (
+            psycopg.connect(pg_server.url(database_of(store), user=role)) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            conn.execute("UPDATE events SET actor = 'mallory'")
     finally:
         admin_sql(pg_server, store, f"DROP OWNED BY {role}")
         with pg_server.admin() as conn:
@@ -554,10 +558,11 @@ def test_store_data_is_json_text_as_written(pg_server, store):  # noqa: F811
     import psycopg
 
     with psycopg.connect(pg_server.url(database_of(store))) as conn:
-        raw = conn.execute(
+        row = conn.execute(
             "SELECT data::text FROM events WHERE incident = %s AND seq = 2", (incident,)
-        ).fetchone()[0]
-    assert raw == json.dumps({"a": "ü", "b": 1}, ensure_ascii=False, sort_keys=True)
+        ).fetchone()
+    assert row is not None
+    assert row[0] == json.dumps({"a": "ü", "b": 1}, ensure_ascii=False, sort_keys=True)
 
 
 @pytest.mark.slow
@@ -568,7 +573,8 @@ def test_twenty_processes_times_fifty_events_across_a_server_restart(pg_server, 
     acked: dict[int, tuple[str, int]] = {}
     lock = threading.Lock()
 
-    def collect(name: str, proc: subprocess.Popen) -> None:
+    def collect(name: str, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
         for line in proc.stdout:
             seq, i = map(int, line.split())
             with lock:

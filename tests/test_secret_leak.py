@@ -58,7 +58,8 @@ def test_no_secret_in_any_file_output_or_log(cli, tmp_path, caplog):
             "incident", "start", "Planted secrets drill", "--estate", str(estate)
         ).out.strip()
         assert run("incident", "chat", incident, "on").rc == 0
-        session = Workspace().open(incident)
+        workspace = Workspace()
+        session = workspace.open(incident)
         notifier = Notifier(session.engine, session.id, timeout=1.0, backoff=0.01)
         notifier.start(session.state)
         session.mark_down(["management-plane"])
@@ -105,7 +106,7 @@ def test_no_secret_in_any_file_output_or_log(cli, tmp_path, caplog):
         )  # the store is open here: its -wal holds the events
         notifier.close()
         failing.close()
-        session.sink.close()
+        workspace.store.close()
         run("incident", "close", incident)
 
     written = {**written_while_open, **files_under(tmp_path)}

@@ -79,9 +79,14 @@ def test_list_as_json_has_no_values(cli, memory_keyring):
 
 
 def test_set_from_a_hidden_prompt_on_a_terminal(cli, monkeypatch, memory_keyring):
-    prompts = []
+    prompts: list[str] = []
+
+    def getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return "p@ss word "
+
     stdin(monkeypatch, "", tty=True)
-    monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "p@ss word ")
+    monkeypatch.setattr("getpass.getpass", getpass)
     result = cli("secret", "set", "tsb-api-password")
     assert result.rc == 0, result.err
     assert prompts == ["Value for tsb-api-password (input hidden): "]

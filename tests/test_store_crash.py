@@ -36,7 +36,7 @@ for n in range(count):
 
 def writer(
     incident: str, name: str, count: int, go: str = "-", pause: float = 0.0
-) -> subprocess.Popen:
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, incident, name, str(count), go, str(pause)],
         stdout=subprocess.PIPE,
@@ -55,6 +55,7 @@ def new_incident() -> str:
 def test_sigkill_mid_write_loses_no_acknowledged_event():
     incident = new_incident()
     proc = writer(incident, "victim", 1_000_000)
+    assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     acknowledged: dict[int, int] = {}
     deadline = time.monotonic() + 30
@@ -91,6 +92,7 @@ def test_two_concurrent_writers_lose_nothing(tmp_path):
     # without it one writer can hold on to the lock for its whole run.
     procs = {name: writer(incident, name, count, go, pause=0.001) for name in ("alpha", "beta")}
     for proc in procs.values():
+        assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
     open(go, "w").close()  # both start appending at once
     acknowledged = {}

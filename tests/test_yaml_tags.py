@@ -3,11 +3,13 @@ never plain data read as if the tag were not there (and never executed)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import Result
 from tests.test_validate import BROKEN, planted
 from tsbrunbook.domain.runbooks.estate import load_estate
 from tsbrunbook.domain.runbooks.paths import demo_estate_path, runbooks_dir
@@ -16,7 +18,7 @@ from tsbrunbook.domain.runbooks.yamlsrc import Source, _parse
 SCENARIO = "workload-cluster-failure.yaml"
 
 
-def problems(cli, path) -> list[str]:
+def problems(cli: Callable[..., Result], path: Path) -> list[str]:
     result = cli("validate", str(path))
     assert result.rc == 2 and "Traceback" not in result.err, result.err
     return result.err.strip().splitlines()[:-1]

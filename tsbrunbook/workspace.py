@@ -255,6 +255,14 @@ class Workspace:
         after = checklists(session.state, session.engine)
         return Marked(event, [v for v in after if v.instance not in before])
 
+    def rename(self, session: IncidentSession, title: str) -> Event | None:
+        """Retitle the incident (a `renamed` event); None if it already has that title."""
+        return session.rename(title)
+
+    def close_incident(self, session: IncidentSession) -> Event:
+        """Close the incident: it takes no more events."""
+        return session.close()
+
     def set_chat(self, session: IncidentSession, enabled: bool) -> Event | None:
         """Switch the incident's chat updates on or off; None if they already were."""
         from .domain.chat import set_chat

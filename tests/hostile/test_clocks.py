@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.hostile.harness import accepted, run_bounded
+from tests.hostile.harness import Bounded, accepted, run_bounded
 from tsbrunbook.domain.clock import SYSTEM_CLOCK, FakeClock
 from tsbrunbook.store import Store
 from tsbrunbook.workspace import Workspace
@@ -140,7 +140,7 @@ def test_identical_marks_fired_at_once_record_one_event():
     """Four alert hooks run `incident down ID X` at the same moment (real processes)."""
     with _store(FakeClock(SYSTEM_CLOCK.wall())) as store:
         incident = Workspace(store=store).start("four hooks").id
-    results = [None] * 4
+    results: dict[int, Bounded] = {}
 
     def hook(i: int) -> None:
         results[i] = run_bounded("incident", "down", incident, CCP)
@@ -150,10 +150,11 @@ def test_identical_marks_fired_at_once_record_one_event():
         t.start()
     for t in threads:
         t.join()
-    for result in results:
+    assert sorted(results) == [0, 1, 2, 3]  # every hook ran to the end
+    for result in results.values():
         accepted(result)
     with _store(FakeClock(SYSTEM_CLOCK.wall())) as store:
         downs = [e for e in store.events(incident) if e.type == "down"]
     assert len(downs) == 1
-    assert sum("marked down" in r.out for r in results) == 1
-    assert sum("already down" in r.out for r in results) == 3
+    assert sum("marked down" in r.out for r in results.values()) == 1
+    assert sum("already down" in r.out for r in results.values()) == 3

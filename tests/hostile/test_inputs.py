@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -101,7 +102,7 @@ def test_dev_null_is_a_device_with_a_clean_message():
 def test_dev_stdin_pipe_is_refused():
     # A pipe is read once and gone: the incident keeps the estate text, but reloads and `validate`
     # re-read the path. Refused with a hint to save it to a file.
-    refused(components("/dev/stdin", stdin=open(DEMO, "rb").read()), "/dev/stdin", "FIFO")
+    refused(components("/dev/stdin", stdin=Path(DEMO).read_bytes()), "/dev/stdin", "FIFO")
 
 
 def test_dev_stdin_redirected_from_a_file_is_read():
@@ -356,7 +357,7 @@ EXERCISE_POINTS = {
 
 @pytest.mark.parametrize("points", EXERCISE_POINTS.values(), ids=EXERCISE_POINTS.keys())
 def test_exercise_points(tmp_path, points):
-    original = open(CASCADE, encoding="utf-8").read()
+    original = Path(CASCADE).read_text(encoding="utf-8")
     line = line_of(original, "points: ")
     text = re.sub(r"points: \d+", f"points: {points}", original, count=1)
     first_problem(
@@ -367,7 +368,7 @@ def test_exercise_points(tmp_path, points):
 
 
 def test_exercise_huge_offset(tmp_path):
-    original = open(CASCADE, encoding="utf-8").read()
+    original = Path(CASCADE).read_text(encoding="utf-8")
     line = line_of(original, 'at: "01:00"')
     text = original.replace('at: "01:00"', 'at: "99999999999999999999:00:00"', 1)
     first_problem(
@@ -377,7 +378,7 @@ def test_exercise_huge_offset(tmp_path):
 
 
 def test_exercise_huge_duration(tmp_path):
-    original = open(CASCADE, encoding="utf-8").read()
+    original = Path(CASCADE).read_text(encoding="utf-8")
     line = line_of(original, "duration: 45m")
     text = original.replace("duration: 45m", "duration: 99999999999999999999999h", 1)
     first_problem(

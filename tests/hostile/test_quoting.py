@@ -67,7 +67,7 @@ def test_a_hostile_context_stays_one_argument(tmp_path, sentinel_commands, value
     mgmt_value = value.replace("gke", "mgmt", 1)
     commands = rendered(tmp_path, value, mgmt_value)
     assert len(commands) == len(sentinel_commands)
-    for hostile, safe in zip(commands, sentinel_commands):
+    for hostile, safe in zip(commands, sentinel_commands, strict=True):
         expected = [
             word.replace(CLUSTER_SENTINEL, value).replace(MGMT_SENTINEL, mgmt_value)
             for word in shlex.split(safe)

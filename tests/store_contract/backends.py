@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg_server import PgServer
 from tsbrunbook.domain.clock import Clock
 from tsbrunbook.store import IncidentStore, Store
 
@@ -47,7 +48,7 @@ def damage_sqlite(location: str, incident: str, seq: int) -> None:
 def prepare_postgres(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh database (from the migrated template) on the session's throwaway server,
     dropped after the test."""
-    server = request.getfixturevalue("pg_server")
+    server: PgServer = request.getfixturevalue("pg_server")
     name = server.new_database()
     request.addfinalizer(lambda: server.drop_database(name))
     return server.url(name)

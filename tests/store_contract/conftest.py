@@ -44,6 +44,6 @@ def store_factory(request, tmp_path):
 
 
 @pytest.fixture
-def store(store_factory) -> IncidentStore:
+def store(store_factory: StoreFactory) -> IncidentStore:
     """A store, empty at the start of the test."""
     return store_factory()

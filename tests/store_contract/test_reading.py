@@ -92,3 +92,11 @@ def test_the_start_event_alone(store_factory):
     store_factory.damage(store, incident, 2)
     start = store.start_event(incident)
     assert start is not None and start.data["estate_file"] == "/estates/prod.yaml"
+
+
+def test_summaries_show_the_latest_title_after_a_rename(store):
+    incident = store.create("first title")
+    store.append(incident, "renamed", {"title": "second title"})
+    store.append(incident, "renamed", {"title": "third title"})
+    (summary,) = store.summaries()
+    assert summary.title == "third title"

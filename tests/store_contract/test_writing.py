@@ -23,8 +23,10 @@ UNKNOWN = "INC-19990101-001"
 def test_implements_the_protocol_and_says_where_it_is(store_factory):
     store = store_factory()
     assert isinstance(store, IncidentStore)
-    assert isinstance(store.location, str) and store.location
-    assert isinstance(store.schema_version, int) and store.schema_version >= 1
+    assert isinstance(store.location, str)
+    assert store.location
+    assert isinstance(store.schema_version, int)
+    assert store.schema_version >= 1
     again = store_factory()
     assert (again.location, again.schema_version) == (store.location, store.schema_version)
 

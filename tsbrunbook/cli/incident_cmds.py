@@ -1,4 +1,4 @@
-"""`tsbrunbook incident …`: start, list, mark down/up, work steps, notes, show, export, close.
+"""`tsbrunbook incident …`: start, list, mark down/up, work steps, notes, show, export, rename, close.
 
 Every change is appended to the event store (durably) before the command prints anything, so
 an alert hook or a script can drive an incident one command at a time. An incident keeps the
@@ -141,6 +141,15 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     a.add_argument("id", metavar="ID", help="incident id")
     a.set_defaults(func=cmd_close)
 
+    a = isub.add_parser(
+        "rename",
+        help="give the incident a new title (the timeline keeps the old one)",
+        description="Retitle the incident. The rename is an event: the timeline keeps both titles.",
+    )
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("title", metavar="TITLE", help="the new title")
+    a.set_defaults(func=cmd_rename)
+
 
 # ---------------------------------------------------------------------------------------------
 # Commands
@@ -251,6 +260,16 @@ def cmd_close(args: argparse.Namespace, workspace: Workspace) -> int:
     # `0s ⚠` if the clock went back
     length = span(state.started_at, event.at) if state.started_at else duration(0)
     out(_said(sess, event, f"closed after {length}"))
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace, workspace: Workspace) -> int:
+    sess = open_incident(workspace, args.id)
+    event = workspace.rename(sess, args.title)
+    if event is None:
+        out(f"{sess.id}: already titled “{one_line(sess.state.title, 80)}” (nothing recorded)")
+        return 0
+    out(_said(sess, event, f"renamed to “{one_line(sess.state.title, 80)}”"))
     return 0
 
 

@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..domain.errors import UserError
@@ -63,11 +64,14 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     a.set_defaults(func=cmd_delete)
 
 
-def _keep_extras(base: type) -> type:
+def _keep_extras(base: type[argparse.ArgumentParser]) -> type[argparse.ArgumentParser]:
     """A parser class whose unknown arguments land in `rest` instead of an error that prints them."""
 
+    # A base chosen at run time (the CLI's own parser class) is beyond what mypy can check.
     class KeepExtras(base):  # type: ignore[misc, valid-type]
-        def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        def parse_known_args(
+            self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+        ) -> tuple[argparse.Namespace, list[str]]:
             ns, extras = super().parse_known_args(args, namespace)
             if extras:
                 ns.rest = list(getattr(ns, "rest", None) or []) + list(extras)

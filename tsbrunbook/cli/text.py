@@ -32,7 +32,10 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
             widths[i] = max(widths[i], cell_len(cell))
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c + " " * (w - cell_len(c)) for c, w in zip(cells, widths)).rstrip()
+        # strict=False: a short row leaves its last columns empty.
+        return "  ".join(
+            c + " " * (w - cell_len(c)) for c, w in zip(cells, widths, strict=False)
+        ).rstrip()
 
     out = [line(headers), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]

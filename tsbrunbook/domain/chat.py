@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .event_text import MAX_CHAT_NAMES, TextContext, event_text, names
-from .events import Chat, Down, EventType, Started, Up
+from .events import Chat, Down, EventType, Renamed, Started, Up
 from .impact import ImpactEngine
 from .incident import Event, IncidentSession, IncidentState, assessable
 
@@ -92,6 +92,9 @@ class MessageBuilder:
         if isinstance(p, Started):
             self.title = p.title
             self.started = event.at
+            return None
+        if isinstance(p, Renamed):
+            self.title = p.title  # later messages name the incident as it is called now
             return None
         if isinstance(p, Chat):
             was, self.enabled = self.enabled, p.enabled

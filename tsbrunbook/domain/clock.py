@@ -107,8 +107,8 @@ def as_clock(clock: Clock | Callable[[], datetime] | None) -> Clock:
     if clock is None:
         return SYSTEM_CLOCK
     if hasattr(clock, "wall") and hasattr(clock, "monotonic"):
-        return clock  # type: ignore[return-value]
-    return WallOnlyClock(clock)  # type: ignore[arg-type]
+        return clock
+    return WallOnlyClock(clock)
 
 
 def behind_by(last_event_at: datetime | None, now: datetime) -> float:

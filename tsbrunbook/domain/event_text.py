@@ -33,6 +33,7 @@ from .events import (
     ExerciseInject,
     ExercisePrediction,
     Note,
+    Renamed,
     Started,
     StepChanged,
     TimerExpired,
@@ -188,6 +189,10 @@ def _closed(p: Closed, at: datetime, ctx: TextContext) -> EventText:
     return EventText("closed", "", _phrase("closed"), chat=f"incident closed{took}")
 
 
+def _renamed(p: Renamed, at: datetime, ctx: TextContext) -> EventText:
+    return EventText("renamed", p.title, _phrase(f"renamed: {p.title}"))
+
+
 def _exercise_clock(p: ExerciseClock, at: datetime, ctx: TextContext) -> EventText:
     details = f"{p.action or ''} at {offset(float(p.offset))}".lstrip()
     if p.action == "speed":
@@ -224,6 +229,7 @@ TEXTS: dict[EventType, Callable[[Any, datetime, TextContext], EventText]] = {
     EventType.TIMER_EXPIRED: _timer_expired,
     EventType.CHAT: _chat,
     EventType.CLOSED: _closed,
+    EventType.RENAMED: _renamed,
     EventType.EXERCISE_CLOCK: _exercise_clock,
     EventType.EXERCISE_INJECT: _exercise_inject,
     EventType.EXERCISE_PREDICTION: _exercise_prediction,

@@ -34,6 +34,7 @@ class EventType(StrEnum):
     TIMER_EXPIRED = "timer-expired"
     CHAT = "chat"
     CLOSED = "closed"
+    RENAMED = "renamed"
     EXERCISE_CLOCK = "exercise-clock"
     EXERCISE_INJECT = "exercise-inject"
     EXERCISE_PREDICTION = "exercise-prediction"
@@ -196,6 +197,14 @@ class Closed(Payload):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Renamed(Payload):
+    """The incident's title changed (the `started` event keeps the first one)."""
+
+    TYPE = EventType.RENAMED
+    title: str = stored(TEXT)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExerciseClock(Payload):
     """The exercise clock changed: where it stood (`offset`, exercise seconds), whether it runs."""
 
@@ -247,6 +256,7 @@ PAYLOADS: dict[str, type[Payload]] = {
         TimerExpired,
         Chat,
         Closed,
+        Renamed,
         ExerciseClock,
         ExerciseInject,
         ExercisePrediction,

@@ -54,11 +54,10 @@ class EstateGraph:
             for source, target in self._instances(dep.source, dep.target):
                 hops = [target]
                 if dep.via is not None:
-                    cluster = self.by_id[source].cluster or self.by_id[target].cluster
-                    hops.insert(
-                        0,
-                        component_id(dep.via, cluster if self.kinds[dep.via].per_cluster else None),
-                    )
+                    via_cluster = self.by_id[source].cluster or self.by_id[target].cluster
+                    if not self.kinds[dep.via].per_cluster:
+                        via_cluster = None
+                    hops.insert(0, component_id(dep.via, via_cluster))
                 for hop in hops:
                     self.needs[source].append((hop, dep.channel))
                     self.dependents[hop].append((source, dep.channel))
@@ -156,7 +155,7 @@ class EstateGraph:
         while frontier:
             next_frontier: list[str] = []
             next_causes: list[str] = []
-            for cid, cause in zip(frontier, causes):
+            for cid, cause in zip(frontier, causes, strict=True):
                 for dependent in hit[cid]:
                     if dependent not in down and dependent not in affected:
                         affected[dependent] = cause
@@ -249,11 +248,11 @@ class EstateGraph:
 
     # -----------------------------------------------------------------------------------------
 
-    def to_networkx(self) -> nx.MultiDiGraph:
+    def to_networkx(self) -> nx.MultiDiGraph[str]:
         """The whole estate as a networkx graph: `hosts` and dependency edges (with channels)."""
         import networkx as nx
 
-        g = nx.MultiDiGraph()
+        g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         for comp in self.components:
             g.add_node(comp.id, kind=comp.kind, cluster=comp.cluster, title=comp.title)
         for host, children in self.hosted.items():

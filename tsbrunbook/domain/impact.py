@@ -322,7 +322,7 @@ class ImpactEngine:
         affected: dict[str, Level] = {}  # cluster → the worst `affected` of its scenarios
         others: dict[str, Level] = {}  # cluster → the worst `other-clusters` of its scenarios
         reasons = []
-        for m, c in zip(matched, contributions):
+        for m, c in zip(matched, contributions, strict=True):
             if c is None:
                 continue
             if c.management is not None and c.management > management:
@@ -407,7 +407,9 @@ class ImpactEngine:
         for index in touched:
             svc = self.estate.services[index]
             gone = tuple(
-                c for c, cid in zip(svc.clusters, self._service_entries[index]) if cid in effective
+                c
+                for c, cid in zip(svc.clusters, self._service_entries[index], strict=True)
+                if cid in effective
             )
             level = (
                 Level.OK

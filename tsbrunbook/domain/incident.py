@@ -21,6 +21,7 @@ from .events import (
     Escalation,
     Note,
     Payload,
+    Renamed,
     Started,
     StepChanged,
     StepStatus,
@@ -193,6 +194,8 @@ class IncidentState:
             st.escalations.append(Raised(event.at, p.case or "", event.actor))
         elif isinstance(p, Closed):
             self.closed_at = event.at
+        elif isinstance(p, Renamed):
+            self.title = p.title
 
     @property
     def last_at(self) -> datetime | None:
@@ -490,6 +493,17 @@ class IncidentSession:
 
     def close(self) -> Event:
         return self._append(Closed())
+
+    def rename(self, title: str) -> Event | None:
+        """Give the incident a new title (whitespace collapsed); None (nothing recorded) if it
+        already has that title. The timeline keeps the old one."""
+        self.ensure_open()
+        title = " ".join(title.split())
+        if not title:
+            raise UserError("the title is empty", "say in a few words what is happening")
+        return self.record_if_changed(
+            lambda state: None if state.title == title else Renamed(title=title)
+        )
 
     def record(self, payload: Payload, expect_last: int | None = None) -> Event:
         """Append an event of another kind (timer expiry, exercise events) through the same checks.

@@ -60,6 +60,7 @@ ACTION_WORDS: dict[str, tuple[str, str]] = {
     EventType.TIMER_EXPIRED: ("timer expiry", "timer expiries"),
     EventType.CHAT: ("chat switch", "chat switches"),
     EventType.CLOSED: ("close", "closes"),
+    EventType.RENAMED: ("rename", "renames"),
     EventType.EXERCISE_CLOCK: ("clock change", "clock changes"),
     EventType.EXERCISE_INJECT: ("inject", "injects"),
     EventType.EXERCISE_PREDICTION: ("prediction", "predictions"),

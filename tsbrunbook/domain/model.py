@@ -274,11 +274,17 @@ class Estate:
         return next(c for c in self.clusters if c.name == name)
 
     def fact(self, name: str) -> bool | None:
-        """A readiness fact by its dotted name (`postgres.backups`, `iam_signing_key_backup`)."""
+        """A readiness fact by its dotted name (one of READINESS_FACTS: `postgres.backups`,
+        `iam_signing_key_backup` …)."""
         if name == "iam_signing_key_backup":
             return self.iam_signing_key_backup
         store, _, attr = name.partition(".")
-        return getattr(self.datastores[store], attr)
+        datastore = self.datastores[store]
+        if attr == "redundant":
+            return datastore.redundant
+        if attr == "backups":
+            return datastore.backups
+        raise KeyError(f"not a readiness fact: {name}")
 
 
 READINESS_FACTS = (

@@ -27,7 +27,15 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from http.client import _DataType
+    from socket import _Address
+
+    from _typeshed import WriteableBuffer
 
 USER_AGENT = "tsbrunbook"
 MAX_BODY = 64 * 1024
@@ -70,7 +78,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect is reported, not followed: a webhook or status URL that moves is misconfigured,
     and following it would send the body (and basic auth) somewhere we were not told to."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -86,7 +102,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buffer: WriteableBuffer, /) -> int | None:
         self._sock.settimeout(_remaining(self._deadline))
         return self._raw.readinto(buffer)
 
@@ -110,6 +126,7 @@ class _DeadlineResponse(http.client.HTTPResponse):
     def __init__(
         self, sock: socket.socket, *args: object, deadline: float, **kwargs: object
     ) -> None:
+        # HTTPResponse only calls sock.makefile("rb"); typeshed asks for a real socket.
         super().__init__(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
 
 
@@ -121,25 +138,29 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def _resolve(host: str, port: int, deadline: float) -> list:
+_AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, "_Address"]
+
+
+def _resolve(host: str, port: int, deadline: float) -> list[_AddrInfo]:
     """getaddrinfo, which no socket timeout covers (a dead resolver), bounded by the deadline.
     The lookup runs in a daemon thread: if it outlives the deadline it is abandoned, not waited for."""
-    found: dict[str, object] = {}
+    infos: list[_AddrInfo] = []
+    errors: list[OSError] = []
 
     def lookup() -> None:
         try:
-            found["infos"] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+            infos.extend(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
         except OSError as exc:
-            found["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=lookup, name="tsbrunbook-resolve", daemon=True)
     thread.start()
     thread.join(_remaining(deadline))
     if thread.is_alive():
         raise TimeoutError("timed out")
-    if "error" in found:
-        raise found["error"]  # type: ignore[misc]
-    return found["infos"]  # type: ignore[return-value]
+    if errors:
+        raise errors[0]
+    return infos
 
 
 def _connect(
@@ -165,31 +186,26 @@ def _connect(
     raise error or OSError("no address to connect to")
 
 
-class _DeadlineMixin:
+class _DeadlineHTTPConnection(http.client.HTTPConnection):
     """An http.client connection whose every step shares one deadline."""
 
-    def _use_deadline(self, deadline: float) -> None:
+    # `kwargs` is whatever urllib's do_open passes on (timeout, and for HTTPS context).
+    def __init__(self, host: str, *, deadline: float, **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
         self._create_connection = functools.partial(_connect, deadline)
-        self.response_class = functools.partial(_DeadlineResponse, deadline=deadline)
+        # http.client only calls response_class(sock, method=...); typeshed types it as a class.
+        respond = functools.partial(_DeadlineResponse, deadline=deadline)
+        self.response_class = respond  # type: ignore[assignment]
         self._deadline = deadline
 
-    def send(self, data) -> None:  # type: ignore[no-untyped-def]
-        sock = getattr(self, "sock", None)
-        if sock is not None:
-            sock.settimeout(_remaining(self._deadline))  # sendall: one bound for all of it
-        super().send(data)  # type: ignore[misc]
+    def send(self, data: _DataType | str) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(_remaining(self._deadline))  # sendall: one bound for all of it
+        super().send(data)
 
 
-class _DeadlineHTTPConnection(_DeadlineMixin, http.client.HTTPConnection):
-    def __init__(self, host: str, *, deadline: float, **kwargs: object) -> None:
-        super().__init__(host, **kwargs)  # type: ignore[arg-type]
-        self._use_deadline(deadline)
-
-
-class _DeadlineHTTPSConnection(_DeadlineMixin, http.client.HTTPSConnection):
-    def __init__(self, host: str, *, deadline: float, **kwargs: object) -> None:
-        super().__init__(host, **kwargs)  # type: ignore[arg-type]
-        self._use_deadline(deadline)
+class _DeadlineHTTPSConnection(_DeadlineHTTPConnection, http.client.HTTPSConnection):
+    """The same over TLS: HTTPSConnection.connect wraps the socket `_create_connection` made."""
 
 
 class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
@@ -197,7 +213,7 @@ class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
         super().__init__()
         self._deadline = deadline
 
-    def http_open(self, req):  # type: ignore[no-untyped-def]
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(
             functools.partial(_DeadlineHTTPConnection, deadline=self._deadline), req
         )
@@ -206,14 +222,15 @@ class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
 class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
     def __init__(self, deadline: float) -> None:
         # Verified: the platform's trust store, and the certificate must name the host.
-        super().__init__(context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(context=self._tls)
         self._deadline = deadline
 
-    def https_open(self, req):  # type: ignore[no-untyped-def]
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(
             functools.partial(_DeadlineHTTPSConnection, deadline=self._deadline),
             req,
-            context=self._context,
+            context=self._tls,
         )
 
 
@@ -225,7 +242,7 @@ def _opener(deadline: float) -> urllib.request.OpenerDirector:
     )
 
 
-def _read_capped(resp) -> tuple[bytes, bool]:  # type: ignore[no-untyped-def]
+def _read_capped(resp: http.client.HTTPResponse) -> tuple[bytes, bool]:
     """The body in chunks, at most MAX_BODY bytes; whether more was there."""
     chunks: list[bytes] = []
     size = 0

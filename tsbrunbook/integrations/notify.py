@@ -298,7 +298,7 @@ class Notifier:
                 self._attempt = 0
                 self._in_flight_since = None
             return 0.0
-        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        delay = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
         if retry_after is not None:
             delay = min(self.max_backoff, max(delay, retry_after))
         with self._cond:

@@ -12,10 +12,14 @@ its value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..domain.errors import UserError, closest
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 SERVICE = "tsbrunbook"
 
@@ -95,7 +99,7 @@ def config_hint() -> str:
     )
 
 
-def backend() -> Any:
+def backend() -> KeyringBackend:
     """The keyring backend in use; KeyringUnavailable if it cannot store anything."""
     import keyring
 
@@ -124,7 +128,10 @@ def backend_label() -> str:
         return f"none ({exc.message})"
 
 
-def _call(what: str, name: str, fn: Any, *args: Any) -> Any:
+T = TypeVar("T")
+
+
+def _call(what: str, name: str, fn: Callable[..., T], *args: Any) -> T:
     """`fn(SERVICE, name, *args)` on the backend; any failure becomes a fixed message.
 
     A backend's own words are never passed on, whatever it raises (KeyringError or anything

@@ -28,7 +28,7 @@ class CopiedIncident:
 
 
 def _first_difference(a: list[Event], b: list[Event]) -> int:
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):  # one log may be longer
         if x != y:
             return x.seq
     return min(len(a), len(b)) + 1

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -64,8 +64,11 @@ CONNECT_DEFAULTS = {
     "application_name": "tsbrunbook",
 }
 
+T = TypeVar("T")
+
 # Each entry takes the schema from version i to i + 1. Append only: shared databases depend on it.
 # `data` is json (not jsonb): the server guarantees it is JSON and keeps the text as written.
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE incidents (
@@ -313,17 +316,18 @@ class PostgresStore:
             self._conn = self._connect()
         return self._conn
 
-    def _call(self, work: Callable[[psycopg.Connection], Any]) -> Any:
-        """`work(conn)` once; a lost connection becomes _Lost, other failures UserErrors."""
+    def _call(self, work: Callable[[psycopg.Connection, int], T], attempt: int) -> T:
+        """`work(conn, attempt)` once; a lost connection becomes _Lost, other failures
+        UserErrors."""
         conn = self._connection()
         try:
-            return work(conn)
+            return work(conn, attempt)
         except psycopg.Error as exc:
             if _connection_lost(exc, conn):
                 raise _Lost(exc) from None
             raise self._failed(exc) from None
 
-    def _retrying(self, work: Callable[[psycopg.Connection, int], Any]) -> Any:
+    def _retrying(self, work: Callable[[psycopg.Connection, int], T]) -> T:
         """`work(conn, attempt)` until it runs to the end on a live connection, reconnecting
         with backoff for at most `retry_for` seconds. `work` must be safe to run again (an
         append is, through its idempotency key)."""
@@ -334,7 +338,7 @@ class PostgresStore:
             attempt += 1
             with self._lock:
                 try:
-                    return self._call(lambda conn: work(conn, attempt))
+                    return self._call(work, attempt)
                 except _Lost as lost:
                     last: BaseException = lost.cause
                 except UserError as exc:
@@ -388,7 +392,7 @@ class PostgresStore:
                     conn.execute("CREATE TABLE tsbrunbook_schema (version integer NOT NULL)")
                 for statements in MIGRATIONS[version:]:
                     for sql in statements:
-                        conn.execute(sql)  # type: ignore[arg-type]  # our own constant SQL
+                        conn.execute(sql)  # our own constant SQL
                 conn.execute("DELETE FROM tsbrunbook_schema")
                 conn.execute("INSERT INTO tsbrunbook_schema VALUES (%s)", (SCHEMA_VERSION,))
         except pg_errors.InsufficientPrivilege as exc:
@@ -425,7 +429,7 @@ class PostgresStore:
         if self.clock is not None:
             return self.clock.wall()
         row = conn.execute("SELECT clock_timestamp()").fetchone()
-        assert row is not None
+        assert row is not None and isinstance(row[0], datetime)
         return row[0]
 
     def create(
@@ -500,24 +504,23 @@ class PostgresStore:
         def work(conn: psycopg.Connection, attempt: int) -> Event:
             # One round trip: lock, decide-and-insert and COMMIT go out together (a pipeline),
             # so the incident's lock is held for the server's work only, not for our network.
-            with conn.pipeline():
-                with conn.transaction():
-                    conn.execute(
-                        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_SPACE, incident)
-                    )
-                    cur = conn.execute(
-                        APPEND_SQL,
-                        {
-                            "incident": incident,
-                            "at": self.clock.wall() if self.clock is not None else None,
-                            "type": type,
-                            "data": payload,
-                            "actor": actor,
-                            "key": key,
-                            "expect": expect_last,
-                            "channel": CHANNEL,
-                        },
-                    )
+            with conn.pipeline(), conn.transaction():
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_SPACE, incident)
+                )
+                cur = conn.execute(
+                    APPEND_SQL,
+                    {
+                        "incident": incident,
+                        "at": self.clock.wall() if self.clock is not None else None,
+                        "type": type,
+                        "data": payload,
+                        "actor": actor,
+                        "key": key,
+                        "expect": expect_last,
+                        "channel": CHANNEL,
+                    },
+                )
             row = cur.fetchone()
             assert row is not None
             known, closed, last, done, *added = row[:9]
@@ -540,7 +543,7 @@ class PostgresStore:
                 )
             raise Conflict(f"incident {incident} changed since seq {expect_last} (now {last})")
 
-        return self._retrying(work)  # type: ignore[no-any-return]
+        return self._retrying(work)
 
     def import_events(self, events: Sequence[Event]) -> int:
         """Add events exactly as given (ids, seq, times, types, data, actors): `store copy`.
@@ -598,7 +601,9 @@ class PostgresStore:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _decode(self, incident: str, seq: int, at: datetime, type_: Any, data: Any, actor: Any):
+    def _decode(
+        self, incident: str, seq: int, at: datetime, type_: Any, data: Any, actor: Any
+    ) -> Event:
         try:
             return decode_event(incident, seq, format_time(at), type_, data, actor)
         except ValueError as exc:
@@ -667,7 +672,12 @@ class PostgresStore:
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 rows = conn.execute(
-                    """SELECT i.id, i.title, i.kind, i.started,
+                    # The title is the latest `renamed` event's, else the first one.
+                    """SELECT i.id,
+                              coalesce((SELECT e.data->>'title' FROM events e
+                                        WHERE e.incident = i.id AND e.type = 'renamed'
+                                        ORDER BY e.seq DESC LIMIT 1), i.title),
+                              i.kind, i.started,
                               (SELECT min(e.at) FROM events e
                                WHERE e.incident = i.id AND e.type = 'closed'),
                               (SELECT count(*) FROM events e WHERE e.incident = i.id)

@@ -498,7 +498,13 @@ class Store:
         checks the other events (DAMAGED_ROW_SQL), and opening the incident decodes each fully."""
         with self._read() as conn:
             rows = conn.execute(
-                """SELECT i.id, i.title, i.kind, i.started,
+                # The title is the latest `renamed` event's, else the one it started with.
+                """SELECT i.id,
+                          coalesce((SELECT json_extract(e.data, '$.title') FROM events e
+                                    WHERE e.incident = i.id AND e.type = 'renamed'
+                                      AND json_valid(e.data)
+                                    ORDER BY e.seq DESC LIMIT 1), i.title),
+                          i.kind, i.started,
                           (SELECT min(e.at) FROM events e WHERE e.incident = i.id AND e.type = 'closed'),
                           (SELECT count(*) FROM events e WHERE e.incident = i.id)
                    FROM incidents i

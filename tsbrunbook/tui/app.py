@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SuspendNotSupported
 from textual.binding import Binding
 from textual.timer import Timer as TextualTimer
 
@@ -24,7 +24,9 @@ from ..domain.incident import IncidentSession, checklists
 from ..domain.text import display
 from ..domain.timefmt import offset
 from ..workspace import Workspace
+from .clipboard import Copied, tmux_load_buffer, under_tmux
 from .commands import RunbookCommands
+from .editor import edit_note
 from .expiries import record_confirmed, timer_key
 from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
@@ -70,6 +72,9 @@ class RunbookApp(App[None]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("n", "note", "Note"),
+        Binding("N", "long_note", "Note in $EDITOR", show=False),
+        Binding("T", "rename", "Rename", show=False),
+        Binding("C", "close_incident", "Close incident", show=False),
         Binding("e", "export", "Export"),
         Binding("i", "incidents", "Incidents"),
         Binding("B", "brief", "Support brief"),
@@ -380,6 +385,8 @@ class RunbookApp(App[None]):
                 "Not a runbook escalation point, but you may still call Tetrate support. "
                 + question
             )
+        pane = self.main.query_one(ChecklistsPane)
+        question = f"Step “{pane.fill(event.view, event.view.step.title)}”: {question}"
 
         def answered(note: str | None) -> None:
             if note is None:
@@ -403,8 +410,26 @@ class RunbookApp(App[None]):
 
     @on(StepTree.CopyRequested)
     def _copy(self, event: StepTree.CopyRequested) -> None:
-        self.copy_to_clipboard(event.text)
-        self.notify("Command copied to the clipboard")
+        self.copy_text(event.text, "Command")
+
+    def copy_text(self, text: str, what: str, before: str = "") -> None:
+        """Copy to the terminal's clipboard (OSC 52, on this thread: it writes to the terminal)
+        and, under tmux, into tmux's buffer in a worker; one toast (`before` + what was done)
+        says which of them happened."""
+        self.copy_to_clipboard(text)
+        if under_tmux():
+            self.load_tmux_buffer(text, what, before)
+        else:
+            self.notify(before + Copied().message(what), timeout=8)
+
+    @work(thread=True, group="clipboard")
+    def load_tmux_buffer(self, text: str, what: str, before: str) -> None:
+        """`tmux load-buffer` off the UI thread, bounded by the clipboard module's timeout."""
+        copied = tmux_load_buffer(text)
+        severity = "information" if copied.tmux else "warning"
+        self.call_from_thread(
+            self.notify, before + copied.message(what), severity=severity, timeout=8
+        )
 
     @on(StepTree.PhaseToggled)
     def _phase(self) -> None:
@@ -436,6 +461,73 @@ class RunbookApp(App[None]):
 
         self.push_screen(
             PromptScreen(f"Note on {target}:", "what you did, saw or decided"), answered
+        )
+
+    def action_long_note(self) -> None:
+        """A note written in `$EDITOR` (the app steps aside meanwhile), on the highlighted step
+        or the incident; what was saved is stored, an empty file records nothing."""
+        pane = self.main.query_one(ChecklistsPane)
+        view = pane.tree.current_step() if self.main.current == 2 else None
+        ref = view.ref if view else None
+        target = f"step “{pane.fill(view, view.step.title)}”" if view else "the incident"
+        try:
+            with self.suspend():
+                text = edit_note(target)
+        except SuspendNotSupported:
+            self.notify("This terminal cannot hand over to an editor: n writes a note here.")
+            return
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        if text:
+            self.act(lambda session: session.add_note(text, ref))
+        else:
+            self.notify("The note was empty: nothing recorded.")
+
+    def action_rename(self) -> None:
+        """Retitle the incident (a `renamed` event: the timeline keeps the old title)."""
+
+        def answered(title: str | None) -> None:
+            if title:
+                self.act(
+                    lambda session: self.workspace.rename(session, title),
+                    lambda event: self.notify(
+                        f"Renamed to “{self.session.state.title}”"
+                        if event
+                        else "The title is unchanged."
+                    ),
+                )
+
+        self.push_screen(
+            PromptScreen(
+                f"New title for {self.session.id} (now “{self.session.state.title}”):",
+                "a few words on what is happening",
+            ),
+            answered,
+        )
+
+    def action_close_incident(self) -> None:
+        """Close the open incident after a confirmation (it then takes no more changes)."""
+        session = self.session
+        if session.state.closed:
+            self.notify(f"{session.id} is already closed.")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.act(
+                    lambda session: self.workspace.close_incident(session),
+                    lambda _event: self.notify(
+                        f"{session.id} closed. i switches to another incident or starts one."
+                    ),
+                )
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Close {session.id} “{session.state.title}”? A closed incident takes no more "
+                "changes (marks, steps, notes)."
+            ),
+            confirmed,
         )
 
     def action_export(self) -> None:
@@ -496,8 +588,7 @@ class RunbookApp(App[None]):
 
         def written(result: tuple[str, str]) -> None:
             text, path = result
-            self.copy_to_clipboard(text)  # on this thread: it writes to the terminal
-            self.notify(f"Exported to {path}", timeout=8)
+            self.copy_text(text, "Brief", f"Support brief written to {path}. ")
 
         self.act(brief, written, kind="read", failed=lambda exc: f"Export failed: {exc}")
 

@@ -113,16 +113,20 @@ def _channels(o: Obj, op_id: str) -> tuple[str, ...]:
 def _check_graph(spec: GraphSpec, src: YamlFile, line: int, lines: dict[str, list[int]]) -> None:
     kind_ids = [k.id for k in spec.kinds]
     host_lines, dep_lines = lines["host"], lines["dep"]
-    report_duplicates(src, [(k.id, ln) for k, ln in zip(spec.kinds, lines["kind"])], "kind")
-    report_duplicates(src, [(o.id, ln) for o, ln in zip(spec.operations, lines["op"])], "operation")
+    report_duplicates(
+        src, [(k.id, ln) for k, ln in zip(spec.kinds, lines["kind"], strict=True)], "kind"
+    )
+    report_duplicates(
+        src, [(o.id, ln) for o, ln in zip(spec.operations, lines["op"], strict=True)], "operation"
+    )
     by_id = {k.id: k for k in spec.kinds}
-    for op, ln in zip(spec.operations, lines["op"]):
+    for op, ln in zip(spec.operations, lines["op"], strict=True):
         if op.entry not in by_id:
             src.problem(
                 ln,
                 f"operation '{op.id}': unknown entry kind '{op.entry}'; {did_you_mean(op.entry, kind_ids)}",
             )
-    for rule, ln in zip(spec.hosts, host_lines):
+    for rule, ln in zip(spec.hosts, host_lines, strict=True):
         for ref in (rule.host, rule.hosted):
             if ref not in by_id:
                 src.problem(
@@ -131,18 +135,24 @@ def _check_graph(spec: GraphSpec, src: YamlFile, line: int, lines: dict[str, lis
                         "; "
                     ),
                 )
-        if rule.host in by_id and rule.hosted in by_id:
-            if by_id[rule.host].per_cluster and not by_id[rule.hosted].per_cluster:
+        if (
+            rule.host in by_id
+            and rule.hosted in by_id
+            and by_id[rule.host].per_cluster
+            and not by_id[rule.hosted].per_cluster
+        ):
+            src.problem(
+                ln,
+                f"hosts entry: a per-cluster kind ({rule.host}) cannot host an estate-wide one ({rule.hosted})",
+            )
+    for dep, ln in zip(spec.dependencies, dep_lines, strict=True):
+        for named in (dep.source, dep.target, dep.via):
+            if named is not None and named not in by_id:
                 src.problem(
                     ln,
-                    f"hosts entry: a per-cluster kind ({rule.host}) cannot host an estate-wide one ({rule.hosted})",
-                )
-    for dep, ln in zip(spec.dependencies, dep_lines):
-        for ref in (dep.source, dep.target, dep.via):
-            if ref is not None and ref not in by_id:
-                src.problem(
-                    ln,
-                    f"dependency: unknown kind '{ref}'; {did_you_mean(ref, kind_ids)}".rstrip("; "),
+                    f"dependency: unknown kind '{named}'; {did_you_mean(named, kind_ids)}".rstrip(
+                        "; "
+                    ),
                 )
     sorter: TopologicalSorter[str] = TopologicalSorter()
     for rule in spec.hosts:
@@ -154,7 +164,7 @@ def _check_graph(spec: GraphSpec, src: YamlFile, line: int, lines: dict[str, lis
         first = next(
             (
                 ln
-                for r, ln in zip(spec.hosts, host_lines)
+                for r, ln in zip(spec.hosts, host_lines, strict=True)
                 if r.host in exc.args[1] and r.hosted in exc.args[1]
             ),
             line,

@@ -6,10 +6,12 @@ did-you-mean hint.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast, overload
 
 from ..errors import did_you_mean
 from .yamlsrc import Node, Source
+
+T = TypeVar("T")
 
 MAX_INT = 2**53  # any whole number we read is far smaller; beyond this, a typo or an attack
 _TYPE_NAMES = {
@@ -44,13 +46,23 @@ class Obj:
         """The line of `key` itself (where a reader looks for it), else of the mapping."""
         return self.key_lines.get(key, self.line)
 
-    def get(self, key: str, kind: type, default: Any = None, required: bool = False) -> Any:
+    @overload
+    def get(
+        self, key: str, kind: type[T], default: None = None, required: bool = False
+    ) -> T | None: ...
+    @overload
+    def get(self, key: str, kind: type[T], default: T, required: bool = False) -> T: ...
+    def get(
+        self, key: str, kind: type[T], default: T | None = None, required: bool = False
+    ) -> T | None:
+        """The value of `key` if it is a `kind` (text is stripped; a plain number read as text is
+        the number as written); a problem at its line, and `default`, otherwise."""
         node = self.node(key)
         if node is None or node.value is None:
             if required and self.ok:
                 self.src.problem(self.line, f"{self.what}: missing required key '{key}'")
             return default
-        value = node.value
+        value: Any = node.value
         if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = node.text if node.text is not None else str(value)  # `version: 1.10` is text
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -59,16 +71,16 @@ class Obj:
                 f"{self.what}: '{key}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, found {_describe(value)}",
             )
             return default
-        if kind is int and abs(value) > MAX_INT:
+        if kind is int and isinstance(value, int) and abs(value) > MAX_INT:
             self.src.problem(
                 node.line, f"{self.what}: '{key}' is {_describe(value)}, too large to mean anything"
             )
             return default
-        if kind is str:
+        if kind is str and isinstance(value, str):
             value = value.strip()
             if required and not value:
                 self.src.problem(node.line, f"{self.what}: '{key}' must not be empty")
-        return value
+        return cast(T, value)  # a `kind`: checked above
 
     def integer(
         self, key: str, low: int, high: int, default: int | None = None, required: bool = False

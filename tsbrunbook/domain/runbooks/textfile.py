@@ -30,7 +30,7 @@ def read_text(path: str) -> str:
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise _problem_error(path, 0, _os_reason(exc))
+        raise _problem_error(path, 0, _os_reason(exc)) from None
     _check_regular(path, info.st_mode)
     try:
         # O_NONBLOCK: if a FIFO took the file's place since the stat, opening it must not wait
@@ -40,13 +40,13 @@ def read_text(path: str) -> str:
             os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0),
         )
     except OSError as exc:
-        raise _problem_error(path, 0, _os_reason(exc))
+        raise _problem_error(path, 0, _os_reason(exc)) from None
     with os.fdopen(fd, "rb") as fh:
         _check_regular(path, os.fstat(fd).st_mode)
         try:
             data = fh.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
-            raise _problem_error(path, 0, f"cannot read: {exc.strerror}")
+            raise _problem_error(path, 0, f"cannot read: {exc.strerror}") from None
     if len(data) > MAX_FILE_BYTES:
         raise _problem_error(
             path,
@@ -56,7 +56,9 @@ def read_text(path: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _problem_error(path, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        raise _problem_error(
+            path, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     return text[1:] if text.startswith("\ufeff") else text  # a byte-order mark is not content
 
 

@@ -10,7 +10,7 @@ Typed access to the parsed mappings is `mapping.Obj`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn, Protocol
 
 import yaml
 
@@ -60,6 +60,17 @@ def parse(text: str, src: Source) -> Node | None:
     return _parse(text, src, _FAST_LOADER or yaml.SafeLoader)
 
 
+class _Mark(Protocol):
+    """A parser's position (yaml.error.Mark, or libyaml's own Mark class)."""
+
+    line: int  # 0-based
+
+
+def _line(mark: _Mark | None) -> int:
+    """The 1-based line of a mark; 0 when the parser gave none."""
+    return mark.line + 1 if mark is not None else 0
+
+
 def _parse(text: str, src: Source, loader: Any) -> Node | None:
     composer = _Composer(src)
     try:
@@ -73,7 +84,7 @@ def _parse(text: str, src: Source, loader: Any) -> Node | None:
             and exc.problem == "exceeded maximum nesting depth"
         ):
             mark = exc.problem_mark or exc.context_mark
-            src.problem(mark.line + 1 if mark else 0, _TOO_DEEP)  # libyaml's limit, above ours
+            src.problem(_line(mark), _TOO_DEEP)  # libyaml's limit, above ours
             return None
         if loader is not yaml.SafeLoader:
             exc = _python_wording(text, exc)
@@ -101,9 +112,7 @@ def _python_wording(text: str, exc: yaml.YAMLError) -> yaml.YAMLError:
 def _syntax_problem(exc: yaml.YAMLError) -> tuple[int, str]:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
-        return (
-            mark.line + 1 if mark else 0
-        ), f"malformed YAML: {exc.problem or exc.context or 'syntax error'}"
+        return _line(mark), f"malformed YAML: {exc.problem or exc.context or 'syntax error'}"
     return 0, f"malformed YAML: {exc}"
 
 
@@ -138,9 +147,11 @@ def _unsupported(tag: str, where: str) -> str:
     return f"unsupported YAML tag '{_show_tag(tag)}'{where}; remove it (only plain text, numbers, true/false, lists and mappings are read)"
 
 
-def _scalar(node: yaml.ScalarNode, src: Source, ctor: yaml.constructor.SafeConstructor) -> Any:
-    """The value of a scalar node; a problem (and the raw text) for unsupported tags or values."""
-    line = node.start_mark.line + 1
+def _scalar(
+    node: yaml.ScalarNode, line: int, src: Source, ctor: yaml.constructor.SafeConstructor
+) -> Any:
+    """The value of a scalar node (at `line`); a problem (and the raw text) for unsupported tags
+    or values."""
     if node.tag == VALUE_TAG and node.style is None:
         return node.value
     if node.tag not in SCALAR_TAGS:
@@ -218,8 +229,8 @@ class _Composer:
                     )
         return root
 
-    def _stop(self, event: Any, message: str) -> None:
-        self.src.problem(event.start_mark.line + 1, message)
+    def _stop(self, event: yaml.Event, message: str) -> NoReturn:
+        self.src.problem(_line(event.start_mark), message)
         raise _Stop
 
     def _spend(self, amount: int, event: Any, alias: str | None = None) -> None:
@@ -236,7 +247,7 @@ class _Composer:
             )
 
     def _start(self, event: Any) -> None:
-        line = event.start_mark.line + 1
+        line = _line(event.start_mark)
         if len(self.stack) >= MAX_DEPTH:
             self._stop(event, _TOO_DEEP)
         self._spend(1, event)
@@ -258,21 +269,20 @@ class _Composer:
 
     def _scalar(self, event: yaml.ScalarEvent) -> Node | None:
         self._spend(1, event)
-        line = event.start_mark.line + 1
+        line = _line(event.start_mark)
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
         frame = self.stack[-1] if self.stack else None
         if frame is not None and frame.expect_key and isinstance(frame.node.value, dict):
-            return self._key(frame, event, tag, line)
+            self._key(frame, event, tag, line)
+            return None
         if event.anchor is not None:
             self._check_anchor(event)
         if tag == STR_TAG:
             return Node(event.value, line)
-        node = yaml.ScalarNode(
-            tag, event.value, event.start_mark, event.end_mark, event.style or None
-        )
-        value = _scalar(node, self.src, self.ctor)
+        node = yaml.ScalarNode(tag, event.value, style=event.style or None)
+        value = _scalar(node, line, self.src, self.ctor)
         # libyaml gives plain scalars the style '', PyYAML None.
         plain_number = (
             not event.style and isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -287,30 +297,27 @@ class _Composer:
             self.src.problem(
                 line, "merge keys ('<<') are not supported; write the keys out in full"
             )
-            return None
+            return
         if tag == STR_TAG:
             key = event.value
         else:
             before = len(self.src.problems)
-            node = yaml.ScalarNode(
-                tag, event.value, event.start_mark, event.end_mark, event.style or None
-            )
-            key = str(_scalar(node, self.src, self.ctor))
+            node = yaml.ScalarNode(tag, event.value, style=event.style or None)
+            key = str(_scalar(node, line, self.src, self.ctor))
             if len(self.src.problems) > before:
-                return None  # reported; its value is not read
+                return  # reported; its value is not read
         if key in frame.node.value:
             self.src.problem(line, f"duplicate key '{_show(key)}'")
-            return None
+            return
         frame.key, frame.skip = key, False
         assert frame.node.key_lines is not None
         frame.node.key_lines[key] = line
         if event.anchor is not None:
             self._check_anchor(event)
             self.anchors[event.anchor] = (Node(event.value, line), 1)
-        return None
 
     def _alias(self, event: yaml.AliasEvent) -> Node | None:
-        name = event.anchor
+        name = event.anchor or ""  # the parsers always name it: `*` alone is a syntax error
         if name in self.open_anchors:
             self._stop(
                 event,
@@ -323,7 +330,7 @@ class _Composer:
         frame = self.stack[-1] if self.stack else None
         if frame is not None and frame.expect_key and isinstance(frame.node.value, dict):
             frame.expect_key, frame.skip = False, True
-            self.src.problem(event.start_mark.line + 1, "keys must be plain strings")
+            self.src.problem(_line(event.start_mark), "keys must be plain strings")
             return None
         return self._add(node, size, event, None, counted=True)
 

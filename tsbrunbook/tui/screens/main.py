@@ -82,7 +82,7 @@ class MainScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        for pane_id, title in zip(PANES, TITLES):
+        for pane_id, title in zip(PANES, TITLES, strict=True):
             pane = self.query_one(f"#{pane_id}")
             pane.border_title = f"{PANES.index(pane_id) + 1} {title}"
         self.show_tabs()

@@ -29,6 +29,7 @@ class StepTree(ShownTree[object]):
         Binding("x", "step('escalate')", "Escalate"),
         Binding("c", "copy", "Copy cmd"),
         Binding("r", "phase", "Recovery/restoration"),
+        Binding("right_square_bracket", "next_checklist", "Next active", key_display="]"),
     ]
 
     class StepAction(Message):
@@ -92,6 +93,11 @@ class StepTree(ShownTree[object]):
     def action_phase(self) -> None:
         self.post_message(self.PhaseToggled())
 
+    def action_next_checklist(self) -> None:
+        pane = self.pane
+        if pane is not None and not pane.jump_to_next_active():
+            self.notify("No checklist matches now", severity="warning")
+
 
 class ChecklistsPane(Vertical):
     DEFAULT_CSS = """
@@ -106,6 +112,8 @@ class ChecklistsPane(Vertical):
         self.phase = "recovery"
         self.views: list[ChecklistView] = []
         self.timers: dict[str, str] = {}  # instance → countdown text
+        # Checklists that no longer match start collapsed; these the user opened again.
+        self.opened_stale: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Static(id="phase")
@@ -136,13 +144,28 @@ class ChecklistsPane(Vertical):
     def cluster_of(view: StepView) -> str | None:
         return view.ref.split("/", 1)[0].partition("@")[2] or None
 
+    @staticmethod
+    def current_work_first(views: list[ChecklistView]) -> list[ChecklistView]:
+        """Checklists that match now, the most recently matched first, then those that no longer
+        match: the work at hand is at the top, however long the incident has run."""
+        latest_first = list(reversed(views))
+        return [v for v in latest_first if v.active] + [v for v in latest_first if not v.active]
+
     def show(self, views: list[ChecklistView]) -> None:
-        """Rebuild the step tree from the folded state, keeping the cursor on the same step."""
+        """Rebuild the step tree from the folded state, keeping the cursor on the same step.
+
+        Checklists that no longer match are collapsed at the bottom, unless the user opened one
+        again (that stays open across rebuilds)."""
         self.views = views
         tree = self.tree
         keep = tree.current_step().ref if tree.current_step() else None
+        self.opened_stale = {
+            node.data.instance
+            for node in tree.root.children
+            if isinstance(node.data, ChecklistView) and not node.data.active and node.is_expanded
+        }
         tree.clear()
-        shown = [v for v in views if v.phase == self.phase]
+        shown = self.current_work_first([v for v in views if v.phase == self.phase])
         other = "restoration" if self.phase == "recovery" else "recovery"
         self.query_one("#phase", Static).update(
             Text.assemble(("▸ " + self.phase.upper(), "bold"), f"   (r: show {other})")
@@ -150,14 +173,16 @@ class ChecklistsPane(Vertical):
         cursor = None
         first_step = None
         for view in shown:
-            node = tree.root.add(self.heading(view), data=view, expand=True)
+            expand = view.active or view.instance in self.opened_stale
+            node = tree.root.add(self.heading(view), data=view, expand=expand)
             if view.not_documented and not view.steps:
                 node.add_leaf(Text("ℹ " + view.not_documented, style="italic"), data=view)
             for sv in view.steps:
                 leaf = node.add_leaf(self.step_label(sv), data=sv)
-                first_step = first_step or leaf
+                if expand:
+                    first_step = first_step or leaf
                 if sv.ref == keep:
-                    cursor = leaf
+                    cursor = leaf if expand else node  # a collapsed checklist: its heading
         if not shown:
             tree.root.add_leaf(
                 Text(
@@ -291,7 +316,30 @@ class ChecklistsPane(Vertical):
     def jump_to(self, instance: str) -> bool:
         for node in self.tree.root.children:
             if isinstance(node.data, ChecklistView) and node.data.instance == instance:
-                self.tree.move_cursor(node.children[0] if node.children else node)
-                self.tree.focus()
+                self.enter(node)
                 return True
         return False
+
+    def jump_to_next_active(self) -> bool:
+        """Move to the first step of the next checklist that matches now (round to the first
+        after the last); False when none does."""
+        tree = self.tree
+        headings = [n for n in tree.root.children if isinstance(n.data, ChecklistView)]
+        here = tree.cursor_node
+        while here is not None and here.parent is not None and here.parent is not tree.root:
+            here = here.parent
+        start = headings.index(here) + 1 if here in headings else 0
+        for node in headings[start:] + headings[:start]:
+            if node.data.active:
+                self.enter(node)
+                return True
+        return False
+
+    def enter(self, heading) -> None:
+        """Open a checklist and put the cursor on its first step (its heading when it has none)."""
+        heading.expand()
+        tree = self.tree
+        # Reading last_line lays the tree out, so the nodes know their lines.
+        if tree.last_line >= 0:
+            tree.move_cursor(heading.children[0] if heading.children else heading)
+        tree.focus()

@@ -51,6 +51,8 @@ class ComponentsPane(Vertical):
     ComponentsPane Input { display: none; height: 3; }
     ComponentsPane.-filtering Input { display: block; }
     ComponentsPane #legend { height: 1; color: $text-muted; }
+    ComponentsPane #filter-hidden { display: none; height: auto; color: $warning; }
+    ComponentsPane.-filtering #filter-hidden.-hiding { display: block; }
     """
 
     def __init__(self, graph: EstateGraph, **kwargs) -> None:
@@ -66,6 +68,7 @@ class ComponentsPane(Vertical):
         yield Input(
             placeholder="filter components (enter: go to first match, esc: clear)", id="filter"
         )
+        yield Static(id="filter-hidden")
         tree = ComponentTree("estate", id="component-tree")
         tree.show_root = False
         tree.guide_depth = 2
@@ -89,8 +92,13 @@ class ComponentsPane(Vertical):
         return label
 
     def rebuild(self) -> None:
-        """Build the tree for the current filter (only on start and when the filter changes)."""
+        """Build the tree for the current filter (only on start and when the filter changes).
+
+        The cursor stays on the component it was on while that component is shown (a cursor
+        left on a line number would land on another component after the rows move); otherwise,
+        and at start, it goes to the first component, never to a group heading."""
         tree = self.tree
+        current = tree.cursor_node.data if tree.cursor_node is not None else None
         tree.clear()
         self.nodes.clear()
         wanted = self.filter_text.lower()
@@ -124,6 +132,38 @@ class ComponentsPane(Vertical):
         self.statuses = {
             cid: self.impact.status(cid) if self.impact else "healthy" for cid in self.nodes
         }
+        self.place_cursor(current if current in self.nodes else next(iter(self.nodes), None))
+        self.show_hidden()
+
+    def place_cursor(self, cid: str | None) -> None:
+        """Put the tree's cursor on component `cid` (None: no component is shown)."""
+        tree = self.tree
+        if cid is None:
+            tree.move_cursor(None)
+            return
+        # Reading last_line lays the rebuilt tree out, so the node knows its line.
+        if tree.last_line >= 0:
+            tree.move_cursor(self.nodes[cid])
+
+    def show_hidden(self) -> None:
+        """Name the components that are not healthy but hidden by the filter: the header counts
+        them, so the list must say why they are not in it."""
+        hidden = [
+            cid
+            for cid in (self.impact.down if self.impact else ())
+            if cid not in self.nodes and cid in self.graph.by_id
+        ]
+        note = self.query_one("#filter-hidden", Static)
+        note.set_class(bool(hidden), "-hiding")
+        if hidden:
+            names = ", ".join(self.component_name(cid) for cid in hidden)
+            note.update(Text(f"{len(hidden)} down hidden by the filter: {names} (esc shows all)"))
+
+    def component_name(self, cid: str) -> str:
+        """A component's name as its row shows it, with its cluster when it has one."""
+        comp = self.graph.by_id[cid]
+        title = self.graph.kinds[comp.kind].title
+        return f"{title} ({comp.cluster})" if comp.cluster else title
 
     def show(self, impact: Impact) -> None:
         """Update only the labels whose status changed (cheap with hundreds of clusters)."""
@@ -133,6 +173,7 @@ class ComponentsPane(Vertical):
             if self.statuses.get(cid) != status:
                 self.statuses[cid] = status
                 node.set_label(self.label(cid))
+        self.show_hidden()
 
     def open_filter(self) -> None:
         self.add_class("-filtering")
@@ -147,8 +188,7 @@ class ComponentsPane(Vertical):
     def _filter_submitted(self) -> None:
         tree = self.tree
         tree.focus()
-        if self.nodes:
-            tree.move_cursor(next(iter(self.nodes.values())))
+        self.place_cursor(next(iter(self.nodes), None))
 
     def key_escape(self) -> None:
         if self.has_class("-filtering"):
