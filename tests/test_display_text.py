@@ -126,6 +126,18 @@ def test_one_line_collapses_and_cuts():
     assert one_line(None) == "None"
 
 
+def test_one_line_cuts_at_a_word_boundary():
+    # The ellipsis follows a whole word: never "Mark a component dow…".
+    assert one_line("Mark a component down in the components pane", 20) == "Mark a component…"
+    assert one_line("(no longer matches what is down)", 14) == "(no longer…"
+    assert len(one_line("Mark a component down in the components pane", 20)) <= 20
+    # Punctuation before the cut is not left dangling either.
+    assert one_line("down, affected, ok and more", 17) == "down, affected…"
+    # One word longer than the width has no boundary: it is cut where it must be.
+    assert one_line("cp-eu-west-1-management-plane", 10) == "cp-eu-wes…"
+    assert one_line("short", 1) == "…"
+
+
 def test_cli_and_markdown_use_the_same_sanitiser():
     from tsbrunbook.cli.text import one_line as cli_one_line
     from tsbrunbook.domain import markdown as md

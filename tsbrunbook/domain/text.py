@@ -77,11 +77,29 @@ def display(text: object, multiline: bool = False, keep_tabs: bool = False) -> s
 
 def one_line(text: object, width: int = 0) -> str:
     """`display(text)` with runs of whitespace collapsed to one space, cut to `width`
-    characters with an ellipsis when it is longer (no cut when `width` is 0)."""
+    characters at a word boundary with an ellipsis when it is longer (no cut when `width`
+    is 0; see `cut_at_word`)."""
     cleaned = " ".join(display(text).split())
-    if width and len(cleaned) > width:
-        cleaned = cleaned[: max(width - 1, 0)].rstrip() + "…"
-    return cleaned
+    return cut_at_word(cleaned, width) if width else cleaned
+
+
+# Left dangling before an ellipsis, these read as part of a cut sentence: "down, …".
+_TRAILING_PUNCTUATION = " ,;:·—–-/"
+
+
+def cut_at_word(text: str, width: int) -> str:
+    """`text` if it fits in `width` characters, otherwise its longest run of whole words that
+    fits with an ellipsis after it ("Mark a component…", never "Mark a component dow…").
+    A first word longer than `width` has no boundary to cut at: it is cut where it must be."""
+    if len(text) <= width:
+        return text
+    room = max(width - 1, 0)  # the ellipsis takes one cell
+    head = text[:room]
+    if text[room : room + 1] != " ":  # the cut falls inside a word: drop that word
+        space = head.rfind(" ")
+        if space > 0:
+            head = head[:space]
+    return head.rstrip(_TRAILING_PUNCTUATION) + "…"
 
 
 def escape_invisible(text: str) -> str:

@@ -10,13 +10,21 @@ and CR, which leaves `ESC ] 52 ; … BEL` without its terminator. So the widgets
 with `ShownText`, which sanitises each string *as it is added* (sequences go whole, payload and
 all). `ShownStatic` and `ShownTree` then clean whatever they are finally given, str or `Text`,
 keeping styles (each style run on its own): a net under text built some other way.
+
+Colours that carry meaning are written as theme variables (`bold $error`, `$warning`,
+`$success`; see `glyphs`). Rich cannot parse those, so `themed` resolves them against the
+app's current theme when the widget renders: switching theme from the palette recolours them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
+from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Span, Text
+from textual._context import active_app
 from textual.widgets import Static, Tree
 
 from ..domain.text import display
@@ -73,6 +81,115 @@ def shown_text(text: Text, multiline: bool = True) -> Text:
     return out
 
 
+_THEME_VARIABLE = re.compile(r"\$([a-z][a-z0-9-]*)")
+
+
+def resolve_style(style: str | Style, variables: dict[str, str]) -> str | Style:
+    """`style` with each `$variable` replaced by its value in the theme (`$error` → `#ba3c5b`);
+    one the theme lacks is left out (Rich would refuse it whole)."""
+    if not isinstance(style, str) or "$" not in style:
+        return style
+    return _THEME_VARIABLE.sub(lambda m: variables.get(m.group(1), ""), style)
+
+
+def themed(text: Text, variables: dict[str, str]) -> Text:
+    """A copy of `text` whose theme-variable styles are resolved (`text` itself when it has none)."""
+    if "$" not in str(text.style) and not any(
+        isinstance(span.style, str) and "$" in span.style for span in text.spans
+    ):
+        return text
+    out = text.copy()
+    out.style = resolve_style(text.style, variables)
+    out.spans = [Span(sp.start, sp.end, resolve_style(sp.style, variables)) for sp in text.spans]
+    return out
+
+
+# Marks at the end of a label that carry meaning and must survive a cut: 🆘 escalation point,
+# 📝 notes, ⚠ destructive, ⏰ an escalation countdown, a checklist's n/m count.
+_KEPT_TAIL = re.compile(r"(?:\s+(?:🆘|📝\S*|⚠ \w+|⏰ .*|\d+/\d+))+\s*$")
+
+
+def fit_label(label: Text, width: int, keep_marks: bool = True) -> Text:
+    """`label` cut at a word boundary with "…" to fit `width` cells, keeping its trailing
+    marks (see `_KEPT_TAIL`) after the ellipsis when they take at most half the width."""
+    if label.cell_len <= width:
+        return label
+    plain = label.plain
+    tail_at = len(plain)
+    found = _KEPT_TAIL.search(plain) if keep_marks else None
+    if found and cell_len(found.group()) <= width // 2:
+        tail_at = found.start()
+    head, tail = label[:tail_at], label[tail_at:]
+    room = width - tail.cell_len - 1  # the ellipsis
+    cut = _word_cut(head.plain, room)
+    out = head[:cut]
+    out.rstrip()
+    out.append("…")
+    out.append_text(tail)
+    return out
+
+
+def _word_cut(plain: str, room: int) -> int:
+    """Where to cut `plain` so what is kept fits `room` cells and ends with a whole word
+    (and without the punctuation before the cut); a first word that does not fit is cut."""
+    end = 0
+    while end < len(plain) and cell_len(plain[: end + 1]) <= room:
+        end += 1
+    if end < len(plain) and plain[end] != " ":
+        space = plain.rfind(" ", 0, end)
+        token_end = plain.find(" ", end)
+        token = (token_end if token_end >= 0 else len(plain)) - (space + 1)
+        # A word goes whole; a token longer than half the room (an id, a path) is no word a
+        # reader would mistake: what fits of it says more than nothing.
+        if space > 0 and token <= room // 2:
+            end = space
+    while end > 0 and plain[end - 1] in " ,;:·—–-/":
+        end -= 1
+    return end
+
+
+class Hanging:
+    """Paragraphs wrapped to the width they are drawn at, each paragraph's continuation lines
+    indented under its text (a hanging indent) instead of flush left; theme colours resolved
+    as drawn. Every paragraph is sanitised as it is added."""
+
+    def __init__(self) -> None:
+        self.paragraphs: list[tuple[Text, int]] = []
+
+    def add(self, text: str | Text, indent: int = 0, style: str = "") -> Hanging:
+        """Add one paragraph; lines after its first start `indent` columns in."""
+        if isinstance(text, str):
+            text = Text(display(text, multiline=True), style=style)
+        self.paragraphs.append((shown_text(text), indent))
+        return self
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(text.plain for text, _ in self.paragraphs)
+
+    def __str__(self) -> str:  # like Text: what it says, unwrapped
+        return self.plain
+
+    def __rich_console__(self, console, options):
+        theme = theme_variables()
+        for text, indent in self.paragraphs:
+            yield from hanging_lines(themed(text, theme), options.max_width, indent, console)
+
+
+def hanging_lines(text: Text, width: int, indent: int, console) -> list[Text]:
+    """`text` wrapped at word boundaries to `width`, lines after the first indented by
+    `indent` (no indent when that would leave too little room)."""
+    if text.cell_len <= width or "\n" in text.plain or width - indent < 12:
+        return [text]
+    first = text.wrap(console, width)[0]
+    rest = text[len(first.plain) :]
+    rest = rest[len(rest.plain) - len(rest.plain.lstrip(" ")) :]
+    lines = [first]
+    for line in rest.wrap(console, width - indent):
+        lines.append(Text(" " * indent, end="\n") + line)
+    return lines
+
+
 def shown_line(value: str | Text) -> Text:
     """One line of literal text: for labels, table cells and options."""
     result = shown(value, multiline=False)
@@ -88,10 +205,30 @@ class ShownStatic(Static):
 
     def __init__(self, content: object = "", **kwargs) -> None:
         kwargs.setdefault("markup", False)
-        super().__init__(shown(content, self.MULTILINE), **kwargs)  # type: ignore[arg-type]
+        self.shown_content = shown(content, self.MULTILINE)
+        super().__init__(self._themed(), **kwargs)  # type: ignore[arg-type]
 
     def update(self, content: object = "", *, layout: bool = True) -> None:
-        super().update(shown(content, self.MULTILINE), layout=layout)  # type: ignore[arg-type]
+        self.shown_content = shown(content, self.MULTILINE)
+        super().update(self._themed(), layout=layout)  # type: ignore[arg-type]
+
+    def _themed(self) -> object:
+        content = self.shown_content
+        return themed(content, theme_variables()) if isinstance(content, Text) else content
+
+    def render(self):
+        """The content with its theme colours resolved now (rendered again on a theme switch)."""
+        if isinstance(self.shown_content, Text):
+            return self._themed()
+        return super().render()
+
+
+def theme_variables() -> dict[str, str]:
+    """The running app's theme variables (`error`, `warning`, …); none outside an app."""
+    try:
+        return active_app.get().theme_variables
+    except LookupError:
+        return {}
 
 
 NodeData = TypeVar("NodeData")
@@ -102,3 +239,20 @@ class ShownTree(Tree[NodeData]):
 
     def process_label(self, label: str | Text) -> Text:
         return super().process_label(shown_line(label))
+
+    def render_label(self, node, base_style, style) -> Text:
+        """The label as drawn: cut at a word to the width left after the guides (markers such
+        as 🆘 kept), its theme colours resolved now (a theme switch redraws every line)."""
+        label = super().render_label(node, base_style, style)
+        room = self.scrollable_content_region.width - self.label_indent(node)
+        if room > 0:
+            label = fit_label(label, room)
+        return themed(label, theme_variables())
+
+    def label_indent(self, node) -> int:
+        """Columns the guides take before `node`'s label (one `guide_depth` per level)."""
+        depth = 0
+        while node.parent is not None:
+            depth += 1
+            node = node.parent
+        return max(depth - (0 if self.show_root else 1), 0) * self.guide_depth

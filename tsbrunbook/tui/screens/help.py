@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 
-from ..shown import ShownStatic
+from ..shown import Hanging, ShownStatic
 
 KEYS = [
     (
@@ -83,33 +83,47 @@ KEYS = [
 ]
 
 
-def help_text() -> Text:
-    text = Text()
-    text.append("tsbrunbook keys\n\n", style="bold")
+KEY_COLUMN = 18  # "  " and the key, padded: descriptions wrap back to this column
+
+
+def help_text() -> Hanging:
+    text = Hanging()
+    text.add("tsbrunbook keys", style="bold").add("")
     for section, keys in KEYS:
-        text.append(section + "\n", style="bold underline")
+        text.add(section, style="bold underline")
         for key, what in keys:
-            text.append(f"  {key:<16}", style="bold cyan")
-            text.append(what + "\n")
-        text.append("\n")
-    text.append(
-        "Glyphs: ✅ ok  ⚠ limited  ❌ outage · ✖ down  ◐ affected  ● ok · [x] done  [~] skipped  [!] failed  [#] blocked  🆘 Tetrate support\n",
+            line = Text.assemble(("  " + f"{key:<{KEY_COLUMN - 2}}", "bold $accent"), what)
+            text.add(line, indent=KEY_COLUMN)
+        text.add("")
+    text.add(
+        "Glyphs: ✅ ok  ⚠ limited  ❌ outage · ✖ down  ◐ affected  ● ok · [x] done  [~] skipped"
+        "  [!] failed  [#] blocked  🆘 Tetrate support",
+        indent=8,
         style="dim",
     )
-    text.append("Esc or ? closes this help.", style="dim")
     return text
+
+
+# Outside the scrolling keys, so it shows without scrolling at any size.
+HINT = "↑ ↓ pgup pgdn scroll · esc or ? closes this help"
 
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
+    HelpScreen > Vertical {
+        width: 90%; max-width: 100; height: 90%; border: thick $accent; background: $surface;
+    }
+    HelpScreen VerticalScroll { height: 1fr; padding: 1 2 0 2; }
+    HelpScreen #help-hint { dock: bottom; height: 1; padding: 0 2; color: $text-muted; }
     """
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield ShownStatic(help_text())
+        with Vertical():
+            yield ShownStatic(HINT, id="help-hint")
+            with VerticalScroll():
+                yield ShownStatic(help_text())
 
     def action_close(self) -> None:
         self.dismiss(None)

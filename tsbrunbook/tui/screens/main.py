@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
+from textual.widgets._footer import FooterKey
 
 from ..widgets.checklists import ChecklistsPane
 from ..widgets.components import ComponentsPane
@@ -19,6 +20,36 @@ from ..widgets.impact import ImpactPane
 
 PANES = ("components-pane", "impact-pane", "checklists-pane")
 TITLES = ("Components", "Impact", "Checklists")
+
+
+class KeyFooter(Footer):
+    """The footer, with help (`?`) and quit (`q`) first: at 80 columns the pane's own keys fill
+    the row, and these two must never be the ones cut off."""
+
+    FIRST = ("help", "quit")
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        first = {
+            binding.action: (binding, enabled, tooltip)
+            for (_, binding, enabled, tooltip) in self.screen.active_bindings.values()
+            if binding.show and binding.action in self.FIRST
+        }
+        for action in self.FIRST:
+            if action in first:
+                binding, enabled, tooltip = first[action]
+                yield FooterKey(
+                    binding.key,
+                    self.app.get_key_display(binding),
+                    binding.description,
+                    binding.action,
+                    disabled=not enabled,
+                    tooltip=tooltip,
+                ).data_bind(compact=Footer.compact)
+        for widget in super().compose():
+            if not (isinstance(widget, FooterKey) and widget.action in first):
+                yield widget
 
 
 class MainScreen(Screen[None]):
@@ -48,7 +79,7 @@ class MainScreen(Screen[None]):
             yield ComponentsPane(app.engine.graph, id="components-pane", classes="pane -current")
             yield ImpactPane(app.engine.pack, app.engine.scopes, id="impact-pane", classes="pane")
             yield ChecklistsPane(app.engine.estate, id="checklists-pane", classes="pane")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for pane_id, title in zip(PANES, TITLES, strict=True):

@@ -7,7 +7,7 @@ from textual.reactive import reactive
 from ...domain.incident import ChecklistView, IncidentState, utcnow
 from ...domain.model import Level
 from ..glyphs import level_glyph
-from ..shown import ShownStatic
+from ..shown import ShownStatic, fit_label
 from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 
@@ -48,6 +48,9 @@ class IncidentHeader(ShownStatic):
     def watch_saving(self) -> None:
         self.tick()
 
+    def on_resize(self) -> None:
+        self.tick()
+
     def show(self, state: IncidentState, views: list[ChecklistView], worst: Level) -> None:
         self.state = state
         steps = [s for v in views for s in v.steps]
@@ -76,9 +79,15 @@ class IncidentHeader(ShownStatic):
         text.append(f"  {self.counts}", style="dim")
         if self.status:
             text.append(
-                f"  {self.status}", style="bold yellow" if _needs_attention(self.status) else "dim"
+                f"  {self.status}",
+                style="bold $warning" if _needs_attention(self.status) else "dim",
             )
         if self.saving:
-            text.append("  saving…", style="bold yellow")
-        text.append("  " + state.title, style="bold")
+            text.append("  saving…", style="bold $warning")
+        # The title gets what is left, cut after a whole word; none when not even a word fits.
+        room = self.content_region.width - text.cell_len - 2
+        if room >= 8:
+            title = fit_label(Text(state.title, style="bold"), room, keep_marks=False)
+            text.append("  ")
+            text.append_text(title)
         self.update(text)

@@ -12,15 +12,17 @@ from ...domain.export import scope_label
 from ...domain.impact import Impact
 from ...domain.model import MANAGEMENT_SCOPE, Level, Pack
 from ...domain.text import one_line
-from ..glyphs import LEVEL_SHORT, LEVEL_STYLE, level_glyph
-from ..shown import ShownStatic, shown_line
+from ..glyphs import ERROR, LEVEL_SHORT, LEVEL_STYLE, level_glyph
+from ..shown import Hanging, ShownStatic, shown_line, themed
 from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 OVERALL = "overall"
 
 
-def cell(level: Level) -> Text:
-    return Text.assemble(level_glyph(level), " ", (LEVEL_SHORT[level], LEVEL_STYLE[level]))
+def cell(level: Level, theme: dict[str, str]) -> Text:
+    """A table cell: glyph and word, coloured by `theme` (a DataTable draws Rich text only)."""
+    text = Text.assemble(level_glyph(level), " ", (LEVEL_SHORT[level], LEVEL_STYLE[level]))
+    return themed(text, theme)
 
 
 class ImpactPane(Vertical):
@@ -56,7 +58,7 @@ class ImpactPane(Vertical):
         table.add_column("Scope", key="scope")
         for op in self.pack.graph.operations:
             table.add_column(shown_line(op.short), key=op.id)
-        ok = [cell(Level.OK) for _ in self.pack.graph.operations]
+        ok = [cell(Level.OK, self.app.theme_variables) for _ in self.pack.graph.operations]
         for scope in self.rows:
             label = (
                 "Overall" if scope == OVERALL else "mgmt" if scope == MANAGEMENT_SCOPE else scope
@@ -67,6 +69,14 @@ class ImpactPane(Vertical):
             for op in self.pack.graph.operations:
                 self.shown[(op.id, scope)] = Level.OK
         table.move_cursor(row=0, column=1)
+        # Published once the new theme's variables are in place.
+        self.app.theme_changed_signal.subscribe(self, self.recolour)
+
+    def recolour(self, _theme=None) -> None:
+        """A new theme: every cell again, in its colours."""
+        theme = self.app.theme_variables
+        for (op_id, scope), level in self.shown.items():
+            self.table.update_cell(scope, op_id, cell(level, theme))
 
     @property
     def table(self) -> DataTable:
@@ -82,7 +92,9 @@ class ImpactPane(Vertical):
             for scope, level in ((OVERALL, res.level), *res.scopes.items()):
                 if self.shown.get((op_id, scope)) != level:
                     self.shown[(op_id, scope)] = level
-                    table.update_cell(scope, op_id, cell(level), update_width=True)
+                    table.update_cell(
+                        scope, op_id, cell(level, self.app.theme_variables), update_width=True
+                    )
         if first:
             # Open on the worst news: the first operation that is not ok.
             worst = next(
@@ -112,36 +124,41 @@ class ImpactPane(Vertical):
         res = self.impact.operations[op_id]
         level = res.level if scope is None else res.scopes[scope]
         where = "overall" if scope is None else scope_label(scope)
-        text = Text.assemble(
-            (f"{op.title} — {where}: ", "bold"),
-            level_glyph(level),
-            " ",
-            (level.word, LEVEL_STYLE[level]),
-            "\n",
+        # Each paragraph wraps under its own text (hanging indent), never flush left.
+        text = Hanging()
+        text.add(
+            Text.assemble(
+                (f"{op.title} — {where}: ", "bold"),
+                level_glyph(level),
+                " ",
+                (level.word, LEVEL_STYLE[level]),
+            ),
+            indent=2,
         )
         reasons = res.reasons_for(scope)
         if not reasons:
-            text.append(op.description + "\n", style="dim")
-            text.append("Not affected by what is down." if level == Level.OK else "")
+            text.add(op.description, style="dim")
+            if level == Level.OK:
+                text.add("Not affected by what is down.")
         for r in reasons:
             lvl = r.level if scope is None else r.level_in(scope)
-            text.append(f"{level_glyph(lvl)} ")
-            text.append(", ".join(r.components) or "estate", style="bold")
+            line = Text(f"{level_glyph(lvl)} ")
+            line.append(", ".join(r.components) or "estate", style="bold")
             if r.instance:
-                text.append(f"  [{r.instance}]", style="dim")
-            text.append("\n")
+                line.append(f"  [{r.instance}]", style="dim")
+            text.add(line, indent=3)
             if len(r.path) > 1:
-                text.append("   path: " + " → ".join(r.path) + "\n", style="dim")
-            text.append("   " + r.text + "\n")
+                text.add("   path: " + " → ".join(r.path), indent=9, style="dim")
+            text.add("   " + r.text, indent=3)
         self.query_one("#reasons-text", Static).update(text)
 
     def show_summary(self) -> None:
         impact = self.impact
         if impact is None:
             return
-        text = Text()
+        text = Hanging()
         if not impact.changes_accepted:
-            text.append("No TSB configuration change can be made now.\n", style="bold red")
+            text.add("No TSB configuration change can be made now.", style=ERROR)
         hit = [
             s
             for s in impact.scopes
@@ -150,33 +167,34 @@ class ImpactPane(Vertical):
         ]
         if hit:
             worst = {s: max(r.scopes[s] for r in impact.operations.values()) for s in hit}
-            text.append("Clusters hit: ", style="bold")
-            text.append(
+            line = Text("Clusters hit: ", style="bold")
+            line.append(
                 ", ".join(f"{s} {level_glyph(worst[s]).strip()}" for s in hit[:8])
-                + (f" (+{len(hit) - 8})" if len(hit) > 8 else "")
-                + "\n"
+                + (f" (+{len(hit) - 8})" if len(hit) > 8 else ""),
+                style="not bold",
             )
+            text.add(line, indent=2)
         if impact.queued:
             names = [q.cluster for q in impact.queued]
             shown = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
-            text.append("Changes queue for: ", style="bold")
-            text.append(shown + "\n")
+            line = Text.assemble(("Changes queue for: ", "bold"), shown)
+            text.add(line, indent=2)
         hit = [s for s in impact.services if s.level > Level.OK]
-        text.append("Services: ", style="bold")
+        line = Text("Services: ", style="bold")
         if not impact.services:
-            text.append("none listed in the estate\n", style="dim")
+            line.append("none listed in the estate", style="dim")
         elif not hit:
-            text.append(f"all {len(impact.services)} up\n")
+            line.append(f"all {len(impact.services)} up")
         else:
             for s in hit:
-                text.append(f"{level_glyph(s.level)} {s.name}", style=LEVEL_STYLE[s.level])
-                text.append(f" (down on {', '.join(s.down_clusters)}) ")
+                line.append(f"{level_glyph(s.level)} {s.name}", style=LEVEL_STYLE[s.level])
+                line.append(f" (down on {', '.join(s.down_clusters)}) ")
             up = len(impact.services) - len(hit)
-            text.append(f"· {up} other(s) up\n")
+            line.append(f"· {up} other(s) up")
+        text.add(line, indent=2)
         if self.recent:
-            text.append("Latest:\n", style="bold")
-            for line in self.recent:
-                text.append(
-                    f"  {one_line(line)}\n", style="dim"
-                )  # one line per event, whatever a note holds
+            text.add("Latest:", style="bold")
+            for event in self.recent:
+                # One paragraph per event, whatever a note holds; continuation under the text.
+                text.add(f"  {one_line(event)}", indent=4, style="dim")
         self.query_one("#summary-text", Static).update(text)
