@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from rich.color import Color
+from textual.app import App
+from textual.screen import Screen
 
 from tests.tui.support import settle, snapshot_app
 
@@ -18,7 +20,7 @@ def down_and_failed(session) -> None:
     session.set_step(refs[1], "fail", "edge still crash-looping")
 
 
-def colour_of(app, word: str, screen=None) -> Color | None:
+def colour_of(app: App, word: str, screen: Screen | None = None) -> Color | None:
     """The foreground colour of the first piece of the rendered screen showing `word`."""
     screen = screen or app.screen
     for strip in screen._compositor.render_strips():
