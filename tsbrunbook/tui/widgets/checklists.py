@@ -158,7 +158,8 @@ class ChecklistsPane(Vertical):
         again (that stays open across rebuilds)."""
         self.views = views
         tree = self.tree
-        keep = tree.current_step().ref if tree.current_step() else None
+        current = tree.current_step()
+        keep = current.ref if current else None
         self.opened_stale = {
             node.data.instance
             for node in tree.root.children
@@ -331,7 +332,7 @@ class ChecklistsPane(Vertical):
             here = here.parent
         start = headings.index(here) + 1 if here in headings else 0
         for node in headings[start:] + headings[:start]:
-            if node.data.active:
+            if isinstance(node.data, ChecklistView) and node.data.active:
                 self.enter(node)
                 return True
         return False
