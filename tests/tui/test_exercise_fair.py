@@ -40,7 +40,7 @@ RIGHT = {  # the engine's answer for edge-eu-west (the edge control plane of eu-
 # worst level in the header and the impact pane's cluster line.
 REVEALING = (
     "Edge control plane (down)",
-    "The edge control plane of one workload cluster fails",
+    "The edge control plane of one workload cluster",  # the heading, cut at a word to fit
     "Clusters hit: eu-west",
     "down 1 ·",
 )

@@ -19,7 +19,7 @@ app's current theme when the widget renders: switching theme from the palette re
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -38,6 +38,13 @@ class ShownText(Text):
     def __init__(self, text: str = "", *args, **kwargs) -> None:
         super().__init__(display(text, multiline=True), *args, **kwargs)
 
+    @classmethod
+    def assemble(cls, *parts: Any, **kwargs: Any) -> ShownText:
+        """Rich's `assemble`, typed as what it builds here: each part goes through `append`."""
+        text = super().assemble(*parts, **kwargs)
+        assert isinstance(text, ShownText)
+        return text
+
     def append(self, text: str | Text, style=None) -> ShownText:
         if isinstance(text, str):
             text = display(text, multiline=True)
@@ -47,6 +54,10 @@ class ShownText(Text):
         return self
 
 
+@overload
+def shown(value: str | Text, multiline: bool = True) -> Text: ...
+@overload
+def shown(value: object, multiline: bool = True) -> object: ...
 def shown(value: object, multiline: bool = True) -> object:
     """`value` made safe to show: a str becomes literal `Text`, a `Text` is sanitised keeping
     its styles; other renderables (built by our code from constants) pass as they are."""

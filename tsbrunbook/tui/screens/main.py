@@ -7,6 +7,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
@@ -99,7 +100,8 @@ class MainScreen(Screen[None]):
             return pane.tree
         if isinstance(pane, ImpactPane):
             return pane.table
-        return pane.tree  # type: ignore[attr-defined]
+        assert isinstance(pane, ChecklistsPane)
+        return pane.tree
 
     def action_pane(self, index: int) -> None:
         self.set_current(index)
@@ -118,9 +120,8 @@ class MainScreen(Screen[None]):
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """Focus moved (mouse, tab inside a pane): the pane holding it becomes the current one."""
-        widget = event.widget
         for index, pane_id in enumerate(PANES):
-            node = widget
+            node: DOMNode | None = event.widget
             while node is not None:
                 if getattr(node, "id", None) == pane_id:
                     self.set_current(index)

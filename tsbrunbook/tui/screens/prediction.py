@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 
 from ...domain.model import Level, Operation
-from ..glyphs import level_glyph
+from ..glyphs import ERROR, SUCCESS, level_glyph
 from ..shown import ShownStatic
 from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
@@ -115,9 +115,9 @@ class PredictionScreen(ModalScreen[None]):
             if self.actual is not None and chosen is not None:
                 want = self.actual[op.id]
                 if want == chosen:
-                    text.append("  ✅ right", style="green")
+                    text.append("  ✅ right", style=SUCCESS)
                 else:
-                    text.append(f"  ❌ wrong — it is {want}", style="bold red")
+                    text.append(f"  ❌ wrong — it is {want}", style=ERROR)
             text.append("\n")
         if self.actual is None:
             if self.missing:

@@ -13,7 +13,7 @@ from textual.widgets import Static, Tree
 from ...domain import site_policy, template
 from ...domain.incident import ChecklistView, StepView
 from ...domain.model import Estate
-from ..glyphs import DESTRUCTIVE, ESCALATION, STEP
+from ..glyphs import DESTRUCTIVE, ERROR, ESCALATION, STEP, SUCCESS, WARNING
 from ..shown import ShownStatic, ShownTree
 from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
@@ -158,7 +158,8 @@ class ChecklistsPane(Vertical):
         again (that stays open across rebuilds)."""
         self.views = views
         tree = self.tree
-        keep = tree.current_step().ref if tree.current_step() else None
+        current = tree.current_step()
+        keep = current.ref if current else None
         self.opened_stale = {
             node.data.instance
             for node in tree.root.children
@@ -212,7 +213,7 @@ class ChecklistsPane(Vertical):
             heading.append("  (no longer matching)", style="dim")
         timer = self.timers.get(view.instance)
         if timer and view.active:
-            heading.append(f"  {timer}", style="bold red" if timer.endswith(" over") else "yellow")
+            heading.append(f"  {timer}", style=ERROR if timer.endswith(" over") else WARNING)
         return heading
 
     def show_timers(self, timers: dict[str, str]) -> None:
@@ -231,9 +232,9 @@ class ChecklistsPane(Vertical):
             label.append(word + " ", style=style)
         label.append(self.fill(sv, sv.step.title))
         if sv.step.destructive:
-            label.append(f" {DESTRUCTIVE} destructive", style="bold yellow")
+            label.append(f" {DESTRUCTIVE} destructive", style=f"bold {WARNING}")
         if sv.step.escalation:
-            label.append(f" {ESCALATION}", style="bold red" if not sv.state.escalated else "dim")
+            label.append(f" {ESCALATION}", style=ERROR if not sv.state.escalated else "dim")
         if sv.state.notes:
             label.append(f" 📝{len(sv.state.notes)}", style="dim")
         return label
@@ -261,13 +262,14 @@ class ChecklistsPane(Vertical):
         text.append(f"\n{view.ref}\n\n", style="dim")
         if step.destructive:
             text.append(
-                f"{DESTRUCTIVE} DESTRUCTIVE: {step.destructive_reason or ''}\n", style="bold yellow"
+                f"{DESTRUCTIVE} DESTRUCTIVE: {step.destructive_reason or ''}\n",
+                style=f"bold {WARNING}",
             )
             text.append("   You are asked to confirm before it is marked done.\n\n", style="dim")
         text.append(self.fill(view, step.detail) + "\n")
         for command in self.commands(view):
             text.append("\n  $ ", style="dim")
-            text.append(command, style="bold cyan")
+            text.append(command, style="bold $accent")
         if step.commands:
             text.append("\n  (c copies)\n", style="dim")
         text.append("\nExpect: ", style="bold")
@@ -279,7 +281,7 @@ class ChecklistsPane(Vertical):
             text.append(f"\n⏰ If it is not recovered, {timer['label']}.\n", style="dim")
         if step.escalation:
             support = self.estate.support
-            text.append(f"\n{ESCALATION} Tetrate support required: ", style="bold red")
+            text.append(f"\n{ESCALATION} Tetrate support required: ", style=ERROR)
             text.append(step.escalation + "\n")
             text.append(f"   Contact {support.vendor}: {support.contact}", style="bold")
             if support.account:
@@ -288,7 +290,7 @@ class ChecklistsPane(Vertical):
             if view.state.escalated:
                 text.append(
                     f"   Raised {view.state.escalated:%H:%M:%S} UTC {', '.join(view.state.cases)}\n",
-                    style="green",
+                    style=SUCCESS,
                 )
         for at, note in view.state.notes:
             text.append(f"\n📝 {at:%H:%M:%S} ", style="dim")
@@ -330,7 +332,7 @@ class ChecklistsPane(Vertical):
             here = here.parent
         start = headings.index(here) + 1 if here in headings else 0
         for node in headings[start:] + headings[:start]:
-            if node.data.active:
+            if isinstance(node.data, ChecklistView) and node.data.active:
                 self.enter(node)
                 return True
         return False

@@ -3,6 +3,7 @@ the queued changes and the services. Cells are updated in place, never rebuilt."
 
 from __future__ import annotations
 
+from rich.text import Text as RichText
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -19,7 +20,7 @@ from ..shown import ShownText as Text  # Text: strings are sanitised as they are
 OVERALL = "overall"
 
 
-def cell(level: Level, theme: dict[str, str]) -> Text:
+def cell(level: Level, theme: dict[str, str]) -> RichText:
     """A table cell: glyph and word, coloured by `theme` (a DataTable draws Rich text only)."""
     text = Text.assemble(level_glyph(level), " ", (LEVEL_SHORT[level], LEVEL_STYLE[level]))
     return themed(text, theme)
@@ -179,17 +180,18 @@ class ImpactPane(Vertical):
             shown = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
             line = Text.assemble(("Changes queue for: ", "bold"), shown)
             text.add(line, indent=2)
-        hit = [s for s in impact.services if s.level > Level.OK]
+        services_hit = [s for s in impact.services if s.level > Level.OK]
         line = Text("Services: ", style="bold")
         if not impact.services:
             line.append("none listed in the estate", style="dim")
-        elif not hit:
+        elif not services_hit:
             line.append(f"all {len(impact.services)} up")
         else:
-            for s in hit:
-                line.append(f"{level_glyph(s.level)} {s.name}", style=LEVEL_STYLE[s.level])
-                line.append(f" (down on {', '.join(s.down_clusters)}) ")
-            up = len(impact.services) - len(hit)
+            for service in services_hit:
+                style = LEVEL_STYLE[service.level]
+                line.append(f"{level_glyph(service.level)} {service.name}", style=style)
+                line.append(f" (down on {', '.join(service.down_clusters)}) ")
+            up = len(impact.services) - len(services_hit)
             line.append(f"· {up} other(s) up")
         text.add(line, indent=2)
         if self.recent:
