@@ -30,9 +30,10 @@ bench: $(STAMP)  ## measure the performance budgets, write BENCHMARKS.md
 bench-smoke: $(STAMP)
 	$(PY) benchmarks/run.py --smoke
 
-lint: $(STAMP)  ## ruff (lint and format check), the layer contract (import-linter)
+lint: $(STAMP)  ## ruff (lint and format check), mypy, the layer contract (import-linter)
 	$(VENV)/bin/ruff check tsbrunbook tests benchmarks
 	$(VENV)/bin/ruff format --check tsbrunbook tests benchmarks
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 clean:

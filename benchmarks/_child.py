@@ -191,7 +191,7 @@ def memory(estate: str, result: str) -> None:
             f"connectivity/{clusters[-1]}",
         ]
         for cid in picks + picks[:2]:  # four down, two of them up again
-            pane.tree.move_cursor(pane.nodes[cid])
+            pane.tree_view.move_cursor(pane.nodes[cid])
             await pilot.pause()
             await pilot.press("space")
             await pilot.pause()
@@ -251,7 +251,7 @@ def interaction(estate: str, toggles: int, result: str) -> None:
             rnd = random.Random(11)
             for _ in range((toggles + 1) // 2):
                 cid = f"{rnd.choice(KINDS)}/{rnd.choice(app.engine.clusters)}"
-                pane.tree.move_cursor(pane.nodes[cid])
+                pane.tree_view.move_cursor(pane.nodes[cid])
                 await pilot.pause()
                 for want in (Level.LIMITED, Level.OK):  # down, then up again
                     watch.update(want=want.id, at=None)

@@ -131,7 +131,7 @@ async def settle(pilot, seconds: float = 10.0) -> None:
 
 def highlighted_step(pane: ChecklistsPane) -> StepView:
     """The step under the checklists cursor; the test fails here if the cursor is not on one."""
-    step = pane.tree.current_step()
+    step = pane.tree_view.current_step()
     assert step is not None, "the checklists cursor is not on a step"
     return step
 
@@ -141,7 +141,7 @@ def select_component(app, cid: str) -> None:
     from tsbrunbook.tui.widgets.components import ComponentsPane
 
     pane = app.screen.query_one(ComponentsPane)
-    pane.tree.move_cursor(pane.nodes[cid])
+    pane.tree_view.move_cursor(pane.nodes[cid])
 
 
 def cell_text(app, op_id: str, scope: str) -> str:

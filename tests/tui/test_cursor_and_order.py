@@ -23,7 +23,7 @@ def components(app: RunbookApp) -> ComponentsPane:
 
 
 def cursor_component(app: RunbookApp) -> str | None:
-    node = components(app).tree.cursor_node
+    node = components(app).tree_view.cursor_node
     return node.data if node is not None else None
 
 
@@ -58,7 +58,7 @@ async def test_narrowing_the_filter_keeps_the_cursor_when_its_component_still_sh
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         pane = components(app)
-        pane.tree.move_cursor(pane.nodes["workload-cluster/us-east"])
+        pane.tree_view.move_cursor(pane.nodes["workload-cluster/us-east"])
         await pilot.press("slash")
         await type_text(pilot, "us-east")
         await until(pilot, lambda: pane.filter_text == "us-east")
@@ -98,7 +98,7 @@ async def test_the_tree_starts_on_the_first_markable_component():
 
 def headings(app: RunbookApp) -> list[tuple[str, bool, bool]]:
     """(instance, active, expanded) of each checklist heading, top to bottom."""
-    tree = app.screen.query_one(ChecklistsPane).tree
+    tree = app.screen.query_one(ChecklistsPane).tree_view
     return [
         (n.data.instance, n.data.active, n.is_expanded)
         for n in tree.root.children
@@ -134,7 +134,7 @@ async def test_an_expanded_stale_checklist_stays_open_across_redraws():
         await settle(pilot)
         app.toggle_component("edge-control-plane/eu-west")
         await settle(pilot)
-        tree = app.screen.query_one(ChecklistsPane).tree
+        tree = app.screen.query_one(ChecklistsPane).tree_view
         await until(
             pilot, lambda: headings(app) == [("edge-control-plane-failure@eu-west", False, False)]
         )
@@ -160,7 +160,7 @@ async def test_a_key_jumps_to_the_next_active_checklist():
         assert len(order) == 3
 
         def in_checklist(instance: str) -> bool:
-            step = pane.tree.current_step()
+            step = pane.tree_view.current_step()
             return step is not None and step.ref.startswith(instance + "/")
 
         await until(pilot, lambda: any(in_checklist(i) for i in order))
@@ -180,9 +180,9 @@ async def test_the_jump_key_skips_checklists_that_no_longer_match():
             await settle(pilot)
         await pilot.press("3")
         pane = app.screen.query_one(ChecklistsPane)
-        stale = pane.tree.root.children[-1]
-        pane.tree.move_cursor(stale)
+        stale = pane.tree_view.root.children[-1]
+        pane.tree_view.move_cursor(stale)
         await pilot.press("right_square_bracket")
-        await until(pilot, lambda: pane.tree.current_step() is not None)
+        await until(pilot, lambda: pane.tree_view.current_step() is not None)
         assert highlighted_step(pane).ref.startswith("management-plane-failure/")
         assert not stale.is_expanded

@@ -190,11 +190,11 @@ async def test_hostile_text_never_reaches_the_terminal(tmp_path):
         pane = app.screen.query_one(ChecklistsPane)
         node = next(
             n
-            for h in pane.tree.root.children
+            for h in pane.tree_view.root.children
             for n in h.children
             if getattr(n.data, "ref", None) == CONFIRM
         )
-        pane.tree.move_cursor(node)
+        pane.tree_view.move_cursor(node)
         await settle(pilot)
         assert_clean(
             app,
@@ -213,10 +213,10 @@ async def test_hostile_text_never_reaches_the_terminal(tmp_path):
         await settle(pilot)
         assert_clean(app)
         await pilot.press("r")
-        pane.tree.move_cursor(
+        pane.tree_view.move_cursor(
             next(
                 n
-                for h in pane.tree.root.children
+                for h in pane.tree_view.root.children
                 for n in h.children
                 if getattr(n.data, "ref", None) == CONFIRM
             )

@@ -98,7 +98,7 @@ async def test_step_states_and_notes_are_stored():
         fourth = highlighted_step(pane)
         assert app.session.state.steps[fourth.ref].state == "blocked"
         # Undo a done step: space again resets it.
-        pane.tree.move_cursor(pane.tree.root.children[0].children[0])
+        pane.tree_view.move_cursor(pane.tree_view.root.children[0].children[0])
         await settle(pilot)
         await pilot.press("space")
         await settle(pilot)
@@ -133,7 +133,7 @@ async def test_restart_resumes_the_same_state():
         assert "limited" in cell_text(again, "local-cluster-operations", "overall")
         labels = [
             str(n.label)
-            for n in again.screen.query_one(ChecklistsPane).tree.root.children[0].children
+            for n in again.screen.query_one(ChecklistsPane).tree_view.root.children[0].children
         ]
         assert labels[0].startswith("[x]")
 
@@ -147,14 +147,14 @@ async def test_filter_then_enter_goes_to_first_match_and_space_marks_it():
         await pilot.press("enter")
         await settle(pilot)
         comps = app.screen.query_one(ComponentsPane)
-        assert app.focused is comps.tree
+        assert app.focused is comps.tree_view
         assert set(comps.nodes) == {
             "workload-cluster/us-east",
             "edge-control-plane/us-east",
             "connectivity/us-east",
         }
-        assert comps.tree.cursor_node is not None
-        assert comps.tree.cursor_node.data == "workload-cluster/us-east"
+        assert comps.tree_view.cursor_node is not None
+        assert comps.tree_view.cursor_node.data == "workload-cluster/us-east"
         await pilot.press("space")
         await settle(pilot)
         assert list(app.session.state.down) == ["workload-cluster/us-east"]

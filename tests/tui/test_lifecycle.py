@@ -55,7 +55,7 @@ async def on_a_step_with_commands(pilot, app: RunbookApp):
     await settle(pilot)
     pane = app.screen.query_one(ChecklistsPane)
     for _ in range(40):
-        view = pane.tree.current_step()
+        view = pane.tree_view.current_step()
         if view is not None and view.step.commands:
             return pane, view
         await pilot.press("down")

@@ -68,13 +68,13 @@ async def highlight(pilot, app: RunbookApp, ref: str) -> ChecklistsPane:
         pane.toggle_phase()
     await pilot.pause()
     await move_to(pilot, pane, ref)
-    pane.tree.focus()
+    pane.tree_view.focus()
     return pane
 
 
 async def move_to(pilot, pane: ChecklistsPane, ref: str) -> None:
     def on_it() -> bool:  # the cursor is on the step and the detail shows it
-        step = pane.tree.current_step()
+        step = pane.tree_view.current_step()
         return (
             step is not None
             and step.ref == ref
@@ -86,11 +86,11 @@ async def move_to(pilot, pane: ChecklistsPane, ref: str) -> None:
     await pilot.pause()
     node = next(
         leaf
-        for heading in pane.tree.root.children
+        for heading in pane.tree_view.root.children
         for leaf in heading.children
         if getattr(leaf.data, "ref", None) == ref
     )
-    pane.tree.move_cursor(node)
+    pane.tree_view.move_cursor(node)
     await until(pilot, on_it)
 
 
@@ -106,7 +106,7 @@ async def test_copy_gives_the_quoted_commands_the_exports_show(tmp_path, monkeyp
         pane = await highlight(pilot, app, f"{PG}/recovery/check-api-server")
         await pilot.press("c")
         await until(pilot, lambda: bool(copied))
-        current = pane.tree.current_step()
+        current = pane.tree_view.current_step()
         assert current is not None
         step = current.step
         detail = str(pane.query_one("#step-text", Static).content)
@@ -130,8 +130,8 @@ async def test_a_destructive_step_shows_the_warning_and_its_reason():
     app = postgres_app()
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await highlight(pilot, app, DROP)
-        assert pane.tree.cursor_node is not None
-        label = str(pane.tree.cursor_node.label)
+        assert pane.tree_view.cursor_node is not None
+        label = str(pane.tree_view.cursor_node.label)
         detail = str(pane.query_one("#step-text", Static).content)
     assert "⚠ destructive" in label
     assert f"⚠ DESTRUCTIVE: {DROP_REASON}" in detail

@@ -53,7 +53,7 @@ async def cursor_on(pilot, app: RunbookApp, cid: str) -> None:
     """The components cursor on `cid`, once the first frame has settled (it may move it back)."""
     await settle(pilot)
     select_component(app, cid)
-    tree = app.screen.query_one(ComponentsPane).tree
+    tree = app.screen.query_one(ComponentsPane).tree_view
     await until(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == cid)
 
 

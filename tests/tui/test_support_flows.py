@@ -35,12 +35,12 @@ async def go_to_step(pilot, app, ref: str) -> None:
     if ref.split("/")[1] != pane.phase:
         await pilot.press("r")
     await settle(pilot)
-    for node in pane.tree.root.children:
+    for node in pane.tree_view.root.children:
         for leaf in node.children:
             if getattr(leaf.data, "ref", None) == ref:
-                pane.tree.move_cursor(leaf)
+                pane.tree_view.move_cursor(leaf)
     await settle(pilot)
-    assert pane.tree.current_step().ref == ref
+    assert pane.tree_view.current_step().ref == ref
 
 
 async def test_raise_escalation_with_case_number():
@@ -91,7 +91,7 @@ async def test_escalation_timer_counts_down_then_expires_once():
         await settle(pilot)
         header = str(app.screen.query_one(IncidentHeader).content)
         assert "⏰ 29:" in header or "⏰ 30:" in header
-        heading = str(app.screen.query_one(ChecklistsPane).tree.root.children[0].label)
+        heading = str(app.screen.query_one(ChecklistsPane).tree_view.root.children[0].label)
         assert "⏰" in heading and heading.endswith(" left")
         later[0] = utcnow() + timedelta(minutes=31)
         app.every_second()

@@ -451,7 +451,7 @@ class RunbookApp(App[None]):
 
     def action_note(self) -> None:
         pane = self.main.query_one(ChecklistsPane)
-        view = pane.tree.current_step() if self.main.current == 2 else None
+        view = pane.tree_view.current_step() if self.main.current == 2 else None
         target = f"step “{pane.fill(view, view.step.title)}”" if view else "the incident"
         ref = view.ref if view else None
 
@@ -467,7 +467,7 @@ class RunbookApp(App[None]):
         """A note written in `$EDITOR` (the app steps aside meanwhile), on the highlighted step
         or the incident; what was saved is stored, an empty file records nothing."""
         pane = self.main.query_one(ChecklistsPane)
-        view = pane.tree.current_step() if self.main.current == 2 else None
+        view = pane.tree_view.current_step() if self.main.current == 2 else None
         ref = view.ref if view else None
         target = f"step “{pane.fill(view, view.step.title)}”" if view else "the incident"
         try:
@@ -820,7 +820,7 @@ class RunbookApp(App[None]):
 
     def action_gap_note(self) -> None:
         pane = self.main.query_one(ChecklistsPane)
-        view = pane.tree.current_step() if self.main.current == 2 else None
+        view = pane.tree_view.current_step() if self.main.current == 2 else None
         ref = view.ref if view else None
 
         def answered(text: str | None) -> None:

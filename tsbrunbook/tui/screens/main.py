@@ -87,7 +87,7 @@ class MainScreen(Screen[None]):
             pane = self.query_one(f"#{pane_id}")
             pane.border_title = f"{PANES.index(pane_id) + 1} {title}"
         self.show_tabs()
-        self.query_one(ComponentsPane).tree.focus()
+        self.query_one(ComponentsPane).tree_view.focus()
         self.runbook.redraw()
         self.runbook.every_second()  # countdowns and status from the first frame on
 
@@ -97,11 +97,11 @@ class MainScreen(Screen[None]):
     def focus_target(self, index: int) -> Widget:
         pane = self.pane(index)
         if isinstance(pane, ComponentsPane):
-            return pane.tree
+            return pane.tree_view
         if isinstance(pane, ImpactPane):
             return pane.table
         assert isinstance(pane, ChecklistsPane)
-        return pane.tree
+        return pane.tree_view
 
     def action_pane(self, index: int) -> None:
         self.set_current(index)

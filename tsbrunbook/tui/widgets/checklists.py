@@ -125,7 +125,7 @@ class ChecklistsPane(Vertical):
             yield ShownStatic(id="step-text")
 
     @property
-    def tree(self) -> StepTree:
+    def tree_view(self) -> StepTree:
         return self.query_one(StepTree)
 
     def values(self, cluster: str | None) -> dict[str, str]:
@@ -157,7 +157,7 @@ class ChecklistsPane(Vertical):
         Checklists that no longer match are collapsed at the bottom, unless the user opened one
         again (that stays open across rebuilds)."""
         self.views = views
-        tree = self.tree
+        tree = self.tree_view
         current = tree.current_step()
         keep = current.ref if current else None
         self.opened_stale = {
@@ -199,9 +199,9 @@ class ChecklistsPane(Vertical):
 
     def _restore_cursor(self, node) -> None:
         # The tree was rebuilt: put the cursor back and redraw the detail even if the line is the same.
-        self.tree.move_cursor(node)
-        if self.tree.cursor_line <= 1:
-            self.tree.scroll_home(animate=False)  # keep the first heading in sight
+        self.tree_view.move_cursor(node)
+        if self.tree_view.cursor_line <= 1:
+            self.tree_view.scroll_home(animate=False)  # keep the first heading in sight
         self.show_detail()
 
     def heading(self, view: ChecklistView) -> Text:
@@ -221,7 +221,7 @@ class ChecklistsPane(Vertical):
         if timers == self.timers:
             return
         self.timers = timers
-        for node in self.tree.root.children:
+        for node in self.tree_view.root.children:
             if isinstance(node.data, ChecklistView):
                 node.set_label(self.heading(node.data))
 
@@ -244,7 +244,7 @@ class ChecklistsPane(Vertical):
         self.show_detail()
 
     def show_detail(self) -> None:
-        view = self.tree.current_step()
+        view = self.tree_view.current_step()
         out = self.query_one("#step-text", Static)
         if view is None:
             out.update(
@@ -305,7 +305,7 @@ class ChecklistsPane(Vertical):
 
     def _escalate_after(self) -> dict | None:
         """The escalation timer of the highlighted step's scenario (site policy), if any."""
-        node = self.tree.cursor_node
+        node = self.tree_view.cursor_node
         checklist = node.parent.data if node is not None and node.parent is not None else None
         if not isinstance(checklist, ChecklistView) or checklist.scenario is None:
             return None
@@ -316,7 +316,7 @@ class ChecklistsPane(Vertical):
         self.show(self.views)
 
     def jump_to(self, instance: str) -> bool:
-        for node in self.tree.root.children:
+        for node in self.tree_view.root.children:
             if isinstance(node.data, ChecklistView) and node.data.instance == instance:
                 self.enter(node)
                 return True
@@ -325,7 +325,7 @@ class ChecklistsPane(Vertical):
     def jump_to_next_active(self) -> bool:
         """Move to the first step of the next checklist that matches now (round to the first
         after the last); False when none does."""
-        tree = self.tree
+        tree = self.tree_view
         headings = [n for n in tree.root.children if isinstance(n.data, ChecklistView)]
         here = tree.cursor_node
         while here is not None and here.parent is not None and here.parent is not tree.root:
@@ -340,7 +340,7 @@ class ChecklistsPane(Vertical):
     def enter(self, heading) -> None:
         """Open a checklist and put the cursor on its first step (its heading when it has none)."""
         heading.expand()
-        tree = self.tree
+        tree = self.tree_view
         # Reading last_line lays the tree out, so the nodes know their lines.
         if tree.last_line >= 0:
             tree.move_cursor(heading.children[0] if heading.children else heading)

@@ -78,7 +78,7 @@ class ComponentsPane(Vertical):
         self.rebuild()
 
     @property
-    def tree(self) -> ComponentTree:
+    def tree_view(self) -> ComponentTree:
         return self.query_one(ComponentTree)
 
     def label(self, cid: str) -> Text:
@@ -97,7 +97,7 @@ class ComponentsPane(Vertical):
         The cursor stays on the component it was on while that component is shown (a cursor
         left on a line number would land on another component after the rows move); otherwise,
         and at start, it goes to the first component, never to a group heading."""
-        tree = self.tree
+        tree = self.tree_view
         current = tree.cursor_node.data if tree.cursor_node is not None else None
         tree.clear()
         self.nodes.clear()
@@ -137,7 +137,7 @@ class ComponentsPane(Vertical):
 
     def place_cursor(self, cid: str | None) -> None:
         """Put the tree's cursor on component `cid` (None: no component is shown)."""
-        tree = self.tree
+        tree = self.tree_view
         if cid is None:
             tree.move_cursor(None)
             return
@@ -186,7 +186,7 @@ class ComponentsPane(Vertical):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        tree = self.tree
+        tree = self.tree_view
         tree.focus()
         self.place_cursor(next(iter(self.nodes), None))
 
@@ -195,4 +195,4 @@ class ComponentsPane(Vertical):
             self.remove_class("-filtering")
             filter_input = self.query_one(Input)
             filter_input.value = ""
-            self.tree.focus()
+            self.tree_view.focus()
