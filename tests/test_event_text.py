@@ -85,6 +85,14 @@ CASES = [
     ),
     (EventType.CLOSED, {}, "closed", "closed", ("closed", ""), "incident closed after 1h 02m 03s"),
     (
+        EventType.RENAMED,
+        {"title": "eu-west <edge> down"},
+        "renamed: eu-west <edge> down",
+        "renamed: eu-west \\<edge\\> down",
+        ("renamed", "eu-west <edge> down"),
+        None,
+    ),
+    (
         EventType.EXERCISE_CLOCK,
         {"action": "speed", "offset": 300, "running": True, "speed": 2},
         "clock speed at 05:00, speed ×2",
