@@ -61,7 +61,7 @@ class Plan:
         if smoke:
             # Each measure runs, as few times as still gives a median: the suite checks that the
             # script works, budgets are judged by `make bench`.
-            return cls(True, SMOKE_SIZES, 200, 2, 2, (10,), 3, 10, 120, 2, 10)
+            return cls(True, SMOKE_SIZES, 200, 2, 1, (10,), 3, 10, 120, 1, 10)
         return cls(False, FULL_SIZES, 1000, 7, 21, (100, 1000), 30, 1000, 1000, 7, 1000)
 
 

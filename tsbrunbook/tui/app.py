@@ -236,6 +236,8 @@ class RunbookApp(App[None]):
         """A store call is done: fold the stored events, redraw, then hand over its result."""
         job = message.job
         self.jobs.finished(job)
+        if not self.screen_stack:
+            return  # the app is closing and its screens are gone; the store has the events
         self.show_saving()
         session = self.session
         if job.incident == session.id and job.engine is session.engine:
