@@ -165,6 +165,13 @@ class RunbookApp(App[None]):
     # -----------------------------------------------------------------------------------------
 
     @property
+    def showing(self) -> bool:
+        """The main screen is up: not before it is composed (intervals start with the app and
+        can fire first under load), not once the app is closing (its screens are gone while
+        timers and store results may still arrive)."""
+        return bool(self.screen_stack) and bool(self.screen_stack[0].query(IncidentHeader))
+
+    @property
     def main(self) -> MainScreen:
         return self.screen_stack[0]  # type: ignore[return-value]  # modals sit above it
 
@@ -244,7 +251,7 @@ class RunbookApp(App[None]):
             new = [e for e in message.events if e.seq > session.state.last_seq]
             for event in new:
                 session.state.apply(event, session.engine)
-            if new and self.main.query(IncidentHeader):
+            if new and self.showing:
                 self.redraw()
                 self.after_events()
         if message.error is not None:
@@ -270,8 +277,8 @@ class RunbookApp(App[None]):
         self.set_saving(self.jobs.saving)
 
     def set_saving(self, saving: bool) -> None:
-        for header in self.main.query(IncidentHeader):
-            header.saving = saving
+        if self.showing:
+            self.main.query_one(IncidentHeader).saving = saving
 
     def after_events(self) -> None:
         """New events are stored: hand them to the chat notifier (it never blocks)."""
@@ -295,8 +302,8 @@ class RunbookApp(App[None]):
 
     def every_second(self) -> None:
         """Escalation countdowns, expired timers (recorded once, in the worker), the chat line."""
-        if not self.main.query(IncidentHeader):
-            return  # the interval can fire before the screen is composed (its mount calls this)
+        if not self.showing:
+            return
         self.warn_if_clock_behind()
         timers = self.watched_timers()
         if timers is None:
@@ -656,9 +663,11 @@ class RunbookApp(App[None]):
     def exercise_tick(self) -> None:
         """Move the facilitator's clock on the screen; fire the injects that came due."""
         run = self.exercise
+        if run is None or run.finished or not self.showing:
+            return
         bars = self.main.query(ExerciseBar)
-        if run is None or run.finished or not bars:
-            return  # (no bar: not composed yet, or the app is shutting down)
+        if not bars:
+            return
         prog = self.exercise_progress()
         now = prog.clock.now(run.clocks.wall())
         if prog.due(now) and not self.jobs.pending["inject"]:
