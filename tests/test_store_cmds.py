@@ -159,3 +159,23 @@ def test_copy_from_a_missing_source_is_one_line(tmp_path, missing):
     line = one_error_line(run_process("store", "copy", spec, str(tmp_path / "t.sqlite3")))
     assert "no such incident store" in line or "unreachable at 127.0.0.1:1" in line
     assert not (tmp_path / "t.sqlite3").exists()
+
+
+def test_incident_commands_use_the_team_store_from_the_environment(
+    pg_store_factory,  # noqa: F811
+    isolated_home,
+):
+    """With TSBRUNBOOK_DATABASE_URL set, `incident start/down/list` work on PostgreSQL and leave
+    no local SQLite store behind."""
+    store = pg_store_factory()
+    env = {"TSBRUNBOOK_DATABASE_URL": store.location}
+    started = run_process("incident", "start", "team incident", env=env)
+    assert started.rc == 0, started.err
+    (summary,) = store.summaries()
+    assert summary.title == "team incident"
+    marked = run_process("incident", "down", summary.id, "postgres", env=env)
+    assert marked.rc == 0, marked.err
+    listed = run_process("incident", "list", env=env)
+    assert listed.rc == 0 and summary.id in listed.out
+    assert [e.type for e in store.events(summary.id)] == ["started", "down"]
+    assert not (isolated_home / "incidents.sqlite3").exists()

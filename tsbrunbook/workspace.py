@@ -65,9 +65,11 @@ class Workspace:
     @property
     def store(self) -> IncidentStore:
         if self._store is None:
-            from .store.sqlite import Store  # lazily: the runbook commands never need it
+            # Lazily: the runbook commands never need it. $TSBRUNBOOK_DATABASE_URL selects the
+            # team's PostgreSQL store; unset, the local SQLite file.
+            from .store.select import open_store
 
-            self._store = Store()
+            self._store = open_store(password_lookup=_keyring_database_password)
         return self._store
 
     @property
@@ -316,3 +318,11 @@ class Workspace:
 
         folder = os.environ.get("TSBRUNBOOK_EXPORT_DIR") or os.getcwd()
         return write_fresh(folder, name, text)
+
+
+def _keyring_database_password() -> str | None:
+    """The team-mode database password from the OS keyring; asked only when the server wants a
+    password libpq could not supply (so keyring is imported only then)."""
+    from .integrations.secrets import database_password
+
+    return database_password()
