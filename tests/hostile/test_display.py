@@ -11,10 +11,11 @@ and JSON still holds the data exactly (escaped).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from tests.hostile.harness import accepted, refused, run_bounded
+from tests.hostile.harness import Bounded, accepted, refused, run_bounded
 
 MP = "management-plane-failure"
 STEP = f"{MP}/recovery/check-mp-pods"
@@ -72,6 +73,17 @@ CASES = [
     ),
 ]
 
+# Each case's own markers, so a text that vanished is noticed even in the shared incident.
+CASES = [
+    (case_id, where, text.replace("MARK", f"MARKx{n:02d}x", 1).replace("END", f"ENDx{n:02d}x"), bad)
+    for n, (case_id, where, text, bad) in enumerate(CASES)
+]
+
+
+def markers(text: str) -> tuple[str, str]:
+    return text.split()[0][:8], "ENDx" + text.rsplit("ENDx", 1)[1][:3]
+
+
 COMMANDS = {
     "show": ["incident", "show", "{id}"],
     "show-json": ["incident", "show", "{id}", "--format", "json"],
@@ -92,24 +104,58 @@ SHOWN_IN = {
 }
 
 
-def store_hostile(where: str, text: str, monkeypatch) -> str:
-    """An incident holding `text` at `where`, written through the store (as a hook would)."""
+PER_INCIDENT = [name for name in COMMANDS if "{id}" in " ".join(COMMANDS[name])]
+
+
+def store_corpus(home: Path) -> dict[str, str]:
+    """Every case's text stored as a hook would: each hostile title in an incident of its own,
+    every other text (notes, step note, skip reason, case number, actor) in one shared incident.
+    Case id → incident id."""
+    from tsbrunbook.store.sqlite import Store
     from tsbrunbook.workspace import Workspace
 
-    if where == "actor":
-        monkeypatch.setenv("LOGNAME", text)  # getpass.getuser() reads LOGNAME first
-    session = Workspace().start(text if where == "title" else "hostile display corpus")
-    session.mark_down(["management-plane"])
-    if where in ("note", "actor"):
-        session.add_note(text)
-    elif where == "step-note":
-        session.add_note(text, STEP)
-    elif where == "skip":
-        session.set_step(STEP, "skip", text)
-    elif where == "case":
-        session.raise_escalation(ESCALATION, text)
-    monkeypatch.delenv("LOGNAME", raising=False)
-    return session.id
+    placed: dict[str, str] = {}
+    with Workspace(store=Store(home / "incidents.sqlite3")) as workspace:
+        shared = workspace.start("hostile display corpus")
+        shared.mark_down(["management-plane"])
+        for case_id, where, text, _ in CASES:
+            if where == "title":
+                session = workspace.start(text)
+                session.mark_down(["management-plane"])
+                placed[case_id] = session.id
+                continue
+            with pytest.MonkeyPatch.context() as mp:
+                if where == "actor":
+                    mp.setenv("LOGNAME", text)  # getpass.getuser() reads LOGNAME first
+                if where in ("note", "actor"):
+                    shared.add_note(text)
+                elif where == "step-note":
+                    shared.add_note(text, STEP)
+                elif where == "skip":
+                    shared.set_step(STEP, "skip", text)
+                elif where == "case":
+                    shared.raise_escalation(ESCALATION, text)
+            placed[case_id] = shared.id
+    return placed
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> tuple[dict[str, str], dict[tuple[str, str], Bounded]]:
+    """The stored corpus and every command's answer, each command run once per incident (the
+    real process costs the most here; every case then reads the answers it needs)."""
+    home = tmp_path_factory.mktemp("display-corpus")
+    placed = store_corpus(home)
+    env = {"TSBRUNBOOK_HOME": str(home), "TSBRUNBOOK_EXPORT_DIR": str(home / "exports")}
+    answers: dict[tuple[str, str], Bounded] = {}
+    for incident in sorted(set(placed.values())):
+        for name in PER_INCIDENT:
+            argv = [a.format(id=incident) for a in COMMANDS[name]]
+            answers[(name, incident)] = accepted(run_bounded(*argv, env=env))
+    for name in set(COMMANDS) - set(PER_INCIDENT):
+        answer = accepted(run_bounded(*COMMANDS[name], env=env))
+        for incident in set(placed.values()):
+            answers[(name, incident)] = answer
+    return placed, answers
 
 
 def strings(data: object):
@@ -131,11 +177,13 @@ def check_clean(out: str, payload: list[str]) -> None:
         assert fragment not in out, f"escape-sequence payload {fragment!r} on stdout:\n{out[:3000]}"
 
 
-@pytest.mark.parametrize("where,text,payload", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_stored_hostile_text_reads_back_clean(where, text, payload, monkeypatch):
-    incident = store_hostile(where, text, monkeypatch)
-    for name, argv in COMMANDS.items():
-        result = accepted(run_bounded(*(a.format(id=incident) for a in argv)))
+@pytest.mark.parametrize(
+    "case_id,where,text,payload", [tuple(c) for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_stored_hostile_text_reads_back_clean(case_id, where, text, payload, corpus):
+    placed, answers = corpus
+    for name in COMMANDS:
+        result = answers[(name, placed[case_id])]
         if name.endswith("json"):
             data = json.loads(result.out)
             if name in SHOWN_IN[where]:
@@ -146,7 +194,8 @@ def test_stored_hostile_text_reads_back_clean(where, text, payload, monkeypatch)
         # JSON keeps the data exactly (escaped, so a payload may be read there, inert).
         check_clean(result.out, [] if name.endswith("json") else payload)
         if name in SHOWN_IN[where] and not name.endswith("json"):
-            assert "MARK" in result.out and "END" in result.out, (
+            start, end = markers(text)
+            assert start in result.out and end in result.out, (
                 f"{name}: the text around the sequences is gone\n{result.out[:3000]}"
             )
 
