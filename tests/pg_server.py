@@ -169,6 +169,14 @@ class PgServer:
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", self.datadir, "-m", mode, "-w", "stop")
 
+    def running(self) -> bool:
+        """`pg_ctl status`: exit 0 while the server runs (3 when it is not)."""
+        try:
+            self._run("pg_ctl", "-D", self.datadir, "status")
+        except RuntimeError:
+            return False
+        return True
+
     def url(self, database: str = "postgres", user: str = SUPERUSER, password: str = "") -> str:
         auth = f"{user}:{password}" if password else user
         return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"

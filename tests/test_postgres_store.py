@@ -321,24 +321,33 @@ def test_several_processes_append_and_create_without_gaps_or_duplicates(store):
 def test_appends_in_flight_survive_a_server_restart(pg_server, store):  # noqa: F811
     incident = store.create("failover", meta=META)
     idle = PostgresStore(store.location)  # connected, unused while the server restarts
-    total = 60
     acked: dict[int, int] = {}
     failed: list[tuple[int, str]] = []
+    stop = threading.Event()
 
     def write() -> None:
-        for n in range(total):
+        # Until told to stop, so the server always goes down mid-sequence, however fast this is.
+        n = 0
+        while not stop.is_set():
             try:
                 acked[n] = store.append(incident, "note", {"n": n, "text": "x"}).seq
             except UserError as exc:
                 failed.append((n, str(exc)))
+            n += 1
 
     writer = threading.Thread(target=write)
     writer.start()
-    wait_until(lambda: len(acked) >= 10, what="the first appends")
-    pg_server.stop("immediate")  # mid-sequence: the writer is appending as fast as it can
-    assert len(acked) < total, "the writer finished before the server went down"
-    pg_server.start()
-    writer.join(timeout=120)
+    try:
+        wait_until(lambda: len(acked) >= 10, what="the first appends")
+        pg_server.stop("immediate")  # mid-sequence: the writer is appending as fast as it can
+        before = len(acked)
+        pg_server.start()
+        wait_until(lambda: len(acked) >= before + 10, timeout=60, what="appends after the restart")
+    finally:
+        stop.set()
+        writer.join(timeout=120)
+        if not pg_server.running():
+            pg_server.start()  # never leave the session's server down for the next tests
     assert not writer.is_alive()
 
     events = store.events(incident)
