@@ -299,7 +299,8 @@ async def test_finish_asks_first_then_closes_the_run(pack):
         await wait_for(pilot, lambda: run.finished, "the close")
         assert "■ finished at 01:30 / 40:00" in bar_text(app)
         clock.advance(600)  # past two injects: a finished run fires nothing
-        await pilot.pause(0.3)
+        app.exercise_tick()  # the tick that would fire them, run now rather than waited for
+        await settle(pilot)
         assert run.progress().fired == {} and not isinstance(app.screen, PredictionScreen)
         await pilot.press("R")
         await settle(pilot)
