@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Self, TypeVar
 
 import psycopg
@@ -42,7 +43,7 @@ from ..domain.events import shapes
 from ..domain.incident import Conflict, Event, current_actor
 from ..domain.timefmt import format_time
 from . import pgurl
-from .protocol import DamagedEvent, IncidentSummary
+from .protocol import DamagedEvent, IncidentSummary, fold_down_marks
 from .sqlite import ID_PREFIXES, decode_event
 
 SCHEMA_VERSION = 1
@@ -702,21 +703,13 @@ class PostgresStore:
             why = _why(incident, seq, at, type_, data, actor)
             if why is not None and incident not in damaged:
                 damaged[incident] = (seq, why)
-        down: dict[str, dict[str, None]] = {}
-        for incident, seq, at, type_, data, actor in marks:
-            if incident in damaged and damaged[incident][0] <= seq:
-                continue  # nothing after the first damaged event is worth folding
-            try:
-                event = decode_event(incident, seq, format_time(at), type_, data, actor)
-            except ValueError as exc:
-                damaged[incident] = (seq, str(exc))
-                continue
-            now = down.setdefault(incident, {})
-            for cid in event.data["components"]:
-                if type_ == "down":
-                    now[cid] = None
-                else:
-                    now.pop(cid, None)
+        down = fold_down_marks(
+            (
+                (i, seq, partial(decode_event, i, seq, format_time(at), t, d, a))
+                for i, seq, at, t, d, a in marks
+            ),
+            damaged,
+        )
         out = []
         for id_, title, kind_, started, closed, count in rows:
             if closed and not include_closed:

@@ -12,6 +12,7 @@ for team mode implements the same protocol and runs the same contract tests
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -60,6 +61,32 @@ class IncidentSummary:
             "down": list(self.down),
             "damaged": self.damaged,
         }
+
+
+def fold_down_marks(
+    marks: Iterable[tuple[str, int, Callable[[], Event]]],
+    damaged: dict[str, tuple[int, str]],
+) -> dict[str, dict[str, None]]:
+    """What is down in each incident, from its `down`/`up` events in order: (incident, seq,
+    decode) each. A mark that cannot be decoded damages its incident (recorded in `damaged`,
+    incident → (first bad seq, why)); nothing after an incident's first damaged event is folded.
+    Shared by the stores' `summaries`, which read the marks each their own way."""
+    down: dict[str, dict[str, None]] = {}
+    for incident, seq, decode in marks:
+        if incident in damaged and damaged[incident][0] <= seq:
+            continue  # nothing after the first damaged event is worth folding
+        try:
+            event = decode()
+        except ValueError as exc:
+            damaged[incident] = (seq, str(exc))
+            continue
+        now = down.setdefault(incident, {})
+        for cid in event.data["components"]:
+            if event.type == "down":
+                now[cid] = None
+            else:
+                now.pop(cid, None)
+    return down
 
 
 @runtime_checkable

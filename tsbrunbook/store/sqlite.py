@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
@@ -31,7 +32,7 @@ from ..domain.events import decode, sql_shape_problem
 from ..domain.incident import Conflict, Event, current_actor
 from ..domain.timefmt import format_time, parse_time
 from .paths import default_db_path
-from .protocol import DamagedEvent, IncidentSummary
+from .protocol import DamagedEvent, IncidentSummary, fold_down_marks
 
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x74736272  # "tsbr" in PRAGMA application_id: this file is an incident store
@@ -522,21 +523,9 @@ class Store:
         for incident, seq, *row in broken:
             if incident not in damaged:  # the first damaged event of each incident, and why
                 damaged[incident] = (seq, _why(incident, seq, *row))
-        down: dict[str, dict[str, None]] = {}
-        for incident, seq, at, type_, data, actor in marks:
-            if incident in damaged and damaged[incident][0] <= seq:
-                continue  # nothing after the first damaged event is worth folding
-            try:
-                event = decode_event(incident, seq, at, type_, data, actor)
-            except ValueError as exc:
-                damaged[incident] = (seq, str(exc))
-                continue
-            now = down.setdefault(incident, {})
-            for cid in event.data["components"]:
-                if type_ == "down":
-                    now[cid] = None
-                else:
-                    now.pop(cid, None)
+        down = fold_down_marks(
+            ((row[0], row[1], partial(decode_event, *row)) for row in marks), damaged
+        )
         out = []
         for id_, title, kind_, started, closed, count in rows:
             if closed and not include_closed:
