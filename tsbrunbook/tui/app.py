@@ -20,30 +20,25 @@ from ..domain.clock import Clock, SteadyNow, as_clock, behind_warning
 from ..domain.errors import UserError
 from ..domain.escalation import TimerWatch
 from ..domain.event_text import describe
-from ..domain.exercise_run import ExerciseRun, Progress
 from ..domain.incident import IncidentSession, checklists
 from ..domain.text import display
 from ..domain.timefmt import offset
 from ..workspace import Workspace
-from .clipboard import Copied, tmux_load_buffer, under_tmux
 from .commands import RunbookCommands
-from .editor import edit_note
 from .expiries import record_confirmed, timer_key
-from .screens.confirm import ConfirmScreen
-from .screens.help import HelpScreen
-from .screens.incidents import IncidentsScreen
 from .screens.main import MainScreen
-from .screens.prediction import PredictionScreen
-from .screens.prompt import PromptScreen
 from .store_jobs import Finished, Job, StoreJobs, not_recorded
 from .widgets.checklists import ChecklistsPane, StepTree
 from .widgets.components import ComponentsPane, ComponentTree
-from .widgets.exercise_bar import ExerciseBar
 from .widgets.header import IncidentHeader
 from .widgets.impact import ImpactPane
 
-if TYPE_CHECKING:  # imported when first used: urllib is not needed for the first frame
+# Imported where first used, not here: the first frame needs none of them (the notifier's
+# http/email, the exercise modules, the dialogs, the editor, the probe, the clipboard).
+if TYPE_CHECKING:
+    from ..domain.exercise_run import ExerciseRun, Progress
     from ..integrations.notify import Notifier
+    from .screens.prediction import PredictionScreen
 
 STEP_PROMPTS = {
     "escalate": ("Tetrate support case number (optional; enter to record without one)", False),
@@ -154,9 +149,17 @@ class RunbookApp(App[None]):
         # Other processes (alert hooks, a colleague's CLI) may append to the same incident.
         self.set_interval(2.0, self.poll_store)
         self.set_interval(1.0, self.every_second)
-        self.start_notifier()
         if self.exercise is not None:
             self.set_interval(0.25, self.exercise_tick)
+
+    def on_ready(self) -> None:
+        """The first frame is drawn: now what it did not need. (Later, not in this handler:
+        whatever else listens for Ready runs first.)"""
+        self.call_later(self.after_first_frame)
+
+    def after_first_frame(self) -> None:
+        if self.notifier is None:
+            self.start_notifier()  # its http/email imports and thread are not needed to draw
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Exercise actions are hidden from the footer and inert outside exercise mode.
@@ -175,8 +178,16 @@ class RunbookApp(App[None]):
     def main(self) -> MainScreen:
         return self.screen_stack[0]  # type: ignore[return-value]  # modals sit above it
 
+    def picture(self) -> tuple[Any, list, list[str]]:
+        """What the panes show: the impact, the checklists and the latest events."""
+        impact = self.session.impact()
+        views = checklists(self.session.state, self.engine, impact)
+        return impact, views, recent_events(self.session.state)
+
     def redraw(self) -> None:
         """Redraw every pane from the state folded from the incident's events."""
+        from .widgets.exercise_bar import ExerciseBar
+
         screen = self.main
         impact = self.session.impact()
         views = checklists(self.session.state, self.engine, impact)
@@ -384,6 +395,8 @@ class RunbookApp(App[None]):
 
     @on(StepTree.StepAction)
     def _step(self, event: StepTree.StepAction) -> None:
+        from .screens.prompt import PromptScreen
+
         ref, action = event.view.ref, event.action
         if action not in STEP_PROMPTS:
             self.act(lambda session: session.set_step(ref, action, ""))
@@ -425,6 +438,8 @@ class RunbookApp(App[None]):
         """Copy to the terminal's clipboard (OSC 52, on this thread: it writes to the terminal)
         and, under tmux, into tmux's buffer in a worker; one toast (`before` + what was done)
         says which of them happened."""
+        from .clipboard import Copied, under_tmux
+
         self.copy_to_clipboard(text)
         if under_tmux():
             self.load_tmux_buffer(text, what, before)
@@ -434,6 +449,8 @@ class RunbookApp(App[None]):
     @work(thread=True, group="clipboard")
     def load_tmux_buffer(self, text: str, what: str, before: str) -> None:
         """`tmux load-buffer` off the UI thread, bounded by the clipboard module's timeout."""
+        from .clipboard import tmux_load_buffer
+
         copied = tmux_load_buffer(text)
         severity = "information" if copied.tmux else "warning"
         self.call_from_thread(
@@ -456,9 +473,13 @@ class RunbookApp(App[None]):
     # App-wide actions
 
     def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_note(self) -> None:
+        from .screens.prompt import PromptScreen
+
         pane = self.main.query_one(ChecklistsPane)
         view = pane.tree_view.current_step() if self.main.current == 2 else None
         target = f"step “{pane.fill(view, view.step.title)}”" if view else "the incident"
@@ -475,6 +496,8 @@ class RunbookApp(App[None]):
     def action_long_note(self) -> None:
         """A note written in `$EDITOR` (the app steps aside meanwhile), on the highlighted step
         or the incident; what was saved is stored, an empty file records nothing."""
+        from .editor import edit_note
+
         pane = self.main.query_one(ChecklistsPane)
         view = pane.tree_view.current_step() if self.main.current == 2 else None
         ref = view.ref if view else None
@@ -495,6 +518,7 @@ class RunbookApp(App[None]):
 
     def action_rename(self) -> None:
         """Retitle the incident (a `renamed` event: the timeline keeps the old title)."""
+        from .screens.prompt import PromptScreen
 
         def answered(title: str | None) -> None:
             if title:
@@ -517,6 +541,8 @@ class RunbookApp(App[None]):
 
     def action_close_incident(self) -> None:
         """Close the open incident after a confirmation (it then takes no more changes)."""
+        from .screens.confirm import ConfirmScreen
+
         session = self.session
         if session.state.closed:
             self.notify(f"{session.id} is already closed.")
@@ -558,6 +584,8 @@ class RunbookApp(App[None]):
         )
 
     def choose_incident(self, incidents: list) -> None:
+        from .screens.incidents import IncidentsScreen
+
         estate_file = self.session.state.meta.get("estate_file")
 
         def chosen(answer: tuple[str, str] | None) -> None:
@@ -628,6 +656,8 @@ class RunbookApp(App[None]):
         self.call_from_thread(self.probe_answered, result)
 
     def probe_answered(self, result) -> None:
+        from .screens.confirm import ConfirmScreen
+
         severity = "information" if result.ok else "warning"
         self.notify(
             f"{result.verdict}: {result.message} ({result.latency * 1000:.0f} ms)",
@@ -662,6 +692,8 @@ class RunbookApp(App[None]):
 
     def exercise_tick(self) -> None:
         """Move the facilitator's clock on the screen; fire the injects that came due."""
+        from .widgets.exercise_bar import ExerciseBar
+
         run = self.exercise
         if run is None or run.finished or not self.showing:
             return
@@ -677,6 +709,8 @@ class RunbookApp(App[None]):
 
     def on_run(self, act: Callable[[ExerciseRun], Any]) -> Callable[[IncidentSession], Any]:
         """`act` on the exercise run, in the worker: the run over the worker's session."""
+        from ..domain.exercise_run import ExerciseRun
+
         run = self.exercise
         assert run is not None
         return lambda session: act(ExerciseRun(session, run.exercise, run.clocks))
@@ -700,6 +734,8 @@ class RunbookApp(App[None]):
         self.ask_next_prediction()
 
     def prediction_screen(self, inject_id: str) -> PredictionScreen:
+        from .screens.prediction import PredictionScreen
+
         assert self.exercise is not None
         inject = self.exercise.exercise.inject(inject_id)
         return PredictionScreen(
@@ -709,14 +745,17 @@ class RunbookApp(App[None]):
     def ask_next_prediction(self) -> None:
         """Open the next waiting question, over whatever is open (another dialog is
         see-through; this one is not); one prediction dialog at a time."""
+        from .screens.prediction import PredictionScreen
+
         if not self.pending_predictions or self.exercise is None:
             return
         if any(isinstance(s, PredictionScreen) for s in self.screen_stack):
             return  # the next one follows when this one closes
         self.push_screen(self.prediction_screen(self.pending_predictions.pop(0)))
 
-    @on(PredictionScreen.Made)
-    def _predicted(self, event: PredictionScreen.Made) -> None:
+    def on_prediction_screen_made(self, event: PredictionScreen.Made) -> None:
+        from .screens.prediction import PredictionScreen
+
         if self.exercise is None:
             return
         inject_id, levels = event.inject_id, event.levels
@@ -735,10 +774,11 @@ class RunbookApp(App[None]):
 
         self.act(self.on_run(lambda run: run.predict(inject_id, levels)), reveal, failed=failed)
 
-    @on(PredictionScreen.Done)
-    def _prediction_done(self, event: PredictionScreen.Done) -> None:
+    def on_prediction_screen_done(self, event: PredictionScreen.Done) -> None:
         """Close the dialog (left unanswered: say so in the run); the next waiting question
         replaces it directly, so the main screen never shows in between."""
+        from .screens.prediction import PredictionScreen
+
         screen = self.screen
         if not isinstance(screen, PredictionScreen) or screen.inject_id != event.inject_id:
             return  # a second enter on a dialog already closing
@@ -759,6 +799,8 @@ class RunbookApp(App[None]):
 
     def action_answer_later(self, inject_id: str | None = None) -> None:
         """Answer a question left unanswered (esc, a quit, a crash): the oldest, or `inject_id`."""
+        from .screens.prediction import PredictionScreen
+
         run = self.exercise
         if run is None or any(isinstance(s, PredictionScreen) for s in self.screen_stack):
             return
@@ -776,6 +818,8 @@ class RunbookApp(App[None]):
 
     def action_finish(self) -> None:
         """Finish the run after a confirmation: the clock stops, the run is closed."""
+        from .screens.confirm import ConfirmScreen
+
         run = self.exercise
         if run is None:
             return
@@ -830,6 +874,8 @@ class RunbookApp(App[None]):
             )
 
     def action_gap_note(self) -> None:
+        from .screens.prompt import PromptScreen
+
         pane = self.main.query_one(ChecklistsPane)
         view = pane.tree_view.current_step() if self.main.current == 2 else None
         ref = view.ref if view else None
@@ -847,6 +893,8 @@ class RunbookApp(App[None]):
         )
 
     def action_report(self) -> None:
+        from ..domain.exercise_run import ExerciseRun
+
         run = self.exercise
         if run is None:
             return

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ..domain.exercise_run import ExerciseRun
 from ..domain.impact import ImpactEngine
 from ..domain.incident import IncidentSession
 from ..domain.text import one_line
+
+if TYPE_CHECKING:  # the exercise modules stay off the path to the first frame
+    from ..domain.exercise_run import ExerciseRun
 
 
 class PaletteHost(Protocol):

@@ -20,11 +20,13 @@ from ..model import (
     Support,
     WorkloadCluster,
 )
+from . import cache
 from .documents import expect_document
 from .fields import DATASTORES, PLACEMENTS, read_duration, report_duplicates
 from .management import read_management
 from .mapping import Obj
 from .paths import demo_estate_path
+from .textfile import read_text
 from .textrules import check_id, refuse_invisible
 
 # Estate size: far above any real estate (the benchmarks use 1,000 clusters and 2,000 services),
@@ -42,10 +44,17 @@ def load_estate(path: str | None = None, text: str | None = None) -> Estate:
     """Load an estate file (the bundled demo when `path` is None), or `text` once read from it
     (an incident keeps the estate it started with); raise LoadError on any problem."""
     path = path or demo_estate_path()
+    if text is None:
+        text = read_text(path)  # (a file that cannot be read: LoadError, as before)
+    key = cache.estate_key(path, text)
+    known: Estate | None = cache.cached("estate", path, key)
+    if known is not None:
+        return known
     src, obj = expect_document(path, "estate", text)
     estate = read_estate(obj, path) if obj is not None else None
     if src.problems or estate is None:
         raise LoadError(src.problems)
+    cache.store("estate", path, key, estate)
     return estate
 
 

@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 
 from ..errors import LoadError, Problem
 from ..model import GraphSpec, Pack, Readiness, Scenario
+from . import cache
+from .cache import pack_files
 from .checks import check_scenarios, check_texts
 from .documents import expect_document
 from .fields import read_sources
@@ -21,9 +22,22 @@ from .scenario import read_scenario
 from .steps import read_readiness
 
 
-def load_pack(root: str | None = None) -> Pack:
-    """Load and validate the runbook pack; raise LoadError on any problem."""
+def load_pack(root: str | None = None, *, use_cache: bool = True) -> Pack:
+    """Load and validate the runbook pack; raise LoadError on any problem. With `cache`, a pack
+    validated before with exactly these files comes from the cache (see runbooks.cache)."""
     root = root or runbooks_dir()
+    key = cache.pack_key(root) if use_cache else None
+    if key is not None:
+        known: Pack | None = cache.cached("pack", root, key)
+        if known is not None:
+            return known
+    pack = _validated_pack(root)
+    if key is not None:
+        cache.store("pack", root, key, pack)
+    return pack
+
+
+def _validated_pack(root: str) -> Pack:
     parts = read_pack(root)
     if parts.problems:
         raise LoadError(parts.problems)
@@ -67,11 +81,8 @@ def read_pack(root: str) -> PackParts:
     if not os.path.isdir(root):
         parts.problems.append(Problem(root, 0, "runbook directory not found"))
         return parts
-    pack_file = os.path.join(root, "pack.yaml")
-    graph_file = os.path.join(root, "graph.yaml")
-    readiness_file = os.path.join(root, "readiness.yaml")
-    scenario_files = sorted(glob.glob(os.path.join(root, "scenarios", "*.yaml")))
-    parts.files = [pack_file, graph_file, readiness_file, *scenario_files]
+    parts.files = pack_files(root)
+    pack_file, graph_file, readiness_file, *scenario_files = parts.files
     for path in parts.files:
         try:
             if path == pack_file:

@@ -10,11 +10,16 @@ Typed access to the parsed mappings is `mapping.Obj`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
-
-import yaml
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from ..errors import Problem
+
+# PyYAML is imported by the first parse (`_load_yaml`), not with this module: a start that
+# takes the pack and the estate from the cache (runbooks.cache) parses no YAML at all.
+if TYPE_CHECKING:
+    import yaml
+else:
+    yaml = None
 
 MAX_NODES = 500_000  # values in one file, aliases counted as often as they are used
 MAX_DEPTH = 100  # lists and mappings within each other; our documents nest about 8 deep
@@ -48,7 +53,6 @@ class Source:
 # own composers recurse, and the C one would build the whole tree before anyone could count).
 # libyaml words syntax errors differently, so for those the pure-Python parser is asked again,
 # for a bounded number of events, and its wording is used when it finds the error in that span.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 _TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} levels deep; tsbrunbook reads at most {MAX_DEPTH} (flatten the structure)"
 
 
@@ -57,7 +61,8 @@ _RETRY_EVENTS = 50_000  # about a second of the pure-Python parser
 
 def parse(text: str, src: Source) -> Node | None:
     """Parse one YAML document into Nodes; syntax errors and excess become problems."""
-    return _parse(text, src, _FAST_LOADER or yaml.SafeLoader)
+    _load_yaml()
+    return _parse(text, src, getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader)
 
 
 class _Mark(Protocol):
@@ -69,6 +74,13 @@ class _Mark(Protocol):
 def _line(mark: _Mark | None) -> int:
     """The 1-based line of a mark; 0 when the parser gave none."""
     return mark.line + 1 if mark is not None else 0
+
+
+def _load_yaml() -> None:
+    global yaml
+    import yaml as module  # a dictionary lookup after the first time
+
+    yaml = module
 
 
 def _parse(text: str, src: Source, loader: Any) -> Node | None:

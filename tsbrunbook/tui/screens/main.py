@@ -15,7 +15,6 @@ from textual.widgets._footer import FooterKey
 
 from ..widgets.checklists import ChecklistsPane
 from ..widgets.components import ComponentsPane
-from ..widgets.exercise_bar import ExerciseBar
 from ..widgets.header import IncidentHeader
 from ..widgets.impact import ImpactPane
 
@@ -71,24 +70,36 @@ class MainScreen(Screen[None]):
         self.current = 0
 
     def compose(self) -> ComposeResult:
+        """Every pane is built with what it shows, so the first frame is the full picture (no
+        second layout pass for data filled in after mounting)."""
         app = self.runbook
-        yield IncidentHeader(id="incident-header")
+        impact, views, recent = app.picture()
+        header = IncidentHeader(id="incident-header")
+        header.show(app.session.state, views, impact.worst)
+        yield header
         if app.exercise is not None:
-            yield ExerciseBar(id="exercise-bar")
-        yield Static(id="tabs")
+            from ..widgets.exercise_bar import ExerciseBar  # exercise mode only
+
+            bar = ExerciseBar(id="exercise-bar")
+            prog = app.exercise_progress()
+            bar.show(prog, prog.clock.now(app.exercise.clocks.wall()))
+            yield bar
+        yield Static(self.tabs_text(), id="tabs")
+        panes = (
+            ComponentsPane(app.engine.graph, impact, id=PANES[0], classes="pane -current"),
+            ImpactPane(
+                app.engine.pack, app.engine.scopes, impact, recent, id=PANES[1], classes="pane"
+            ),
+            ChecklistsPane(app.engine.estate, views, id=PANES[2], classes="pane"),
+        )
         with Horizontal(id="panes"):
-            yield ComponentsPane(app.engine.graph, id="components-pane", classes="pane -current")
-            yield ImpactPane(app.engine.pack, app.engine.scopes, id="impact-pane", classes="pane")
-            yield ChecklistsPane(app.engine.estate, id="checklists-pane", classes="pane")
+            for index, pane in enumerate(panes):
+                pane.border_title = f"{index + 1} {TITLES[index]}"
+                yield pane
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        for pane_id, title in zip(PANES, TITLES, strict=True):
-            pane = self.query_one(f"#{pane_id}")
-            pane.border_title = f"{PANES.index(pane_id) + 1} {title}"
-        self.show_tabs()
         self.query_one(ComponentsPane).tree_view.focus()
-        self.runbook.redraw()
         self.runbook.every_second()  # countdowns and status from the first frame on
 
     def pane(self, index: int) -> Widget:
@@ -129,9 +140,12 @@ class MainScreen(Screen[None]):
                 node = node.parent
 
     def show_tabs(self) -> None:
+        self.query_one("#tabs", Static).update(self.tabs_text())
+
+    def tabs_text(self) -> Text:
         text = Text()
         for index, title in enumerate(TITLES):
             style = "bold reverse" if index == self.current else "dim"
             text.append(f" {index + 1} {title} ", style=style)
             text.append(" ")
-        self.query_one("#tabs", Static).update(text)
+        return text

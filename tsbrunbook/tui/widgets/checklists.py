@@ -106,27 +106,28 @@ class ChecklistsPane(Vertical):
     ChecklistsPane #step-detail { height: 1fr; min-height: 5; border-top: solid $panel; }
     """
 
-    def __init__(self, estate: Estate, **kwargs) -> None:
+    def __init__(self, estate: Estate, views: list[ChecklistView] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.estate = estate
         self.phase = "recovery"
-        self.views: list[ChecklistView] = []
+        self.views: list[ChecklistView] = views or []
         self.timers: dict[str, str] = {}  # instance → countdown text
         # Checklists that no longer match start collapsed; these the user opened again.
         self.opened_stale: set[str] = set()
+        self.phase_line = Static(id="phase")
+        self.tree_view: StepTree = StepTree("checklists", id="step-tree")
+        self.detail = ShownStatic(id="step-text")
 
     def compose(self) -> ComposeResult:
-        yield Static(id="phase")
+        """The checklists are built here, the cursor on the first step of the current one: the
+        first frame shows them and that step's detail."""
+        self.tree_view.show_root = False
+        self.show(self.views)
+        yield self.phase_line
         with Vertical(id="steps-box"):
-            tree: StepTree = StepTree("checklists", id="step-tree")
-            tree.show_root = False
-            yield tree
+            yield self.tree_view
         with VerticalScroll(id="step-detail"):
-            yield ShownStatic(id="step-text")
-
-    @property
-    def tree_view(self) -> StepTree:
-        return self.query_one(StepTree)
+            yield self.detail
 
     def values(self, cluster: str | None) -> dict[str, str]:
         return template.variables(self.estate, cluster)
@@ -168,7 +169,7 @@ class ChecklistsPane(Vertical):
         tree.clear()
         shown = self.current_work_first([v for v in views if v.phase == self.phase])
         other = "restoration" if self.phase == "recovery" else "recovery"
-        self.query_one("#phase", Static).update(
+        self.phase_line.update(
             Text.assemble(("▸ " + self.phase.upper(), "bold"), f"   (r: show {other})")
         )
         cursor = None
@@ -192,7 +193,12 @@ class ChecklistsPane(Vertical):
                 )
             )
         target = cursor or first_step
-        if target is not None:
+        if target is not None and not self.is_mounted and tree.last_line >= 0:
+            # The first build (compose): reading last_line numbers the lines, no layout needed;
+            # no scrolling either, so the first heading stays in sight.
+            tree.cursor_line = target.line
+            self.show_detail()
+        elif target is not None:
             self.call_after_refresh(self._restore_cursor, target)
         else:
             self.show_detail()
@@ -245,7 +251,7 @@ class ChecklistsPane(Vertical):
 
     def show_detail(self) -> None:
         view = self.tree_view.current_step()
-        out = self.query_one("#step-text", Static)
+        out = self.detail
         if view is None:
             out.update(
                 Text(

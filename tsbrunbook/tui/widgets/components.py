@@ -55,31 +55,28 @@ class ComponentsPane(Vertical):
     ComponentsPane.-filtering #filter-hidden.-hiding { display: block; }
     """
 
-    def __init__(self, graph: EstateGraph, **kwargs) -> None:
+    def __init__(self, graph: EstateGraph, impact: Impact | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.graph = graph
         self.nodes: dict[str, TreeNode[str]] = {}
         self.statuses: dict[str, str] = {}
-        self.impact: Impact | None = None
+        self.impact = impact
         self.filter_text = ""
+        self.tree_view = ComponentTree("estate", id="component-tree")
+        self.hidden_note = Static(id="filter-hidden")
 
     def compose(self) -> ComposeResult:
+        """The tree is built here, with the statuses it starts with: the first frame shows them."""
         yield Static(LEGEND, id="legend")
         yield Input(
             placeholder="filter components (enter: go to first match, esc: clear)", id="filter"
         )
-        yield Static(id="filter-hidden")
-        tree = ComponentTree("estate", id="component-tree")
+        yield self.hidden_note
+        tree = self.tree_view
         tree.show_root = False
         tree.guide_depth = 2
-        yield tree
-
-    def on_mount(self) -> None:
         self.rebuild()
-
-    @property
-    def tree_view(self) -> ComponentTree:
-        return self.query_one(ComponentTree)
+        yield tree
 
     def label(self, cid: str) -> Text:
         comp = self.graph.by_id[cid]
@@ -153,7 +150,7 @@ class ComponentsPane(Vertical):
             for cid in (self.impact.down if self.impact else ())
             if cid not in self.nodes and cid in self.graph.by_id
         ]
-        note = self.query_one("#filter-hidden", Static)
+        note = self.hidden_note
         note.set_class(bool(hidden), "-hiding")
         if hidden:
             names = ", ".join(self.component_name(cid) for cid in hidden)

@@ -85,7 +85,9 @@ class IncidentHeader(ShownStatic):
         if self.saving:
             text.append("  saving…", style="bold $warning")
         # The title gets what is left, cut after a whole word; none when not even a word fits.
-        room = self.content_region.width - text.cell_len - 2
+        # Before the first layout (filled in compose) the header is as wide as the screen.
+        width = self.content_region.width if self.is_mounted else self.app.size.width - 2
+        room = width - text.cell_len - 2
         if room >= 8:
             title = fit_label(Text(state.title, style="bold"), room, keep_marks=False)
             text.append("  ")

@@ -7,7 +7,7 @@ from rich.text import Text as RichText
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from ...domain.export import scope_label
 from ...domain.impact import Impact
@@ -38,24 +38,30 @@ class ImpactPane(Vertical):
     ImpactPane #summary { height: auto; max-height: 10; border-top: solid $panel; }
     """
 
-    def __init__(self, pack: Pack, scopes: tuple[str, ...], **kwargs) -> None:
+    def __init__(
+        self,
+        pack: Pack,
+        scopes: tuple[str, ...],
+        impact: Impact | None = None,
+        recent: list[str] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.pack = pack
         self.rows = (OVERALL, *scopes)  # row keys, in order
         self.impact: Impact | None = None
         self.recent: list[str] = []
         self.shown: dict[tuple[str, str], Level] = {}
+        self.table: DataTable = DataTable(
+            id="impact-table", cursor_type="cell", zebra_stripes=False
+        )
+        self.reasons = ShownStatic(id="reasons-text")
+        self.summary = ShownStatic(id="summary-text")
+        self.first = (impact, recent)
 
     def compose(self) -> ComposeResult:
-        table: DataTable = DataTable(id="impact-table", cursor_type="cell", zebra_stripes=False)
-        yield table
-        with VerticalScroll(id="reasons"):
-            yield ShownStatic(id="reasons-text")
-        with VerticalScroll(id="summary"):
-            yield ShownStatic(id="summary-text")
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        """The matrix is built here with the levels it starts with: the first frame shows them."""
+        table = self.table
         table.add_column("Scope", key="scope")
         for op in self.pack.graph.operations:
             table.add_column(shown_line(op.short), key=op.id)
@@ -70,6 +76,16 @@ class ImpactPane(Vertical):
             for op in self.pack.graph.operations:
                 self.shown[(op.id, scope)] = Level.OK
         table.move_cursor(row=0, column=1)
+        impact, recent = self.first
+        if impact is not None:
+            self.show(impact, recent)
+        yield table
+        with VerticalScroll(id="reasons"):
+            yield self.reasons
+        with VerticalScroll(id="summary"):
+            yield self.summary
+
+    def on_mount(self) -> None:
         # Published once the new theme's variables are in place.
         self.app.theme_changed_signal.subscribe(self, self.recolour)
 
@@ -78,10 +94,6 @@ class ImpactPane(Vertical):
         theme = self.app.theme_variables
         for (op_id, scope), level in self.shown.items():
             self.table.update_cell(scope, op_id, cell(level, theme))
-
-    @property
-    def table(self) -> DataTable:
-        return self.query_one(DataTable)
 
     def show(self, impact: Impact, recent: list[str] | None = None) -> None:
         """Repaint only the cells whose level changed."""
@@ -151,7 +163,7 @@ class ImpactPane(Vertical):
             if len(r.path) > 1:
                 text.add("   path: " + " → ".join(r.path), indent=9, style="dim")
             text.add("   " + r.text, indent=3)
-        self.query_one("#reasons-text", Static).update(text)
+        self.reasons.update(text)
 
     def show_summary(self) -> None:
         impact = self.impact
@@ -199,4 +211,4 @@ class ImpactPane(Vertical):
             for event in self.recent:
                 # One paragraph per event, whatever a note holds; continuation under the text.
                 text.add(f"  {one_line(event)}", indent=4, style="dim")
-        self.query_one("#summary-text", Static).update(text)
+        self.summary.update(text)
