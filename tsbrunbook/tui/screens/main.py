@@ -73,6 +73,12 @@ class MainScreen(Screen[None]):
         """Every pane is built with what it shows, so the first frame is the full picture (no
         second layout pass for data filled in after mounting)."""
         app = self.runbook
+        # The breakpoint class Textual would add at the first resize, added now: adding it then
+        # restyles and lays the whole screen out a second time before the first frame.
+        width = app.size.width
+        applies = max(b for b in self.HORIZONTAL_BREAKPOINTS if width >= b[0])[1]
+        for _min_width, name in self.HORIZONTAL_BREAKPOINTS:
+            self.set_class(name == applies, name)
         impact, views, recent = app.picture()
         header = IncidentHeader(id="incident-header")
         header.show(app.session.state, views, impact.worst)
