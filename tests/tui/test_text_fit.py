@@ -141,3 +141,37 @@ async def test_help_descriptions_wrap_under_their_column(size):
             left = start.index("█")  # the dialog's border
             assert after[column:].strip(" █"), (start, after)
             assert after[left + 1 : column].strip() == "", f"continuation flush left: {after!r}"
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_step_ref_wraps_after_a_slash_with_a_hanging_indent(size):
+    """The longest refs do not fit the step detail at 80 (nor at 160) columns: they break after
+    a `/` and go on indented under the ref, never inside a word."""
+    from tsbrunbook.tui.widgets.checklists import ChecklistsPane
+
+    app = snapshot_app(lambda session: session.mark_down(["edge-control-plane/eu-central"]))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "r")
+        await pilot.pause()
+        pane = app.main.query_one(ChecklistsPane)
+        view = pane.tree_view.current_step()
+        assert view is not None
+        ref = view.ref
+        assert (
+            ref == "edge-control-plane-failure@eu-central/restoration/reinstall-edge-control-plane"
+        )
+        text, shown = pane.detail.content_region, pane.detail.parent.content_region  # scrolled
+        lines = screen_lines(app)
+        rows = [lines[y][text.x : text.right] for y in range(shown.y, shown.bottom)]
+        start = next(i for i, row in enumerate(rows) if row.startswith(ref[:20]))
+        pieces = [rows[start].rstrip()]
+        while "".join(p.strip() for p in pieces) != ref:
+            assert start + len(pieces) < len(rows), rows
+            row = rows[start + len(pieces)]
+            assert row.startswith("  ") and row.strip(), f"not a hanging indent: {row!r}"
+            pieces.append(row.rstrip())
+            assert len(pieces) < 6, rows
+        assert len(pieces) > 1, "the ref was expected not to fit on one line here"
+        for piece in pieces[:-1]:
+            assert piece.endswith("/"), f"ref cut inside a word: {pieces!r}"

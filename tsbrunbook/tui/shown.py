@@ -165,26 +165,33 @@ class Hanging:
     as drawn. Every paragraph is sanitised as it is added."""
 
     def __init__(self) -> None:
-        self.paragraphs: list[tuple[Text, int]] = []
+        self.paragraphs: list[tuple[Text, int, bool]] = []
 
-    def add(self, text: str | Text, indent: int = 0, style: str = "") -> Hanging:
-        """Add one paragraph; lines after its first start `indent` columns in."""
+    def add(
+        self, text: str | Text, indent: int = 0, style: str = "", path: bool = False
+    ) -> Hanging:
+        """Add one paragraph; lines after its first start `indent` columns in. A `path` (a step
+        ref: one long token of ids and `/`) breaks after a `/`, not at spaces (it has none)."""
         if isinstance(text, str):
             text = Text(display(text, multiline=True), style=style)
-        self.paragraphs.append((shown_text(text), indent))
+        self.paragraphs.append((shown_text(text), indent, path))
         return self
 
     @property
     def plain(self) -> str:
-        return "\n".join(text.plain for text, _ in self.paragraphs)
+        return "\n".join(text.plain for text, _, _ in self.paragraphs)
 
     def __str__(self) -> str:  # like Text: what it says, unwrapped
         return self.plain
 
     def __rich_console__(self, console, options):
         theme = theme_variables()
-        for text, indent in self.paragraphs:
-            yield from hanging_lines(themed(text, theme), options.max_width, indent, console)
+        for text, indent, path in self.paragraphs:
+            text, width = themed(text, theme), options.max_width
+            if path:
+                yield from path_lines(text, width, indent)
+            else:
+                yield from hanging_lines(text, width, indent, console)
 
 
 def hanging_lines(text: Text, width: int, indent: int, console) -> list[Text]:
@@ -199,6 +206,36 @@ def hanging_lines(text: Text, width: int, indent: int, console) -> list[Text]:
     for line in rest.wrap(console, width - indent):
         lines.append(Text(" " * indent, end="\n") + line)
     return lines
+
+
+def path_lines(text: Text, width: int, indent: int) -> list[Text]:
+    """`text`, one token such as `edge-control-plane-failure@eu-west/recovery/check-edge-pods`,
+    broken to `width` after a `/` (after `@`, `-`, `_` or `.` only when a part between slashes is
+    longer than a line; folded only when not even that fits), lines after the first indented by
+    `indent`. (Rich breaks at spaces only, so it would fold such a token mid-word.)"""
+    plain = text.plain
+    if text.cell_len <= width or width - indent < 12 or "\n" in plain:
+        return [text]
+    lines: list[Text] = []
+    start, room = 0, width
+    while start < len(plain):
+        end = len(plain) if cell_len(plain[start:]) <= room else _path_cut(plain, start, room)
+        piece = text[start:end]
+        lines.append(piece if not lines else Text(" " * indent, end="\n") + piece)
+        start, room = end, width - indent
+    return lines
+
+
+def _path_cut(plain: str, start: int, room: int) -> int:
+    """Where the line that starts at `start` ends: after the last separator that fits."""
+    limit = start
+    while limit < len(plain) and cell_len(plain[start : limit + 1]) <= room:
+        limit += 1
+    for separators in ("/", "@-_."):
+        at = max(plain.rfind(sep, start, limit) for sep in separators)
+        if at > start:
+            return at + 1
+    return max(limit, start + 1)
 
 
 def shown_line(value: str | Text) -> Text:

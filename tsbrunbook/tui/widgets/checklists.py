@@ -14,7 +14,7 @@ from ...domain import site_policy, template
 from ...domain.incident import ChecklistView, StepView
 from ...domain.model import Estate
 from ..glyphs import DESTRUCTIVE, ERROR, ESCALATION, STEP, SUCCESS, WARNING
-from ..shown import ShownStatic, ShownTree
+from ..shown import Hanging, ShownStatic, ShownTree
 from ..shown import ShownText as Text  # Text: strings are sanitised as they are added
 
 
@@ -261,11 +261,13 @@ class ChecklistsPane(Vertical):
             )
             return
         step = view.step
-        text = Text()
         mark, word, style = STEP[view.state.state]
-        text.append(self.fill(view, step.title), style="bold")
-        text.append(f"   {mark} {word or view.state.state}", style=style)
-        text.append(f"\n{view.ref}\n\n", style="dim")
+        head = Text(self.fill(view, step.title), style="bold")
+        head.append(f"   {mark} {word or view.state.state}", style=style)
+        # The ref is one long token: it breaks after a `/`, never mid-word (see path_lines).
+        shown = Hanging().add(head, indent=2).add(Text(view.ref, style="dim"), 2, path=True)
+        shown.add("")
+        text = Text()
         if step.destructive:
             text.append(
                 f"{DESTRUCTIVE} DESTRUCTIVE: {step.destructive_reason or ''}\n",
@@ -307,7 +309,7 @@ class ChecklistsPane(Vertical):
                 text.append(
                     f"\n  {at:%H:%M:%S} {state}" + (f" — {note}" if note else ""), style="dim"
                 )
-        out.update(text)
+        out.update(shown.add(text))
 
     def _escalate_after(self) -> dict | None:
         """The escalation timer of the highlighted step's scenario (site policy), if any."""
