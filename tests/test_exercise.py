@@ -193,18 +193,32 @@ def test_kill_mid_exercise_and_resume_loses_nothing(pack, isolated_home):
     assert run.now() >= float(offset)
 
 
-def test_resume_after_a_kill_with_the_clock_running_pauses_where_it_was(pack):
-    _ws, run = start_run(pack)
+def test_resume_after_a_kill_with_the_clock_running_keeps_the_scenario_time(pack):
+    from datetime import UTC, datetime
+
+    from tsbrunbook.domain.clock import FakeClock
+    from tsbrunbook.store import Store
+
+    clock = FakeClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    exercise = find_exercise("edge-and-link-drill", pack)
+    workspace = Workspace(store=Store(clock=clock), pack=pack)
+    session = workspace.start("drill", exercise.estate, kind="exercise")
+    run = ExerciseRun(session, exercise, clock)
     run.start()
-    run.set_speed(60.0)
-    run.jump_to_next()
-    last_offset = run.now(run.session.state.timeline[-1].at)
-    # ... the process dies here with the clock running; later someone resumes the run:
-    resumed = ExerciseRun(Workspace(pack=pack).open(run.session.id), run.exercise)
-    assert resumed.recover() is True
-    assert not resumed.clock.running
-    assert resumed.clock.offset == pytest.approx(last_offset, abs=0.01)
-    assert resumed.recover() is False  # once
+    run.set_speed(2.0)
+    clock.advance(30)
+    session.add_note("pods restart in a loop")  # at 01:00 on the exercise clock
+    clock.advance(45)  # the process died; reopened 45 s later: the scenario time ran on at ×2
+    resumed = ExerciseRun(
+        Workspace(store=Store(clock=clock), pack=pack).open(session.id), exercise, clock
+    )
+    result = resumed.recover()
+    assert result is not None and result.interrupted and result.running
+    assert (result.last, result.offset) == (60.0, 150.0)
+    assert resumed.clock.running and resumed.clock.speed == 2.0 and resumed.now() == 150.0
+    assert "resumed after an interruption at 02:30" in result.message
+    assert resumed.recover() is None  # once
+    assert [i.id for i in resumed.progress().due(resumed.now())] == ["edge-eu-west"]
 
 
 def test_exercise_run_bad_input_writes_nothing(cli, isolated_home):

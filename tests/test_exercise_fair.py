@@ -3,7 +3,8 @@ until answered, questions the dialog can record, runs that finish, and the clock
 
 The kill test runs the real app in a child process on a FakeClock and kills it with SIGKILL at a
 known exercise offset; the rule it checks (README, "The clock after a restart"): a normal exit
-pauses the clock at the exact offset, a crash pauses it at the last offset the run recorded."""
+records the exact offset and reopening runs on from there; after a crash the scenario time has
+kept running (capped at the script's end), and the injects due meanwhile fire."""
 
 from __future__ import annotations
 
@@ -152,7 +153,7 @@ asyncio.run(main())
 """
 
 
-def test_kill_9_with_the_clock_running_resumes_paused_at_the_last_recorded_offset(pack):
+def test_kill_9_with_the_clock_running_resumes_with_the_scenario_time_run_on(pack):
     proc = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(CHILD.format(root=str(ROOT)))],
         stdout=subprocess.PIPE,
@@ -170,23 +171,78 @@ def test_kill_9_with_the_clock_running_resumes_paused_at_the_last_recorded_offse
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert (float(at_kill), running) == (60.0, "True")  # killed at 01:00, clock running
-    # Reopened ten minutes later: the clock is paused at 00:41, where the run last recorded
-    # anything; neither the minutes since the kill nor the 19 unrecorded seconds count.
+    # Reopened ten minutes later: the events say the clock runs (nobody stopped it), so the
+    # scenario time kept running: 11:00, and the inject due at 02:00 fires on the next tick.
     later = FakeClock(datetime(2026, 11, 27, 9, 11, tzinfo=UTC))
     session = Workspace(store=Store(clock=later), pack=pack).open(run_id)
     run = ExerciseRun(session, find_exercise(session.state.meta["exercise_file"], pack), later)
     assert run.clock.running  # as the kill left it: nobody paused it
-    assert run.recover() is True
-    clock = run.clock  # a new name: mypy would keep `run.clock.running` narrowed to True
-    assert run.now() == 41.0 and not clock.running and clock.speed == 1.0
+    resumed = run.recover()
+    assert resumed is not None and resumed.interrupted
+    assert (resumed.last, resumed.offset) == (41.0, 660.0)  # the note at 00:41 was the last
+    assert "resumed after an interruption at 11:00" in resumed.message
     assert session.state.timeline[-1].payload == ExerciseClock(
-        action="pause", offset=41.0, running=False, speed=1.0
+        action="recover", offset=660.0, running=True, speed=1.0
     )
-    later.advance(300)
-    assert run.now() == 41.0  # paused: time passing changes nothing
-    run.start()
     later.advance(5)
-    assert run.now() == 46.0 and run.clock.running
+    assert run.now() == 665.0 and run.clock.running
+    assert [i.id for i in run.fire_due()] == ["edge-eu-west"]
+
+
+def crash_and_reopen(pack, minutes: float):
+    """A run started at 09:00 whose process died with the clock running; reopened `minutes`
+    later (same store, a new ExerciseRun, as `exercise run` does)."""
+    clock = FakeClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    exercise = find_exercise("edge-and-link-drill", pack)
+    workspace = Workspace(store=Store(clock=clock), pack=pack)
+    session = workspace.start("drill", exercise.estate, kind="exercise")
+    ExerciseRun(session, exercise, clock).start()
+    clock.advance(minutes * 60)
+    again = Workspace(store=Store(clock=clock), pack=pack).open(session.id)
+    return clock, ExerciseRun(again, exercise, clock)
+
+
+def test_after_a_crash_the_clock_stops_at_the_script_end(pack):
+    clock, run = crash_and_reopen(pack, 120)  # two hours later; the script lasts 40 minutes
+    resumed = run.recover()
+    assert resumed is not None and resumed.capped and not resumed.running
+    assert run.now() == 2400.0 and not run.clock.running
+    assert "script's end" in resumed.message
+    clock.advance(60)
+    assert run.now() == 2400.0
+    assert [i.id for i in run.fire_due()] == [i.id for i in run.exercise.injects]  # all, in order
+
+
+def test_a_clean_quit_resumes_at_the_exact_offset_running(pack):
+    clock, run = crash_and_reopen(pack, 0)
+    clock.advance(41.5)
+    run.leave()  # `q`
+    assert run.session.state.timeline[-1].payload == ExerciseClock(
+        action="leave", offset=41.5, running=False, speed=1.0
+    )
+    clock.advance(3600)  # an hour later
+    again = ExerciseRun(
+        Workspace(store=Store(clock=clock), pack=run.session.engine.pack).open(run.session.id),
+        run.exercise,
+        clock,
+    )
+    resumed = again.recover()
+    assert resumed is not None and not resumed.interrupted and resumed.running
+    assert again.now() == 41.5 and again.clock.running
+    assert resumed.message == "Exercise clock resumed at 00:41, running as it was left."
+    clock.advance(2)
+    assert again.now() == 43.5
+    assert again.progress().due(again.now()) == []
+
+
+def test_reopening_a_paused_run_changes_nothing(pack):
+    clock, run = crash_and_reopen(pack, 1)
+    run.pause()
+    clock.advance(600)
+    again = ExerciseRun(run.session, run.exercise, clock)
+    before = len(run.session.state.timeline)
+    assert again.recover() is None
+    assert again.now() == 60.0 and len(run.session.state.timeline) == before
 
 
 def test_a_prediction_left_for_later_is_stored_and_said():

@@ -1,6 +1,6 @@
 """A fair exercise in the TUI: explicit prediction keys with nothing preselected, the answer hidden
-until the prediction is locked, questions left for later, the clock kept exactly across a quit,
-and a run that can be finished.
+until the prediction is locked, questions left for later, the clock kept exactly across a quit
+and run on across a crash, and a run that can be finished.
 
 Every test runs on one FakeClock (the store, the run and the app read it): the exercise clock
 moves only when a test advances it."""
@@ -254,7 +254,7 @@ async def test_the_palette_offers_the_open_questions_and_finishing(pack):
         assert asking(app) == "edge-eu-west"
 
 
-async def test_quit_with_the_clock_running_pauses_it_at_the_exact_offset(pack):
+async def test_quit_with_the_clock_running_resumes_it_running_at_the_exact_offset(pack):
     clock = new_clock()
     workspace, run = start_run_on(clock, pack)
     app = RunbookApp(workspace, run.session, clock=clock, exercise=run)
@@ -264,20 +264,42 @@ async def test_quit_with_the_clock_running_pauses_it_at_the_exact_offset(pack):
         clock.advance(41)
         await pilot.press("q")
     last = run.session.state.timeline[-1].payload
-    assert last == ExerciseClock(action="pause", offset=41.0, running=False, speed=1.0)
-    # Reopened later (the CLI's way: recover() first): paused at 00:41, saying so.
+    assert last == ExerciseClock(action="leave", offset=41.0, running=False, speed=1.0)
+    # Reopened ten minutes later (the CLI's way: recover() first): running again from 00:41.
     clock.advance(600)
     session = Workspace(store=Store(clock=clock), pack=pack).open(run.session.id)
     again = ExerciseRun(session, run.exercise, clocks=clock)
-    assert again.recover() is False and again.now() == 41.0 and not again.clock.running
+    resumed = again.recover()
+    assert resumed is not None and not resumed.interrupted
+    assert again.now() == 41.0 and again.clock.running
     app = RunbookApp(workspace, session, clock=clock, exercise=again)
-    async with app.run_test(size=(160, 48)) as pilot:
-        assert "⏸ paused at 00:41 / 40:00 — p resumes" in bar_text(app)
-        await pilot.press("p")
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await settle(pilot)
+        assert "▶ running 00:41 / 40:00" in bar_text(app)
+        assert "Exercise clock resumed at 00:41, running as it was left." in screen_text(app)
         clock.advance(4)
-        resumed = again.clock  # as it is now: mypy would carry `not ….running` from above
-        assert resumed.running and again.now() == 45.0
+        assert again.now() == 45.0 and again.clock.running
+
+
+async def test_after_a_crash_the_clock_ran_on_and_the_missed_injects_are_asked_in_turn(pack):
+    clock = new_clock()
+    _workspace, run = start_run_on(clock, pack)
+    run.start()  # then the process dies with the clock running: nothing else is recorded
+    clock.advance(16 * 60)  # reopened at 16:00: edge-eu-west (02:00) and link-us-east (15:00) due
+    workspace = Workspace(store=Store(clock=clock), pack=pack)
+    again = ExerciseRun(workspace.open(run.session.id), run.exercise, clocks=clock)
+    assert again.recover() is not None
+    app = RunbookApp(workspace, again.session, clock=clock, exercise=again)
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await wait_for(pilot, lambda: asking(app) == "edge-eu-west", "the first question")
+        assert "resumed after an interruption at 16:00" in screen_text(app)
+        assert sum(isinstance(s, PredictionScreen) for s in app.screen_stack) == 1
+        await pilot.press("escape")  # left for later: the next one replaces it
+        await wait_for(pilot, lambda: asking(app) == "link-us-east", "the second question")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: asking(app) is None, "the close")
+        assert "▶ running 16:00 / 40:00" in bar_text(app)
+    assert list(again.progress().fired) == ["edge-eu-west", "link-us-east"]
 
 
 async def test_finish_asks_first_then_closes_the_run(pack):

@@ -157,11 +157,9 @@ def cmd_run(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
             f"its report: `tsbrunbook exercise report {session.id}`; a new run: --new",
         )
     run = ExerciseRun(session, exercise)
-    if run.recover():
-        out(
-            f"{session.id}: resumed after a crash; the clock is paused at the last offset the run "
-            f"recorded, {offset(run.now())} (p resumes)"
-        )
+    resumed = run.recover()  # the app says so too, on its first screen
+    if resumed is not None:
+        out(f"{session.id}: {resumed.message}")
     if args.speed is not None and args.speed != run.clock.speed:
         run.set_speed(args.speed)
     return OpenScreen(session, exercise=run)

@@ -194,7 +194,12 @@ def _renamed(p: Renamed, at: datetime, ctx: TextContext) -> EventText:
 
 
 def _exercise_clock(p: ExerciseClock, at: datetime, ctx: TextContext) -> EventText:
-    details = f"{p.action or ''} at {offset(float(p.offset))}".lstrip()
+    # `leave`: quit while running (reopening resumes it there); `recover`: reopened after the
+    # process died with the clock running (the scenario time kept running).
+    action = {"leave": "left running", "recover": "resumed after an interruption"}.get(
+        p.action or "", p.action or ""
+    )
+    details = f"{action} at {offset(float(p.offset))}".lstrip()
     if p.action == "speed":
         details += f", speed ×{p.speed}"
     return EventText("exercise clock", details, _phrase(f"clock {details}"))

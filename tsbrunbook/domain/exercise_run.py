@@ -25,6 +25,7 @@ from .exercise import Exercise, Expectation, Inject
 from .impact import ImpactEngine
 from .incident import Event, IncidentSession, IncidentState, utcnow
 from .model import LEVEL_IDS
+from .timefmt import offset as mmss
 
 
 class WallClock(Protocol):
@@ -53,7 +54,9 @@ class Clock:
     ) -> ExerciseClock:
         """The clock event that performs `action` now."""
         current = self.now(wall)
-        running = {"start": True, "resume": True, "pause": False}.get(action, self.running)
+        running = {"start": True, "resume": True, "pause": False, "leave": False}.get(
+            action, self.running
+        )
         return ExerciseClock(
             action=action,
             offset=round(offset if offset is not None else current, 3),
@@ -74,6 +77,33 @@ def clock_of(events: list[Event]) -> Clock:
         if isinstance(e.payload, ExerciseClock):
             clock = Clock.after(e, e.payload)
     return clock
+
+
+def last_clock_event(events: list[Event]) -> ExerciseClock | None:
+    return next((e.payload for e in reversed(events) if isinstance(e.payload, ExerciseClock)), None)
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """How a run's clock was taken up again when the run was reopened (see ExerciseRun.recover)."""
+
+    interrupted: bool  # True: the process died with the clock running (no `leave` recorded)
+    offset: float  # where the clock stands now
+    last: float  # where it stood when the run was left (or last recorded anything)
+    running: bool
+    capped: bool = False  # the time since ran past the script's end: stopped there
+
+    @property
+    def message(self) -> str:
+        if not self.interrupted:
+            return f"Exercise clock resumed at {mmss(self.offset)}, running as it was left."
+        text = (
+            f"Exercise clock resumed after an interruption at {mmss(self.offset)}: the scenario "
+            f"time kept running since {mmss(self.last)}, the last thing the run recorded"
+        )
+        if self.capped:
+            return text + "; it stops at the script's end (p resumes)."
+        return text + "; injects that came due meanwhile are asked one after another."
 
 
 def offsets(events: list[Event]) -> dict[int, float]:
@@ -291,9 +321,11 @@ class ExerciseRun:
     store stamping events from the same one, so a test moves the exercise clock itself).
 
     The clock is the last clock event plus the time since, if it runs: nothing of it lives in the
-    process. Leaving normally (`q`, `leave()`) records a pause at the exact offset; a crash cannot,
-    so `recover()` pauses the clock at the last offset the run recorded (see README, "the clock
-    after a restart"): the downtime never counts as exercise time, and no inject fires unseen."""
+    process. Leaving normally (`q`, `leave()`) records the exact offset (a `leave` event), and
+    reopening (`recover()`) resumes the clock there, running as it was. A crash records nothing:
+    the events still say the clock runs, so on reopening the scenario time has kept running
+    (capped at the script's end), and the injects that came due meanwhile fire and are asked one
+    after another (see README, "the clock after a restart")."""
 
     def __init__(
         self, session: IncidentSession, exercise: Exercise, clocks: WallClock | None = None
@@ -301,6 +333,7 @@ class ExerciseRun:
         self.session = session
         self.exercise = exercise
         self.clocks = clocks or SYSTEM_CLOCK
+        self.resumed: Resumption | None = None  # set by recover(), for the screen to say
 
     @property
     def clock(self) -> Clock:
@@ -353,34 +386,48 @@ class ExerciseRun:
 
     def leave(self) -> None:
         """The facilitator leaves normally (`q`, the end of `exercise run`): a running clock is
-        paused at the exact offset, so the next `exercise run` resumes from there."""
+        stopped at the exact offset with a `leave` event, so reopening resumes it there, running."""
         self.session.refresh()
         if self.clock.running and not self.finished:
-            self.pause()
+            self._clock("leave", when=lambda c: c.running)
 
-    def recover(self) -> bool:
-        """After a crash or kill with the clock running: pause it where the last recorded event
-        left it, instead of letting the downtime (× the speed) count as exercise time."""
-        clock = self.clock
+    def recover(self) -> Resumption | None:
+        """Take the clock up again on reopening the run, as its events describe it (once):
+
+        - left with `q` while running (a `leave` event): running again from that exact offset;
+        - a crash or kill while running (the events say it still runs): the scenario time kept
+          running, so it stands at the anchor + the time since × the speed, capped at the
+          script's end (then stopped there); the injects due meanwhile fire on the next tick.
+
+        Returns what happened (also kept in `resumed`), None when there was nothing to do."""
+        if self.resumed is not None or self.finished:
+            return None
+        self.session.refresh()
         events = self.session.state.timeline
-        if not clock.running or not events or self.finished:
-            return False
-        last = max(events, key=lambda e: e.seq)
-        self.session.record(
-            ExerciseClock(
-                action="pause",
-                offset=round(clock.now(last.at), 3),
-                running=False,
-                speed=clock.speed,
-            )
-        )
-        return True
+        clock, last = self.clock, last_clock_event(events)
+        if last is not None and last.action == "leave" and not clock.running:
+            self._clock("resume", offset=clock.offset, when=lambda c: not c.running)
+            self.resumed = Resumption(False, clock.offset, clock.offset, running=True)
+            return self.resumed
+        if not clock.running or not events:
+            return None
+        latest = max(events, key=lambda e: e.seq)
+        before = round(clock.now(latest.at), 3)
+        now = clock.now(self.clocks.wall())
+        end = float(self.exercise.duration)
+        capped = bool(end) and now >= end
+        at = end if capped else now
+        # `recover`: the clock goes on (it never stopped); at the script's end it stops there.
+        self._clock("pause" if capped else "recover", offset=at)
+        self.resumed = Resumption(True, round(at, 3), before, running=not capped, capped=capped)
+        return self.resumed
 
     def finish(self) -> float:
         """Close the run: the clock stops where it stands, then no more events (the report
         says when it finished). Returns the exercise offset it finished at."""
         self.ensure_not_finished()
-        self.leave()
+        if self.clock.running:
+            self.pause()
         at = self.now()
         self.session.close()
         return at

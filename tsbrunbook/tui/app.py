@@ -151,6 +151,10 @@ class RunbookApp(App[None]):
         self.set_interval(1.0, self.every_second)
         if self.exercise is not None:
             self.set_interval(0.25, self.exercise_tick)
+            resumed = self.exercise.resumed
+            if resumed is not None:  # how the clock was taken up again (exercise run)
+                severity = "warning" if resumed.interrupted else "information"
+                self.notify(resumed.message, title="Exercise clock", severity=severity, timeout=20)
 
     def on_ready(self) -> None:
         """The first frame is drawn: now what it did not need. (Later, not in this handler:
