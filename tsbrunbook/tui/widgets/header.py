@@ -86,7 +86,7 @@ class IncidentHeader(ShownStatic):
             text.append("  saving…", style="bold $warning")
         # The title gets what is left, cut after a whole word; none when not even a word fits.
         # Before the first layout (filled in compose) the header is as wide as the screen.
-        width = self.content_region.width if self.is_mounted else self.app.size.width - 2
+        width = self.content_region.width or self.app.size.width - 2
         room = width - text.cell_len - 2
         if room >= 8:
             title = fit_label(Text(state.title, style="bold"), room, keep_marks=False)
