@@ -3,8 +3,8 @@
 Only `os`, `sys` and `time` are imported at the top, so that the start-up measurement pays for
 exactly what each app imports and nothing of the harness:
 
-    _child.py startup hello|tsbrunbook RESULT       first frame, then exit
-    _child.py memory ESTATE RESULT                  the real `tsbrunbook tui`, a few toggles
+    _child.py startup RESULT hello|widgets|tsbrunbook [--estate FILE]   first frame, then exit
+    _child.py memory ESTATE RESULT [TOGGLES]        the real `tsbrunbook tui`, a few toggles
     _child.py interaction ESTATE TOGGLES RESULT     toggle-to-repaint with Pilot
     _child.py cli-memory RESULT ARG…                `tsbrunbook ARG…`, then its peak RSS
 
@@ -69,7 +69,7 @@ def _patch_run(on_ready, auto_pilot=None) -> None:
     App.on_ready = lambda self: on_ready(self)  # type: ignore[attr-defined]  # App defines none
 
 
-def startup(which: str, result: str) -> None:
+def startup(result: str, which: str, *args: str) -> None:
     def ready(app) -> None:
         _write(result, {"ready": time.monotonic(), **marks})
         app.exit()
@@ -88,10 +88,11 @@ def startup(which: str, result: str) -> None:
         _same_widgets_app().run()
     else:
         # Exactly what `tsbrunbook` without arguments does: parse, Workspace, resume_or_start on
-        # the demo estate (TSBRUNBOOK_HOME is a temp dir set by the parent), RunbookApp.run().
+        # the demo estate (TSBRUNBOOK_HOME is a temp dir set by the parent), RunbookApp.run();
+        # with `--estate FILE`, `tsbrunbook tui --estate FILE`.
         from tsbrunbook.entry import main
 
-        code = main([])
+        code = main(["tui", *args] if args else [])
         if code:
             sys.exit(code)
 
@@ -174,7 +175,7 @@ def _same_widgets_app():
     return SameWidgets()
 
 
-def memory(estate: str, result: str) -> None:
+def memory(estate: str, result: str, count: int = 6) -> None:
     ready_at: list[float] = []
 
     async def toggles(pilot) -> None:
@@ -190,7 +191,7 @@ def memory(estate: str, result: str) -> None:
             f"edge-control-plane/{clusters[len(clusters) // 2]}",
             f"connectivity/{clusters[-1]}",
         ]
-        for cid in picks + picks[:2]:  # four down, two of them up again
+        for cid in (picks + picks[:2])[:count]:  # four down, two of them up again
             pane.tree_view.move_cursor(pane.nodes[cid])
             await pilot.pause()
             await pilot.press("space")
@@ -285,9 +286,9 @@ def cli_memory(result: str, argv: list[str]) -> None:
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "startup":
-        startup(sys.argv[2], sys.argv[3])
+        startup(sys.argv[2], sys.argv[3], *sys.argv[4:])
     elif mode == "memory":
-        memory(sys.argv[2], sys.argv[3])
+        memory(sys.argv[2], sys.argv[3], *(int(a) for a in sys.argv[4:5]))
     elif mode == "interaction":
         interaction(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif mode == "cli-memory":

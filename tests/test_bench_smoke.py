@@ -1,4 +1,5 @@
-"""The benchmark script runs end to end (smoke: N = 10) and writes its report.
+"""The benchmark script runs end to end (smoke: every section once, N = 10, a few seconds) and
+writes its report.
 
 Timings are not checked here: budgets are judged by `make bench` on a known machine, never by a
 unit test on whatever box runs the suite.
@@ -20,6 +21,8 @@ pytestmark = (
 SECTIONS = (
     "engine: re-assess after one toggle",
     "CLI: `tsbrunbook impact --format json`",
+    "start-up ratio tsbrunbook / same-widgets Textual app",
+    "start-up ratio N clusters / demo estate (first frame)",
     "start-up ratio tsbrunbook / bare Textual",
     "TUI: `space` to repainted impact matrix",
     "export: `incident_markdown`",
