@@ -98,17 +98,34 @@ def startup(result: str, which: str, *args: str) -> None:
 
 
 def _same_widgets_app():
-    """A plain Textual app (no tsbrunbook code) with the widget kinds and about the amount of
-    content of tsbrunbook's first screen: the framework's own floor for such a screen."""
+    """A plain Textual app (no tsbrunbook code) with the widget tree of tsbrunbook's first screen
+    — the same widgets in the same containers, each pane's rules in CSS — and about the amount
+    of content of the demo estate's screen: the framework's own floor for such a screen."""
     from textual.app import App, ComposeResult
     from textual.binding import Binding
-    from textual.containers import Horizontal, Vertical
+    from textual.containers import Horizontal, Vertical, VerticalScroll
     from textual.widgets import DataTable, Footer, Input, Static, Tree
 
     words = "the edge control plane configures the local data plane and reports status " * 3
 
     class SameWidgets(App[None]):
-        CSS = ".pane { border: round $accent; height: 1fr; width: 1fr; } #left { width: 38; } Input { display: none; }"
+        CSS = """
+        #header { height: 1; background: $panel; padding: 0 1; }
+        #tabs { height: 1; display: none; }
+        #panes { height: 1fr; }
+        .pane { border: round $panel; border-title-color: $text-muted; height: 1fr; width: 1fr; }
+        .pane.-current { border: round $accent; border-title-color: $text; }
+        #left { width: 38; }
+        #legend { height: 1; color: $text-muted; }
+        Input { display: none; height: 3; }
+        #hidden { display: none; height: auto; color: $warning; }
+        DataTable { height: auto; max-height: 12; }
+        #reasons { height: 1fr; min-height: 4; border-top: solid $panel; }
+        #summary { height: auto; max-height: 10; border-top: solid $panel; }
+        #phase { height: 1; color: $text-muted; }
+        #steps Tree { height: 1fr; min-height: 5; }
+        #detail { height: 1fr; min-height: 5; border-top: solid $panel; }
+        """
         BINDINGS = [
             Binding(k, "bell", d)
             for k, d in zip(
@@ -120,12 +137,16 @@ def _same_widgets_app():
 
         def compose(self) -> ComposeResult:
             yield Static(
-                "INC-20261127-001 eu-west edge down  0:16:35  down 2 · steps 1/23 · escalations 0/2"
+                "INC-20261127-001 eu-west edge down  0:16:35  down 2 · steps 1/23 · escalations 0/2",
+                id="header",
             )
-            with Horizontal():
-                with Vertical(classes="pane", id="left"):
-                    yield Static("x down  o affected  . ok")
+            yield Static(" 1 Components   2 Impact   3 Checklists ", id="tabs")
+            with Horizontal(id="panes"):
+                with Vertical(classes="pane -current", id="left") as left:
+                    left.border_title = "1 Components"
+                    yield Static("x down  o affected  . ok", id="legend")
                     yield Input()
+                    yield Static(id="hidden")
                     tree: Tree[str] = Tree("estate")
                     tree.show_root = False
                     for group in (
@@ -143,7 +164,8 @@ def _same_widgets_app():
                         ):
                             node.add_leaf(f"* {leaf}")
                     yield tree
-                with Vertical(classes="pane"):
+                with Vertical(classes="pane") as middle:
+                    middle.border_title = "2 Impact"
                     table: DataTable = DataTable()
                     table.add_columns("Scope", "Workloads", "Local ops", "Metrics", "Management")
                     for scope in (
@@ -156,20 +178,26 @@ def _same_widgets_app():
                     ):
                         table.add_row(scope, "ok", "limited", "ok", "ok")
                     yield table
-                    yield Static(words * 2)
-                    yield Static(words)
-                with Vertical(classes="pane"):
-                    steps: Tree[str] = Tree("checklists")
-                    steps.show_root = False
-                    for group in (
-                        "The central control plane fails",
-                        "The edge control plane fails",
-                    ):
-                        node = steps.root.add(group, expand=True)
-                        for i in range(6):
-                            node.add_leaf(f"[ ] step {i} of the recovery checklist")
-                    yield steps
-                    yield Static(words * 3)
+                    with VerticalScroll(id="reasons"):
+                        yield Static(words * 2)
+                    with VerticalScroll(id="summary"):
+                        yield Static(words)
+                with Vertical(classes="pane") as right:
+                    right.border_title = "3 Checklists"
+                    yield Static("RECOVERY (r: show restoration)", id="phase")
+                    with Vertical(id="steps"):
+                        steps: Tree[str] = Tree("checklists")
+                        steps.show_root = False
+                        for group in (
+                            "The central control plane fails",
+                            "The edge control plane fails",
+                        ):
+                            node = steps.root.add(group, expand=True)
+                            for i in range(6):
+                                node.add_leaf(f"[ ] step {i} of the recovery checklist")
+                        yield steps
+                    with VerticalScroll(id="detail"):
+                        yield Static(words * 3)
             yield Footer()
 
     return SameWidgets()

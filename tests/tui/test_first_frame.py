@@ -91,3 +91,23 @@ main([])
         "tsbrunbook.integrations.probe",
     ):
         assert module not in loaded, f"{module} is imported before the first frame"
+
+
+async def test_the_matrix_columns_are_as_wide_as_datatable_would_measure_them():
+    """ImpactTable measures its cells by their length instead of with a Rich console: the
+    widths, and the scrollable size, are what DataTable's own measuring gives."""
+    from textual.render import measure
+
+    from tsbrunbook.tui.widgets.impact import ImpactPane
+
+    app = snapshot_app(mid_incident)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ImpactPane).table
+        for index, column in enumerate(table.ordered_columns):
+            cells = [table._get_row_renderables(row).cells[index] for row in range(table.row_count)]
+            widths = [measure(app.console, column.label, 1)]
+            widths += [measure(app.console, cell, 1) for cell in cells]
+            assert column.content_width == max(widths), column.label
+        assert table.virtual_size.height == table.row_count + 1  # the rows and the header
+        assert table.size.height == table.row_count + 1  # all shown (the demo has six)

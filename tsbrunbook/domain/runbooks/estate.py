@@ -40,21 +40,24 @@ VERSION_RE = re.compile(r"v?[0-9]{1,4}(?:\.[0-9]{1,4}){1,3}(?:[-+][0-9A-Za-z][0-
 ESCALATING_LEVELS = ("limited", "outage")
 
 
-def load_estate(path: str | None = None, text: str | None = None) -> Estate:
+def load_estate(
+    path: str | None = None, text: str | None = None, *, use_cache: bool = True
+) -> Estate:
     """Load an estate file (the bundled demo when `path` is None), or `text` once read from it
     (an incident keeps the estate it started with); raise LoadError on any problem."""
     path = path or demo_estate_path()
     if text is None:
         text = read_text(path)  # (a file that cannot be read: LoadError, as before)
-    key = cache.estate_key(path, text)
-    known: Estate | None = cache.cached("estate", path, key)
+    key = cache.estate_key(path, text) if use_cache else None
+    known: Estate | None = cache.cached("estate", path, key) if key is not None else None
     if known is not None:
         return known
     src, obj = expect_document(path, "estate", text)
     estate = read_estate(obj, path) if obj is not None else None
     if src.problems or estate is None:
         raise LoadError(src.problems)
-    cache.store("estate", path, key, estate)
+    if key is not None:
+        cache.store("estate", path, key, estate)
     return estate
 
 

@@ -3,11 +3,16 @@ the queued changes and the services. Cells are updated in place, never rebuilt."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text as RichText
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
+from textual.render import measure
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from ...domain.export import scope_label
 from ...domain.impact import Impact
@@ -24,6 +29,38 @@ def cell(level: Level, theme: dict[str, str]) -> RichText:
     """A table cell: glyph and word, coloured by `theme` (a DataTable draws Rich text only)."""
     text = Text.assemble(level_glyph(level), " ", (LEVEL_SHORT[level], LEVEL_STYLE[level]))
     return themed(text, theme)
+
+
+class ImpactTable(DataTable):
+    """The matrix: a DataTable whose column widths come from its cells' lengths. Every cell is
+    one line of text, so its width is its cell length; DataTable measures each new cell with a
+    Rich console instead (~20 µs a cell, 5,000 cells on a 1,000-cluster estate at start)."""
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        rows = list(new_rows)
+        if any(
+            (row := self.rows.get(key)) is not None and (row.label is not None or row.auto_height)
+            for key in rows
+        ):
+            super()._update_dimensions(rows)  # not ours: DataTable's own way
+            return
+        columns = self.ordered_columns
+        for key in rows:
+            index = self._row_locations.get(key)
+            if index is None:
+                continue  # removed before the table was idle
+            for column, cell in zip(columns, self._get_row_renderables(index).cells, strict=False):
+                if isinstance(cell, RichText) and "\n" not in cell.plain:
+                    width = cell.cell_len
+                else:
+                    width = measure(self.app.console, cell, 1)
+                column.content_width = max(column.content_width, width)
+        # And, as DataTable's own does, the scrollable size from the widths and the rows.
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            width + self._row_label_column_width, self._total_row_height + header
+        )
 
 
 class ImpactPane(Vertical):
@@ -52,7 +89,7 @@ class ImpactPane(Vertical):
         self.impact: Impact | None = None
         self.recent: list[str] = []
         self.shown: dict[tuple[str, str], Level] = {}
-        self.table: DataTable = DataTable(
+        self.table: DataTable = ImpactTable(
             id="impact-table", cursor_type="cell", zebra_stripes=False
         )
         self.reasons = ShownStatic(id="reasons-text")
