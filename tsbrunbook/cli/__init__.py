@@ -6,6 +6,7 @@ Each command is `cmd_…(args, workspace) -> exit status`: the work is done by t
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -32,6 +33,9 @@ def _estate_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+# Built once per process: parsing never changes the parser, and building it (35 subcommands,
+# each help string through gettext) costs more than most commands' own work.
+@functools.cache
 def build_parser() -> Parser:
     from . import exercise_cmds, incident_cmds, runbook_cmds, secret_cmds, store_cmds, support_cmds
 
