@@ -31,6 +31,7 @@ from .incident import (
     assessable,
     checklists,
     clock_anomalies,
+    in_progress,
     readiness_checklist,
     readiness_gaps,
     utcnow,
@@ -64,6 +65,8 @@ ACTION_WORDS: dict[str, tuple[str, str]] = {
     EventType.EXERCISE_CLOCK: ("clock change", "clock changes"),
     EventType.EXERCISE_INJECT: ("inject", "injects"),
     EventType.EXERCISE_PREDICTION: ("prediction", "predictions"),
+    EventType.CLAIMED: ("claim", "claims"),
+    EventType.RELEASED: ("release", "releases"),
 }
 assert set(ACTION_WORDS) == set(EventType)
 
@@ -296,9 +299,16 @@ def _touched(view: ChecklistView) -> bool:
 
 
 def _worked(sv: StepView) -> bool:
-    """A step someone did something with: a state other than pending, a note, an escalation."""
+    """A step someone did something with: a state other than pending, a note, an escalation,
+    or someone working on it now."""
     st = sv.state
-    return st.state != "pending" or bool(st.notes) or bool(st.escalations) or bool(st.escalated)
+    return (
+        st.state != "pending"
+        or bool(st.notes)
+        or bool(st.escalations)
+        or bool(st.escalated)
+        or st.claim is not None
+    )
 
 
 def _note_actors(state: IncidentState) -> dict[tuple[datetime, str], str]:
@@ -344,6 +354,8 @@ def _worked_step(
     if st.at and st.state != "pending":
         by = f" by {md.inline(st.actor)}" if st.actor else ""
         when = f" _({md.inline(st.state)} {stamp(st.at)}{by})_"
+    if st.claim is not None:
+        when += f" _({md.inline(in_progress(st))}, since {stamp(st.claim.at)})_"
     out = [
         f"- {box} "
         + (f"{marker} " if marker else "")
