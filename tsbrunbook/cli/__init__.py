@@ -98,9 +98,6 @@ def build_parser() -> Parser:
 
 def cmd_tui(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
     """Everything that can fail on bad input happens here, before the first frame."""
-    from ..domain.author import current_actor
-
-    current_actor()  # a TSBRUNBOOK_USER that would be refused on every action: refused now
     if args.incident:
         if args.estate:
             raise UserError(
@@ -156,6 +153,9 @@ def main(argv: list[str] | None = None, open_screen: ScreenOpener | None = None)
             if isinstance(result, OpenScreen):
                 if open_screen is None:
                     raise UserError("this entry point has no TUI", "run `tsbrunbook` itself")
+                from ..domain.author import current_actor
+
+                current_actor()  # a TSBRUNBOOK_USER every action would refuse: before the screen
                 return open_screen(workspace, result)
             return int(result or 0)
     except UserError as exc:

@@ -328,7 +328,7 @@ def _timeline(state: IncidentState) -> str:
                 stamp(event.at),
                 md.inline(what),
                 md.inline(details) or " ",
-                md.inline(event.actor) or " ",
+                md.inline(shown_author(event.actor)) or " ",
             ]
         )
     return "\n".join(["## Timeline", "", md.table(["#", "Time", "Event", "Details", "By"], rows)])

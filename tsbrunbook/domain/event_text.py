@@ -10,6 +10,9 @@ form at once, so a new type (or a better word) is added in one place:
   Markdown (names to stand out are bold there; everything else is escaped);
 - `chat`: the chat message for it, or None when it is not worth posting.
 
+Who recorded an event is said the same way everywhere a line stands alone (`attributed`, `by_author`:
+"step done: … (by alice)"); the Markdown tables give it a "By" column of its own.
+
 What an event does not hold itself (the incident's title, the scenario titles, the score of a
 prediction) comes in a `TextContext`; without one the words fall back to what the event says.
 """
