@@ -50,11 +50,14 @@ class Workspace:
         store: IncidentStore | None = None,
         pack: Pack | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        database_url: str | None = None,
     ) -> None:
-        """`store`: the incident store (default: the SQLite store in the data directory, opened
-        on first use and closed with the workspace); `pack`: the runbooks (default: the bundled
+        """`store`: the incident store (default: the one `database_url` names, else
+        $TSBRUNBOOK_DATABASE_URL's, else the SQLite store in the data directory; opened on
+        first use and closed with the workspace); `pack`: the runbooks (default: the bundled
         pack, loaded on first use); `clock`: "now" for default titles and clock warnings."""
         self._store = store
+        self._database_url = database_url
         self._owns_store = store is None
         self._pack = pack
         self.clock = clock
@@ -65,11 +68,11 @@ class Workspace:
     @property
     def store(self) -> IncidentStore:
         if self._store is None:
-            # Lazily: the runbook commands never need it. $TSBRUNBOOK_DATABASE_URL selects the
-            # team's PostgreSQL store; unset, the local SQLite file.
+            # Lazily: the runbook commands never need it. --database-url, else
+            # $TSBRUNBOOK_DATABASE_URL, selects the team's PostgreSQL store; unset, SQLite.
             from .store.select import open_store
 
-            self._store = open_store(password_lookup=_keyring_database_password)
+            self._store = open_store(self._database_url, password_lookup=_keyring_database_password)
         return self._store
 
     @property

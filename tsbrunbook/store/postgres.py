@@ -37,10 +37,11 @@ from typing import Any, Self, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 
+from ..domain.author import current_actor
 from ..domain.clock import Clock
 from ..domain.errors import UserError
 from ..domain.events import shapes
-from ..domain.incident import Conflict, Event, current_actor
+from ..domain.incident import Conflict, Event
 from ..domain.timefmt import format_time
 from . import pgurl
 from .protocol import DamagedEvent, IncidentSummary, fold_down_marks

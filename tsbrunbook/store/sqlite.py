@@ -26,10 +26,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
+from ..domain.author import current_actor
 from ..domain.clock import SYSTEM_CLOCK, Clock
 from ..domain.errors import UserError
 from ..domain.events import decode, sql_shape_problem
-from ..domain.incident import Conflict, Event, current_actor
+from ..domain.incident import Conflict, Event
 from ..domain.timefmt import format_time, parse_time
 from .paths import default_db_path
 from .protocol import DamagedEvent, IncidentSummary, fold_down_marks

@@ -16,12 +16,13 @@ from textual.app import App, SuspendNotSupported
 from textual.binding import Binding
 from textual.timer import Timer as TextualTimer
 
+from ..domain.author import current_actor
 from ..domain.clock import Clock, SteadyNow, as_clock, behind_warning
 from ..domain.errors import UserError
 from ..domain.escalation import TimerWatch
-from ..domain.event_text import describe
+from ..domain.event_text import attributed
 from ..domain.exercise_run import ExerciseRun, Progress
-from ..domain.incident import IncidentSession, checklists
+from ..domain.incident import ClaimedByOther, IncidentSession, checklists, in_progress
 from ..domain.text import display
 from ..domain.timefmt import offset
 from ..workspace import Workspace
@@ -62,8 +63,8 @@ def countdown(remaining: float) -> str:
 
 
 def recent_events(state, count: int = 4) -> list[str]:
-    """The last few things that happened, newest first, one line each."""
-    return [f"{e.at:%H:%M:%S} {describe(e)}" for e in reversed(state.timeline[-count:])]
+    """The last few things that happened, newest first, one line each, saying who did them."""
+    return [f"{e.at:%H:%M:%S} {attributed(e)}" for e in reversed(state.timeline[-count:])]
 
 
 class RunbookApp(App[None]):
@@ -408,6 +409,44 @@ class RunbookApp(App[None]):
                 self.act(lambda session: session.set_step(ref, action, note))
 
         self.push_screen(PromptScreen(question, required=required), answered)
+
+    @on(StepTree.ClaimToggled)
+    def _claim(self, event: StepTree.ClaimToggled) -> None:
+        """`w`: claim the step; release it when it is ours; ask before taking over someone
+        else's. Whoever claimed it meanwhile (the screen did not show it yet) is named in a
+        toast, and nothing is recorded."""
+        view = event.view
+        ref, claim = view.ref, view.state.claim
+        try:
+            me = current_actor()
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+
+        def failed(exc: Exception) -> str:
+            if isinstance(exc, ClaimedByOther):
+                return f"Not claimed: {exc.message}. w again asks to take it over."
+            return not_recorded(exc)
+
+        if claim is None:
+            self.act(lambda session: session.claim(ref), failed=failed)
+        elif claim.by == me:
+            self.act(lambda session: session.release(ref), failed=failed)
+        else:
+            pane = self.main.query_one(ChecklistsPane)
+            title = pane.fill(view, view.step.title)
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self.act(lambda session: session.claim(ref, take=True))
+
+            self.push_screen(
+                ConfirmScreen(
+                    f"“{title}” is {in_progress(view.state)} (since {claim.at:%H:%M:%S} UTC). "
+                    "Take it over? They see it as yours from then on."
+                ),
+                confirmed,
+            )
 
     def escalated(self, _event: object) -> None:
         support = self.engine.estate.support
