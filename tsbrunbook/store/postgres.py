@@ -31,7 +31,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from functools import partial
@@ -823,7 +823,7 @@ class PostgresStore:
 
     # -- live updates ------------------------------------------------------------------------
 
-    def watch(self, timeout: float = 1.0) -> Iterator[Change | None]:
+    def watch(self, timeout: float = 1.0) -> Generator[Change | None, None, None]:
         """Changes as other writers (and this one) make them: LISTEN on a connection of its own
         (see IncidentStore.watch).
 

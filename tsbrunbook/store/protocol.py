@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -248,7 +248,7 @@ class IncidentStore(Protocol):
 
     # -- live updates ------------------------------------------------------------------------
 
-    def watch(self, timeout: float = 1.0) -> Iterator[Change | None]:
+    def watch(self, timeout: float = 1.0) -> Generator[Change | None, None, None]:
         """Changes to any incident as other writers (and this one) make them, for a reader
         thread. First a Change(None) once watching (read again: what came before is not
         reported), then a Change per change, and None after each `timeout` seconds without one

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from functools import partial
@@ -663,7 +663,7 @@ class Store:
 
     # -- live updates ----------------------------------------------------------------------
 
-    def watch(self, timeout: float = 1.0) -> Iterator[Change | None]:
+    def watch(self, timeout: float = 1.0) -> Generator[Change | None, None, None]:
         """Other connections' writes, found by polling every `poll_interval` seconds on a
         read-only connection of the generator's own (see IncidentStore.watch). `PRAGMA
         data_version` says whether anyone committed since the last look; only then are the
@@ -693,7 +693,7 @@ class Store:
                     yield None
                     continue
                 version, new_tops, new_here = self._look(conn)
-                changes = [
+                changes: list[Change | None] = [
                     Change(incident, seq)
                     for incident, seq in sorted(new_tops.items())
                     if seq > tops.get(incident, 0)
@@ -716,16 +716,20 @@ class Store:
 
     def _look(
         self, conn: sqlite3.Connection
-    ) -> tuple[int, dict[str, int], dict[str, frozenset[str]]]:
-        """(data_version, last seq per incident, sessions per incident), in one snapshot."""
+    ) -> tuple[int, dict[str, int], dict[str, frozenset[tuple[str, str]]]]:
+        """(data_version, last seq per incident, (session, seen) per incident), in one
+        snapshot. With `seen`: a heartbeat is a change, so a session back after it expired is
+        seen at once (each beat costs the other apps here one read of a small table)."""
         try:
             conn.execute("BEGIN")
             try:
                 version = int(conn.execute("PRAGMA data_version").fetchone()[0])
                 tops = dict(conn.execute("SELECT incident, max(seq) FROM events GROUP BY incident"))
-                here: dict[str, set[str]] = {}
-                for incident, session in conn.execute("SELECT incident, session FROM presence"):
-                    here.setdefault(incident, set()).add(session)
+                here: dict[str, set[tuple[str, str]]] = {}
+                for incident, session, seen in conn.execute(
+                    "SELECT incident, session, seen FROM presence"
+                ):
+                    here.setdefault(incident, set()).add((session, seen))
             finally:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
