@@ -19,6 +19,9 @@
   carry the URL without it.
 - **Forward migrations.** `tsbrunbook_schema` holds the schema version; an older database is
   migrated in one transaction (under an advisory lock) by the first store to open it.
+- **Live.** Every append NOTIFYs `tsbrunbook` with `<incident>:<seq>`, and a session arriving at
+  or leaving an incident (presence) with `<incident>:presence`; `watch` LISTENs on a connection
+  of its own, so an open app repaints as soon as a colleague acts, without polling.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Generator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Self, TypeVar
 
@@ -44,10 +47,19 @@ from ..domain.events import shapes
 from ..domain.incident import Conflict, Event
 from ..domain.timefmt import format_time
 from . import pgurl
-from .protocol import DamagedEvent, IncidentSummary, fold_down_marks
-from .sqlite import ID_PREFIXES, decode_event
+from .protocol import (
+    Change,
+    DamagedEvent,
+    IdempotencyKeys,
+    IncidentSummary,
+    Presence,
+    StoreUnreachable,
+    fold_down_marks,
+    present_since,
+)
+from .sqlite import ID_PREFIXES, PRESENCE_KEPT_S, decode_event
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CHANNEL = "tsbrunbook"
 LOCK_SPACE = 0x74736272  # first key of every advisory lock we take ("tsbr"), apart from others'
 MIGRATION_LOCK = 0  # second key while migrating; incidents use hashtext(id)
@@ -90,6 +102,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                PRIMARY KEY (incident, seq)
            )""",
         "CREATE INDEX events_by_type ON events (type, incident)",
+    ),
+    (
+        # Who has each incident open: one row per open app, its last heartbeat in `seen`.
+        # Rows come and go (README: the team role may change this table, and only this one).
+        """CREATE TABLE presence (
+               incident text NOT NULL,
+               session text NOT NULL,
+               who text NOT NULL,
+               seen timestamptz NOT NULL,
+               PRIMARY KEY (incident, session)
+           )""",
     ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -165,12 +188,22 @@ APPEND_SQL = f"""
 """
 
 
-@dataclass(frozen=True)
-class Change:
-    """A NOTIFY from an append: `incident` now has an event `seq`."""
-
-    incident: str
-    seq: int
+# A heartbeat NOTIFYs only when its session arrives (new, or back after it had expired), so the
+# others' headers change at once without a notification every few seconds per reader. The `old`
+# CTE sees the row as it was before the upsert (one snapshot for the whole statement).
+HEARTBEAT_SQL = """
+    WITH old AS (
+        SELECT seen FROM presence WHERE incident = %(incident)s AND session = %(session)s
+    ), up AS (
+        INSERT INTO presence (incident, session, who, seen)
+        VALUES (%(incident)s, %(session)s, %(who)s, %(at)s)
+        ON CONFLICT (incident, session) DO UPDATE SET who = EXCLUDED.who, seen = EXCLUDED.seen
+        RETURNING 1
+    )
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM old WHERE seen >= %(since)s)
+                THEN pg_notify(%(channel)s, %(incident)s || ':presence') END
+    FROM up
+"""
 
 
 class _Lost(Exception):
@@ -224,6 +257,7 @@ class PostgresStore:
         self._keyring_password: str | None = None
         self.retry_for = retry_for
         self._sleep = sleep  # the backoff between reconnects (tests pass their own)
+        self._keys = IdempotencyKeys()
         self._lock = threading.RLock()
         self._conn: psycopg.Connection | None = None
         with self._lock:
@@ -243,8 +277,8 @@ class PostgresStore:
     def _mask(self, text: str) -> str:
         return self._url.mask(text, *(s for s in [self._keyring_password] if s))
 
-    def _unreachable(self, exc: BaseException, hint: str = "") -> UserError:
-        return UserError(
+    def _unreachable(self, exc: BaseException, hint: str = "") -> StoreUnreachable:
+        return StoreUnreachable(
             f"incident store unreachable at {self._url.host}:{self._url.port}: "
             + self._mask(_reason(exc)),
             hint
@@ -343,8 +377,8 @@ class PostgresStore:
                     return self._call(work, attempt)
                 except _Lost as lost:
                     last: BaseException = lost.cause
-                except UserError as exc:
-                    if not str(exc).startswith("incident store unreachable") or attempt == 1:
+                except StoreUnreachable as exc:
+                    if attempt == 1:
                         raise
                     last = exc  # reconnecting failed: the server is still away
             if time.monotonic() + delay > deadline:
@@ -450,17 +484,18 @@ class PostgresStore:
         if not title:
             raise UserError("the title is empty", "say in a few words what is happening")
         payload = _dump({**(meta or {}), "title": title, "kind": kind})
-        key = uuid.uuid4()
+        key = self._keys.next()
 
         def work(conn: psycopg.Connection, attempt: int) -> str:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, CREATE_LOCK))
-                if attempt > 1:
-                    row = conn.execute(
-                        "SELECT incident FROM events WHERE idempotency_key = %s", (key,)
-                    ).fetchone()
-                    if row:
-                        return str(row[0])
+                # Stored already: by an earlier attempt whose answer was lost, or by this very
+                # create run again in the same idempotency scope.
+                row = conn.execute(
+                    "SELECT incident FROM events WHERE idempotency_key = %s", (key,)
+                ).fetchone()
+                if row:
+                    return str(row[0])
                 at = self._now(conn)
                 stem = f"{ID_PREFIXES[kind]}-{_utc(at):%Y%m%d}-"
                 taken = conn.execute(
@@ -481,7 +516,9 @@ class PostgresStore:
                 conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{incident}:1"))
             return incident
 
-        return str(self._retrying(work))
+        made = str(self._retrying(work))
+        self._keys.used()
+        return made
 
     def append(
         self,
@@ -501,7 +538,7 @@ class PostgresStore:
                 "an incident is started only once", "use `tsbrunbook incident start TITLE`"
             )
         payload = _dump(data)
-        key = uuid.uuid4()
+        key = self._keys.next()
 
         def work(conn: psycopg.Connection, attempt: int) -> Event:
             # One round trip: lock, decide-and-insert and COMMIT go out together (a pipeline),
@@ -545,7 +582,13 @@ class PostgresStore:
                 )
             raise Conflict(f"incident {incident} changed since seq {expect_last} (now {last})")
 
-        return self._retrying(work)
+        event = self._retrying(work)
+        self._keys.used()
+        return event
+
+    def idempotent(self, key: uuid.UUID) -> AbstractContextManager[None]:
+        """See IncidentStore.idempotent: the keys of this thread's writes come from `key`."""
+        return self._keys.scope(key)
 
     def import_events(self, events: Sequence[Event]) -> int:
         """Add events exactly as given (ids, seq, times, types, data, actors): `store copy`.
@@ -735,17 +778,69 @@ class PostgresStore:
 
     # -- live updates ------------------------------------------------------------------------
 
-    def listen(self, timeout: float = 1.0) -> Iterator[Change | None]:
-        """Changes as other writers (and this one) append, on a connection of its own.
+    # -- presence ----------------------------------------------------------------------------
 
-        Yields a Change for each NOTIFY, and None after each `timeout` seconds without one, so
-        the caller (a TUI worker) can check whether it should stop. Closing the generator closes
-        the connection. A lost connection raises the one-line unreachable UserError; the caller
-        calls listen() again (and re-reads, since notifications sent meanwhile are not queued).
+    def heartbeat(self, incident: str, who: str, session: str, at: datetime) -> None:
+        """`who` has `incident` open in `session` as of `at`; NOTIFYs when the session arrives.
+        Rows left behind by apps that crashed are deleted once an hour old."""
+        params = {
+            "incident": incident,
+            "session": session,
+            "who": who,
+            "at": at,
+            "since": present_since(at),
+            "channel": CHANNEL,
+        }
+        stale = at - timedelta(seconds=PRESENCE_KEPT_S)
+
+        def work(conn: psycopg.Connection, _: int) -> None:
+            with conn.transaction():
+                conn.execute("DELETE FROM presence WHERE seen < %s", (stale,))
+                conn.execute(HEARTBEAT_SQL, params)
+
+        self._retrying(work)
+
+    def leave(self, incident: str, session: str) -> None:
+        def work(conn: psycopg.Connection, _: int) -> None:
+            with conn.transaction():
+                gone = conn.execute(
+                    "DELETE FROM presence WHERE incident = %s AND session = %s",
+                    (incident, session),
+                ).rowcount
+                if gone:
+                    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{incident}:presence"))
+
+        self._retrying(work)
+
+    def present(self, incident: str, now: datetime) -> list[Presence]:
+        rows = self._retrying(
+            lambda conn, _: conn.execute(
+                "SELECT who, session, seen FROM presence WHERE incident = %s AND seen >= %s"
+                " ORDER BY who, session",
+                (incident, present_since(now)),
+            ).fetchall()
+        )
+        return [Presence(str(who), str(session), _utc(seen)) for who, session, seen in rows]
+
+    # -- live updates ------------------------------------------------------------------------
+
+    def watch(self, timeout: float = 1.0) -> Generator[Change | None, None, None]:
+        """Changes as other writers (and this one) make them: LISTEN on a connection of its own
+        (see IncidentStore.watch).
+
+        A Change(None) once listening, then a Change for each NOTIFY, and None after each
+        `timeout` seconds without one, so the caller (a TUI worker) can check whether it should
+        stop. Closing the generator closes the connection. A lost connection raises
+        StoreUnreachable; the caller watches again (and re-reads, since notifications sent
+        meanwhile are not queued for it).
         """
         conn = self._connect()
         try:
-            conn.execute(f"LISTEN {CHANNEL}")
+            try:
+                conn.execute(f"LISTEN {CHANNEL}")
+            except psycopg.OperationalError as exc:
+                raise self._unreachable(exc) from None
+            yield Change(None)
             while True:
                 got = False
                 try:
@@ -755,9 +850,9 @@ class PostgresStore:
                         if change is not None:
                             yield change
                         break  # back to the caller's loop after each one
-                except psycopg.OperationalError as exc:
+                except psycopg.Error as exc:  # the connection went (a restart, a failover)
                     raise self._unreachable(
-                        exc, "live updates stopped; listen again once it is back"
+                        exc, "live updates stopped; watch again once it is back"
                     ) from None
                 if not got:
                     yield None
@@ -767,6 +862,8 @@ class PostgresStore:
 
 def _change(payload: str) -> Change | None:
     incident, _, seq = payload.rpartition(":")
+    if incident and seq == "presence":
+        return Change(incident, presence=True)
     return Change(incident, int(seq)) if incident and seq.isdigit() else None
 
 
