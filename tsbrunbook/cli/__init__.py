@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import __version__
@@ -15,7 +16,9 @@ from ..domain.errors import UserError
 from .screen import OpenScreen, ScreenOpener
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from ..workspace import WarRoomOptions, Workspace
+
+WarRoomRunner = Callable[["Workspace", "WarRoomOptions"], int]
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,7 +36,16 @@ def _estate_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    from . import exercise_cmds, incident_cmds, runbook_cmds, secret_cmds, store_cmds, support_cmds
+    from . import (
+        access_cmds,
+        exercise_cmds,
+        incident_cmds,
+        runbook_cmds,
+        secret_cmds,
+        serve_cmds,
+        store_cmds,
+        support_cmds,
+    )
 
     parser = Parser(
         prog="tsbrunbook",
@@ -50,6 +62,8 @@ def build_parser() -> Parser:
     )  # after incident_cmds: adds `incident brief|chat`, and `probe`
     secret_cmds.add_parsers(sub, _estate_arg)
     store_cmds.add_parsers(sub, _estate_arg)
+    serve_cmds.add_parsers(sub, _estate_arg)
+    access_cmds.add_parsers(sub, _estate_arg)
     p = sub.add_parser(
         "tui",
         help="open the TUI (the default without a command)",
@@ -57,6 +71,12 @@ def build_parser() -> Parser:
     )
     _estate_arg(p)
     p.add_argument("--incident", metavar="ID", help="open this incident (its own estate is used)")
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        help="watch only: every change, the probe and chat updates are refused (the war-room "
+        "view's read-only sessions)",
+    )
     p.set_defaults(func=cmd_tui)
     return parser
 
@@ -87,27 +107,43 @@ def _check_utf8(argv: list[str]) -> None:
             ) from None
 
 
-def main(argv: list[str] | None = None, open_screen: ScreenOpener | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    open_screen: ScreenOpener | None = None,
+    serve: WarRoomRunner | None = None,
+) -> int:
     """Run one command; exit status 0, 2 (bad input, one line on stderr) or 70 (our bug).
-    `open_screen` opens the TUI for commands that want one (`tui`, `exercise run`)."""
-    from ..workspace import Workspace
+    `open_screen` opens the TUI for commands that want one (`tui`, `exercise run`); `serve`
+    runs the war-room server (`serve`)."""
+    from ..workspace import WarRoomOptions, Workspace
 
     argv = sys.argv[1:] if argv is None else argv
     try:
         _check_utf8(argv)
         if not argv:
             # The 3 a.m. path: straight to the TUI, without importing every command's module.
-            args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
+            args = argparse.Namespace(
+                command="tui", estate=None, incident=None, read_only=False, func=cmd_tui
+            )
         else:
             args = build_parser().parse_args(argv)
             if args.command is None:  # only options such as --version were given
-                args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
-        with Workspace() as workspace:  # opens the store and loads the runbooks when first asked
+                args = argparse.Namespace(
+                    command="tui", estate=None, incident=None, read_only=False, func=cmd_tui
+                )
+        # Opens the store and loads the runbooks when first asked; a read-only TUI's store
+        # refuses every write.
+        read_only = args.command == "tui" and args.read_only
+        with Workspace(read_only=read_only) as workspace:
             result = args.func(args, workspace)
             if isinstance(result, OpenScreen):
                 if open_screen is None:
                     raise UserError("this entry point has no TUI", "run `tsbrunbook` itself")
                 return open_screen(workspace, result)
+            if isinstance(result, WarRoomOptions):
+                if serve is None:
+                    raise UserError("this entry point has no server", "run `tsbrunbook` itself")
+                return serve(workspace, result)
             return int(result or 0)
     except UserError as exc:
         from ..domain.text import one_line

@@ -8,6 +8,7 @@ here by folding the events in order. Folding the same events always gives the sa
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +53,11 @@ def utcnow() -> datetime:
 
 
 def current_actor() -> str:
+    # $TSBRUNBOOK_USER first: the war-room view runs each browser session's app under the name
+    # of the person who logged in (team mode's author name).
+    named = " ".join(os.environ.get("TSBRUNBOOK_USER", "").split())
+    if named:
+        return named
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 — no user name is not worth failing an action for
