@@ -74,7 +74,7 @@ def test_a_viewer_on_an_empty_store_starts_nothing(store):
     assert store.ids() == []
 
 
-def test_the_estate_loads_for_a_probe_refusal_without_network():
+def test_a_viewers_probe_is_refused_before_any_network():
     # The probe is refused before any address is looked at (a viewer never reaches the network).
     with pytest.raises(ReadOnly, match="TSB API credentials"):
         Workspace(read_only=True).probe(load_estate(), None, [])  # type: ignore[arg-type]
