@@ -38,10 +38,12 @@ def open_sqlite(where: str, clock: Clock | None = None) -> IncidentStore:
 
 
 def downgrade_sqlite(location: str) -> None:
-    """Schema 2: no idempotency keys, no presence table."""
+    """Schema 2: no idempotency keys, no presence table, no access grants."""
     conn = sqlite3.connect(location, isolation_level=None)
     conn.executescript(
         """BEGIN;
+           DROP TABLE access_revocations;
+           DROP TABLE access_grants;
            DROP TABLE presence;
            DROP INDEX events_by_key;
            ALTER TABLE events DROP COLUMN idempotency_key;
@@ -79,10 +81,12 @@ def open_postgres(where: str, clock: Clock | None = None) -> IncidentStore:
 
 
 def downgrade_postgres(location: str) -> None:
-    """Schema 1: no presence table."""
+    """Schema 1: no presence table, no access grants."""
     import psycopg
 
     with psycopg.connect(location, autocommit=True) as conn, conn.transaction():
+        conn.execute("DROP TABLE access_revocations")
+        conn.execute("DROP TABLE access_grants")
         conn.execute("DROP TABLE presence")
         conn.execute("UPDATE tsbrunbook_schema SET version = 1")
 

@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tsbrunbook.domain.incident import Event, StepView
-from tsbrunbook.store.protocol import Change, IncidentSummary, Presence, present_since
+from tsbrunbook.store.protocol import (
+    AccessGrant,
+    Change,
+    IncidentSummary,
+    Presence,
+    present_since,
+)
 
 if TYPE_CHECKING:
     from tsbrunbook.tui.widgets.checklists import ChecklistsPane
@@ -61,6 +67,28 @@ class FixedClockSink:
 
     def latest_open(self, kind: str = "incident") -> str | None:
         return next((s.id for s in self.summaries(kind=kind)), None)
+
+    def resume_or_create(
+        self,
+        wanted: Callable[[dict], bool],
+        title: str,
+        kind: str = "incident",
+        meta: dict | None = None,
+        actor: str | None = None,
+    ) -> tuple[str, bool]:
+        for summary in self.summaries(kind=kind):
+            if wanted(self.events(summary.id)[0].data):
+                return summary.id, False
+        return self.create(title, kind, meta, actor), True
+
+    def add_access(self, name: str, role: str, token_sha256: str) -> AccessGrant:
+        raise NotImplementedError("snapshots need no war-room access")
+
+    def access_grants(self) -> list[AccessGrant]:
+        return []
+
+    def revoke_access(self, name: str) -> bool:
+        return False
 
     @property
     def location(self) -> str:

@@ -10,6 +10,7 @@ import functools
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import __version__
@@ -17,7 +18,9 @@ from ..domain.errors import UserError
 from .screen import OpenScreen, ScreenOpener
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from ..workspace import WarRoomOptions, Workspace
+
+WarRoomRunner = Callable[["Workspace", "WarRoomOptions"], int]
 
 
 class Parser(argparse.ArgumentParser):
@@ -70,7 +73,16 @@ def _estate_arg(p: argparse.ArgumentParser) -> None:
 # each help string through gettext) costs more than most commands' own work.
 @functools.cache
 def build_parser() -> Parser:
-    from . import exercise_cmds, incident_cmds, runbook_cmds, secret_cmds, store_cmds, support_cmds
+    from . import (
+        access_cmds,
+        exercise_cmds,
+        incident_cmds,
+        runbook_cmds,
+        secret_cmds,
+        serve_cmds,
+        store_cmds,
+        support_cmds,
+    )
 
     parser = Parser(
         prog="tsbrunbook",
@@ -88,6 +100,8 @@ def build_parser() -> Parser:
     )  # after incident_cmds: adds `incident brief|chat`, and `probe`
     secret_cmds.add_parsers(sub, _estate_arg)
     store_cmds.add_parsers(sub, _estate_arg)
+    serve_cmds.add_parsers(sub, _estate_arg)
+    access_cmds.add_parsers(sub, _estate_arg)
     p = sub.add_parser(
         "tui",
         help="open the TUI (the default without a command)",
@@ -95,6 +109,12 @@ def build_parser() -> Parser:
     )
     _estate_arg(p)
     p.add_argument("--incident", metavar="ID", help="open this incident (its own estate is used)")
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        help="watch only: every change, the probe and chat updates are refused (the war-room "
+        "view's read-only sessions)",
+    )
     p.set_defaults(func=cmd_tui)
     _add_global_options(parser)
     return parser
@@ -128,14 +148,24 @@ def _check_utf8(argv: list[str]) -> None:
 
 def _tui_args(database_url: str | None) -> argparse.Namespace:
     return argparse.Namespace(
-        command="tui", estate=None, incident=None, database_url=database_url, func=cmd_tui
+        command="tui",
+        estate=None,
+        incident=None,
+        read_only=False,
+        database_url=database_url,
+        func=cmd_tui,
     )
 
 
-def main(argv: list[str] | None = None, open_screen: ScreenOpener | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    open_screen: ScreenOpener | None = None,
+    serve: WarRoomRunner | None = None,
+) -> int:
     """Run one command; exit status 0, 2 (bad input, one line on stderr) or 70 (our bug).
-    `open_screen` opens the TUI for commands that want one (`tui`, `exercise run`)."""
-    from ..workspace import Workspace
+    `open_screen` opens the TUI for commands that want one (`tui`, `exercise run`); `serve`
+    runs the war-room server (`serve`)."""
+    from ..workspace import WarRoomOptions, Workspace
 
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -151,8 +181,10 @@ def main(argv: list[str] | None = None, open_screen: ScreenOpener | None = None)
             from .store_cmds import refuse_password
 
             refuse_password(args.database_url, "--database-url")
-        # Opens the store and loads the runbooks when first asked.
-        with Workspace(database_url=args.database_url) as workspace:
+        # Opens the store and loads the runbooks when first asked; a read-only TUI's store
+        # refuses every write.
+        read_only = args.command == "tui" and args.read_only
+        with Workspace(database_url=args.database_url, read_only=read_only) as workspace:
             result = args.func(args, workspace)
             if isinstance(result, OpenScreen):
                 if open_screen is None:
@@ -161,6 +193,10 @@ def main(argv: list[str] | None = None, open_screen: ScreenOpener | None = None)
 
                 current_actor()  # a TSBRUNBOOK_USER every action would refuse: before the screen
                 return open_screen(workspace, result)
+            if isinstance(result, WarRoomOptions):
+                if serve is None:
+                    raise UserError("this entry point has no server", "run `tsbrunbook` itself")
+                return serve(workspace, result)
             return int(result or 0)
     except UserError as exc:
         from ..domain.text import one_line

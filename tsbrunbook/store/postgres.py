@@ -40,7 +40,6 @@ from typing import Any, Self, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 
-from ..domain.author import current_actor
 from ..domain.clock import Clock
 from ..domain.errors import UserError
 from ..domain.events import shapes
@@ -48,6 +47,8 @@ from ..domain.incident import Conflict, Event
 from ..domain.timefmt import format_time
 from . import pgurl
 from .protocol import (
+    ROLES,
+    AccessGrant,
     Change,
     DamagedEvent,
     IdempotencyKeys,
@@ -57,13 +58,20 @@ from .protocol import (
     fold_down_marks,
     present_since,
 )
-from .sqlite import ID_PREFIXES, PRESENCE_KEPT_S, decode_event
+from .sqlite import (
+    ID_PREFIXES,
+    PRESENCE_KEPT_S,
+    access_name_taken,
+    decode_event,
+    new_incident_fields,
+)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CHANNEL = "tsbrunbook"
 LOCK_SPACE = 0x74736272  # first key of every advisory lock we take ("tsbr"), apart from others'
 MIGRATION_LOCK = 0  # second key while migrating; incidents use hashtext(id)
-CREATE_LOCK = 1  # second key while choosing a new incident id
+CREATE_LOCK = 1  # second key while choosing a new incident id (or one to resume)
+ACCESS_LOCK = 2  # second key while granting or revoking access to the war-room view
 RETRY_FOR_S = 15.0  # how long an append keeps reconnecting before it reports the store unreachable
 LOCK_TIMEOUT = "15s"  # a writer that never lets go is reported, not waited on forever
 # libpq settings used unless the URL says otherwise: fail a dead connection within seconds
@@ -112,6 +120,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                who text NOT NULL,
                seen timestamptz NOT NULL,
                PRIMARY KEY (incident, session)
+           )""",
+    ),
+    # Who may open the war-room view: grants and revocations, both only ever inserted, so the
+    # least-privilege role (SELECT, INSERT) can manage access too and a revocation is on record.
+    (
+        """CREATE TABLE access_grants (
+               token_sha256 text PRIMARY KEY,
+               name text NOT NULL,
+               role text NOT NULL CHECK (role IN ('operator', 'read-only')),
+               created timestamptz NOT NULL
+           )""",
+        """CREATE TABLE access_revocations (
+               token_sha256 text PRIMARY KEY REFERENCES access_grants (token_sha256),
+               revoked timestamptz NOT NULL
            )""",
     ),
 )
@@ -477,48 +499,99 @@ class PostgresStore:
     ) -> str:
         """Start an incident (or exercise): a new id like INC-20261127-001 and its `started`
         event, unique across every process and machine using the database."""
-        actor = current_actor() if actor is None else actor
-        if kind not in ID_PREFIXES:
-            raise UserError(f"unknown kind '{kind}'", "use incident or exercise")
-        title = " ".join(title.split())
-        if not title:
-            raise UserError("the title is empty", "say in a few words what is happening")
-        payload = _dump({**(meta or {}), "title": title, "kind": kind})
+        started = new_incident_fields(title, kind, meta, actor)
         key = self._keys.next()
 
         def work(conn: psycopg.Connection, attempt: int) -> str:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, CREATE_LOCK))
-                # Stored already: by an earlier attempt whose answer was lost, or by this very
-                # create run again in the same idempotency scope.
-                row = conn.execute(
-                    "SELECT incident FROM events WHERE idempotency_key = %s", (key,)
-                ).fetchone()
-                if row:
-                    return str(row[0])
-                at = self._now(conn)
-                stem = f"{ID_PREFIXES[kind]}-{_utc(at):%Y%m%d}-"
-                taken = conn.execute(
-                    "SELECT substr(id, %s) FROM incidents WHERE starts_with(id, %s)",
-                    (len(stem) + 1, stem),
-                ).fetchall()
-                number = max((int(n) for (n,) in taken if n.isdigit()), default=0) + 1
-                incident = f"{stem}{number:03d}"
-                conn.execute(
-                    "INSERT INTO incidents (id, kind, title, started) VALUES (%s, %s, %s, %s)",
-                    (incident, kind, title, at),
-                )
-                conn.execute(
-                    "INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)"
-                    " VALUES (%s, 1, %s, 'started', %s, %s, %s)",
-                    (incident, at, payload, actor, key),
-                )
-                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{incident}:1"))
-            return incident
+                return self._insert_incident(conn, key, *started)
 
         made = str(self._retrying(work))
         self._keys.used()
         return made
+
+    def resume_or_create(
+        self,
+        wanted: Callable[[dict[str, Any]], bool],
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> tuple[str, bool]:
+        """The newest open, undamaged incident of `kind` whose start `wanted` accepts, else a new
+        one: looked for and made under the lock that creating takes, in one transaction, so
+        processes and machines doing this at once find or make the same incident."""
+        started = new_incident_fields(title, kind, meta, actor)
+        key = self._keys.next()
+
+        def work(conn: psycopg.Connection, attempt: int) -> tuple[str, bool]:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, CREATE_LOCK))
+                # Made already: by an earlier attempt whose answer was lost, or by this very
+                # call run again in the same idempotency scope.
+                made = conn.execute(
+                    "SELECT incident FROM events WHERE idempotency_key = %s", (key,)
+                ).fetchone()
+                if made:
+                    return str(made[0]), True
+                rows = conn.execute(
+                    f"""SELECT e.incident, e.seq, e.at, e.type, e.data::text, e.actor
+                        FROM incidents i JOIN events e ON e.incident = i.id AND e.seq = 1
+                        WHERE i.kind = %s
+                          AND NOT EXISTS (SELECT 1 FROM events c
+                                          WHERE c.incident = i.id AND c.type = 'closed')
+                          AND NOT EXISTS (SELECT 1 FROM events d
+                                          WHERE d.incident = i.id AND ({DAMAGED_ROW_SQL}))
+                        ORDER BY i.started DESC, i.id DESC""",
+                    (kind,),
+                ).fetchall()
+                for incident, seq, at, type_, data, actor_ in rows:
+                    if _why(incident, seq, at, type_, data, actor_) is not None:
+                        continue  # damage only decoding finds: passed over, as in `incident list`
+                    if wanted(json.loads(data)):
+                        return str(incident), False
+                return self._insert_incident(conn, key, *started), True
+
+        found, created = self._retrying(work)
+        self._keys.used()
+        return found, created
+
+    def _insert_incident(
+        self,
+        conn: psycopg.Connection,
+        key: uuid.UUID,
+        title: str,
+        kind: str,
+        payload: str,
+        actor: str,
+    ) -> str:
+        """A new id and its `started` event, inside the caller's transaction and CREATE_LOCK; the
+        incident this very write made before when it is a retry (found by its idempotency key)."""
+        row = conn.execute(
+            "SELECT incident FROM events WHERE idempotency_key = %s", (key,)
+        ).fetchone()
+        if row:
+            return str(row[0])
+        at = self._now(conn)
+        stem = f"{ID_PREFIXES[kind]}-{_utc(at):%Y%m%d}-"
+        taken = conn.execute(
+            "SELECT substr(id, %s) FROM incidents WHERE starts_with(id, %s)",
+            (len(stem) + 1, stem),
+        ).fetchall()
+        number = max((int(n) for (n,) in taken if n.isdigit()), default=0) + 1
+        incident = f"{stem}{number:03d}"
+        conn.execute(
+            "INSERT INTO incidents (id, kind, title, started) VALUES (%s, %s, %s, %s)",
+            (incident, kind, title, at),
+        )
+        conn.execute(
+            "INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)"
+            " VALUES (%s, 1, %s, 'started', %s, %s, %s)",
+            (incident, at, payload, actor, key),
+        )
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{incident}:1"))
+        return incident
 
     def append(
         self,
@@ -643,6 +716,71 @@ class PostgresStore:
             return len(events)
 
         return int(self._retrying(work))
+
+    # -- access to the war-room view ---------------------------------------------------------
+
+    def add_access(self, name: str, role: str, token_sha256: str) -> AccessGrant:
+        """Record a grant (see IncidentStore.add_access), under the access lock."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+
+        def work(conn: psycopg.Connection, attempt: int) -> AccessGrant:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, ACCESS_LOCK))
+                if attempt > 1:  # the first attempt may have committed before the line broke
+                    done = conn.execute(
+                        "SELECT name, role, token_sha256, created FROM access_grants"
+                        " WHERE token_sha256 = %s",
+                        (token_sha256,),
+                    ).fetchone()
+                    if done:
+                        return AccessGrant(done[0], done[1], done[2], _utc(done[3]))
+                if conn.execute(_ACTIVE_GRANTS_SQL + " AND g.name = %s", (name,)).fetchone():
+                    raise access_name_taken(name)
+                at = self._now(conn)
+                conn.execute(
+                    "INSERT INTO access_grants (token_sha256, name, role, created)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (token_sha256, name, role, at),
+                )
+            return AccessGrant(name, role, token_sha256, _utc(at))
+
+        return self._retrying(work)
+
+    def access_grants(self) -> list[AccessGrant]:
+        rows = self._retrying(
+            lambda conn, _: conn.execute(_ACTIVE_GRANTS_SQL + " ORDER BY g.name").fetchall()
+        )
+        return [AccessGrant(name, role, digest, _utc(at)) for digest, name, role, at in rows]
+
+    def revoke_access(self, name: str) -> bool:
+        def work(conn: psycopg.Connection, attempt: int) -> bool:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, ACCESS_LOCK))
+                digests = [
+                    row[0]
+                    for row in conn.execute(
+                        _ACTIVE_GRANTS_SQL + " AND g.name = %s", (name,)
+                    ).fetchall()
+                ]
+                at = self._now(conn)
+                for digest in digests:
+                    conn.execute(
+                        "INSERT INTO access_revocations (token_sha256, revoked) VALUES (%s, %s)",
+                        (digest, at),
+                    )
+                if attempt > 1 and not digests:
+                    # An earlier attempt may have revoked them before the line broke.
+                    return bool(
+                        conn.execute(
+                            "SELECT 1 FROM access_grants g JOIN access_revocations r"
+                            " USING (token_sha256) WHERE g.name = %s",
+                            (name,),
+                        ).fetchone()
+                    )
+            return bool(digests)
+
+        return bool(self._retrying(work))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -858,6 +996,11 @@ class PostgresStore:
                     yield None
         finally:
             conn.close()
+
+
+# The grants in force: made and not revoked (callers add `AND …` and an ORDER BY).
+_ACTIVE_GRANTS_SQL = """SELECT g.token_sha256, g.name, g.role, g.created FROM access_grants g
+    WHERE NOT EXISTS (SELECT 1 FROM access_revocations r WHERE r.token_sha256 = g.token_sha256)"""
 
 
 def _change(payload: str) -> Change | None:

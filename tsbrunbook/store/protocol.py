@@ -168,6 +168,25 @@ def fold_down_marks(
     return down
 
 
+ROLES = ("operator", "read-only")
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """Who may open the war-room view (`tsbrunbook serve`): a person's name, their role, and
+    the SHA-256 (hex) of their token. The token itself is never stored: it is shown once, when
+    made, and a stolen store gives no way in."""
+
+    name: str
+    role: str  # one of ROLES
+    token_sha256: str
+    created: datetime
+
+    @property
+    def read_only(self) -> bool:
+        return self.role == "read-only"
+
+
 @runtime_checkable
 class IncidentStore(Protocol):
     """The incident store interface. Every method raises `UserError` (one line, with a hint) for
@@ -254,6 +273,33 @@ class IncidentStore(Protocol):
         reported), then a Change per change, and None after each `timeout` seconds without one
         so the caller can check whether to stop. Closing the generator releases what it holds.
         A store that cannot tell raises StoreUnreachable; the caller watches again later."""
+        ...
+
+    def resume_or_create(
+        self,
+        wanted: Callable[[dict[str, Any]], bool],
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> tuple[str, bool]:
+        """The most recently started open incident of `kind`, undamaged, whose `started` data
+        `wanted` accepts; else a new one as `create` makes it. (id, True when created.) One
+        decision across processes: several at once on an empty store make one incident."""
+        ...
+
+    # -- who may open the war-room view (`tsbrunbook access`, `tsbrunbook serve`) ------------
+
+    def add_access(self, name: str, role: str, token_sha256: str) -> AccessGrant:
+        """Record a grant; UserError if `name` already has one (revoke it first)."""
+        ...
+
+    def access_grants(self) -> list[AccessGrant]:
+        """The grants in force (not revoked), by name."""
+        ...
+
+    def revoke_access(self, name: str) -> bool:
+        """Revoke `name`'s grant; False if there was none. Revocations are kept (append-only)."""
         ...
 
     def close(self) -> None: ...

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from functools import partial
@@ -38,6 +38,8 @@ from ..domain.incident import Conflict, Event
 from ..domain.timefmt import format_time, parse_time
 from .paths import default_db_path
 from .protocol import (
+    ROLES,
+    AccessGrant,
     Change,
     DamagedEvent,
     IdempotencyKeys,
@@ -47,7 +49,7 @@ from .protocol import (
     present_since,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x74736272  # "tsbr" in PRAGMA application_id: this file is an incident store
 BUSY_TIMEOUT_S = 15.0  # long enough to queue behind other writers, short enough to report a hang
 POLL_INTERVAL_S = 2.0  # how often `watch` looks for other processes' writes
@@ -90,6 +92,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                who TEXT NOT NULL,
                seen TEXT NOT NULL,
                PRIMARY KEY (incident, session)
+           ) WITHOUT ROWID""",
+    ),
+    # Who may open the war-room view: grants and their revocations, both only ever inserted
+    # (as events are), so a revocation is on record and no role needs UPDATE or DELETE.
+    (
+        """CREATE TABLE access_grants (
+               token_sha256 TEXT PRIMARY KEY,
+               name TEXT NOT NULL,
+               role TEXT NOT NULL CHECK (role IN ('operator', 'read-only')),
+               created TEXT NOT NULL
+           ) WITHOUT ROWID""",
+        """CREATE TABLE access_revocations (
+               token_sha256 TEXT PRIMARY KEY REFERENCES access_grants(token_sha256),
+               revoked TEXT NOT NULL
            ) WITHOUT ROWID""",
     ),
 )
@@ -368,42 +384,78 @@ class Store:
 
         `meta` (estate file and name, pack version and checksum …) goes into the event's data;
         `actor` defaults to the user running this process."""
-        actor = current_actor() if actor is None else actor
-        if kind not in ID_PREFIXES:
-            raise UserError(f"unknown kind '{kind}'", "use incident or exercise")
-        title = " ".join(title.split())
-        if not title:
-            raise UserError("the title is empty", "say in a few words what is happening")
-        data = {**(meta or {}), "title": title, "kind": kind}
-        payload = _dump(data)
+        started = new_incident_fields(title, kind, meta, actor)
         key = str(self._keys.next())
         with self._write() as conn:
-            done = conn.execute(
-                "SELECT incident FROM events WHERE idempotency_key = ?", (key,)
-            ).fetchone()
-            if done:  # this very create was stored before (a retry in the same scope)
-                self._keys.used()
-                return str(done[0])
-            at = self.clock.wall()  # inside the lock: timestamps follow commit order
-            stem = f"{ID_PREFIXES[kind]}-{at:%Y%m%d}-"
-            taken = [
-                row[0][len(stem) :]
-                for row in conn.execute(
-                    "SELECT id FROM incidents WHERE substr(id, 1, ?) = ?", (len(stem), stem)
-                )
-            ]
-            number = max((int(n) for n in taken if n.isdigit()), default=0) + 1
-            incident = f"{stem}{number:03d}"
-            conn.execute(
-                "INSERT INTO incidents (id, kind, title, started) VALUES (?, ?, ?, ?)",
-                (incident, kind, title, format_time(at)),
-            )
-            conn.execute(
-                "INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)"
-                " VALUES (?, 1, ?, 'started', ?, ?, ?)",
-                (incident, format_time(at), payload, actor, key),
-            )
+            incident = self._insert_incident(conn, *started, key)
         self._keys.used()
+        return incident
+
+    def resume_or_create(
+        self,
+        wanted: Callable[[dict[str, Any]], bool],
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> tuple[str, bool]:
+        """The newest open, undamaged incident of `kind` whose start `wanted` accepts, else a new
+        one: looked for and made in one IMMEDIATE transaction, so processes doing this at once
+        (browser tabs opened together) find or make the same incident."""
+        started = new_incident_fields(title, kind, meta, actor)
+        key = str(self._keys.next())
+        with self._write() as conn:
+            rows = conn.execute(
+                f"""SELECT e.incident, e.seq, e.at, e.type, e.data, e.actor
+                    FROM incidents i JOIN events e ON e.incident = i.id AND e.seq = 1
+                    WHERE i.kind = ?
+                      AND NOT EXISTS (SELECT 1 FROM events c
+                                      WHERE c.incident = i.id AND c.type = 'closed')
+                      AND NOT EXISTS (SELECT 1 FROM events d
+                                      WHERE d.incident = i.id AND ({DAMAGED_ROW_SQL}))
+                    ORDER BY i.started DESC, i.id DESC""",
+                (kind,),
+            ).fetchall()
+            for row in rows:
+                try:
+                    start = decode_event(*row)
+                except ValueError:
+                    continue  # damage only decoding finds: pass it over, as `incident list` does
+                if wanted(start.data):
+                    return start.incident, False
+            incident = self._insert_incident(conn, *started, key)
+        self._keys.used()
+        return incident, True
+
+    def _insert_incident(
+        self, conn: sqlite3.Connection, title: str, kind: str, payload: str, actor: str, key: str
+    ) -> str:
+        """A new id and its `started` event, inside the caller's write transaction; the id this
+        very write was stored under before when it is a retry in the same idempotency scope."""
+        done = conn.execute(
+            "SELECT incident FROM events WHERE idempotency_key = ?", (key,)
+        ).fetchone()
+        if done:
+            return str(done[0])
+        at = self.clock.wall()  # inside the lock: timestamps follow commit order
+        stem = f"{ID_PREFIXES[kind]}-{at:%Y%m%d}-"
+        taken = [
+            row[0][len(stem) :]
+            for row in conn.execute(
+                "SELECT id FROM incidents WHERE substr(id, 1, ?) = ?", (len(stem), stem)
+            )
+        ]
+        number = max((int(n) for n in taken if n.isdigit()), default=0) + 1
+        incident = f"{stem}{number:03d}"
+        conn.execute(
+            "INSERT INTO incidents (id, kind, title, started) VALUES (?, ?, ?, ?)",
+            (incident, kind, title, format_time(at)),
+        )
+        conn.execute(
+            "INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)"
+            " VALUES (?, 1, ?, 'started', ?, ?, ?)",
+            (incident, format_time(at), payload, actor, key),
+        )
         return incident
 
     def append(
@@ -505,6 +557,40 @@ class Store:
                 ],
             )
         return len(events)
+
+    # -- access to the war-room view -------------------------------------------------------
+
+    def add_access(self, name: str, role: str, token_sha256: str) -> AccessGrant:
+        """Record a grant (see IncidentStore.add_access)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        with self._write() as conn:
+            if conn.execute(_ACTIVE_GRANTS_SQL + " AND g.name = ?", (name,)).fetchone():
+                raise access_name_taken(name)
+            at = self.clock.wall()
+            conn.execute(
+                "INSERT INTO access_grants (token_sha256, name, role, created) VALUES (?, ?, ?, ?)",
+                (token_sha256, name, role, format_time(at)),
+            )
+        return AccessGrant(name, role, token_sha256, parse_time(format_time(at)))
+
+    def access_grants(self) -> list[AccessGrant]:
+        with self._guard() as conn:
+            rows = conn.execute(_ACTIVE_GRANTS_SQL + " ORDER BY g.name").fetchall()
+        return [AccessGrant(name, role, digest, parse_time(at)) for digest, name, role, at in rows]
+
+    def revoke_access(self, name: str) -> bool:
+        with self._write() as conn:
+            digests = [
+                row[0]
+                for row in conn.execute(_ACTIVE_GRANTS_SQL + " AND g.name = ?", (name,)).fetchall()
+            ]
+            at = format_time(self.clock.wall())
+            conn.executemany(
+                "INSERT INTO access_revocations (token_sha256, revoked) VALUES (?, ?)",
+                [(digest, at) for digest in digests],
+            )
+        return bool(digests)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -736,6 +822,32 @@ class Store:
         except sqlite3.Error as exc:
             raise _store_error(self.path, exc, self.busy_timeout) from None
         return version, tops, {k: frozenset(v) for k, v in here.items()}
+
+
+# The grants in force: made and not revoked (callers add `AND …` and an ORDER BY).
+_ACTIVE_GRANTS_SQL = """SELECT g.token_sha256, g.name, g.role, g.created FROM access_grants g
+    WHERE NOT EXISTS (SELECT 1 FROM access_revocations r WHERE r.token_sha256 = g.token_sha256)"""
+
+
+def access_name_taken(name: str) -> UserError:
+    return UserError(
+        f"{name} already has access",
+        f"revoke it first with `tsbrunbook access revoke {name}` to give them a new token",
+    )
+
+
+def new_incident_fields(
+    title: str, kind: str, meta: dict[str, Any] | None, actor: str | None
+) -> tuple[str, str, str, str]:
+    """A new incident's title, kind, `started` data (JSON) and actor, checked: shared with the
+    PostgreSQL store."""
+    actor = current_actor() if actor is None else actor
+    if kind not in ID_PREFIXES:
+        raise UserError(f"unknown kind '{kind}'", "use incident or exercise")
+    title = " ".join(title.split())
+    if not title:
+        raise UserError("the title is empty", "say in a few words what is happening")
+    return title, kind, _dump({**(meta or {}), "title": title, "kind": kind}), actor
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> str:

@@ -8,6 +8,7 @@ do comes in through the store's watch, and an unreachable store is waited out (s
 from __future__ import annotations
 
 import contextlib
+import io
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -455,15 +456,13 @@ class RunbookApp(App[None]):
             self.notifier.submit(self.session.state)
 
     def start_notifier(self) -> None:
-        from ..integrations.notify import (
-            Notifier,  # lazily: urllib is not needed for the first frame
-        )
-
         if self.notifier is not None:
             self.notifier.close(timeout=0.5)
-        # Chat updates are opt-in per incident (a `chat` event); the notifier stays idle until then.
-        self.notifier = Notifier(self.engine, self.session.id)
-        self.notifier.start(self.session.state)
+        # Chat updates are opt-in per incident (a `chat` event); the notifier stays idle until
+        # then. A read-only session has none (the workspace gives it no secrets).
+        self.notifier = self.workspace.chat_notifier(self.engine, self.session.id)
+        if self.notifier is not None:
+            self.notifier.start(self.session.state)
 
     def on_unmount(self) -> None:
         if self.notifier is not None:
@@ -480,7 +479,8 @@ class RunbookApp(App[None]):
         if timers is None:
             return
         due = {timer_key(t) for t in timers if t.due}
-        if due and not self.jobs.pending["timers"]:
+        # A read-only session leaves recording expiries to the operators' sessions.
+        if due and not self.jobs.pending["timers"] and not self.workspace.read_only:
             self.act(
                 lambda session: record_confirmed(session, due),
                 self.timers_recorded,
@@ -753,13 +753,27 @@ class RunbookApp(App[None]):
 
     def write_export(self, name: str, render: Callable[[IncidentSession], str]) -> None:
         """Render and write a Markdown file into the export folder, and say where. In the
-        worker: `render` gets the incident with everything stored so far."""
+        worker: `render` gets the incident with everything stored so far. In a browser (the
+        war-room view) the file goes to the visitor as a download, not onto the server."""
+        if self.is_web:
+            self.act(
+                render,
+                lambda text: self.download(name, text),
+                kind="read",
+                failed=lambda exc: f"Export failed: {exc}",
+            )
+            return
         self.act(
             lambda session: self.workspace.write_export(name, render(session)),  # never replaces
             lambda path: self.notify(f"Exported to {path}", timeout=8),
             kind="read",
             failed=lambda exc: f"Export failed: {exc}",
         )
+
+    def download(self, name: str, text: str) -> None:
+        """Hand `text` to the browser as the file `name` (App.deliver_text)."""
+        self.deliver_text(io.StringIO(text), save_filename=name, mime_type="text/markdown")
+        self.notify(f"{name}: sent to your browser as a download", timeout=8)
 
     def action_incidents(self) -> None:
         self.in_store_worker(
@@ -806,10 +820,15 @@ class RunbookApp(App[None]):
 
         def brief(session: IncidentSession) -> tuple[str, str]:
             text = self.workspace.support_brief(session)
+            if self.is_web:  # the visitor's download, not a file on the server
+                return text, ""
             return text, self.workspace.write_export(name, text)
 
         def written(result: tuple[str, str]) -> None:
             text, path = result
+            if not path:
+                self.download(name, text)
+                return
             self.copy_text(text, "Brief", f"Support brief written to {path}. ")
 
         self.act(brief, written, kind="read", failed=lambda exc: f"Export failed: {exc}")
@@ -829,11 +848,9 @@ class RunbookApp(App[None]):
     @work(thread=True, exclusive=True, group="probe")
     def run_probe(self) -> None:
         """Call the status endpoint off the UI thread; the answer is only a suggestion."""
-        from ..integrations.probe import probe
-
         try:
-            result = probe(
-                self.engine.estate, engine=self.engine, down=list(self.session.state.down)
+            result = self.workspace.probe(
+                self.engine.estate, self.engine, list(self.session.state.down)
             )
         except UserError as exc:
             self.call_from_thread(self.notify, f"Probe: {exc}", severity="error", timeout=10)
