@@ -224,7 +224,8 @@ def memory(estate: str, result: str, count: int = 6) -> None:
             await pilot.pause()
             await pilot.press("space")
             await pilot.pause()
-        await app.workers.wait_for_complete()  # the marks are stored in the store worker
+        await app.store_settled()  # the marks are stored in the store worker (only: the live
+        # watch worker runs until the app ends)
         await pilot.pause()
         down = sorted(app.session.state.down)
         _write(
