@@ -642,7 +642,7 @@ def measure_war_room(rounds: int, home: Path) -> list[Row]:
         result_file.unlink(missing_ok=True)
         run = checked(
             spawn(
-                [sys.executable, str(CHILD), "startup", "tsbrunbook", str(result_file)],
+                [sys.executable, str(CHILD), "startup", str(result_file), "tsbrunbook"],
                 env,
                 timeout=120,
             ),
