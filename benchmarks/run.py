@@ -1053,6 +1053,8 @@ def order_rows(rows: list[Row]) -> list[Row]:
         "start-up to first frame: `tsbrunbook`",
         "start-up ratio tsbrunbook / same",
         "start-up ratio N",
+        "start-up CPU time ratio tsbrunbook",
+        "start-up CPU time ratio N",
         "start-up ratio",
         "TUI: `space`",
         "export: `incident_markdown`",
