@@ -16,11 +16,9 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.pg_proxy import AnswerDropper
-from tests.pg_server import (  # noqa: F401 — fixtures
+from tests.pg_server import (
     PASSWORD,
     PASSWORD_ROLE,
-    pg_server,
-    pg_store_factory,
     wait_until,
 )
 from tsbrunbook.domain.clock import FakeClock
@@ -33,7 +31,7 @@ META = {"estate_file": None, "estate_name": "Demo retail estate", "pack_version"
 
 
 @pytest.fixture
-def store(pg_store_factory):  # noqa: F811
+def store(pg_store_factory):
     return pg_store_factory()
 
 
@@ -51,7 +49,7 @@ def admin_sql(server, store: PostgresStore, sql: str, params=()) -> int:
 # -- the protocol's semantics --------------------------------------------------------------------
 
 
-def test_a_fresh_database_gets_the_schema_and_implements_the_protocol(pg_server, store):  # noqa: F811
+def test_a_fresh_database_gets_the_schema_and_implements_the_protocol(pg_server, store):
     assert isinstance(store, IncidentStore)
     assert store.schema_version == SCHEMA_VERSION
     assert store.location == pg_server.url(database_of(store))
@@ -78,7 +76,7 @@ def test_events_round_trip(store):
     assert store.summaries()[0].damaged is None  # a \u0000 in a note is not damage
 
 
-def test_an_injected_clock_stamps_the_events(pg_store_factory):  # noqa: F811
+def test_an_injected_clock_stamps_the_events(pg_store_factory):
     clock = FakeClock(datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC))
     store = pg_store_factory(clock=clock)
     incident = store.create("x", meta=META)
@@ -157,7 +155,7 @@ def test_a_stale_expect_last_is_a_conflict_and_records_nothing(store):
     assert [e.type for e in store.events(incident)] == ["started", "note", "down"]
 
 
-def test_of_many_writers_deciding_on_the_same_view_exactly_one_wins(pg_server, store):  # noqa: F811
+def test_of_many_writers_deciding_on_the_same_view_exactly_one_wins(pg_server, store):
     incident = store.create("x", meta=META)
     stores = [PostgresStore(store.location) for _ in range(8)]
     barrier = threading.Barrier(len(stores))
@@ -197,7 +195,7 @@ DAMAGE = [
 
 
 @pytest.mark.parametrize(("what", "type_", "data"), DAMAGE, ids=[d[0] for d in DAMAGE])
-def test_a_damaged_event_makes_only_its_incident_unreadable(pg_server, store, what, type_, data):  # noqa: F811
+def test_a_damaged_event_makes_only_its_incident_unreadable(pg_server, store, what, type_, data):
     first = store.create("first", meta=META)
     middle = store.create("middle", meta=META)
     for incident in (first, middle):
@@ -318,7 +316,7 @@ def test_several_processes_append_and_create_without_gaps_or_duplicates(store):
 # -- the server goes away --------------------------------------------------------------------------
 
 
-def test_appends_in_flight_survive_a_server_restart(pg_server, store):  # noqa: F811
+def test_appends_in_flight_survive_a_server_restart(pg_server, store):
     incident = store.create("failover", meta=META)
     idle = PostgresStore(store.location)  # connected, unused while the server restarts
     acked: dict[int, int] = {}
@@ -364,7 +362,7 @@ def test_appends_in_flight_survive_a_server_restart(pg_server, store):  # noqa: 
     idle.close()
 
 
-def test_while_the_server_is_down_an_append_fails_in_one_line_then_works_again(pg_server, store):  # noqa: F811
+def test_while_the_server_is_down_an_append_fails_in_one_line_then_works_again(pg_server, store):
     incident = store.create("down", meta=META)
     quick = PostgresStore(store.location, retry_for=0.3)
     quick.append(incident, "note", {"text": "before"})
@@ -387,7 +385,7 @@ def test_while_the_server_is_down_an_append_fails_in_one_line_then_works_again(p
 # -- exactly once across a lost answer -------------------------------------------------------------
 
 
-def test_an_append_whose_commit_answer_is_lost_is_stored_once(pg_server, store):  # noqa: F811
+def test_an_append_whose_commit_answer_is_lost_is_stored_once(pg_server, store):
     incident = store.create("lost answer", meta=META)
     with AnswerDropper(("127.0.0.1", pg_server.port)) as proxy:
         via_proxy = PostgresStore(store.location.replace(str(pg_server.port), str(proxy.port)))
@@ -400,7 +398,7 @@ def test_an_append_whose_commit_answer_is_lost_is_stored_once(pg_server, store):
     assert stored[1] == event
 
 
-def test_a_create_whose_commit_answer_is_lost_makes_one_incident(pg_server, store):  # noqa: F811
+def test_a_create_whose_commit_answer_is_lost_makes_one_incident(pg_server, store):
     with AnswerDropper(("127.0.0.1", pg_server.port)) as proxy:
         via_proxy = PostgresStore(store.location.replace(str(pg_server.port), str(proxy.port)))
         proxy.drop_next_commit_answer()
@@ -429,7 +427,7 @@ def test_watch_yields_each_append_and_a_tick_when_quiet(store):
 # -- passwords -------------------------------------------------------------------------------------
 
 
-def test_the_password_never_shows_in_location_or_errors(pg_server):  # noqa: F811
+def test_the_password_never_shows_in_location_or_errors(pg_server):
     url = f"postgresql://{PASSWORD_ROLE}:{PASSWORD}@127.0.0.1:1/postgres?sslmode=disable"
     with pytest.raises(UserError) as raised:
         PostgresStore(url)
@@ -448,7 +446,7 @@ def test_the_password_never_shows_in_location_or_errors(pg_server):  # noqa: F81
     good.close()
 
 
-def test_libpq_finds_the_password_before_the_keyring_is_asked(pg_server, monkeypatch):  # noqa: F811
+def test_libpq_finds_the_password_before_the_keyring_is_asked(pg_server, monkeypatch):
     asked = []
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     store = PostgresStore(
@@ -458,7 +456,7 @@ def test_libpq_finds_the_password_before_the_keyring_is_asked(pg_server, monkeyp
     assert asked == []
 
 
-def test_the_keyring_password_is_used_when_libpq_has_none(pg_server, monkeypatch, tmp_path):  # noqa: F811
+def test_the_keyring_password_is_used_when_libpq_has_none(pg_server, monkeypatch, tmp_path):
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
     url = pg_server.url("tsbr_template", PASSWORD_ROLE)
@@ -475,13 +473,13 @@ def test_the_keyring_password_is_used_when_libpq_has_none(pg_server, monkeypatch
 # -- schema ----------------------------------------------------------------------------------------
 
 
-def test_a_newer_schema_is_refused(pg_server, store):  # noqa: F811
+def test_a_newer_schema_is_refused(pg_server, store):
     admin_sql(pg_server, store, "UPDATE tsbrunbook_schema SET version = %s", (SCHEMA_VERSION + 5,))
     with pytest.raises(UserError, match=f"schema version {SCHEMA_VERSION + 5}, newer"):
         PostgresStore(store.location)
 
 
-def test_a_database_with_foreign_tables_of_the_same_names_is_refused(pg_server):  # noqa: F811
+def test_a_database_with_foreign_tables_of_the_same_names_is_refused(pg_server):
     name = pg_server.new_database(template="template1")
     try:
         import psycopg
@@ -496,7 +494,7 @@ def test_a_database_with_foreign_tables_of_the_same_names_is_refused(pg_server):
         pg_server.drop_database(name)
 
 
-def test_the_least_privilege_role_of_the_readme_appends_but_cannot_rewrite(pg_server, store):  # noqa: F811
+def test_the_least_privilege_role_of_the_readme_appends_but_cannot_rewrite(pg_server, store):
     """The GRANT lines README gives (Team mode), taken from README itself."""
     readme = (ROOT / "README.md").read_text()
     grants = re.findall(r"^(GRANT [^\n]+;)$", readme, flags=re.M)
@@ -562,7 +560,7 @@ def test_the_sqlite_path_does_not_import_psycopg():
     assert out.stdout.strip() == "False"
 
 
-def test_store_data_is_json_text_as_written(pg_server, store):  # noqa: F811
+def test_store_data_is_json_text_as_written(pg_server, store):
     incident = store.create("x", meta=META)
     store.append(incident, "x-newer-type", {"b": 1, "a": "ü"})
     import psycopg
@@ -576,7 +574,7 @@ def test_store_data_is_json_text_as_written(pg_server, store):  # noqa: F811
 
 
 @pytest.mark.slow
-def test_twenty_processes_times_fifty_events_across_a_server_restart(pg_server, store):  # noqa: F811
+def test_twenty_processes_times_fifty_events_across_a_server_restart(pg_server, store):
     """The acceptance case of team mode: every acknowledged event present once, no gaps."""
     incident = store.create("twenty hands", meta=META)
     procs = writers(store.location, incident, processes=20, count=50)
