@@ -63,6 +63,8 @@ def incident_store(request, isolated_home, monkeypatch):
         yield IncidentStoreUnderTest(request.param, url)
     finally:
         server.drop_database(name)
+    # Proof that the test ran on PostgreSQL: nothing fell back to the local file.
+    assert not (isolated_home / "incidents.sqlite3").exists(), "a command used the SQLite store"
 
 
 @dataclass

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+
+from tsbrunbook.store import IncidentStore
+from tsbrunbook.store.select import open_store
 
 SQLITE = "sqlite"
 POSTGRES = "postgres"
@@ -27,6 +31,12 @@ _PG_TABLES = {
     "access_grants": "1",
     "access_revocations": "1",
 }
+
+
+def opened_store() -> closing[IncidentStore]:
+    """The store the commands would use now (SQLite, or $TSBRUNBOOK_DATABASE_URL's), closed at
+    the end of the `with` block."""
+    return closing(open_store())
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,27 @@ firing `incident down ID X` at the same instant. Exactly one event may be record
 from __future__ import annotations
 
 import multiprocessing
-import os
 
 import pytest
 
-from tsbrunbook.store import Store
+from tests.incident_stores import opened_store
+from tsbrunbook.store import IncidentStore
 from tsbrunbook.workspace import Workspace
+
+# Every test once on the local SQLite store and once on PostgreSQL (TSBRUNBOOK_DATABASE_URL,
+# which the worker processes inherit).
+pytestmark = pytest.mark.usefixtures("incident_store")
 
 WORKERS = 4
 STEP = "central-control-plane-failure/recovery/check-central-pods"
 
 
-def _worker(db: str, incident: str, action: str, arg: str, barrier, results) -> None:
+def _worker(incident: str, action: str, arg: str, barrier, results) -> None:
     """Open the incident, wait until every worker has it open, then act once."""
     from tsbrunbook.domain.chat import set_chat
+    from tsbrunbook.store.select import open_store
 
-    store = Store(db)
+    store = open_store()  # the parent's: its environment names it
     try:
         session = Workspace(store=store).open(incident)
         barrier.wait(timeout=60)
@@ -42,12 +47,12 @@ def _worker(db: str, incident: str, action: str, arg: str, barrier, results) -> 
         store.close()
 
 
-def run_together(db: str, incident: str, action: str, arg: str) -> list:
+def run_together(incident: str, action: str, arg: str) -> list:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WORKERS)
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(db, incident, action, arg, barrier, results))
+        ctx.Process(target=_worker, args=(incident, action, arg, barrier, results))
         for _ in range(WORKERS)
     ]
     for p in procs:
@@ -61,22 +66,19 @@ def run_together(db: str, incident: str, action: str, arg: str) -> list:
 
 
 @pytest.fixture
-def incident(isolated_home):
-    db = os.path.join(isolated_home, "incidents.sqlite3")
-    with Store(db) as store:
-        session = Workspace(store=store).start("four hooks at once")
-        return db, session.id
+def incident() -> str:
+    with opened_store() as store:
+        return Workspace(store=store).start("four hooks at once").id
 
 
-def events_of(db: str, incident: str, type_: str) -> list:
-    with Store(db) as store:
+def events_of(incident: str, type_: str) -> list:
+    with opened_store() as store:
         return [e for e in store.events(incident) if e.type == type_]
 
 
 def test_simultaneous_identical_down_marks_record_one_event(incident):
-    db, incident_id = incident
-    seqs = run_together(db, incident_id, "down", "central-control-plane")
-    assert len(events_of(db, incident_id, "down")) == 1
+    seqs = run_together(incident, "down", "central-control-plane")
+    assert len(events_of(incident, "down")) == 1
     assert sorted(seqs, key=lambda s: s is None) == [
         2,
         None,
@@ -86,26 +88,23 @@ def test_simultaneous_identical_down_marks_record_one_event(incident):
 
 
 def test_simultaneous_identical_up_marks_record_one_event(incident):
-    db, incident_id = incident
-    with Store(db) as store:
-        Workspace(store=store).open(incident_id).mark_down(["central-control-plane"])
-    run_together(db, incident_id, "up", "central-control-plane")
-    assert len(events_of(db, incident_id, "up")) == 1
+    with opened_store() as store:
+        Workspace(store=store).open(incident).mark_down(["central-control-plane"])
+    run_together(incident, "up", "central-control-plane")
+    assert len(events_of(incident, "up")) == 1
 
 
 def test_simultaneous_identical_step_actions_record_one_event(incident):
-    db, incident_id = incident
-    with Store(db) as store:
-        Workspace(store=store).open(incident_id).mark_down(["central-control-plane"])
-    run_together(db, incident_id, "done", STEP)
-    steps = events_of(db, incident_id, "step")
+    with opened_store() as store:
+        Workspace(store=store).open(incident).mark_down(["central-control-plane"])
+    run_together(incident, "done", STEP)
+    steps = events_of(incident, "step")
     assert [(e.data["ref"], e.data["state"]) for e in steps] == [(STEP, "done")]
 
 
 def test_simultaneous_chat_on_records_one_event(incident):
-    db, incident_id = incident
-    run_together(db, incident_id, "chat", "on")
-    assert len(events_of(db, incident_id, "chat")) == 1
+    run_together(incident, "chat", "on")
+    assert len(events_of(incident, "chat")) == 1
 
 
 def test_a_repeated_identical_step_state_records_nothing(cli):
@@ -121,7 +120,7 @@ def test_a_repeated_identical_step_state_records_nothing(cli):
     assert "is already pending (nothing recorded)" in reset_pending.out
     with_a_new_note = cli("incident", "step", incident, STEP, "done", "--note", "pods all Running")
     assert "→ done" in with_a_new_note.out  # a new note on the same state is worth keeping
-    with Store() as store:
+    with opened_store() as store:
         assert [e.data.get("note") for e in store.events(incident) if e.type == "step"] == [
             "",
             "pods all Running",
@@ -131,7 +130,7 @@ def test_a_repeated_identical_step_state_records_nothing(cli):
 class AlwaysMovedOn:
     """A store on which another writer always got in first: every conditional append conflicts."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: IncidentStore) -> None:
         self.store = store
         self.attempts = 0
 
@@ -151,7 +150,7 @@ def test_a_decision_that_keeps_conflicting_gives_up_with_one_line_and_records_no
     from tsbrunbook.domain.errors import UserError
     from tsbrunbook.domain.incident import DECISION_ATTEMPTS, IncidentSession
 
-    with Store() as store:
+    with opened_store() as store:
         started = Workspace(store=store).start("busy")
         sink = AlwaysMovedOn(store)
         session = IncidentSession(sink, started.id, started.engine)

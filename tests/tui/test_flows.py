@@ -1,10 +1,11 @@
-"""Pilot tests of the TUI flows against the real SQLite store."""
+"""Pilot tests of the TUI flows against the real stores (SQLite, and PostgreSQL)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
 from tests.tui.support import (
@@ -21,6 +22,9 @@ from tsbrunbook.tui.screens.prompt import PromptScreen
 from tsbrunbook.tui.widgets.checklists import ChecklistsPane
 from tsbrunbook.tui.widgets.components import ComponentsPane
 from tsbrunbook.workspace import Workspace
+
+# Every test once on the local SQLite store and once on PostgreSQL (TSBRUNBOOK_DATABASE_URL).
+pytestmark = pytest.mark.usefixtures("incident_store")
 
 
 def new_app(estate: str | None = None) -> RunbookApp:
