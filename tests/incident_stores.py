@@ -79,10 +79,9 @@ class IncidentStoreUnderTest:
     def set_schema_version(self, version: int) -> None:
         """Stamp the store with `version`, as a newer (or older) release would have left it."""
         if self.kind == SQLITE:
-            conn = sqlite3.connect(self.location)
-            conn.execute(f"PRAGMA user_version = {int(version)}")
-            conn.commit()
-            conn.close()
+            with closing(sqlite3.connect(self.location)) as db:
+                db.execute(f"PRAGMA user_version = {int(version)}")
+                db.commit()
             return
         import psycopg
 

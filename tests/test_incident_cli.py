@@ -30,6 +30,12 @@ def start(
     return result.out.strip()
 
 
+def store_bytes(home: Path) -> str:
+    """The SQLite database in `home` and any write-ahead log: what must not change on refused
+    input (for tests that are about the SQLite file itself)."""
+    return IncidentStoreUnderTest(SQLITE, str(home / "incidents.sqlite3")).snapshot()
+
+
 def ok(result):
     assert result.rc == 0, result.err
     return result
