@@ -2,8 +2,10 @@
 
 - **One decision, one transaction.** Every append takes a transaction-scoped advisory lock on its
   incident, reads the last seq, checks `expect_last` and that the incident is open, inserts
-  seq = last + 1 and NOTIFYs `tsbrunbook` with `<incident>:<seq>`, all before COMMIT. The primary
-  key (incident, seq) backs the lock up. Advisory locks need no privilege beyond SELECT/INSERT,
+  seq = last + 1 and NOTIFYs `tsbrunbook` with `<incident>:<seq>`, all in one transaction sent
+  as one round trip, so the lock is held for the server's work and the commit's WAL flush only
+  (appends to one incident still take one flush each: BENCHMARKS.md). The primary key
+  (incident, seq) backs the lock up. Advisory locks need no privilege beyond SELECT/INSERT,
   so the role that appends can be one that cannot UPDATE or DELETE anything (README: Team mode).
 - **Exactly once across a dropped connection.** Each append carries a client-made UUID in a
   UNIQUE column. When the connection dies mid-append (a server restart, a failover, a network
