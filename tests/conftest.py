@@ -22,6 +22,7 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("TSBRUNBOOK_HOME", str(home))
     monkeypatch.setenv("TSBRUNBOOK_EXPORT_DIR", str(tmp_path / "exports"))
     monkeypatch.delenv("TSBRUNBOOK_RUNBOOKS", raising=False)
+    monkeypatch.delenv("TSBRUNBOOK_USER", raising=False)  # authors: login@host unless a test says
     return home
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tsbrunbook.domain.event_text import TextContext, event_text
+from tsbrunbook.domain.event_text import TextContext, attributed, event_text
 from tsbrunbook.domain.events import EventType
 from tsbrunbook.domain.incident import Event
 
@@ -116,6 +116,22 @@ CASES = [
         ("prediction", "for db-down"),
         None,
     ),
+    (
+        EventType.CLAIMED,
+        {"ref": "a/recovery/b", "taken_from": "bob_1"},
+        "step claimed: a/recovery/b (taken over from bob_1)",
+        "step claimed: a/recovery/b (taken over from bob\\_1)",
+        ("step claimed", "a/recovery/b, taken over from bob_1"),
+        None,
+    ),
+    (
+        EventType.RELEASED,
+        {"ref": "a/recovery/b"},
+        "step released: a/recovery/b",
+        "step released: a/recovery/b",
+        ("step released", "a/recovery/b"),
+        None,
+    ),
 ]
 
 CONTEXT = TextContext(
@@ -167,3 +183,13 @@ def test_an_unknown_type_is_shown_by_its_name_and_data():
     assert text.line.plain() == "from-the-future"
     assert (text.what, text.details) == ("from-the-future", '{"a": "x", "b": 1}')
     assert text.chat is None
+
+
+def test_the_author_follows_the_line_cleaned_and_cut():
+    step = Event(5, "INC-1", AT, "step", {"ref": "r", "state": "done"}, "alice")
+    assert attributed(step) == "step done: r (by alice)"
+    assert attributed(Event(5, "INC-1", AT, "closed", {}, "")) == "closed"
+    hostile = Event(5, "INC-1", AT, "closed", {}, "ev\x1b]52;c;aGk=\x07il\u202e" + "x" * 500)
+    shown = attributed(hostile)
+    assert shown.startswith("closed (by evil") and "\x1b" not in shown and "\u202e" not in shown
+    assert len(shown) < 100

@@ -31,6 +31,8 @@ GOOD = {
     EventType.EXERCISE_CLOCK: {"action": "speed", "offset": 300.5, "running": True, "speed": 2},
     EventType.EXERCISE_INJECT: {"inject": "db-down", "message": "PostgreSQL is gone"},
     EventType.EXERCISE_PREDICTION: {"inject": "db-down", "levels": {"config": "outage"}},
+    EventType.CLAIMED: {"ref": "a@b/recovery/c", "taken_from": "bob"},
+    EventType.RELEASED: {"ref": "a@b/recovery/c"},
 }
 
 # (type, data, words the reason must contain): one wrong shape per type.
@@ -48,6 +50,8 @@ WRONG = [
     (EventType.EXERCISE_CLOCK, {"action": "start", "running": True}, "without 'offset'"),
     (EventType.EXERCISE_INJECT, {"inject": None}, "'inject' of a exercise-inject event cannot"),
     (EventType.EXERCISE_PREDICTION, {"inject": "i", "levels": {"a": 1}}, "'levels' of a"),
+    (EventType.CLAIMED, {"ref": "r", "taken_from": None}, "'taken_from' of a claimed event"),
+    (EventType.RELEASED, {}, "a released event without 'ref'"),
 ]
 
 

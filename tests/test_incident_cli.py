@@ -169,6 +169,9 @@ def test_show_json_shape(cli):
         "title",
         "state",
         "at",
+        "actor",
+        "claimed_by",
+        "claimed_at",
         "notes",
         "escalation",
         "destructive",
@@ -208,7 +211,9 @@ def test_show_table_and_markdown(cli):
     )
     table = ok(cli("incident", "show", incident)).out
     assert table.startswith(f"{incident}  Checkout errors in eu-west")
-    assert re.search(r"\[ \]\s+check-tsb-pods\s+SKIPPED\s+\d\d:\d\d:\d\d\s+done by the bot", table)
+    assert re.search(
+        r"\[ \]\s+check-tsb-pods\s+SKIPPED\s+\d\d:\d\d:\d\d\s+\S+\s+done by the bot", table
+    )
     assert "Running workloads" in table and "Timeline:" in table
     markdown = ok(cli("incident", "show", incident, "--format", "markdown")).out
     assert markdown.startswith(f"# Incident {incident}")

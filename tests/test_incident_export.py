@@ -344,10 +344,10 @@ def test_who_did_what_counts_each_actor(engine, monkeypatch):
     with Store() as store:
         incident = store.create("two people", meta={}, actor="alice")
         session = IncidentSession(store, incident, engine)
-        monkeypatch.setenv("LOGNAME", "alice")
+        monkeypatch.setenv("TSBRUNBOOK_USER", "alice")
         session.mark_down(["management-plane"])
         session.add_note("paging bob")
-        monkeypatch.setenv("LOGNAME", "bob")
+        monkeypatch.setenv("TSBRUNBOOK_USER", "bob")
         session.set_step("management-plane-failure/recovery/check-mp-pods", "done")
         text = incident_markdown(session.state, engine, now=LATER)
     items = {i.partition(":")[0]: i.partition(": ")[2] for i in bullets(summary(parse(text)))}

@@ -26,8 +26,8 @@ from tests.pg_server import (  # noqa: F401 — fixtures
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.domain.errors import UserError
 from tsbrunbook.domain.incident import Conflict
-from tsbrunbook.store import DamagedEvent, IncidentStore
-from tsbrunbook.store.postgres import SCHEMA_VERSION, Change, PostgresStore
+from tsbrunbook.store import Change, DamagedEvent, IncidentStore
+from tsbrunbook.store.postgres import SCHEMA_VERSION, PostgresStore
 
 META = {"estate_file": None, "estate_name": "Demo retail estate", "pack_version": "2026.11.0"}
 
@@ -477,10 +477,11 @@ def test_a_create_whose_commit_answer_is_lost_makes_one_incident(pg_server, stor
 # -- live updates ----------------------------------------------------------------------------------
 
 
-def test_listen_yields_each_append_and_a_tick_when_quiet(store):
+def test_watch_yields_each_append_and_a_tick_when_quiet(store):
     incident = store.create("live", meta=META)
     other = PostgresStore(store.location)
-    changes = store.listen(timeout=0.05)
+    changes = store.watch(timeout=0.05)
+    assert next(changes) == Change(None)  # listening: read again what came before
     assert next(changes) is None  # quiet: a tick, so a worker can check whether to stop
     other.append(incident, "note", {"text": "from another laptop"})
     got = next(c for c in changes if c is not None)

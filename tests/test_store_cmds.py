@@ -11,6 +11,7 @@ from tests.conftest import run_process
 from tests.pg_server import PASSWORD, PASSWORD_ROLE, pg_server, pg_store_factory  # noqa: F401
 from tests.test_bad_input import one_error_line
 from tsbrunbook.store.postgres import SCHEMA_VERSION, PostgresStore
+from tsbrunbook.store.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
 from tsbrunbook.store.sqlite import Store
 
 META = {"estate_file": None}
@@ -23,7 +24,7 @@ def test_status_of_the_default_sqlite_store(isolated_home, monkeypatch):
     assert result.out.splitlines() == [
         "store: SQLite",
         f"location: {isolated_home / 'incidents.sqlite3'}",
-        "schema version: 2",
+        f"schema version: {SQLITE_SCHEMA_VERSION}",
         "reachable: yes",
     ]
 

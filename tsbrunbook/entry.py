@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .cli import OpenScreen
-    from .workspace import Workspace
+    from .workspace import WarRoomOptions, Workspace
 
 
 def open_screen(workspace: Workspace, request: OpenScreen) -> int:
@@ -21,7 +21,14 @@ def open_screen(workspace: Workspace, request: OpenScreen) -> int:
     return app.return_code or 0
 
 
+def serve(workspace: Workspace, request: WarRoomOptions) -> int:
+    """Run the war-room server until it is stopped (Ctrl+C, SIGTERM)."""
+    from .serve.server import run
+
+    return run(workspace, request)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .cli import main as cli_main
 
-    return cli_main(argv, open_screen=open_screen)
+    return cli_main(argv, open_screen=open_screen, serve=serve)

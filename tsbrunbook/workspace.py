@@ -12,11 +12,17 @@ Nothing is loaded before it is needed: `tsbrunbook components` never opens the s
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import os
-from collections.abc import Callable
+import secrets
+import uuid
+from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
 
 from .domain.clock import SYSTEM_CLOCK, Clock, behind_warning
 from .domain.errors import LoadError, UserError, did_you_mean
@@ -32,7 +38,123 @@ from .domain.text import one_line
 if TYPE_CHECKING:  # the store package is imported when a store is first needed
     from .domain.exercise import Exercise
     from .domain.exercise_run import ExerciseRun
-    from .store.protocol import IncidentStore, IncidentSummary
+    from .domain.runbooks.estate import Estate
+    from .integrations.notify import Notifier
+    from .integrations.probe import ProbeResult
+    from .store.protocol import AccessGrant, Change, IncidentStore, IncidentSummary, Presence
+
+TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 256 bits, 43 characters
+ACCESS_NAME_MAX = 64
+
+
+class ReadOnly(UserError):
+    """An action a read-only session (a viewer of the war-room view) may not take."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"read-only access: {what} is not allowed in this session (nothing was recorded)",
+            "ask the incident commander for an operator token (`tsbrunbook access create NAME`)",
+        )
+
+
+class ReadOnlyStore:
+    """A store that reads and refuses every write: what a read-only session's workspace hands
+    to everything above it (the CLI, the TUI, its store worker, timers and injects), so no key,
+    palette command or future action can record anything, whatever the UI shows."""
+
+    def __init__(self, store: IncidentStore) -> None:
+        self._store = store
+
+    @property
+    def location(self) -> str:
+        return self._store.location
+
+    @property
+    def schema_version(self) -> int:
+        return self._store.schema_version
+
+    def create(
+        self,
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> str:
+        raise ReadOnly("starting an incident")
+
+    def resume_or_create(
+        self,
+        wanted: Callable[[dict[str, Any]], bool],
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> tuple[str, bool]:
+        raise ReadOnly("starting an incident")
+
+    def append(
+        self,
+        incident: str,
+        type: str,
+        data: dict[str, Any],
+        actor: str = "",
+        expect_last: int | None = None,
+    ) -> Event:
+        raise ReadOnly("changing the incident")
+
+    def add_access(self, name: str, role: str, token_sha256: str) -> AccessGrant:
+        raise ReadOnly("granting access")
+
+    def revoke_access(self, name: str) -> bool:
+        raise ReadOnly("revoking access")
+
+    def access_grants(self) -> list[AccessGrant]:
+        return self._store.access_grants()
+
+    def exists(self, incident: str) -> bool:
+        return self._store.exists(incident)
+
+    def ids(self) -> list[str]:
+        return self._store.ids()
+
+    def summaries(
+        self, include_closed: bool = False, kind: str | None = None
+    ) -> list[IncidentSummary]:
+        return self._store.summaries(include_closed=include_closed, kind=kind)
+
+    def latest_open(self, kind: str = "incident") -> str | None:
+        return self._store.latest_open(kind)
+
+    def events(self, incident: str, after: int = 0) -> list[Event]:
+        return self._store.events(incident, after)
+
+    def start_event(self, incident: str) -> Event | None:
+        return self._store.start_event(incident)
+
+    def idempotent(self, key: uuid.UUID) -> AbstractContextManager[None]:
+        return self._store.idempotent(key)
+
+    # Presence is not part of the incident's record: a viewer is listed as present (the
+    # commander can see who is watching), and its heartbeats are the only rows it writes.
+    def heartbeat(self, incident: str, who: str, session: str, at: datetime) -> None:
+        self._store.heartbeat(incident, who, session, at)
+
+    def leave(self, incident: str, session: str) -> None:
+        self._store.leave(incident, session)
+
+    def present(self, incident: str, now: datetime) -> list[Presence]:
+        return self._store.present(incident, now)
+
+    def watch(self, timeout: float = 1.0) -> Generator[Change | None, None, None]:
+        return self._store.watch(timeout)
+
+    def close(self) -> None:
+        self._store.close()
+
+
+def token_digest(token: str) -> str:
+    """How a war-room token is stored and looked up: its SHA-256, hex."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -50,11 +172,18 @@ class Workspace:
         store: IncidentStore | None = None,
         pack: Pack | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        database_url: str | None = None,
+        read_only: bool = False,
     ) -> None:
-        """`store`: the incident store (default: the SQLite store in the data directory, opened
-        on first use and closed with the workspace); `pack`: the runbooks (default: the bundled
-        pack, loaded on first use); `clock`: "now" for default titles and clock warnings."""
-        self._store = store
+        """`store`: the incident store (default: the one `database_url` names, else
+        $TSBRUNBOOK_DATABASE_URL's, else the SQLite store in the data directory; opened on
+        first use and closed with the workspace); `pack`: the runbooks (default: the bundled
+        pack, loaded on first use); `clock`: "now" for default titles and clock warnings;
+        `read_only`: a viewer's session (the war-room view's read-only token): every write is
+        refused by the store this workspace hands out, and nothing uses the keyring's secrets."""
+        self.read_only = read_only
+        self._store = ReadOnlyStore(store) if (store is not None and read_only) else store
+        self._database_url = database_url
         self._owns_store = store is None
         self._pack = pack
         self.clock = clock
@@ -65,11 +194,12 @@ class Workspace:
     @property
     def store(self) -> IncidentStore:
         if self._store is None:
-            # Lazily: the runbook commands never need it. $TSBRUNBOOK_DATABASE_URL selects the
-            # team's PostgreSQL store; unset, the local SQLite file.
+            # Lazily: the runbook commands never need it. --database-url, else
+            # $TSBRUNBOOK_DATABASE_URL, selects the team's PostgreSQL store; unset, SQLite.
             from .store.select import open_store
 
-            self._store = open_store(password_lookup=_keyring_database_password)
+            opened = open_store(self._database_url, password_lookup=_keyring_database_password)
+            self._store = ReadOnlyStore(opened) if self.read_only else opened
         return self._store
 
     @property
@@ -123,12 +253,19 @@ class Workspace:
             raise UserError(
                 "the incident needs a title", 'e.g. tsbrunbook incident start "eu-west edge down"'
             )
+        meta = {**self._start_meta(estate_file), **(extra or {})}
+        incident_id = self.store.create(title, kind=kind, meta=meta)
+        return IncidentSession(
+            self.store, incident_id, self.engine(meta["estate_file"], meta["estate_yaml"])
+        )
+
+    def _start_meta(self, estate_file: str | None) -> dict[str, Any]:
+        """What a new incident's `started` event records about its estate and runbooks. The
+        estate is loaded (and validated) here, before anything is written."""
         path = os.path.abspath(estate_file) if estate_file else None
         text = read_text(path or demo_estate_path())
-        engine = self.engine(
-            path, text
-        )  # load (and validate) the estate before anything is written
-        meta = {
+        engine = self.engine(path, text)
+        return {
             "estate_file": path,
             # The incident keeps the estate it started with: editing or deleting the file later
             # must not take recorded components and steps away from it.
@@ -137,10 +274,7 @@ class Workspace:
             "tsb_version": engine.estate.tsb_version,
             "pack_version": self.pack.version,
             "pack_checksum": self.pack.checksum,
-            **(extra or {}),
         }
-        incident_id = self.store.create(title, kind=kind, meta=meta)
-        return IncidentSession(self.store, incident_id, engine)
 
     def resolve(self, raw: str) -> str:
         """The incident id as stored (ids are upper case; a lower-case one is accepted)."""
@@ -192,15 +326,29 @@ class Workspace:
     def resume_or_start(
         self, estate_file: str | None = None, kind: str = "incident"
     ) -> IncidentSession:
-        """The most recent open incident on this estate, else a new one."""
+        """The most recent open incident on this estate, else a new one: decided in one store
+        transaction, so several processes at once (browser tabs) resume or make the same one.
+        A read-only session resumes only; with nothing open it says so."""
         path = os.path.abspath(estate_file) if estate_file else None
-        session = self._latest_open(kind, lambda start: start.get("estate_file") == path)
-        if session is not None:
+
+        def on_this_estate(start: dict[str, Any]) -> bool:
+            return start.get("estate_file") == path
+
+        if self.read_only:
+            session = self._latest_open(kind, on_this_estate)
+            if session is None:
+                raise UserError(
+                    "there is no open incident to watch yet",
+                    "a read-only session only watches: reload once an operator has started one",
+                )
             return session
         # UTC like every other time the tool shows, and saying so: a title read in another
         # timezone (a colleague, the postmortem) must not be an hour off without a word.
         now = self.clock.wall().astimezone(UTC)
-        return self.start(f"Incident {now:%Y-%m-%d %H:%M} UTC", estate_file, kind)
+        title = f"Incident {now:%Y-%m-%d %H:%M} UTC"
+        meta = self._start_meta(estate_file)
+        incident, _ = self.store.resume_or_create(on_this_estate, title, kind, meta)
+        return self.open(incident)
 
     def exercise_session(
         self,
@@ -271,6 +419,61 @@ class Workspace:
 
         return set_chat(session, enabled)
 
+    # -- what uses the keyring's secrets (never in a read-only session) -----------------------
+
+    def probe(self, estate: Estate, engine: ImpactEngine, down: list[str]) -> ProbeResult:
+        """Call the management plane's status endpoint with the keyring's TSB credentials."""
+        if self.read_only:
+            raise ReadOnly("probing the management plane (it uses the TSB API credentials)")
+        from .integrations.probe import probe
+
+        return probe(estate, engine=engine, down=down)
+
+    def chat_notifier(self, engine: ImpactEngine, incident: str) -> Notifier | None:
+        """The chat notifier of an incident (it posts with the keyring's webhook URL once the
+        incident's chat updates are on); None in a read-only session, which posts nothing:
+        the operators' sessions do."""
+        if self.read_only:
+            return None
+        from .integrations.notify import Notifier
+
+        return Notifier(engine, incident)
+
+    # -- who may open the war-room view ------------------------------------------------------
+
+    def grant_access(self, name: str, read_only: bool = False) -> str:
+        """A new token for `name` (shown once: only its SHA-256 is stored)."""
+        name = " ".join(name.split())
+        if not name or len(name) > ACCESS_NAME_MAX or one_line(name, ACCESS_NAME_MAX) != name:
+            raise UserError(
+                f"the name {one_line(name, 40)!r} is empty, too long or not printable",
+                f"give the person's name or handle, at most {ACCESS_NAME_MAX} characters",
+            )
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        self.store.add_access(name, "read-only" if read_only else "operator", token_digest(token))
+        return token
+
+    def access_grants(self) -> list[AccessGrant]:
+        return self.store.access_grants()
+
+    def revoke_access(self, name: str) -> None:
+        if not self.store.revoke_access(name):
+            names = [g.name for g in self.store.access_grants()]
+            raise UserError(
+                f"{one_line(name, 60)} has no access to revoke",
+                did_you_mean(name, names) or "see `tsbrunbook access list`",
+            )
+
+    def grant_for_token(self, token: str) -> AccessGrant | None:
+        """The grant in force whose token this is, or None. Every grant's digest is compared,
+        in constant time, so the answer's timing says nothing about how close a guess was."""
+        wanted = token_digest(token)
+        found = None
+        for grant in self.store.access_grants():
+            if hmac.compare_digest(grant.token_sha256, wanted):
+                found = grant
+        return found
+
     # -- renderings, and where the TUI writes them -------------------------------------------
 
     def export_markdown(self, session: IncidentSession, full: bool = False) -> str:
@@ -318,6 +521,93 @@ class Workspace:
 
         folder = os.environ.get("TSBRUNBOOK_EXPORT_DIR") or os.getcwd()
         return write_fresh(folder, name, text)
+
+
+# -- the war-room view's options (`tsbrunbook serve`) -----------------------------------------
+
+DEFAULT_MAX_SESSIONS = 8  # one app process (~50 MB) each: a war room, not a public site
+TLS_HINT = (
+    "put it behind a TLS reverse proxy and give --public-url https://…, or give --certfile and "
+    "--keyfile (README: War room)"
+)
+
+
+@dataclass(frozen=True)
+class WarRoomOptions:
+    """What `tsbrunbook serve` runs (checked by `war_room_options`)."""
+
+    host: str
+    port: int
+    public_url: str  # where browsers reach it: its origin is the only one /ws accepts
+    max_sessions: int
+    certfile: str | None
+    keyfile: str | None
+    estate: str | None
+
+    @property
+    def tls(self) -> bool:
+        """Browsers reach it over TLS (ours, or a reverse proxy's): cookies are Secure."""
+        return self.certfile is not None or self.public_url.startswith("https://")
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def war_room_options(
+    workspace: Workspace,
+    *,
+    host: str,
+    port: int,
+    public_url: str | None,
+    max_sessions: int,
+    certfile: str | None,
+    keyfile: str | None,
+    estate: str | None,
+) -> WarRoomOptions:
+    """`tsbrunbook serve`'s options, checked: one line for the first that is wrong. A host
+    other machines can reach is refused unless browsers get TLS (ours, or a proxy's)."""
+    if not 0 < port < 65536:
+        raise UserError(f"--port {port} is not a port", "give 1 to 65535")
+    if max_sessions < 1:
+        raise UserError(f"--max-sessions {max_sessions} serves nobody", "give 1 or more")
+    if (certfile is None) != (keyfile is None):
+        raise UserError("--certfile and --keyfile go together", "give both, or neither")
+    for name, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if path is not None and not os.path.isfile(path):
+            raise UserError(f"{name} {path}: no such file", "give the PEM file's path")
+    if estate is not None:
+        workspace.engine(os.path.abspath(estate))  # a bad estate is refused now, not per tab
+    scheme = "https" if certfile else "http"
+    bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    public_url = (public_url or f"{scheme}://{bracketed}:{port}").rstrip("/")
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise UserError(
+            f"--public-url {public_url}: not an http(s)://HOST[:PORT] URL",
+            "give the address browsers use, e.g. https://warroom.example.com",
+        )
+    request = WarRoomOptions(
+        host,
+        port,
+        public_url,
+        max_sessions,
+        certfile,
+        keyfile,
+        os.path.abspath(estate) if estate else None,
+    )
+    if not is_loopback(host) and not request.tls:
+        raise UserError(
+            f"--host {host} is reachable from other machines, and tokens, cookies and the "
+            "incident would cross the network unencrypted",
+            TLS_HINT,
+        )
+    return request
 
 
 def _keyring_database_password() -> str | None:

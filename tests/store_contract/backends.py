@@ -21,6 +21,9 @@ class Backend:
     prepare: Callable[[pytest.FixtureRequest, Path], str]
     open: Callable[..., IncidentStore]  # (where: str, clock: Clock | None = None); picklable
     damage: Callable[[str, str, int], None]  # (location, incident, seq)
+    # (location): take the store back to the schema version before the current one, as a
+    # store written by the previous release would be (its events stay)
+    downgrade: Callable[[str], None]
 
 
 def prepare_sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -30,7 +33,24 @@ def prepare_sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def open_sqlite(where: str, clock: Clock | None = None) -> IncidentStore:
-    return Store(os.path.join(where, "incidents.sqlite3"), clock=clock)
+    # `watch` polls fast here: the contract waits for what it finds, with a deadline.
+    return Store(os.path.join(where, "incidents.sqlite3"), clock=clock, poll_interval=0.05)
+
+
+def downgrade_sqlite(location: str) -> None:
+    """Schema 2: no idempotency keys, no presence table, no access grants."""
+    conn = sqlite3.connect(location, isolation_level=None)
+    conn.executescript(
+        """BEGIN;
+           DROP TABLE access_revocations;
+           DROP TABLE access_grants;
+           DROP TABLE presence;
+           DROP INDEX events_by_key;
+           ALTER TABLE events DROP COLUMN idempotency_key;
+           PRAGMA user_version = 2;
+           COMMIT;"""
+    )
+    conn.close()
 
 
 def damage_sqlite(location: str, incident: str, seq: int) -> None:
@@ -60,6 +80,17 @@ def open_postgres(where: str, clock: Clock | None = None) -> IncidentStore:
     return PostgresStore(where, clock=clock)
 
 
+def downgrade_postgres(location: str) -> None:
+    """Schema 1: no presence table, no access grants."""
+    import psycopg
+
+    with psycopg.connect(location, autocommit=True) as conn, conn.transaction():
+        conn.execute("DROP TABLE access_revocations")
+        conn.execute("DROP TABLE access_grants")
+        conn.execute("DROP TABLE presence")
+        conn.execute("UPDATE tsbrunbook_schema SET version = 1")
+
+
 def damage_postgres(location: str, incident: str, seq: int) -> None:
     """The same damage as on SQLite: a `down` whose components are not a list."""
     import psycopg
@@ -73,6 +104,11 @@ def damage_postgres(location: str, incident: str, seq: int) -> None:
 
 
 BACKENDS = [
-    pytest.param(Backend(prepare_sqlite, open_sqlite, damage_sqlite), id="sqlite"),
-    pytest.param(Backend(prepare_postgres, open_postgres, damage_postgres), id="postgres"),
+    pytest.param(
+        Backend(prepare_sqlite, open_sqlite, damage_sqlite, downgrade_sqlite), id="sqlite"
+    ),
+    pytest.param(
+        Backend(prepare_postgres, open_postgres, damage_postgres, downgrade_postgres),
+        id="postgres",
+    ),
 ]

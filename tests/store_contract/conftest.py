@@ -30,6 +30,9 @@ class StoreFactory:
     def damage(self, store: IncidentStore, incident: str, seq: int) -> None:
         self.backend.damage(store.location, incident, seq)
 
+    def downgrade(self, store: IncidentStore) -> None:
+        self.backend.downgrade(store.location)
+
     def close_all(self) -> None:
         for store in self.opened:
             store.close()

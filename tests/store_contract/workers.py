@@ -62,3 +62,25 @@ def create_many(
         results.put(("ok", name, made))
     except BaseException as exc:  # noqa: BLE001
         results.put(("error", name, f"{type(exc).__name__}: {exc}"))
+
+
+def wanted_estate_none(start: dict) -> bool:
+    """`resume_or_create`'s test: incidents started on the bundled estate (module level: it
+    must pickle)."""
+    return start.get("estate_file") is None
+
+
+def resume_or_create_once(opener: Callable[[], IncidentStore], name: str, barrier, results) -> None:
+    """Open the store, wait for every worker, resume or create one incident; report its id."""
+    try:
+        store = opener()
+        try:
+            barrier.wait(timeout=60)
+            found, created = store.resume_or_create(
+                wanted_estate_none, f"tab {name}", meta={"estate_file": None}, actor=name
+            )
+        finally:
+            store.close()
+        results.put(("ok", name, (found, created)))
+    except BaseException as exc:  # noqa: BLE001
+        results.put(("error", name, f"{type(exc).__name__}: {exc}"))

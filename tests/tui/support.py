@@ -3,13 +3,21 @@ waiting for the app's store jobs (with a deadline), and reading and moving the p
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tsbrunbook.domain.incident import Event, StepView
-from tsbrunbook.store.protocol import IncidentSummary
+from tsbrunbook.store.protocol import (
+    AccessGrant,
+    Change,
+    IncidentSummary,
+    Presence,
+    present_since,
+)
 
 if TYPE_CHECKING:
     from tsbrunbook.tui.widgets.checklists import ChecklistsPane
@@ -24,6 +32,7 @@ class FixedClockSink:
 
     def __init__(self) -> None:
         self.stored: list[Event] = []
+        self.sessions: dict[tuple[str, str], Presence] = {}
 
     def create(
         self, title: str, kind: str = "incident", meta: dict | None = None, actor: str | None = None
@@ -59,6 +68,28 @@ class FixedClockSink:
     def latest_open(self, kind: str = "incident") -> str | None:
         return next((s.id for s in self.summaries(kind=kind)), None)
 
+    def resume_or_create(
+        self,
+        wanted: Callable[[dict], bool],
+        title: str,
+        kind: str = "incident",
+        meta: dict | None = None,
+        actor: str | None = None,
+    ) -> tuple[str, bool]:
+        for summary in self.summaries(kind=kind):
+            if wanted(self.events(summary.id)[0].data):
+                return summary.id, False
+        return self.create(title, kind, meta, actor), True
+
+    def add_access(self, name: str, role: str, token_sha256: str) -> AccessGrant:
+        raise NotImplementedError("snapshots need no war-room access")
+
+    def access_grants(self) -> list[AccessGrant]:
+        return []
+
+    def revoke_access(self, name: str) -> bool:
+        return False
+
     @property
     def location(self) -> str:
         return "memory"
@@ -69,6 +100,32 @@ class FixedClockSink:
 
     def close(self) -> None:
         pass
+
+    def idempotent(self, key: uuid.UUID) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # one process, in memory: nothing is ever in doubt
+
+    def heartbeat(self, incident: str, who: str, session: str, at: datetime) -> None:
+        self.sessions[(incident, session)] = Presence(who, session, at)
+
+    def leave(self, incident: str, session: str) -> None:
+        self.sessions.pop((incident, session), None)
+
+    def present(self, incident: str, now: datetime) -> list[Presence]:
+        return sorted(
+            (
+                p
+                for (i, _), p in self.sessions.items()
+                if i == incident and p.seen >= present_since(now)
+            ),
+            key=lambda p: (p.who, p.session),
+        )
+
+    def watch(self, timeout: float = 1.0) -> Generator[Change | None, None, None]:
+        """Nobody else writes here: the start, then quiet ticks."""
+        yield Change(None)
+        while True:
+            time.sleep(timeout)
+            yield None
 
     def summaries(
         self, include_closed: bool = False, kind: str | None = None
@@ -122,7 +179,10 @@ async def settle(pilot, seconds: float = 10.0) -> None:
     app = pilot.app
     deadline = time.monotonic() + seconds
     while True:
-        await app.workers.wait_for_complete()
+        # Every worker but the store's watch, which runs as long as the app does.
+        workers = [w for w in app.workers if w.group != "watch"]
+        if workers:  # (an empty list would mean every worker)
+            await app.workers.wait_for_complete(workers)
         await pilot.pause()
         if app.jobs.idle:
             return

@@ -6,8 +6,11 @@ Each command is `cmd_…(args, workspace) -> exit status`: the work is done by t
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import re
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import __version__
@@ -15,15 +18,49 @@ from ..domain.errors import UserError
 from .screen import OpenScreen, ScreenOpener
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from ..workspace import WarRoomOptions, Workspace
+
+WarRoomRunner = Callable[["Workspace", "WarRoomOptions"], int]
 
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line with a hint, exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse repeats arguments it did not expect: never a database password among them.
+        message = _POSTGRES_URL.sub(lambda m: _without_password(m.group()), message)
         sys.stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
+
+
+_POSTGRES_URL = re.compile(r"postgres(?:ql)?://[^\s',]*")
+
+
+def _without_password(url: str) -> str:
+    from ..store import pgurl
+
+    return pgurl.parse(url).location
+
+
+DATABASE_URL_HELP = (
+    "the team's PostgreSQL store, postgresql://USER@HOST:PORT/DATABASE, never with a password "
+    "(default: $TSBRUNBOOK_DATABASE_URL, else the local SQLite store)"
+)
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
+    """Options every command takes, before or after its name: given after it, a subcommand's
+    value wins; not given there, the one before it stays (SUPPRESS: no default to overwrite it)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                sub.add_argument(
+                    "--database-url",
+                    metavar="URL",
+                    default=argparse.SUPPRESS,
+                    help=DATABASE_URL_HELP,
+                )
+                _add_global_options(sub)
 
 
 def _estate_arg(p: argparse.ArgumentParser) -> None:
@@ -32,8 +69,20 @@ def _estate_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+# Built once per process: parsing never changes the parser, and building it (35 subcommands,
+# each help string through gettext) costs more than most commands' own work.
+@functools.cache
 def build_parser() -> Parser:
-    from . import exercise_cmds, incident_cmds, runbook_cmds, secret_cmds, store_cmds, support_cmds
+    from . import (
+        access_cmds,
+        exercise_cmds,
+        incident_cmds,
+        runbook_cmds,
+        secret_cmds,
+        serve_cmds,
+        store_cmds,
+        support_cmds,
+    )
 
     parser = Parser(
         prog="tsbrunbook",
@@ -41,6 +90,7 @@ def build_parser() -> Parser:
         epilog="Without a command, opens the TUI on the bundled demo estate.",
     )
     parser.add_argument("--version", action="version", version=f"tsbrunbook {__version__}")
+    parser.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     runbook_cmds.add_parsers(sub, _estate_arg)
     incident_cmds.add_parsers(sub, _estate_arg)
@@ -50,6 +100,8 @@ def build_parser() -> Parser:
     )  # after incident_cmds: adds `incident brief|chat`, and `probe`
     secret_cmds.add_parsers(sub, _estate_arg)
     store_cmds.add_parsers(sub, _estate_arg)
+    serve_cmds.add_parsers(sub, _estate_arg)
+    access_cmds.add_parsers(sub, _estate_arg)
     p = sub.add_parser(
         "tui",
         help="open the TUI (the default without a command)",
@@ -57,7 +109,14 @@ def build_parser() -> Parser:
     )
     _estate_arg(p)
     p.add_argument("--incident", metavar="ID", help="open this incident (its own estate is used)")
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        help="watch only: every change, the probe and chat updates are refused (the war-room "
+        "view's read-only sessions)",
+    )
     p.set_defaults(func=cmd_tui)
+    _add_global_options(parser)
     return parser
 
 
@@ -87,27 +146,57 @@ def _check_utf8(argv: list[str]) -> None:
             ) from None
 
 
-def main(argv: list[str] | None = None, open_screen: ScreenOpener | None = None) -> int:
+def _tui_args(database_url: str | None) -> argparse.Namespace:
+    return argparse.Namespace(
+        command="tui",
+        estate=None,
+        incident=None,
+        read_only=False,
+        database_url=database_url,
+        func=cmd_tui,
+    )
+
+
+def main(
+    argv: list[str] | None = None,
+    open_screen: ScreenOpener | None = None,
+    serve: WarRoomRunner | None = None,
+) -> int:
     """Run one command; exit status 0, 2 (bad input, one line on stderr) or 70 (our bug).
-    `open_screen` opens the TUI for commands that want one (`tui`, `exercise run`)."""
-    from ..workspace import Workspace
+    `open_screen` opens the TUI for commands that want one (`tui`, `exercise run`); `serve`
+    runs the war-room server (`serve`)."""
+    from ..workspace import WarRoomOptions, Workspace
 
     argv = sys.argv[1:] if argv is None else argv
     try:
         _check_utf8(argv)
         if not argv:
             # The 3 a.m. path: straight to the TUI, without importing every command's module.
-            args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
+            args = _tui_args(database_url=None)
         else:
             args = build_parser().parse_args(argv)
-            if args.command is None:  # only options such as --version were given
-                args = argparse.Namespace(command="tui", estate=None, incident=None, func=cmd_tui)
-        with Workspace() as workspace:  # opens the store and loads the runbooks when first asked
+            if args.command is None:  # only options such as --database-url were given
+                args = _tui_args(database_url=args.database_url)
+        if args.database_url:
+            from .store_cmds import refuse_password
+
+            refuse_password(args.database_url, "--database-url")
+        # Opens the store and loads the runbooks when first asked; a read-only TUI's store
+        # refuses every write.
+        read_only = args.command == "tui" and args.read_only
+        with Workspace(database_url=args.database_url, read_only=read_only) as workspace:
             result = args.func(args, workspace)
             if isinstance(result, OpenScreen):
                 if open_screen is None:
                     raise UserError("this entry point has no TUI", "run `tsbrunbook` itself")
+                from ..domain.author import current_actor
+
+                current_actor()  # a TSBRUNBOOK_USER every action would refuse: before the screen
                 return open_screen(workspace, result)
+            if isinstance(result, WarRoomOptions):
+                if serve is None:
+                    raise UserError("this entry point has no server", "run `tsbrunbook` itself")
+                return serve(workspace, result)
             return int(result or 0)
     except UserError as exc:
         from ..domain.text import one_line

@@ -11,8 +11,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ..domain.event_text import event_text
-from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession
+from ..domain.author import shown_author
+from ..domain.event_text import by_author, event_text
+from ..domain.incident import STEP_ACTIONS, ChecklistView, Event, IncidentSession, in_progress
 from ..domain.incident_json import incident_dict
 from ..domain.incident_markdown import incident_markdown
 from ..domain.incident_queries import all_views, escalation_points, find_step
@@ -38,7 +39,7 @@ RECENT_EVENTS = 15
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     p = sub.add_parser(
         "incident",
-        help="record and work an incident (start, down/up, step, note, show, export, close)",
+        help="record and work an incident (start, down/up, step, claim, note, show, export, close)",
         description="Record an incident as timestamped events in a crash-safe store and work its checklists.",
     )
     isub = p.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
@@ -87,6 +88,27 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     )
     a.add_argument("--note", default="", metavar="TEXT", help="why (required for skip)")
     a.set_defaults(func=cmd_step)
+
+    a = isub.add_parser(
+        "claim",
+        help="say you are working on a step (shown as “in progress — you”)",
+        description="Claim a checklist step, so the others working the incident leave it "
+        "alone. A step someone else holds is refused, naming them, unless --take. Marking the "
+        "step done, skipped or failed releases the claim.",
+    )
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("ref", metavar="STEP-REF")
+    a.add_argument("--take", action="store_true", help="take the step over from whoever holds it")
+    a.set_defaults(func=cmd_claim)
+
+    a = isub.add_parser(
+        "release",
+        help="stop working on a step you claimed, without an outcome",
+        description="Release a step you claimed (only its holder can).",
+    )
+    a.add_argument("id", metavar="ID", help="incident id")
+    a.add_argument("ref", metavar="STEP-REF")
+    a.set_defaults(func=cmd_release)
 
     a = isub.add_parser(
         "note",
@@ -228,6 +250,28 @@ def cmd_step(args: argparse.Namespace, workspace: Workspace) -> int:
         out(f"{sess.id}: {args.ref} is already {state} (nothing recorded)")
         return 0
     out(_said(sess, event, f"{args.ref} → {event.data['state']}"))
+    return 0
+
+
+def cmd_claim(args: argparse.Namespace, workspace: Workspace) -> int:
+    sess = open_incident(workspace, args.id)
+    event = sess.claim(args.ref, take=args.take)
+    if event is None:
+        out(f"{sess.id}: {args.ref} is already yours (nothing recorded)")
+        return 0
+    taken = event.data.get("taken_from")
+    taken_words = f", taken over from {shown_author(taken)}" if taken else ""
+    out(_said(sess, event, f"claimed {args.ref}{taken_words}"))
+    return 0
+
+
+def cmd_release(args: argparse.Namespace, workspace: Workspace) -> int:
+    sess = open_incident(workspace, args.id)
+    event = sess.release(args.ref)
+    if event is None:
+        out(f"{sess.id}: {args.ref} is not claimed (nothing recorded)")
+        return 0
+    out(_said(sess, event, f"released {args.ref}"))
     return 0
 
 
@@ -378,6 +422,7 @@ def show_text(sess: IncidentSession) -> str:
         out.append(
             f"  {event.seq:>3} {event.at:%H:%M:%S} {what}"
             + (f": {one_line(details, 160)}" if details else "")
+            + by_author(event)
         )
     return "\n".join(out)
 
@@ -396,9 +441,14 @@ def _checklist_text(view: ChecklistView) -> str:
     for sv in view.steps:
         st = sv.state
         mark = "[x]" if st.state == "done" else "[ ]"
-        when = f"{st.at:%H:%M:%S}" if st.at and st.state != "pending" else ""
+        worked = st.at is not None and st.state != "pending"
+        when = f"{st.at:%H:%M:%S}" if worked and st.at else ""
+        by = shown_author(st.actor) if worked else ""
         note = one_line(st.note, 60) if st.note else ""
-        rows.append([f"  {mark}", sv.step.id, STATE_WORDS.get(st.state, st.state), when, note])
+        state = " · ".join(w for w in (STATE_WORDS.get(st.state, st.state), in_progress(st)) if w)
+        rows.append([f"  {mark}", sv.step.id, state, when, by, note])
     return (
-        head + "\n" + "\n".join(table(["", "STEP", "STATE", "AT", "NOTE"], rows).splitlines()[2:])
+        head
+        + "\n"
+        + "\n".join(table(["", "STEP", "STATE", "AT", "BY", "NOTE"], rows).splitlines()[2:])
     )

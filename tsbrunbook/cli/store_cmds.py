@@ -33,12 +33,7 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         description="Which store is in use, where (without any password), its schema version "
         "and whether it is reachable: exit 0 when it is, 2 with one line when not.",
     )
-    a.add_argument(
-        "--database-url",
-        metavar="URL",
-        help="postgresql://USER@HOST:PORT/DATABASE (default: $TSBRUNBOOK_DATABASE_URL, else SQLite)",
-    )
-    a.set_defaults(func=cmd_status)
+    a.set_defaults(func=cmd_status)  # the store of --database-url (every command takes it)
     a = ssub.add_parser(
         "copy",
         help="copy incidents verbatim between stores (SQLite path or PostgreSQL URL)",
@@ -51,7 +46,8 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
     a.set_defaults(func=cmd_copy)
 
 
-def _refuse_password(url: str | None, what: str) -> None:
+def refuse_password(url: str | None, what: str) -> None:
+    """Refuse a PostgreSQL URL holding a password on the command line, without showing it."""
     from ..store import pgurl
 
     if url and pgurl.is_postgres_url(url) and pgurl.has_password(url):
@@ -82,28 +78,21 @@ def _open(spec: str, must_exist: bool):  # noqa: ANN202 — an IncidentStore wit
 
 
 def cmd_status(args: argparse.Namespace, workspace: Workspace) -> int:
-    from ..integrations.secrets import database_password
-    from ..store.select import open_store
-
-    _refuse_password(args.database_url, "--database-url")
-    store = open_store(args.database_url, password_lookup=database_password)
-    try:
-        version = store.schema_version
-        kind = "PostgreSQL (team mode)" if type(store).__name__ == "PostgresStore" else "SQLite"
-        out(f"store: {kind}")
-        out(f"location: {store.location}")
-        out(f"schema version: {version}")
-        out("reachable: yes")
-    finally:
-        store.close()
+    store = workspace.store  # --database-url, else $TSBRUNBOOK_DATABASE_URL, else SQLite
+    version = store.schema_version
+    kind = "PostgreSQL (team mode)" if type(store).__name__ == "PostgresStore" else "SQLite"
+    out(f"store: {kind}")
+    out(f"location: {store.location}")
+    out(f"schema version: {version}")
+    out("reachable: yes")
     return 0
 
 
 def cmd_copy(args: argparse.Namespace, workspace: Workspace) -> int:
     from ..store.copy import copy_incidents
 
-    _refuse_password(args.source, "SOURCE")
-    _refuse_password(args.target, "TARGET")
+    refuse_password(args.source, "SOURCE")
+    refuse_password(args.target, "TARGET")
     source = _open(args.source, must_exist=True)
     try:
         target = _open(args.target, must_exist=False)

@@ -14,6 +14,7 @@ from datetime import datetime
 from .. import __version__
 from . import export, template
 from . import markdown as md
+from .author import shown_author
 from .escalation import escalation_timers, incident_escalation_points
 from .event_text import event_text
 from .events import TimerExpired
@@ -23,6 +24,7 @@ from .incident import (
     IncidentState,
     assessable,
     checklists,
+    in_progress,
     readiness_checklist,
     utcnow,
 )
@@ -269,11 +271,15 @@ def _work(estate: Estate, views: list[ChecklistView]) -> str:
         values = template.variables(estate, view.cluster)
         for sv in view.steps:
             st = sv.state
-            if st.state not in WORKED and not st.notes:
+            if st.state not in WORKED and not st.notes and st.claim is None:
                 pending += 1 if view.active and view.scenario is not None else 0
                 continue
             when = f" {stamp(st.at)}" if st.at and st.state != "pending" else ""
+            if when and st.actor.strip():
+                when += f" by {md.inline(shown_author(st.actor))}"
             line = f"- {STATE_WORDS.get(st.state) or md.inline(st.state)}{when}: **{md.inline(template.fill(sv.step.title, values))}** ({md.code_span(sv.ref)})"
+            if st.claim is not None:  # support should know someone is on it right now
+                line += f" — {md.inline(in_progress(st))} since {stamp(st.claim.at)}"
             if sv.step.destructive:  # support must know what cannot be undone
                 line += f" ⚠️ destructive: {md.inline(sv.step.destructive_reason or '')}"
             lines.append(line)
@@ -322,7 +328,7 @@ def _timeline(state: IncidentState) -> str:
                 stamp(event.at),
                 md.inline(what),
                 md.inline(details) or " ",
-                md.inline(event.actor) or " ",
+                md.inline(shown_author(event.actor)) or " ",
             ]
         )
     return "\n".join(["## Timeline", "", md.table(["#", "Time", "Event", "Details", "By"], rows)])

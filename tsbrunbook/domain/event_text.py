@@ -10,6 +10,9 @@ form at once, so a new type (or a better word) is added in one place:
   Markdown (names to stand out are bold there; everything else is escaped);
 - `chat`: the chat message for it, or None when it is not worth posting.
 
+Who recorded an event is said the same way everywhere a line stands alone (`attributed`, `by_author`:
+"step done: … (by alice)"); the Markdown tables give it a "By" column of its own.
+
 What an event does not hold itself (the incident's title, the scenario titles, the score of a
 prediction) comes in a `TextContext`; without one the words fall back to what the event says.
 """
@@ -23,8 +26,10 @@ from datetime import datetime
 from typing import Any
 
 from . import markdown as md
+from .author import shown_author
 from .events import (
     Chat,
+    Claimed,
     Closed,
     Down,
     Escalation,
@@ -33,6 +38,7 @@ from .events import (
     ExerciseInject,
     ExercisePrediction,
     Note,
+    Released,
     Renamed,
     Started,
     StepChanged,
@@ -219,6 +225,19 @@ def _exercise_prediction(p: ExercisePrediction, at: datetime, ctx: TextContext) 
     return EventText("prediction", f"for {p.inject}", _phrase(f"prediction for {p.inject}{score}"))
 
 
+def _claimed(p: Claimed, at: datetime, ctx: TextContext) -> EventText:
+    taken = f"taken over from {p.taken_from}" if p.taken_from else ""
+    return EventText(
+        "step claimed",
+        p.ref + (f", {taken}" if taken else ""),
+        _phrase(f"step claimed: {p.ref}" + (f" ({taken})" if taken else "")),
+    )
+
+
+def _released(p: Released, at: datetime, ctx: TextContext) -> EventText:
+    return EventText("step released", p.ref, _phrase(f"step released: {p.ref}"))
+
+
 TEXTS: dict[EventType, Callable[[Any, datetime, TextContext], EventText]] = {
     EventType.STARTED: _started,
     EventType.DOWN: _marked("down"),
@@ -233,6 +252,8 @@ TEXTS: dict[EventType, Callable[[Any, datetime, TextContext], EventText]] = {
     EventType.EXERCISE_CLOCK: _exercise_clock,
     EventType.EXERCISE_INJECT: _exercise_inject,
     EventType.EXERCISE_PREDICTION: _exercise_prediction,
+    EventType.CLAIMED: _claimed,
+    EventType.RELEASED: _released,
 }
 assert set(TEXTS) == set(EventType)
 
@@ -249,3 +270,15 @@ def event_text(event: Event, context: TextContext = NO_CONTEXT) -> EventText:
 def describe(event: Event) -> str:
     """One plain line saying what an event was, for timelines and status lines."""
     return event_text(event).line.plain()
+
+
+def by_author(event: Event) -> str:
+    """` (by alice)`: who recorded the event, to follow its words ("" when no one is known)."""
+    author = shown_author(event.actor)
+    return f" (by {author})" if author else ""
+
+
+def attributed(event: Event) -> str:
+    """`describe` and who recorded it: the line of a timeline that says who did what (the
+    TUI's latest events, `incident show`)."""
+    return describe(event) + by_author(event)

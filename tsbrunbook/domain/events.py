@@ -38,6 +38,8 @@ class EventType(StrEnum):
     EXERCISE_CLOCK = "exercise-clock"
     EXERCISE_INJECT = "exercise-inject"
     EXERCISE_PREDICTION = "exercise-prediction"
+    CLAIMED = "claimed"
+    RELEASED = "released"
 
 
 StepStatus = Literal["pending", "done", "skipped", "failed", "blocked"]
@@ -235,6 +237,25 @@ class ExercisePrediction(Payload):
     skipped: bool = stored(FLAG, False, omit_default=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Claimed(Payload):
+    """Someone (the event's author) is working on a step, so others leave it alone; taken over
+    from `taken_from` when it was claimed by someone else."""
+
+    TYPE = EventType.CLAIMED
+    ref: str = stored(TEXT)
+    taken_from: str = stored(TEXT, "", omit_default=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Released(Payload):
+    """The step's holder stopped working on it without an outcome (an outcome releases it
+    without an event of its own: see IncidentState.apply)."""
+
+    TYPE = EventType.RELEASED
+    ref: str = stored(TEXT)
+
+
 @dataclass(frozen=True)
 class Unknown:
     """An event of a type this version does not know (a newer tsbrunbook wrote it): its data as
@@ -260,6 +281,8 @@ PAYLOADS: dict[str, type[Payload]] = {
         ExerciseClock,
         ExerciseInject,
         ExercisePrediction,
+        Claimed,
+        Released,
     )
 }
 assert set(PAYLOADS) == set(EventType)

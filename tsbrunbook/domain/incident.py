@@ -7,20 +7,22 @@ here by folding the events in order. Folding the same events always gives the sa
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from .author import current_actor, shown_author
 from .errors import UserError, did_you_mean
 from .events import (
+    Claimed,
     Closed,
     Down,
     Escalation,
     Note,
     Payload,
+    Released,
     Renamed,
     Started,
     StepChanged,
@@ -45,17 +47,13 @@ STEP_ACTIONS: dict[str, StepStatus] = {
 READINESS_INSTANCE = "estate"
 PHASES = ("recovery", "restoration")  # the phases of a scenario's checklists, in order
 DECISION_ATTEMPTS = 50  # re-decisions after a Conflict before giving up (see record_if_changed)
+# Outcomes that end a claim: the work on the step is over (blocked keeps it: still being worked).
+CLAIM_ENDING_STATES = frozenset({"done", "skipped", "failed"})
+UNCLAIMABLE_STATES = frozenset({"done", "skipped"})  # nothing left to do on them
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def current_actor() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 — no user name is not worth failing an action for
-        return ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +84,23 @@ class Raised:
     actor: str
 
 
+class StepChange(NamedTuple):
+    """One state a step was put in: when, the state, the note given with it, by whom."""
+
+    at: datetime
+    state: str
+    note: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Someone is working on a step: who (the claiming event's author) and since when."""
+
+    by: str
+    at: datetime
+
+
 @dataclass
 class StepState:
     state: str = "pending"
@@ -93,7 +108,8 @@ class StepState:
     actor: str = ""  # who recorded the current state
     note: str = ""
     notes: list[tuple[datetime, str]] = field(default_factory=list)
-    history: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, state, note)
+    history: list[StepChange] = field(default_factory=list)
+    claim: Claim | None = None  # who is working on it now (None: no one said so)
     escalated: datetime | None = None  # when it was first raised
     case: str = ""  # the latest case number given
     escalations: list[Raised] = field(default_factory=list)  # every raise, in order
@@ -103,6 +119,14 @@ class StepState:
         """Every case number raised on this step, once each, in the order they were given: a
         second escalation with a new case keeps the first."""
         return tuple(dict.fromkeys(r.case for r in self.escalations if r.case))
+
+
+def in_progress(st: StepState) -> str:
+    """`in progress — alice` for a claimed step ("" when no one claimed it): the words every
+    rendering shows (checklists, step detail, `incident show`, export, brief)."""
+    if st.claim is None:
+        return ""
+    return f"in progress — {shown_author(st.claim.by) or 'someone'}"
 
 
 @dataclass(frozen=True)
@@ -179,9 +203,15 @@ class IncidentState:
             st.at = event.at
             st.actor = event.actor
             st.note = p.note or ""
-            st.history.append((event.at, st.state, st.note))
+            st.history.append(StepChange(event.at, st.state, st.note, event.actor))
             if st.note:
                 st.notes.append((event.at, st.note))
+            if p.state in CLAIM_ENDING_STATES:
+                st.claim = None  # the outcome ends the work: no `released` event of its own
+        elif isinstance(p, Claimed):
+            self.steps.setdefault(p.ref, StepState()).claim = Claim(event.actor, event.at)
+        elif isinstance(p, Released):
+            self.steps.setdefault(p.ref, StepState()).claim = None
         elif isinstance(p, Note):
             self.notes.append((event.at, p.text, p.ref))
             if p.ref:
@@ -340,6 +370,17 @@ class Conflict(Exception):
     """Another process appended to the incident since its state was read (see `expect_last`)."""
 
 
+class ClaimedByOther(UserError):
+    """The step is claimed by someone else: said in one line naming the holder."""
+
+    def __init__(self, incident: str, ref: str, claim: Claim, hint: str) -> None:
+        self.holder = claim.by
+        words = in_progress(StepState(claim=claim))
+        super().__init__(
+            f"step {ref} of {incident} is {words} (since {claim.at:%H:%M:%S} UTC)", hint
+        )
+
+
 class EventSink(Protocol):
     def append(
         self,
@@ -474,6 +515,49 @@ class IncidentSession:
             if current.state == wanted and (not note or note == current.note):
                 return None  # the step is already in that state, and there is nothing new to say
             return StepChanged(ref=ref, state=wanted, note=note)
+
+        return self.record_if_changed(decide)
+
+    def claim(self, ref: str, take: bool = False) -> Event | None:
+        """Say that the author of this process is working on a step, so others leave it alone;
+        None (nothing recorded) if they already hold it. Someone else's claim is refused
+        (ClaimedByOther) unless `take`. Decided and appended with `expect_last`, so of two
+        people claiming at the same moment one wins and the other is told who did."""
+        self.ensure_open()
+        self.check_ref(ref)
+        me = current_actor()
+
+        def decide(state: IncidentState) -> Claimed | None:
+            st = state.steps.get(ref, StepState())
+            if st.state in UNCLAIMABLE_STATES:
+                raise UserError(
+                    f"step {ref} of {self.id} is already {st.state}: there is nothing to claim",
+                    f"reset it first: `tsbrunbook incident step {self.id} {ref} reset`",
+                )
+            if st.claim is not None and st.claim.by == me:
+                return None
+            if st.claim is not None and not take:
+                raise ClaimedByOther(self.id, ref, st.claim, "add --take to take it over")
+            return Claimed(ref=ref, taken_from=st.claim.by if st.claim else "")
+
+        return self.record_if_changed(decide)
+
+    def release(self, ref: str) -> Event | None:
+        """Stop working on a step without an outcome; None (nothing recorded) if no one holds
+        it. Only the holder releases a claim (ClaimedByOther otherwise)."""
+        self.ensure_open()
+        self.check_ref(ref)
+        me = current_actor()
+
+        def decide(state: IncidentState) -> Released | None:
+            claim = state.steps.get(ref, StepState()).claim
+            if claim is None:
+                return None
+            if claim.by != me:
+                raise ClaimedByOther(
+                    self.id, ref, claim, "only they release it; `claim --take` takes it over"
+                )
+            return Released(ref=ref)
 
         return self.record_if_changed(decide)
 

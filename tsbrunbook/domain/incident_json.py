@@ -41,6 +41,10 @@ def view_dict(engine: ImpactEngine, view: ChecklistView) -> dict[str, Any]:
                 "title": template.fill(sv.step.title, values),
                 "state": sv.state.state,
                 "at": iso(sv.state.at),
+                "actor": sv.state.actor,  # who recorded the state ("" while pending)
+                # who is working on it now ("in progress — alice"), None when no one said so
+                "claimed_by": sv.state.claim.by if sv.state.claim else None,
+                "claimed_at": iso(sv.state.claim.at) if sv.state.claim else None,
                 "destructive": sv.step.destructive,
                 "destructive_reason": sv.step.destructive_reason,
                 "notes": [{"at": iso(at), "text": text} for at, text in sv.state.notes],

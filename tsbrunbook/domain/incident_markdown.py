@@ -20,6 +20,7 @@ from datetime import datetime
 from .. import __version__
 from . import export, site_policy, template
 from . import markdown as md
+from .author import shown_author
 from .clock import behind_warning
 from .event_text import event_text
 from .events import EventType, Note, StepChanged
@@ -31,6 +32,7 @@ from .incident import (
     assessable,
     checklists,
     clock_anomalies,
+    in_progress,
     readiness_checklist,
     readiness_gaps,
     utcnow,
@@ -64,6 +66,8 @@ ACTION_WORDS: dict[str, tuple[str, str]] = {
     EventType.EXERCISE_CLOCK: ("clock change", "clock changes"),
     EventType.EXERCISE_INJECT: ("inject", "injects"),
     EventType.EXERCISE_PREDICTION: ("prediction", "predictions"),
+    EventType.CLAIMED: ("claim", "claims"),
+    EventType.RELEASED: ("release", "releases"),
 }
 assert set(ACTION_WORDS) == set(EventType)
 
@@ -263,7 +267,7 @@ def _escalations_table(points: list[EscalationPoint]) -> str:
             md.inline(p.title),
             stamp(r.at),
             md.inline(r.case) or "—",
-            md.inline(r.actor) or " ",
+            md.inline(shown_author(r.actor)) or " ",
         ]
         for p in points
         for r in p.history
@@ -281,7 +285,7 @@ def _actions_words(people: list[Actions]) -> str:
         counts = [_plural(person.counts[t], *ACTION_WORDS[t]) for t in known]
         counts += [f"{person.counts[t]} {md.inline(t)}" for t in other]
         said.append(
-            f"{md.inline(person.actor) or 'unknown'}: {_plural(person.total, 'action')}"
+            f"{md.inline(shown_author(person.actor)) or 'unknown'}: {_plural(person.total, 'action')}"
             f" ({', '.join(counts)})"
         )
     return "; ".join(said)
@@ -296,9 +300,16 @@ def _touched(view: ChecklistView) -> bool:
 
 
 def _worked(sv: StepView) -> bool:
-    """A step someone did something with: a state other than pending, a note, an escalation."""
+    """A step someone did something with: a state other than pending, a note, an escalation,
+    or someone working on it now."""
     st = sv.state
-    return st.state != "pending" or bool(st.notes) or bool(st.escalations) or bool(st.escalated)
+    return (
+        st.state != "pending"
+        or bool(st.notes)
+        or bool(st.escalations)
+        or bool(st.escalated)
+        or st.claim is not None
+    )
 
 
 def _note_actors(state: IncidentState) -> dict[tuple[datetime, str], str]:
@@ -342,8 +353,10 @@ def _worked_step(
     box, marker = export.STATE_MARKS.get(st.state, export.STATE_MARKS["pending"])
     when = ""
     if st.at and st.state != "pending":
-        by = f" by {md.inline(st.actor)}" if st.actor else ""
+        by = f" by {md.inline(shown_author(st.actor))}" if st.actor else ""
         when = f" _({md.inline(st.state)} {stamp(st.at)}{by})_"
+    if st.claim is not None:
+        when += f" _({md.inline(in_progress(st))}, since {stamp(st.claim.at)})_"
     out = [
         f"- {box} "
         + (f"{marker} " if marker else "")
@@ -363,7 +376,9 @@ def _worked_step(
     ]
     for at, glyph, text, who in sorted(said, key=lambda s: s[0]):  # stable: a note comes first
         out.append(
-            f"  - {glyph} {stamp(at)}" + (f" ({md.inline(who)})" if who else "") + f": {text}"
+            f"  - {glyph} {stamp(at)}"
+            + (f" ({md.inline(shown_author(who))})" if who else "")
+            + f": {text}"
         )
     return out
 
@@ -390,7 +405,7 @@ def _notes_section(state: IncidentState, views: list[ChecklistView]) -> str:
         who = actors.get((at, text), "")
         out.append(
             f"- {stamp(at)}"
-            + (f" ({md.inline(who)})" if who else "")
+            + (f" ({md.inline(shown_author(who))})" if who else "")
             + (f" on {md.code_span(ref)}" if ref else "")
             + f": {md.inline(text)}"
         )
@@ -410,7 +425,7 @@ def _timeline_section(state: IncidentState) -> str:
                 when,
                 md.inline(what),
                 md.inline(details) or " ",
-                md.inline(event.actor) or " ",
+                md.inline(shown_author(event.actor)) or " ",
             ]
         )
     return "\n".join(["## Timeline", "", md.table(["#", "Time", "Event", "Details", "By"], rows)])

@@ -86,7 +86,8 @@ def _scan(command: str) -> Iterable[tuple[str, int, re.Match[str] | None]]:
     i = 0
     while i < len(command):
         state = stack[-1]
-        match = PLACEHOLDER_RE.match(command, i)
+        # Most characters are not a `{`: skip the regex for them (validate scans every command).
+        match = PLACEHOLDER_RE.match(command, i) if command[i] == "{" else None
         if match:
             yield state, i, match
             i = match.end()
@@ -142,6 +143,8 @@ def _quoted(value: str, context: str) -> str:
 
 def fill_command(command: str, values: dict[str, str]) -> str:
     """Replace known placeholders in one command, each value shell-quoted for its context."""
+    if "{{" not in command:
+        return command
     out: list[str] = []
     for context, i, match in _scan(command):
         if match is None:
@@ -156,6 +159,8 @@ def fill_command(command: str, values: dict[str, str]) -> str:
 def single_quoted_placeholders(command: str) -> list[str]:
     """The placeholders that sit inside single quotes (validate refuses them: no value can be
     quoted there)."""
+    if "'" not in command or "{{" not in command:
+        return []  # the common case, without scanning character by character
     return [m.group(1) for context, _, m in _scan(command) if m is not None and context == _SINGLE]
 
 

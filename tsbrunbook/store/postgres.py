@@ -21,6 +21,9 @@
   carry the URL without it.
 - **Forward migrations.** `tsbrunbook_schema` holds the schema version; an older database is
   migrated in one transaction (under an advisory lock) by the first store to open it.
+- **Live.** Every append NOTIFYs `tsbrunbook` with `<incident>:<seq>`, and a session arriving at
+  or leaving an incident (presence) with `<incident>:presence`; `watch` LISTENs on a connection
+  of its own, so an open app repaints as soon as a colleague acts, without polling.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Generator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Self, TypeVar
 
@@ -42,17 +45,35 @@ from psycopg import errors as pg_errors
 from ..domain.clock import Clock
 from ..domain.errors import UserError
 from ..domain.events import shapes
-from ..domain.incident import Conflict, Event, current_actor
+from ..domain.incident import Conflict, Event
 from ..domain.timefmt import format_time
 from . import pgurl
-from .protocol import DamagedEvent, IncidentSummary, fold_down_marks
-from .sqlite import ID_PREFIXES, decode_event
+from .protocol import (
+    ROLES,
+    AccessGrant,
+    Change,
+    DamagedEvent,
+    IdempotencyKeys,
+    IncidentSummary,
+    Presence,
+    StoreUnreachable,
+    fold_down_marks,
+    present_since,
+)
+from .sqlite import (
+    ID_PREFIXES,
+    PRESENCE_KEPT_S,
+    access_name_taken,
+    decode_event,
+    new_incident_fields,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 CHANNEL = "tsbrunbook"
 LOCK_SPACE = 0x74736272  # first key of every advisory lock we take ("tsbr"), apart from others'
 MIGRATION_LOCK = 0  # second key while migrating; incidents use hashtext(id)
-CREATE_LOCK = 1  # second key while choosing a new incident id
+CREATE_LOCK = 1  # second key while choosing a new incident id (or one to resume)
+ACCESS_LOCK = 2  # second key while granting or revoking access to the war-room view
 RETRY_FOR_S = 15.0  # how long an append keeps reconnecting before it reports the store unreachable
 LOCK_TIMEOUT = "15s"  # a writer that never lets go is reported, not waited on forever
 # libpq settings used unless the URL says otherwise: fail a dead connection within seconds
@@ -91,6 +112,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                PRIMARY KEY (incident, seq)
            )""",
         "CREATE INDEX events_by_type ON events (type, incident)",
+    ),
+    (
+        # Who has each incident open: one row per open app, its last heartbeat in `seen`.
+        # Rows come and go (README: the team role may change this table, and only this one).
+        """CREATE TABLE presence (
+               incident text NOT NULL,
+               session text NOT NULL,
+               who text NOT NULL,
+               seen timestamptz NOT NULL,
+               PRIMARY KEY (incident, session)
+           )""",
+    ),
+    # Who may open the war-room view: grants and revocations, both only ever inserted, so the
+    # least-privilege role (SELECT, INSERT) can manage access too and a revocation is on record.
+    (
+        """CREATE TABLE access_grants (
+               token_sha256 text PRIMARY KEY,
+               name text NOT NULL,
+               role text NOT NULL CHECK (role IN ('operator', 'read-only')),
+               created timestamptz NOT NULL
+           )""",
+        """CREATE TABLE access_revocations (
+               token_sha256 text PRIMARY KEY REFERENCES access_grants (token_sha256),
+               revoked timestamptz NOT NULL
+           )""",
     ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -166,12 +212,22 @@ APPEND_SQL = f"""
 """
 
 
-@dataclass(frozen=True)
-class Change:
-    """A NOTIFY from an append: `incident` now has an event `seq`."""
-
-    incident: str
-    seq: int
+# A heartbeat NOTIFYs only when its session arrives (new, or back after it had expired), so the
+# others' headers change at once without a notification every few seconds per reader. The `old`
+# CTE sees the row as it was before the upsert (one snapshot for the whole statement).
+HEARTBEAT_SQL = """
+    WITH old AS (
+        SELECT seen FROM presence WHERE incident = %(incident)s AND session = %(session)s
+    ), up AS (
+        INSERT INTO presence (incident, session, who, seen)
+        VALUES (%(incident)s, %(session)s, %(who)s, %(at)s)
+        ON CONFLICT (incident, session) DO UPDATE SET who = EXCLUDED.who, seen = EXCLUDED.seen
+        RETURNING 1
+    )
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM old WHERE seen >= %(since)s)
+                THEN pg_notify(%(channel)s, %(incident)s || ':presence') END
+    FROM up
+"""
 
 
 class _Lost(Exception):
@@ -225,6 +281,7 @@ class PostgresStore:
         self._keyring_password: str | None = None
         self.retry_for = retry_for
         self._sleep = sleep  # the backoff between reconnects (tests pass their own)
+        self._keys = IdempotencyKeys()
         self._lock = threading.RLock()
         self._conn: psycopg.Connection | None = None
         with self._lock:
@@ -244,8 +301,8 @@ class PostgresStore:
     def _mask(self, text: str) -> str:
         return self._url.mask(text, *(s for s in [self._keyring_password] if s))
 
-    def _unreachable(self, exc: BaseException, hint: str = "") -> UserError:
-        return UserError(
+    def _unreachable(self, exc: BaseException, hint: str = "") -> StoreUnreachable:
+        return StoreUnreachable(
             f"incident store unreachable at {self._url.host}:{self._url.port}: "
             + self._mask(_reason(exc)),
             hint
@@ -344,8 +401,8 @@ class PostgresStore:
                     return self._call(work, attempt)
                 except _Lost as lost:
                     last: BaseException = lost.cause
-                except UserError as exc:
-                    if not str(exc).startswith("incident store unreachable") or attempt == 1:
+                except StoreUnreachable as exc:
+                    if attempt == 1:
                         raise
                     last = exc  # reconnecting failed: the server is still away
             if time.monotonic() + delay > deadline:
@@ -444,45 +501,99 @@ class PostgresStore:
     ) -> str:
         """Start an incident (or exercise): a new id like INC-20261127-001 and its `started`
         event, unique across every process and machine using the database."""
-        actor = current_actor() if actor is None else actor
-        if kind not in ID_PREFIXES:
-            raise UserError(f"unknown kind '{kind}'", "use incident or exercise")
-        title = " ".join(title.split())
-        if not title:
-            raise UserError("the title is empty", "say in a few words what is happening")
-        payload = _dump({**(meta or {}), "title": title, "kind": kind})
-        key = uuid.uuid4()
+        started = new_incident_fields(title, kind, meta, actor)
+        key = self._keys.next()
 
         def work(conn: psycopg.Connection, attempt: int) -> str:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, CREATE_LOCK))
-                if attempt > 1:
-                    row = conn.execute(
-                        "SELECT incident FROM events WHERE idempotency_key = %s", (key,)
-                    ).fetchone()
-                    if row:
-                        return str(row[0])
-                at = self._now(conn)
-                stem = f"{ID_PREFIXES[kind]}-{_utc(at):%Y%m%d}-"
-                taken = conn.execute(
-                    "SELECT substr(id, %s) FROM incidents WHERE starts_with(id, %s)",
-                    (len(stem) + 1, stem),
-                ).fetchall()
-                number = max((int(n) for (n,) in taken if n.isdigit()), default=0) + 1
-                incident = f"{stem}{number:03d}"
-                conn.execute(
-                    "INSERT INTO incidents (id, kind, title, started) VALUES (%s, %s, %s, %s)",
-                    (incident, kind, title, at),
-                )
-                conn.execute(
-                    "INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)"
-                    " VALUES (%s, 1, %s, 'started', %s, %s, %s)",
-                    (incident, at, payload, actor, key),
-                )
-                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{incident}:1"))
-            return incident
+                return self._insert_incident(conn, key, *started)
 
-        return str(self._retrying(work))
+        made = str(self._retrying(work))
+        self._keys.used()
+        return made
+
+    def resume_or_create(
+        self,
+        wanted: Callable[[dict[str, Any]], bool],
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> tuple[str, bool]:
+        """The newest open, undamaged incident of `kind` whose start `wanted` accepts, else a new
+        one: looked for and made under the lock that creating takes, in one transaction, so
+        processes and machines doing this at once find or make the same incident."""
+        started = new_incident_fields(title, kind, meta, actor)
+        key = self._keys.next()
+
+        def work(conn: psycopg.Connection, attempt: int) -> tuple[str, bool]:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, CREATE_LOCK))
+                # Made already: by an earlier attempt whose answer was lost, or by this very
+                # call run again in the same idempotency scope.
+                made = conn.execute(
+                    "SELECT incident FROM events WHERE idempotency_key = %s", (key,)
+                ).fetchone()
+                if made:
+                    return str(made[0]), True
+                rows = conn.execute(
+                    f"""SELECT e.incident, e.seq, e.at, e.type, e.data::text, e.actor
+                        FROM incidents i JOIN events e ON e.incident = i.id AND e.seq = 1
+                        WHERE i.kind = %s
+                          AND NOT EXISTS (SELECT 1 FROM events c
+                                          WHERE c.incident = i.id AND c.type = 'closed')
+                          AND NOT EXISTS (SELECT 1 FROM events d
+                                          WHERE d.incident = i.id AND ({DAMAGED_ROW_SQL}))
+                        ORDER BY i.started DESC, i.id DESC""",
+                    (kind,),
+                ).fetchall()
+                for incident, seq, at, type_, data, actor_ in rows:
+                    if _why(incident, seq, at, type_, data, actor_) is not None:
+                        continue  # damage only decoding finds: passed over, as in `incident list`
+                    if wanted(json.loads(data)):
+                        return str(incident), False
+                return self._insert_incident(conn, key, *started), True
+
+        found, created = self._retrying(work)
+        self._keys.used()
+        return found, created
+
+    def _insert_incident(
+        self,
+        conn: psycopg.Connection,
+        key: uuid.UUID,
+        title: str,
+        kind: str,
+        payload: str,
+        actor: str,
+    ) -> str:
+        """A new id and its `started` event, inside the caller's transaction and CREATE_LOCK; the
+        incident this very write made before when it is a retry (found by its idempotency key)."""
+        row = conn.execute(
+            "SELECT incident FROM events WHERE idempotency_key = %s", (key,)
+        ).fetchone()
+        if row:
+            return str(row[0])
+        at = self._now(conn)
+        stem = f"{ID_PREFIXES[kind]}-{_utc(at):%Y%m%d}-"
+        taken = conn.execute(
+            "SELECT substr(id, %s) FROM incidents WHERE starts_with(id, %s)",
+            (len(stem) + 1, stem),
+        ).fetchall()
+        number = max((int(n) for (n,) in taken if n.isdigit()), default=0) + 1
+        incident = f"{stem}{number:03d}"
+        conn.execute(
+            "INSERT INTO incidents (id, kind, title, started) VALUES (%s, %s, %s, %s)",
+            (incident, kind, title, at),
+        )
+        conn.execute(
+            "INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)"
+            " VALUES (%s, 1, %s, 'started', %s, %s, %s)",
+            (incident, at, payload, actor, key),
+        )
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{incident}:1"))
+        return incident
 
     def append(
         self,
@@ -502,7 +613,7 @@ class PostgresStore:
                 "an incident is started only once", "use `tsbrunbook incident start TITLE`"
             )
         payload = _dump(data)
-        key = uuid.uuid4()
+        key = self._keys.next()
 
         def work(conn: psycopg.Connection, attempt: int) -> Event:
             # One round trip: the lock and the decide-and-insert go out as one pipeline with a
@@ -551,7 +662,13 @@ class PostgresStore:
                 )
             raise Conflict(f"incident {incident} changed since seq {expect_last} (now {last})")
 
-        return self._retrying(work)
+        event = self._retrying(work)
+        self._keys.used()
+        return event
+
+    def idempotent(self, key: uuid.UUID) -> AbstractContextManager[None]:
+        """See IncidentStore.idempotent: the keys of this thread's writes come from `key`."""
+        return self._keys.scope(key)
 
     def import_events(self, events: Sequence[Event]) -> int:
         """Add events exactly as given (ids, seq, times, types, data, actors): `store copy`.
@@ -606,6 +723,71 @@ class PostgresStore:
             return len(events)
 
         return int(self._retrying(work))
+
+    # -- access to the war-room view ---------------------------------------------------------
+
+    def add_access(self, name: str, role: str, token_sha256: str) -> AccessGrant:
+        """Record a grant (see IncidentStore.add_access), under the access lock."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+
+        def work(conn: psycopg.Connection, attempt: int) -> AccessGrant:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, ACCESS_LOCK))
+                if attempt > 1:  # the first attempt may have committed before the line broke
+                    done = conn.execute(
+                        "SELECT name, role, token_sha256, created FROM access_grants"
+                        " WHERE token_sha256 = %s",
+                        (token_sha256,),
+                    ).fetchone()
+                    if done:
+                        return AccessGrant(done[0], done[1], done[2], _utc(done[3]))
+                if conn.execute(_ACTIVE_GRANTS_SQL + " AND g.name = %s", (name,)).fetchone():
+                    raise access_name_taken(name)
+                at = self._now(conn)
+                conn.execute(
+                    "INSERT INTO access_grants (token_sha256, name, role, created)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (token_sha256, name, role, at),
+                )
+            return AccessGrant(name, role, token_sha256, _utc(at))
+
+        return self._retrying(work)
+
+    def access_grants(self) -> list[AccessGrant]:
+        rows = self._retrying(
+            lambda conn, _: conn.execute(_ACTIVE_GRANTS_SQL + " ORDER BY g.name").fetchall()
+        )
+        return [AccessGrant(name, role, digest, _utc(at)) for digest, name, role, at in rows]
+
+    def revoke_access(self, name: str) -> bool:
+        def work(conn: psycopg.Connection, attempt: int) -> bool:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, ACCESS_LOCK))
+                digests = [
+                    row[0]
+                    for row in conn.execute(
+                        _ACTIVE_GRANTS_SQL + " AND g.name = %s", (name,)
+                    ).fetchall()
+                ]
+                at = self._now(conn)
+                for digest in digests:
+                    conn.execute(
+                        "INSERT INTO access_revocations (token_sha256, revoked) VALUES (%s, %s)",
+                        (digest, at),
+                    )
+                if attempt > 1 and not digests:
+                    # An earlier attempt may have revoked them before the line broke.
+                    return bool(
+                        conn.execute(
+                            "SELECT 1 FROM access_grants g JOIN access_revocations r"
+                            " USING (token_sha256) WHERE g.name = %s",
+                            (name,),
+                        ).fetchone()
+                    )
+            return bool(digests)
+
+        return bool(self._retrying(work))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -741,17 +923,69 @@ class PostgresStore:
 
     # -- live updates ------------------------------------------------------------------------
 
-    def listen(self, timeout: float = 1.0) -> Iterator[Change | None]:
-        """Changes as other writers (and this one) append, on a connection of its own.
+    # -- presence ----------------------------------------------------------------------------
 
-        Yields a Change for each NOTIFY, and None after each `timeout` seconds without one, so
-        the caller (a TUI worker) can check whether it should stop. Closing the generator closes
-        the connection. A lost connection raises the one-line unreachable UserError; the caller
-        calls listen() again (and re-reads, since notifications sent meanwhile are not queued).
+    def heartbeat(self, incident: str, who: str, session: str, at: datetime) -> None:
+        """`who` has `incident` open in `session` as of `at`; NOTIFYs when the session arrives.
+        Rows left behind by apps that crashed are deleted once an hour old."""
+        params = {
+            "incident": incident,
+            "session": session,
+            "who": who,
+            "at": at,
+            "since": present_since(at),
+            "channel": CHANNEL,
+        }
+        stale = at - timedelta(seconds=PRESENCE_KEPT_S)
+
+        def work(conn: psycopg.Connection, _: int) -> None:
+            with conn.transaction():
+                conn.execute("DELETE FROM presence WHERE seen < %s", (stale,))
+                conn.execute(HEARTBEAT_SQL, params)
+
+        self._retrying(work)
+
+    def leave(self, incident: str, session: str) -> None:
+        def work(conn: psycopg.Connection, _: int) -> None:
+            with conn.transaction():
+                gone = conn.execute(
+                    "DELETE FROM presence WHERE incident = %s AND session = %s",
+                    (incident, session),
+                ).rowcount
+                if gone:
+                    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{incident}:presence"))
+
+        self._retrying(work)
+
+    def present(self, incident: str, now: datetime) -> list[Presence]:
+        rows = self._retrying(
+            lambda conn, _: conn.execute(
+                "SELECT who, session, seen FROM presence WHERE incident = %s AND seen >= %s"
+                " ORDER BY who, session",
+                (incident, present_since(now)),
+            ).fetchall()
+        )
+        return [Presence(str(who), str(session), _utc(seen)) for who, session, seen in rows]
+
+    # -- live updates ------------------------------------------------------------------------
+
+    def watch(self, timeout: float = 1.0) -> Generator[Change | None, None, None]:
+        """Changes as other writers (and this one) make them: LISTEN on a connection of its own
+        (see IncidentStore.watch).
+
+        A Change(None) once listening, then a Change for each NOTIFY, and None after each
+        `timeout` seconds without one, so the caller (a TUI worker) can check whether it should
+        stop. Closing the generator closes the connection. A lost connection raises
+        StoreUnreachable; the caller watches again (and re-reads, since notifications sent
+        meanwhile are not queued for it).
         """
         conn = self._connect()
         try:
-            conn.execute(f"LISTEN {CHANNEL}")
+            try:
+                conn.execute(f"LISTEN {CHANNEL}")
+            except psycopg.OperationalError as exc:
+                raise self._unreachable(exc) from None
+            yield Change(None)
             while True:
                 got = False
                 try:
@@ -761,9 +995,9 @@ class PostgresStore:
                         if change is not None:
                             yield change
                         break  # back to the caller's loop after each one
-                except psycopg.OperationalError as exc:
+                except psycopg.Error as exc:  # the connection went (a restart, a failover)
                     raise self._unreachable(
-                        exc, "live updates stopped; listen again once it is back"
+                        exc, "live updates stopped; watch again once it is back"
                     ) from None
                 if not got:
                     yield None
@@ -771,8 +1005,15 @@ class PostgresStore:
             conn.close()
 
 
+# The grants in force: made and not revoked (callers add `AND …` and an ORDER BY).
+_ACTIVE_GRANTS_SQL = """SELECT g.token_sha256, g.name, g.role, g.created FROM access_grants g
+    WHERE NOT EXISTS (SELECT 1 FROM access_revocations r WHERE r.token_sha256 = g.token_sha256)"""
+
+
 def _change(payload: str) -> Change | None:
     incident, _, seq = payload.rpartition(":")
+    if incident and seq == "presence":
+        return Change(incident, presence=True)
     return Change(incident, int(seq)) if incident and seq.isdigit() else None
 
 

@@ -5,6 +5,11 @@ durably (an append that returned is never lost), lets several processes append a
 gaps or duplicates, and refuses an append made on a stale view (`expect_last`), so decisions that
 depend on the current state ("already down?") can be taken inside the write.
 
+Besides the events, a store keeps who has an incident open (*presence*: heartbeats that expire)
+and tells a reader when an incident may have new events (`watch`): PostgreSQL as the server
+NOTIFYs, SQLite by polling. A write retried after its answer was lost is stored once
+(`idempotent`).
+
 Implementations: `store.sqlite.Store` (one file on this machine, the default); a PostgreSQL store
 for team mode implements the same protocol and runs the same contract tests
 (`tests/store_contract/`).
@@ -12,9 +17,12 @@ for team mode implements the same protocol and runs the same contract tests
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+import uuid
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from ..domain.errors import UserError
@@ -33,6 +41,77 @@ class DamagedEvent(UserError):
         super().__init__(
             f"{store}: incident {incident}, event {seq} cannot be read ({problem}); the other incidents are unaffected"
         )
+
+
+class StoreUnreachable(UserError):
+    """The store cannot be reached (a server down, restarting, or across a broken network).
+
+    Whether the last write was recorded may be unknown: retried inside the same `idempotent`
+    scope once the store is back, it is stored exactly once."""
+
+
+# Presence: a reader that has an incident open says so every HEARTBEAT_S seconds; one not heard
+# from for PRESENT_FOR_S is gone (three beats missed: a busy laptop is not taken for a departure).
+HEARTBEAT_S = 10.0
+PRESENT_FOR_S = 30.0
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Someone with the incident open: who, in which session (one per open app), seen when."""
+
+    who: str
+    session: str
+    seen: datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """What `watch` reports: `incident` may have events after `seq`. `incident` None: anything
+    may have changed (the watch has just started, or restarted, and cannot know what it
+    missed): read again. `presence`: who has `incident` open changed, not its events."""
+
+    incident: str | None
+    seq: int = 0
+    presence: bool = False
+
+
+def present_since(now: datetime) -> datetime:
+    """The oldest heartbeat that still counts as present at `now`."""
+    return now - timedelta(seconds=PRESENT_FOR_S)
+
+
+class IdempotencyKeys:
+    """The idempotency keys of one store's writes, per thread.
+
+    Outside a scope every write gets a fresh random key. Inside `scope(key)` the n-th write
+    *that went through* gets uuid5(key, n): running the same work again in a scope with the same
+    key (after its answer was lost) asks for the same keys in the same order, so the store finds
+    the writes that did commit and returns them instead of storing them again. A write refused
+    (a Conflict, a closed incident) does not use up its key: the next one asks for it again."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextmanager
+    def scope(self, key: uuid.UUID) -> Iterator[None]:
+        outer = getattr(self._local, "scope", None)
+        self._local.scope = [key, 0]
+        try:
+            yield
+        finally:
+            self._local.scope = outer
+
+    def next(self) -> uuid.UUID:
+        """The key for the next write (not used up until `used()`)."""
+        scope = getattr(self._local, "scope", None)
+        return uuid.uuid4() if scope is None else uuid.uuid5(scope[0], str(scope[1]))
+
+    def used(self) -> None:
+        """The write with the key `next()` gave went through (stored now or before)."""
+        scope = getattr(self._local, "scope", None)
+        if scope is not None:
+            scope[1] += 1
 
 
 @dataclass(frozen=True)
@@ -87,6 +166,25 @@ def fold_down_marks(
             else:
                 now.pop(cid, None)
     return down
+
+
+ROLES = ("operator", "read-only")
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """Who may open the war-room view (`tsbrunbook serve`): a person's name, their role, and
+    the SHA-256 (hex) of their token. The token itself is never stored: it is shown once, when
+    made, and a stolen store gives no way in."""
+
+    name: str
+    role: str  # one of ROLES
+    token_sha256: str
+    created: datetime
+
+    @property
+    def read_only(self) -> bool:
+        return self.role == "read-only"
 
 
 @runtime_checkable
@@ -145,6 +243,63 @@ class IncidentStore(Protocol):
     ) -> Event:
         """Append durably. With `expect_last`, append only if the incident's last seq is still that
         number, else raise `domain.incident.Conflict` and append nothing."""
+        ...
+
+    def idempotent(self, key: uuid.UUID) -> AbstractContextManager[None]:
+        """Writes this thread makes inside carry idempotency keys made from `key` (see
+        IdempotencyKeys): the same work run again with the same key, after a StoreUnreachable
+        left it in doubt, stores what had not been stored and nothing twice."""
+        ...
+
+    # -- presence ----------------------------------------------------------------------------
+
+    def heartbeat(self, incident: str, who: str, session: str, at: datetime) -> None:
+        """`who` has `incident` open in `session` (one per open app), as of `at`."""
+        ...
+
+    def leave(self, incident: str, session: str) -> None:
+        """`session` closed `incident`: it is no longer present (before its heartbeat expires)."""
+        ...
+
+    def present(self, incident: str, now: datetime) -> list[Presence]:
+        """Sessions heard from within PRESENT_FOR_S of `now`, by who then session."""
+        ...
+
+    # -- live updates ------------------------------------------------------------------------
+
+    def watch(self, timeout: float = 1.0) -> Generator[Change | None, None, None]:
+        """Changes to any incident as other writers (and this one) make them, for a reader
+        thread. First a Change(None) once watching (read again: what came before is not
+        reported), then a Change per change, and None after each `timeout` seconds without one
+        so the caller can check whether to stop. Closing the generator releases what it holds.
+        A store that cannot tell raises StoreUnreachable; the caller watches again later."""
+        ...
+
+    def resume_or_create(
+        self,
+        wanted: Callable[[dict[str, Any]], bool],
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> tuple[str, bool]:
+        """The most recently started open incident of `kind`, undamaged, whose `started` data
+        `wanted` accepts; else a new one as `create` makes it. (id, True when created.) One
+        decision across processes: several at once on an empty store make one incident."""
+        ...
+
+    # -- who may open the war-room view (`tsbrunbook access`, `tsbrunbook serve`) ------------
+
+    def add_access(self, name: str, role: str, token_sha256: str) -> AccessGrant:
+        """Record a grant; UserError if `name` already has one (revoke it first)."""
+        ...
+
+    def access_grants(self) -> list[AccessGrant]:
+        """The grants in force (not revoked), by name."""
+        ...
+
+    def revoke_access(self, name: str) -> bool:
+        """Revoke `name`'s grant; False if there was none. Revocations are kept (append-only)."""
         ...
 
     def close(self) -> None: ...

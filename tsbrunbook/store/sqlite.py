@@ -10,6 +10,9 @@
   refused with a one-line UserError before anything opens it for writing.
 - **Forward migrations.** `PRAGMA user_version` is the schema version; older files are migrated
   in one transaction when opened.
+- **Presence and changes on one machine.** Several apps on this machine share the file: each
+  says who has an incident open (the `presence` table) and finds the others' events by polling
+  (`watch`: `PRAGMA data_version` every `poll_interval` seconds, on a connection of its own).
 """
 
 from __future__ import annotations
@@ -19,24 +22,38 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
+from ..domain.author import current_actor
 from ..domain.clock import SYSTEM_CLOCK, Clock
 from ..domain.errors import UserError
 from ..domain.events import decode, sql_shape_problem
-from ..domain.incident import Conflict, Event, current_actor
+from ..domain.incident import Conflict, Event
 from ..domain.timefmt import format_time, parse_time
 from .paths import default_db_path
-from .protocol import DamagedEvent, IncidentSummary, fold_down_marks
+from .protocol import (
+    ROLES,
+    AccessGrant,
+    Change,
+    DamagedEvent,
+    IdempotencyKeys,
+    IncidentSummary,
+    Presence,
+    fold_down_marks,
+    present_since,
+)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x74736272  # "tsbr" in PRAGMA application_id: this file is an incident store
 BUSY_TIMEOUT_S = 15.0  # long enough to queue behind other writers, short enough to report a hang
+POLL_INTERVAL_S = 2.0  # how often `watch` looks for other processes' writes
+PRESENCE_KEPT_S = 3600.0  # heartbeats older than this are deleted by the next one
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ID_PREFIXES = {"incident": "INC", "exercise": "EX"}
 
@@ -63,6 +80,34 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # `list` and `latest_open` look for the `closed` event of every incident.
     ("CREATE INDEX events_by_type ON events(type, incident)",),
+    (
+        # Written by the client (IdempotencyKeys): a write retried in its scope is stored once.
+        "ALTER TABLE events ADD COLUMN idempotency_key TEXT",
+        "CREATE UNIQUE INDEX events_by_key ON events(idempotency_key)"
+        " WHERE idempotency_key IS NOT NULL",
+        # Who has each incident open: one row per open app, its last heartbeat in `seen`.
+        """CREATE TABLE presence (
+               incident TEXT NOT NULL,
+               session TEXT NOT NULL,
+               who TEXT NOT NULL,
+               seen TEXT NOT NULL,
+               PRIMARY KEY (incident, session)
+           ) WITHOUT ROWID""",
+    ),
+    # Who may open the war-room view: grants and their revocations, both only ever inserted
+    # (as events are), so a revocation is on record and no role needs UPDATE or DELETE.
+    (
+        """CREATE TABLE access_grants (
+               token_sha256 TEXT PRIMARY KEY,
+               name TEXT NOT NULL,
+               role TEXT NOT NULL CHECK (role IN ('operator', 'read-only')),
+               created TEXT NOT NULL
+           ) WITHOUT ROWID""",
+        """CREATE TABLE access_revocations (
+               token_sha256 TEXT PRIMARY KEY REFERENCES access_grants(token_sha256),
+               revoked TEXT NOT NULL
+           ) WITHOUT ROWID""",
+    ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -206,10 +251,13 @@ class Store:
         path: str | os.PathLike[str] | None = None,
         clock: Clock | None = None,
         busy_timeout: float = BUSY_TIMEOUT_S,
+        poll_interval: float = POLL_INTERVAL_S,
     ) -> None:
         self.path = os.path.abspath(os.fspath(path) if path is not None else default_db_path())
         self.clock = clock or SYSTEM_CLOCK  # stamps events (a FakeClock in tests)
         self.busy_timeout = busy_timeout  # seconds to wait for another writer (shorter in tests)
+        self.poll_interval = poll_interval  # seconds between `watch`'s looks (shorter in tests)
+        self._keys = IdempotencyKeys()
         self._lock = threading.RLock()
         inspect(self.path)
         try:
@@ -336,33 +384,78 @@ class Store:
 
         `meta` (estate file and name, pack version and checksum …) goes into the event's data;
         `actor` defaults to the user running this process."""
-        actor = current_actor() if actor is None else actor
-        if kind not in ID_PREFIXES:
-            raise UserError(f"unknown kind '{kind}'", "use incident or exercise")
-        title = " ".join(title.split())
-        if not title:
-            raise UserError("the title is empty", "say in a few words what is happening")
-        data = {**(meta or {}), "title": title, "kind": kind}
-        payload = _dump(data)
+        started = new_incident_fields(title, kind, meta, actor)
+        key = str(self._keys.next())
         with self._write() as conn:
-            at = self.clock.wall()  # inside the lock: timestamps follow commit order
-            stem = f"{ID_PREFIXES[kind]}-{at:%Y%m%d}-"
-            taken = [
-                row[0][len(stem) :]
-                for row in conn.execute(
-                    "SELECT id FROM incidents WHERE substr(id, 1, ?) = ?", (len(stem), stem)
-                )
-            ]
-            number = max((int(n) for n in taken if n.isdigit()), default=0) + 1
-            incident = f"{stem}{number:03d}"
-            conn.execute(
-                "INSERT INTO incidents (id, kind, title, started) VALUES (?, ?, ?, ?)",
-                (incident, kind, title, format_time(at)),
+            incident = self._insert_incident(conn, *started, key)
+        self._keys.used()
+        return incident
+
+    def resume_or_create(
+        self,
+        wanted: Callable[[dict[str, Any]], bool],
+        title: str,
+        kind: str = "incident",
+        meta: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> tuple[str, bool]:
+        """The newest open, undamaged incident of `kind` whose start `wanted` accepts, else a new
+        one: looked for and made in one IMMEDIATE transaction, so processes doing this at once
+        (browser tabs opened together) find or make the same incident."""
+        started = new_incident_fields(title, kind, meta, actor)
+        key = str(self._keys.next())
+        with self._write() as conn:
+            rows = conn.execute(
+                f"""SELECT e.incident, e.seq, e.at, e.type, e.data, e.actor
+                    FROM incidents i JOIN events e ON e.incident = i.id AND e.seq = 1
+                    WHERE i.kind = ?
+                      AND NOT EXISTS (SELECT 1 FROM events c
+                                      WHERE c.incident = i.id AND c.type = 'closed')
+                      AND NOT EXISTS (SELECT 1 FROM events d
+                                      WHERE d.incident = i.id AND ({DAMAGED_ROW_SQL}))
+                    ORDER BY i.started DESC, i.id DESC""",
+                (kind,),
+            ).fetchall()
+            for row in rows:
+                try:
+                    start = decode_event(*row)
+                except ValueError:
+                    continue  # damage only decoding finds: pass it over, as `incident list` does
+                if wanted(start.data):
+                    return start.incident, False
+            incident = self._insert_incident(conn, *started, key)
+        self._keys.used()
+        return incident, True
+
+    def _insert_incident(
+        self, conn: sqlite3.Connection, title: str, kind: str, payload: str, actor: str, key: str
+    ) -> str:
+        """A new id and its `started` event, inside the caller's write transaction; the id this
+        very write was stored under before when it is a retry in the same idempotency scope."""
+        done = conn.execute(
+            "SELECT incident FROM events WHERE idempotency_key = ?", (key,)
+        ).fetchone()
+        if done:
+            return str(done[0])
+        at = self.clock.wall()  # inside the lock: timestamps follow commit order
+        stem = f"{ID_PREFIXES[kind]}-{at:%Y%m%d}-"
+        taken = [
+            row[0][len(stem) :]
+            for row in conn.execute(
+                "SELECT id FROM incidents WHERE substr(id, 1, ?) = ?", (len(stem), stem)
             )
-            conn.execute(
-                "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, 1, ?, 'started', ?, ?)",
-                (incident, format_time(at), payload, actor),
-            )
+        ]
+        number = max((int(n) for n in taken if n.isdigit()), default=0) + 1
+        incident = f"{stem}{number:03d}"
+        conn.execute(
+            "INSERT INTO incidents (id, kind, title, started) VALUES (?, ?, ?, ?)",
+            (incident, kind, title, format_time(at)),
+        )
+        conn.execute(
+            "INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)"
+            " VALUES (?, 1, ?, 'started', ?, ?, ?)",
+            (incident, format_time(at), payload, actor, key),
+        )
         return incident
 
     def append(
@@ -384,7 +477,14 @@ class Store:
                 "an incident is started only once", "use `tsbrunbook incident start TITLE`"
             )
         payload = _dump(data)
+        key = str(self._keys.next())
         with self._write() as conn:
+            done = conn.execute(
+                "SELECT seq, at, type, data, actor FROM events WHERE idempotency_key = ?", (key,)
+            ).fetchone()
+            if done:  # this very append was stored before (a retry in the same scope)
+                self._keys.used()
+                return self._decoded(incident, done)
             if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is None:
                 raise UserError(
                     f"unknown incident '{incident}'", "run `tsbrunbook incident list --all`"
@@ -403,11 +503,18 @@ class Store:
                 raise Conflict(f"incident {incident} changed since seq {expect_last}")
             at = self.clock.wall()
             conn.execute(
-                "INSERT INTO events (incident, seq, at, type, data, actor) VALUES (?, ?, ?, ?, ?, ?)",
-                (incident, seq, format_time(at), type, payload, actor),
+                "INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (incident, seq, format_time(at), type, payload, actor, key),
             )
+        self._keys.used()
         # What a later read returns: JSON round-tripped, time at the stored precision.
         return Event(seq, incident, parse_time(format_time(at)), type, json.loads(payload), actor)
+
+    def idempotent(self, key: uuid.UUID) -> AbstractContextManager[None]:
+        """See IncidentStore.idempotent. A local file never leaves a write in doubt, but the
+        same scope means the same thing here, so callers need not know the backend."""
+        return self._keys.scope(key)
 
     def import_events(self, events: list[Event]) -> int:
         """Add events exactly as given (ids, seq, times, types, data, actors): `store copy`.
@@ -451,6 +558,40 @@ class Store:
             )
         return len(events)
 
+    # -- access to the war-room view -------------------------------------------------------
+
+    def add_access(self, name: str, role: str, token_sha256: str) -> AccessGrant:
+        """Record a grant (see IncidentStore.add_access)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        with self._write() as conn:
+            if conn.execute(_ACTIVE_GRANTS_SQL + " AND g.name = ?", (name,)).fetchone():
+                raise access_name_taken(name)
+            at = self.clock.wall()
+            conn.execute(
+                "INSERT INTO access_grants (token_sha256, name, role, created) VALUES (?, ?, ?, ?)",
+                (token_sha256, name, role, format_time(at)),
+            )
+        return AccessGrant(name, role, token_sha256, parse_time(format_time(at)))
+
+    def access_grants(self) -> list[AccessGrant]:
+        with self._guard() as conn:
+            rows = conn.execute(_ACTIVE_GRANTS_SQL + " ORDER BY g.name").fetchall()
+        return [AccessGrant(name, role, digest, parse_time(at)) for digest, name, role, at in rows]
+
+    def revoke_access(self, name: str) -> bool:
+        with self._write() as conn:
+            digests = [
+                row[0]
+                for row in conn.execute(_ACTIVE_GRANTS_SQL + " AND g.name = ?", (name,)).fetchall()
+            ]
+            at = format_time(self.clock.wall())
+            conn.executemany(
+                "INSERT INTO access_revocations (token_sha256, revoked) VALUES (?, ?)",
+                [(digest, at) for digest in digests],
+            )
+        return bool(digests)
+
     # -- reading ---------------------------------------------------------------------------
 
     def events(self, incident: str, after: int = 0) -> list[Event]:
@@ -460,13 +601,14 @@ class Store:
                 "SELECT seq, at, type, data, actor FROM events WHERE incident = ? AND seq > ? ORDER BY seq",
                 (incident, after),
             ).fetchall()
-        out = []
-        for seq, at, type_, data, actor in rows:
-            try:
-                out.append(decode_event(incident, seq, at, type_, data, actor))
-            except ValueError as exc:
-                raise DamagedEvent(self.path, incident, seq, str(exc)) from None
-        return out
+        return [self._decoded(incident, row) for row in rows]
+
+    def _decoded(self, incident: str, row: tuple[Any, ...]) -> Event:
+        """A (seq, at, type, data, actor) row as an Event, or DamagedEvent."""
+        try:
+            return decode_event(incident, *row)
+        except ValueError as exc:
+            raise DamagedEvent(self.path, incident, row[0], str(exc)) from None
 
     def start_event(self, incident: str) -> Event | None:
         """Event 1 alone (see IncidentStore.start_event)."""
@@ -571,6 +713,141 @@ class Store:
                 row[0]
                 for row in conn.execute("SELECT id FROM incidents ORDER BY started DESC, id DESC")
             ]
+
+    # -- presence --------------------------------------------------------------------------
+
+    def heartbeat(self, incident: str, who: str, session: str, at: datetime) -> None:
+        """`who` has `incident` open in `session` as of `at` (rows left behind by apps that
+        crashed are deleted once an hour old)."""
+        stale = format_time(at - timedelta(seconds=PRESENCE_KEPT_S))
+        with self._write() as conn:
+            conn.execute("DELETE FROM presence WHERE seen < ?", (stale,))
+            conn.execute(
+                "INSERT INTO presence (incident, session, who, seen) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (incident, session) DO UPDATE SET who = excluded.who,"
+                " seen = excluded.seen",
+                (incident, session, who, format_time(at)),
+            )
+
+    def leave(self, incident: str, session: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM presence WHERE incident = ? AND session = ?", (incident, session)
+            )
+
+    def present(self, incident: str, now: datetime) -> list[Presence]:
+        with self._guard() as conn:
+            rows = conn.execute(
+                "SELECT who, session, seen FROM presence WHERE incident = ? AND seen >= ?"
+                " ORDER BY who, session",
+                (incident, format_time(present_since(now))),
+            ).fetchall()
+        return [
+            Presence(str(who), str(session), seen)
+            for who, session, text in rows
+            if (seen := _time_or_none(text)) is not None
+        ]
+
+    # -- live updates ----------------------------------------------------------------------
+
+    def watch(self, timeout: float = 1.0) -> Generator[Change | None, None, None]:
+        """Other connections' writes, found by polling every `poll_interval` seconds on a
+        read-only connection of the generator's own (see IncidentStore.watch). `PRAGMA
+        data_version` says whether anyone committed since the last look; only then are the
+        incidents' last seqs and the presence rows read and compared."""
+        try:
+            conn = sqlite3.connect(
+                Path(self.path).as_uri() + "?mode=ro",
+                uri=True,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc, self.busy_timeout) from None
+        try:
+            version, tops, here = self._look(conn)
+            yield Change(None)
+            due = time.monotonic() + self.poll_interval
+            while True:
+                time.sleep(max(0.0, min(timeout, due - time.monotonic())))
+                if time.monotonic() < due:
+                    yield None
+                    continue
+                due = time.monotonic() + self.poll_interval
+                now = self._data_version(conn)
+                if now == version:
+                    yield None
+                    continue
+                version, new_tops, new_here = self._look(conn)
+                changes: list[Change | None] = [
+                    Change(incident, seq)
+                    for incident, seq in sorted(new_tops.items())
+                    if seq > tops.get(incident, 0)
+                ]
+                changes += [
+                    Change(incident, presence=True)
+                    for incident in sorted(set(here) | set(new_here))
+                    if here.get(incident) != new_here.get(incident)
+                ]
+                tops, here = new_tops, new_here
+                yield from changes or [None]
+        finally:
+            conn.close()
+
+    def _data_version(self, conn: sqlite3.Connection) -> int:
+        try:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc, self.busy_timeout) from None
+
+    def _look(
+        self, conn: sqlite3.Connection
+    ) -> tuple[int, dict[str, int], dict[str, frozenset[tuple[str, str]]]]:
+        """(data_version, last seq per incident, (session, seen) per incident), in one
+        snapshot. With `seen`: a heartbeat is a change, so a session back after it expired is
+        seen at once (each beat costs the other apps here one read of a small table)."""
+        try:
+            conn.execute("BEGIN")
+            try:
+                version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+                tops = dict(conn.execute("SELECT incident, max(seq) FROM events GROUP BY incident"))
+                here: dict[str, set[tuple[str, str]]] = {}
+                for incident, session, seen in conn.execute(
+                    "SELECT incident, session, seen FROM presence"
+                ):
+                    here.setdefault(incident, set()).add((session, seen))
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc, self.busy_timeout) from None
+        return version, tops, {k: frozenset(v) for k, v in here.items()}
+
+
+# The grants in force: made and not revoked (callers add `AND …` and an ORDER BY).
+_ACTIVE_GRANTS_SQL = """SELECT g.token_sha256, g.name, g.role, g.created FROM access_grants g
+    WHERE NOT EXISTS (SELECT 1 FROM access_revocations r WHERE r.token_sha256 = g.token_sha256)"""
+
+
+def access_name_taken(name: str) -> UserError:
+    return UserError(
+        f"{name} already has access",
+        f"revoke it first with `tsbrunbook access revoke {name}` to give them a new token",
+    )
+
+
+def new_incident_fields(
+    title: str, kind: str, meta: dict[str, Any] | None, actor: str | None
+) -> tuple[str, str, str, str]:
+    """A new incident's title, kind, `started` data (JSON) and actor, checked: shared with the
+    PostgreSQL store."""
+    actor = current_actor() if actor is None else actor
+    if kind not in ID_PREFIXES:
+        raise UserError(f"unknown kind '{kind}'", "use incident or exercise")
+    title = " ".join(title.split())
+    if not title:
+        raise UserError("the title is empty", "say in a few words what is happening")
+    return title, kind, _dump({**(meta or {}), "title": title, "kind": kind}), actor
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> str:

@@ -2,11 +2,14 @@
 
 Every store call goes through `act()` (or `in_store_worker()`): it runs in the store worker,
 after the calls before it, and the screen changes when the stored events come back (see
-store_jobs). The UI thread never touches the store, so a busy store cannot freeze it."""
+store_jobs). The UI thread never touches the store, so a busy store cannot freeze it. What others
+do comes in through the store's watch, and an unreachable store is waited out (see live)."""
 
 from __future__ import annotations
 
 import contextlib
+import io
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,26 +19,29 @@ from textual.app import App, SuspendNotSupported
 from textual.binding import Binding
 from textual.timer import Timer as TextualTimer
 
+from ..domain.author import current_actor
 from ..domain.clock import Clock, SteadyNow, as_clock, behind_warning
 from ..domain.errors import UserError
 from ..domain.escalation import TimerWatch
-from ..domain.event_text import describe
+from ..domain.event_text import attributed
 from ..domain.exercise_run import ExerciseRun, Progress
-from ..domain.incident import IncidentSession, checklists
+from ..domain.incident import ClaimedByOther, IncidentSession, checklists, in_progress
 from ..domain.text import display
 from ..domain.timefmt import offset
+from ..store.protocol import Presence, StoreUnreachable
 from ..workspace import Workspace
 from .clipboard import Copied, tmux_load_buffer, under_tmux
 from .commands import RunbookCommands
 from .editor import edit_note
 from .expiries import record_confirmed, timer_key
+from .live import Heartbeat, Link, StoreChanged, WatchEnded, follow_store, present_names
 from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.incidents import IncidentsScreen
 from .screens.main import MainScreen
 from .screens.prediction import PredictionScreen
 from .screens.prompt import PromptScreen
-from .store_jobs import Finished, Job, StoreJobs, not_recorded
+from .store_jobs import UPKEEP, Finished, Job, StoreJobs, not_recorded
 from .widgets.checklists import ChecklistsPane, StepTree
 from .widgets.components import ComponentsPane, ComponentTree
 from .widgets.exercise_bar import ExerciseBar
@@ -62,8 +68,8 @@ def countdown(remaining: float) -> str:
 
 
 def recent_events(state, count: int = 4) -> list[str]:
-    """The last few things that happened, newest first, one line each."""
-    return [f"{e.at:%H:%M:%S} {describe(e)}" for e in reversed(state.timeline[-count:])]
+    """The last few things that happened, newest first, one line each, saying who did them."""
+    return [f"{e.at:%H:%M:%S} {attributed(e)}" for e in reversed(state.timeline[-count:])]
 
 
 class RunbookApp(App[None]):
@@ -127,6 +133,14 @@ class RunbookApp(App[None]):
         self.saving_timer: TextualTimer | None = None
         # The exercise's progress and the log it was replayed from (see exercise_progress).
         self.progress_of: tuple[tuple[str, int, int], Progress] | None = None
+        # Live (see live): whether the store answers, when to say we have the incident open,
+        # and as whom (one presence session per running app).
+        self.link = Link(self.clocks)
+        self.heartbeat = Heartbeat(self.clocks)
+        self.who = current_actor()
+        self.presence_session = uuid.uuid4().hex
+        self.read_again = False  # a change came while a read was under way: read once more
+        self.presence_again = False  # the same for who has the incident open
 
     @property
     def engine(self):
@@ -151,8 +165,10 @@ class RunbookApp(App[None]):
         return MainScreen(self)
 
     def on_mount(self) -> None:
-        # Other processes (alert hooks, a colleague's CLI) may append to the same incident.
-        self.set_interval(2.0, self.poll_store)
+        # Other processes (alert hooks, a colleague's TUI or CLI) may append to the same
+        # incident: the store's watch says when (PostgreSQL at once, SQLite by polling).
+        self.start_watch()
+        self.keep_live()
         self.set_interval(1.0, self.every_second)
         self.start_notifier()
         if self.exercise is not None:
@@ -190,12 +206,136 @@ class RunbookApp(App[None]):
 
     def poll_store(self) -> None:
         """Fold what other processes appended (alert hooks, a colleague's CLI), in the worker."""
-        if not self.jobs.pending["poll"]:  # one at a time: a busy store must not pile them up
-            self.act(
-                lambda session: None,
-                kind="poll",
-                failed=lambda exc: f"Could not read the incident store: {exc}",
+        if self.jobs.pending["poll"]:  # one at a time: a busy store must not pile them up,
+            self.read_again = True  # but what changed after that one's read is read next
+            return
+        self.act(
+            lambda session: None,
+            kind="poll",
+            failed=lambda exc: f"Could not read the incident store: {exc}",
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # Live: the others' changes, presence, an unreachable store (see live)
+
+    def start_watch(self) -> None:
+        """(Re)start the watch worker; a running one is cancelled and ends within a tick."""
+        store = self.workspace.store
+        self.run_worker(
+            lambda: follow_store(store, self.post_message),
+            name="store watch",
+            group="watch",
+            thread=True,
+            exclusive=True,
+        )
+
+    @on(StoreChanged)
+    def _store_changed(self, message: StoreChanged) -> None:
+        change = message.change
+        if change.incident not in (None, self.session.id) or not self.link.reachable:
+            return
+        if not change.presence:
+            self.poll_store()
+        if change.presence or change.incident is None:
+            self.read_presence(beat=False)
+
+    @on(WatchEnded)
+    def _watch_ended(self, message: WatchEnded) -> None:
+        self.store_lost()
+
+    def keep_live(self) -> None:
+        """Every second: try an unreachable store again when due; say we are here when due."""
+        if not self.link.reachable:
+            if self.link.due() and not self.jobs.pending["reconnect"]:
+                self.act(lambda session: None, self.store_back, kind="reconnect")
+        elif self.heartbeat.due():
+            self.read_presence(beat=True)
+
+    def read_presence(self, beat: bool) -> None:
+        """Say we have the incident open (`beat`), then read who has; shown in the header."""
+        if self.jobs.pending["presence"]:
+            # A change: read again after it. A beat: it stays due and comes next second.
+            self.presence_again = self.presence_again or not beat
+            return
+        store, incident, who, session = (
+            self.workspace.store,
+            self.session.id,
+            self.who,
+            self.presence_session,
+        )
+        at = self.clocks.wall()
+
+        def call() -> list[Presence]:
+            if beat:
+                store.heartbeat(incident, who, session, at)
+            return store.present(incident, at)
+
+        def done(present: list[Presence]) -> None:
+            if incident == self.session.id and self.showing:
+                self.main.query_one(IncidentHeader).present = present_names(present, session)
+
+        if beat:
+            self.heartbeat.beat()
+        self.jobs.submit(
+            Job(incident, self.engine, call=call, done=done, kind="presence", failed=lambda _: "")
+        )
+
+    def leave_incident(self, incident: str) -> None:
+        """This app no longer has `incident` open: the others' headers drop it at once."""
+        if self.link.reachable:
+            store, session = self.workspace.store, self.presence_session
+            self.jobs.submit(
+                Job(
+                    incident,
+                    self.engine,
+                    call=lambda: store.leave(incident, session),
+                    kind="presence",
+                    failed=lambda _: "",
+                )
             )
+
+    def store_lost(self) -> None:
+        """The store did not answer: say so in red, refuse actions, try again with backoff."""
+        was = self.link.reachable
+        self.link.lost()
+        if was:
+            self.workers.cancel_group(self, "watch")
+        if self.showing:
+            header = self.main.query_one(IncidentHeader)
+            header.unreachable = True
+            header.present = ()  # who else is here is not known any more
+
+    def store_back(self, _result: object) -> None:
+        """A read went through again: live again; the writes left in doubt run first."""
+        if self.link.reachable:
+            return
+        again = self.link.back()
+        for job in again:
+            self.jobs.submit(job)
+        self.show_saving()
+        if self.showing:
+            self.main.query_one(IncidentHeader).unreachable = False
+        self.start_watch()
+        self.heartbeat.reset()
+        self.keep_live()
+        self.notify(
+            "The incident store is reachable again"
+            + (
+                f": recording the {len(again)} action(s) made when it went (once)."
+                if again
+                else "."
+            ),
+            timeout=8,
+        )
+
+    def refused_offline(self) -> None:
+        self.notify(
+            "Not recorded — the incident store is unreachable. Trying again "
+            + (f"in {self.link.retry_in()} s" if self.link.retry_in() else "now")
+            + "; act again once the header no longer says so.",
+            severity="error",
+            timeout=8,
+        )
 
     # -----------------------------------------------------------------------------------------
     # The store worker
@@ -210,7 +350,12 @@ class RunbookApp(App[None]):
     ) -> None:
         """Run `run` on the open incident in the store worker, after every call made before it.
         The screen changes when it is stored; `done` then gets its result. On an error (a store
-        busy past its timeout, a UserError) a toast says so and nothing changes."""
+        busy past its timeout, a UserError) a toast says so and nothing changes. While the
+        store is unreachable, actions are refused with a toast (timers and injects wait)."""
+        if not self.link.reachable and kind not in UPKEEP:
+            if kind in ("write", "read"):
+                self.refused_offline()
+            return
         session = self.session
         self.jobs.submit(
             Job(
@@ -229,6 +374,9 @@ class RunbookApp(App[None]):
         self, call: Callable[[], Any], done: Callable[[Any], None], *, kind: str = "read"
     ) -> None:
         """A store call about no one incident (list, open or start incidents), in the worker."""
+        if not self.link.reachable:
+            self.refused_offline()
+            return
         self.jobs.submit(Job(self.session.id, self.engine, call=call, done=done, kind=kind))
         self.show_saving()
 
@@ -254,6 +402,28 @@ class RunbookApp(App[None]):
             if new and self.showing:
                 self.redraw()
                 self.after_events()
+        if job.kind == "poll" and self.read_again and self.link.reachable:
+            self.read_again = False
+            self.poll_store()
+        if job.kind == "presence" and self.presence_again and self.link.reachable:
+            self.presence_again = False
+            self.read_presence(beat=False)
+        if isinstance(message.error, StoreUnreachable):
+            self.store_lost()
+            if job.kind == "write":
+                self.link.in_doubt.append(job)  # run again, in its own scope, once it is back
+            if job.kind in ("write", "read"):
+                self.notify(
+                    "Not recorded yet — the incident store is unreachable. "
+                    + (
+                        "It is recorded once (never twice) when the store is back."
+                        if job.kind == "write"
+                        else "Try again once the header no longer says so."
+                    ),
+                    severity="error",
+                    timeout=12,
+                )
+            return
         if message.error is not None:
             text = job.failed(message.error)
             if text:
@@ -286,30 +456,31 @@ class RunbookApp(App[None]):
             self.notifier.submit(self.session.state)
 
     def start_notifier(self) -> None:
-        from ..integrations.notify import (
-            Notifier,  # lazily: urllib is not needed for the first frame
-        )
-
         if self.notifier is not None:
             self.notifier.close(timeout=0.5)
-        # Chat updates are opt-in per incident (a `chat` event); the notifier stays idle until then.
-        self.notifier = Notifier(self.engine, self.session.id)
-        self.notifier.start(self.session.state)
+        # Chat updates are opt-in per incident (a `chat` event); the notifier stays idle until
+        # then. A read-only session has none (the workspace gives it no secrets).
+        self.notifier = self.workspace.chat_notifier(self.engine, self.session.id)
+        if self.notifier is not None:
+            self.notifier.start(self.session.state)
 
     def on_unmount(self) -> None:
         if self.notifier is not None:
             self.notifier.close(timeout=2.0)
 
     def every_second(self) -> None:
-        """Escalation countdowns, expired timers (recorded once, in the worker), the chat line."""
+        """Escalation countdowns, expired timers (recorded once, in the worker), the chat line,
+        presence and reconnecting."""
         if not self.showing:
             return
+        self.keep_live()
         self.warn_if_clock_behind()
         timers = self.watched_timers()
         if timers is None:
             return
         due = {timer_key(t) for t in timers if t.due}
-        if due and not self.jobs.pending["timers"]:
+        # A read-only session leaves recording expiries to the operators' sessions.
+        if due and not self.jobs.pending["timers"] and not self.workspace.read_only:
             self.act(
                 lambda session: record_confirmed(session, due),
                 self.timers_recorded,
@@ -408,6 +579,44 @@ class RunbookApp(App[None]):
                 self.act(lambda session: session.set_step(ref, action, note))
 
         self.push_screen(PromptScreen(question, required=required), answered)
+
+    @on(StepTree.ClaimToggled)
+    def _claim(self, event: StepTree.ClaimToggled) -> None:
+        """`w`: claim the step; release it when it is ours; ask before taking over someone
+        else's. Whoever claimed it meanwhile (the screen did not show it yet) is named in a
+        toast, and nothing is recorded."""
+        view = event.view
+        ref, claim = view.ref, view.state.claim
+        try:
+            me = current_actor()
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+
+        def failed(exc: Exception) -> str:
+            if isinstance(exc, ClaimedByOther):
+                return f"Not claimed: {exc.message}. w again asks to take it over."
+            return not_recorded(exc)
+
+        if claim is None:
+            self.act(lambda session: session.claim(ref), failed=failed)
+        elif claim.by == me:
+            self.act(lambda session: session.release(ref), failed=failed)
+        else:
+            pane = self.main.query_one(ChecklistsPane)
+            title = pane.fill(view, view.step.title)
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self.act(lambda session: session.claim(ref, take=True))
+
+            self.push_screen(
+                ConfirmScreen(
+                    f"“{title}” is {in_progress(view.state)} (since {claim.at:%H:%M:%S} UTC). "
+                    "Take it over? They see it as yours from then on."
+                ),
+                confirmed,
+            )
 
     def escalated(self, _event: object) -> None:
         support = self.engine.estate.support
@@ -544,13 +753,27 @@ class RunbookApp(App[None]):
 
     def write_export(self, name: str, render: Callable[[IncidentSession], str]) -> None:
         """Render and write a Markdown file into the export folder, and say where. In the
-        worker: `render` gets the incident with everything stored so far."""
+        worker: `render` gets the incident with everything stored so far. In a browser (the
+        war-room view) the file goes to the visitor as a download, not onto the server."""
+        if self.is_web:
+            self.act(
+                render,
+                lambda text: self.download(name, text),
+                kind="read",
+                failed=lambda exc: f"Export failed: {exc}",
+            )
+            return
         self.act(
             lambda session: self.workspace.write_export(name, render(session)),  # never replaces
             lambda path: self.notify(f"Exported to {path}", timeout=8),
             kind="read",
             failed=lambda exc: f"Export failed: {exc}",
         )
+
+    def download(self, name: str, text: str) -> None:
+        """Hand `text` to the browser as the file `name` (App.deliver_text)."""
+        self.deliver_text(io.StringIO(text), save_filename=name, mime_type="text/markdown")
+        self.notify(f"{name}: sent to your browser as a download", timeout=8)
 
     def action_incidents(self) -> None:
         self.in_store_worker(
@@ -577,7 +800,11 @@ class RunbookApp(App[None]):
 
     def switch_session(self, session: IncidentSession) -> None:
         same_estate = session.engine is self.session.engine
+        if session.id != self.session.id:
+            self.leave_incident(self.session.id)
+            self.heartbeat.reset()
         self.session = session
+        self.keep_live()
         self.start_notifier()
         if same_estate:
             self.redraw()
@@ -593,10 +820,15 @@ class RunbookApp(App[None]):
 
         def brief(session: IncidentSession) -> tuple[str, str]:
             text = self.workspace.support_brief(session)
+            if self.is_web:  # the visitor's download, not a file on the server
+                return text, ""
             return text, self.workspace.write_export(name, text)
 
         def written(result: tuple[str, str]) -> None:
             text, path = result
+            if not path:
+                self.download(name, text)
+                return
             self.copy_text(text, "Brief", f"Support brief written to {path}. ")
 
         self.act(brief, written, kind="read", failed=lambda exc: f"Export failed: {exc}")
@@ -616,11 +848,9 @@ class RunbookApp(App[None]):
     @work(thread=True, exclusive=True, group="probe")
     def run_probe(self) -> None:
         """Call the status endpoint off the UI thread; the answer is only a suggestion."""
-        from ..integrations.probe import probe
-
         try:
-            result = probe(
-                self.engine.estate, engine=self.engine, down=list(self.session.state.down)
+            result = self.workspace.probe(
+                self.engine.estate, self.engine, list(self.session.state.down)
             )
         except UserError as exc:
             self.call_from_thread(self.notify, f"Probe: {exc}", severity="error", timeout=10)
@@ -801,12 +1031,15 @@ class RunbookApp(App[None]):
 
     async def action_quit(self) -> None:
         """Quitting while the exercise clock runs pauses it at the exact offset, so the next
-        `exercise run` resumes from there (README: the clock after a restart)."""
+        `exercise run` resumes from there (README: the clock after a restart). The others'
+        headers drop this app at once rather than when its heartbeat expires."""
+        self.leave_incident(self.session.id)
         if self.exercise is not None:
             # After every call made before it; nothing to show on the way out if it fails: the
             # resume pauses the clock where it stood.
             self.act(self.on_run(lambda run: run.leave()), failed=lambda exc: "")
-            await self.store_settled()
+        await self.store_settled()  # the leave (and what was queued before it) is done
+        if self.exercise is not None:
             # The worker is idle: fold what it stored, as its message will not be read.
             with contextlib.suppress(UserError, OSError):
                 self.session.refresh()

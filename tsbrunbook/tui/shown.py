@@ -116,8 +116,8 @@ def themed(text: Text, variables: dict[str, str]) -> Text:
 
 
 # Marks at the end of a label that carry meaning and must survive a cut: 🆘 escalation point,
-# 📝 notes, ⚠ destructive, ⏰ an escalation countdown, a checklist's n/m count.
-_KEPT_TAIL = re.compile(r"(?:\s+(?:🆘|📝\S*|⚠ \w+|⏰ .*|\d+/\d+))+\s*$")
+# 📝 notes, ⚠ destructive, ⏰ an escalation countdown, a checklist's n/m count, ▸ who is on a step.
+_KEPT_TAIL = re.compile(r"(?:\s+(?:🆘|📝\S*|⚠ \w+|⏰ .*|▸ in progress — .*|\d+/\d+))+\s*$")
 
 
 def fit_label(label: Text, width: int, keep_marks: bool = True) -> Text:

@@ -8,6 +8,10 @@ since then back to the app, which folds them into the session on screen and redr
 changes only once the event is durable, and another process holding the write lock (up to the
 store's busy timeout) leaves the app responsive instead of frozen.
 
+Each job runs in an idempotency scope of its own (`IncidentStore.idempotent(job.key)`): a write
+left in doubt by an unreachable store is run again, once it is back, as the same job, and what
+its first try had stored is not stored again (see tui/live.py).
+
 Why not `@work(exclusive=True)`: an exclusive worker cancels the one before it, and a thread
 worker starts at once; queued writes would be dropped or reordered. One worker drains the queue
 and ends when it is empty, so `app.workers.wait_for_complete()` still means "all stored".
@@ -16,21 +20,28 @@ and ends when it is empty, so `app.workers.wait_for_complete()` still means "all
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.message import Message
 
 from ..domain.errors import UserError
 from ..domain.impact import ImpactEngine
-from ..domain.incident import Event, EventSink, IncidentSession
+from ..domain.incident import Event, IncidentSession
+
+if TYPE_CHECKING:
+    from ..store.protocol import IncidentStore
 
 # The kinds of job that record something the user (or a timer, or an inject) did: while one of
 # them waits, the header says "saving…". Reads (polls, listings, exports) never do.
 WRITES = frozenset({"write", "timers", "inject"})
+# The app's own upkeep (reading what changed, presence, trying an unreachable store again): run
+# whether or not the store can be reached, never refused, and their failures never toast.
+UPKEEP = frozenset({"poll", "presence", "reconnect"})
 
 
 def not_recorded(exc: Exception) -> str:
@@ -55,6 +66,7 @@ class Job:
     kind: str = "write"
     failed: Callable[[Exception], str] = not_recorded
     since: int = 0  # the last seq the screen had when the job was made
+    key: uuid.UUID = field(default_factory=uuid.uuid4)  # its idempotency scope (kept on a retry)
 
 
 class Finished(Message):
@@ -75,7 +87,7 @@ class StoreJobs:
     """The queue of store jobs and the one worker that drains it."""
 
     app: App
-    sink: EventSink
+    store: IncidentStore
     queued: deque[Job] = field(default_factory=deque)  # not started yet (under `_lock`)
     pending: Counter[str] = field(default_factory=Counter)  # kind → not finished (UI thread)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -124,12 +136,13 @@ class StoreJobs:
     def _run(self, job: Job) -> Finished:
         writer: IncidentSession | None = None
         try:
-            if job.run is None:
-                result = job.call() if job.call is not None else None
-            else:
-                writer = self._writer_of(job)
-                result = job.run(writer)
-                writer.refresh()  # what other processes stored meanwhile comes back with it
+            with self.store.idempotent(job.key):
+                if job.run is None:
+                    result = job.call() if job.call is not None else None
+                else:
+                    writer = self._writer_of(job)
+                    result = job.run(writer)
+                    writer.refresh()  # what other processes stored meanwhile comes with it
         except (UserError, OSError) as exc:
             return Finished(job, self._since(writer, job.since), error=exc)
         return Finished(job, self._since(writer, job.since), result)
@@ -137,7 +150,7 @@ class StoreJobs:
     def _writer_of(self, job: Job) -> IncidentSession:
         writer = self._writer
         if writer is None or writer.id != job.incident or writer.engine is not job.engine:
-            writer = self._writer = IncidentSession(self.sink, job.incident, job.engine)
+            writer = self._writer = IncidentSession(self.store, job.incident, job.engine)
         return writer
 
     @staticmethod

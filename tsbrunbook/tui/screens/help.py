@@ -54,6 +54,10 @@ KEYS = [
             ("f", "failed"),
             ("b", "blocked"),
             ("x", "raise the escalation of a 🆘 step (asks for the case number)"),
+            (
+                "w",
+                "claim the step (“in progress — you”) / release it; someone else's: asks first",
+            ),
             ("c", "copy the step's commands (OSC 52; under tmux its buffer too)"),
             ("r", "switch between recovery and restoration"),
             ("]", "next checklist that matches now (stale ones: collapsed at the bottom)"),

@@ -11,7 +11,8 @@ from textual.message import Message
 from textual.widgets import Static, Tree
 
 from ...domain import site_policy, template
-from ...domain.incident import ChecklistView, StepView
+from ...domain.author import shown_author
+from ...domain.incident import ChecklistView, StepView, in_progress
 from ...domain.model import Estate
 from ..glyphs import DESTRUCTIVE, ERROR, ESCALATION, STEP, SUCCESS, WARNING
 from ..shown import ShownStatic, ShownTree
@@ -27,6 +28,7 @@ class StepTree(ShownTree[object]):
         Binding("f", "step('fail')", "Failed"),
         Binding("b", "step('block')", "Blocked"),
         Binding("x", "step('escalate')", "Escalate"),
+        Binding("w", "claim", "Claim/release"),
         Binding("c", "copy", "Copy cmd"),
         Binding("r", "phase", "Recovery/restoration"),
         Binding("right_square_bracket", "next_checklist", "Next active", key_display="]"),
@@ -37,6 +39,14 @@ class StepTree(ShownTree[object]):
             super().__init__()
             self.view = view
             self.action = action
+
+    class ClaimToggled(Message):
+        """Claim the step, or release it when it is already yours (the app knows who "you" is
+        and asks before taking over someone else's)."""
+
+        def __init__(self, view: StepView) -> None:
+            super().__init__()
+            self.view = view
 
     class CopyRequested(Message):
         def __init__(self, text: str) -> None:
@@ -61,6 +71,13 @@ class StepTree(ShownTree[object]):
             self._confirm_destructive(view)
             return
         self.post_message(self.StepAction(view, action))
+
+    def action_claim(self) -> None:
+        view = self.current_step()
+        if view is None:
+            self.notify("Highlight a step first", severity="warning")
+            return
+        self.post_message(self.ClaimToggled(view))
 
     def _confirm_destructive(self, view: StepView) -> None:
         """Ask before recording a destructive step as done; record it only on yes."""
@@ -237,6 +254,9 @@ class ChecklistsPane(Vertical):
             label.append(f" {ESCALATION}", style=ERROR if not sv.state.escalated else "dim")
         if sv.state.notes:
             label.append(f" 📝{len(sv.state.notes)}", style="dim")
+        claimed = in_progress(sv.state)
+        if claimed:  # last, and kept by a cut (shown._KEPT_TAIL): it says "leave this one"
+            label.append(f" ▸ {claimed}", style=f"bold {WARNING}")
         return label
 
     @on(Tree.NodeHighlighted)
@@ -259,7 +279,15 @@ class ChecklistsPane(Vertical):
         mark, word, style = STEP[view.state.state]
         text.append(self.fill(view, step.title), style="bold")
         text.append(f"   {mark} {word or view.state.state}", style=style)
-        text.append(f"\n{view.ref}\n\n", style="dim")
+        text.append(f"\n{view.ref}\n", style="dim")
+        claim = view.state.claim
+        if claim is not None:
+            text.append(
+                f"▸ {in_progress(view.state)} (claimed {claim.at:%H:%M:%S} UTC; w releases "
+                "or takes it over)\n",
+                style=f"bold {WARNING}",
+            )
+        text.append("\n")
         if step.destructive:
             text.append(
                 f"{DESTRUCTIVE} DESTRUCTIVE: {step.destructive_reason or ''}\n",
@@ -297,9 +325,13 @@ class ChecklistsPane(Vertical):
             text.append(note)
         if view.state.history:
             text.append("\n\nHistory:", style="bold")
-            for at, state, note in view.state.history:
+            for change in view.state.history:
+                by = shown_author(change.actor)
                 text.append(
-                    f"\n  {at:%H:%M:%S} {state}" + (f" — {note}" if note else ""), style="dim"
+                    f"\n  {change.at:%H:%M:%S} {change.state}"
+                    + (f" — {change.note}" if change.note else "")
+                    + (f" (by {by})" if by else ""),
+                    style="dim",
                 )
         out.update(text)
 

@@ -34,6 +34,10 @@ class IncidentHeader(ShownStatic):
 
     MULTILINE = False  # one line: a title or an error with line breaks must not push the rest away
     saving: reactive[bool] = reactive(False)  # a write is waiting for the store (set by the app)
+    # The store cannot be reached: nothing can be recorded until it is back (set by the app).
+    unreachable: reactive[bool] = reactive(False)
+    # Who has the incident open, when anyone besides this app has (set by the app).
+    present: reactive[tuple[str, ...]] = reactive(())
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -46,6 +50,12 @@ class IncidentHeader(ShownStatic):
         self.set_interval(1.0, self.tick)
 
     def watch_saving(self) -> None:
+        self.tick()
+
+    def watch_unreachable(self) -> None:
+        self.tick()
+
+    def watch_present(self) -> None:
         self.tick()
 
     def on_resize(self) -> None:
@@ -75,14 +85,18 @@ class IncidentHeader(ShownStatic):
         text.append(f"  T+{elapsed_text(state.elapsed(clock()))}")
         if state.closed:
             text.append(" (closed)", style="dim")
+        if self.unreachable:  # first of all: at 80 columns the end of the line is cut
+            text.append("  not recorded — store unreachable", style="bold $error")
         # The counts before the title: at 80 columns the title is what gets cut.
         text.append(f"  {self.counts}", style="dim")
+        if self.present:
+            text.append(f"  here: {', '.join(self.present)}", style="bold")
         if self.status:
             text.append(
                 f"  {self.status}",
                 style="bold $warning" if _needs_attention(self.status) else "dim",
             )
-        if self.saving:
+        if self.saving and not self.unreachable:
             text.append("  saving…", style="bold $warning")
         # The title gets what is left, cut after a whole word; none when not even a word fits.
         room = self.content_region.width - text.cell_len - 2
