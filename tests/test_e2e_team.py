@@ -61,6 +61,11 @@ def test_a_mark_in_one_tui_shows_in_the_other_within_a_second(pg_server, tmp_pat
         )
         lag = seen["bob"] - seen["alice"]
         assert lag <= REPAINT_WITHIN_S, f"bob saw alice's mark {lag:.2f} s after she did"
+        # With its author: bob's latest events say who marked it.
+        bob.wait_until(
+            lambda s: "management-cluster (by alice)" in s,
+            "bob's screen never said alice marked it",
+        )
         alice.keys("q")
         alice.wait_for("EXITED-0")
         # Alice left: bob's header drops her at once (no 30 s wait for her heartbeat to expire).

@@ -180,6 +180,70 @@ def test_of_many_writers_deciding_on_the_same_view_exactly_one_wins(pg_server, s
     assert [e.type for e in store.events(incident)] == ["started", "down"]
 
 
+def libpq_messages(store: PostgresStore, tmp_path, action) -> list[tuple[str, str]]:
+    """(direction, message type) of every protocol message the store's connection exchanged
+    while `action()` ran: "F" from us to the server, "B" back (libpq's own trace)."""
+    conn = store._connection()
+    trace = tmp_path / "libpq.trace"
+    with open(trace, "w") as fh:
+        conn.pgconn.trace(fh.fileno())
+        try:
+            action()
+        finally:
+            conn.pgconn.untrace()
+    fields = [line.split("\t") for line in trace.read_text().splitlines()]
+    return [(f[1], f[3]) for f in fields if len(f) > 3]
+
+
+def test_an_append_is_one_round_trip_with_the_commit_in_it(store, tmp_path):
+    """Lock, decide-and-insert and commit reach the server together and the client waits once,
+    so the incident's lock is never held while a client (maybe one waiting for a CPU) answers."""
+    incident = store.create("x", meta=META)
+    for n in range(6):  # past psycopg's prepare threshold: the steady state is checked too
+        store.append(incident, "note", {"text": f"warm {n}"})
+
+    def three_appends() -> None:
+        for n in range(3):
+            store.append(incident, "note", {"text": f"traced {n}"})
+
+    messages = libpq_messages(store, tmp_path, three_appends)
+    assert messages.count(("F", "Sync")) == 3
+    assert messages.count(("B", "ReadyForQuery")) == 3
+    # Each append's answer comes after its last request: nothing waits in between.
+    kinds = [d for d, _ in messages]
+    assert "".join(k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k) == "FB" * 3
+    assert [e.data["text"] for e in store.events(incident)[-3:]] == [
+        f"traced {n}" for n in range(3)
+    ]
+
+
+def test_an_append_that_fails_on_the_server_records_nothing_and_the_next_one_works(
+    pg_server,  # noqa: F811
+    store,
+    monkeypatch,
+):
+    """A statement failing after the lock was taken rolls the whole append back (it is one
+    transaction) and leaves the connection ready for the next append."""
+    import psycopg
+
+    from tsbrunbook.store import postgres
+
+    incident = store.create("x", meta=META)
+    monkeypatch.setattr(postgres, "LOCK_TIMEOUT", "50ms")
+    impatient = PostgresStore(store.location)
+    with psycopg.connect(pg_server.url(database_of(store)), autocommit=True) as holder:
+        holder.execute("BEGIN")
+        holder.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (postgres.LOCK_SPACE, incident)
+        )
+        with pytest.raises(UserError, match="stayed locked by another writer for 50ms"):
+            impatient.append(incident, "note", {"text": "refused"})
+        holder.execute("ROLLBACK")
+    assert impatient.append(incident, "note", {"text": "after"}).seq == 2
+    impatient.close()
+    assert [e.data.get("text") for e in store.events(incident)] == [None, "after"]
+
+
 # -- damaged rows ----------------------------------------------------------------------------------
 
 # What can be wrong in a PostgreSQL row (the server itself keeps the JSON valid and times real).
@@ -389,9 +453,9 @@ def test_an_append_whose_commit_answer_is_lost_is_stored_once(pg_server, store):
     incident = store.create("lost answer", meta=META)
     with AnswerDropper(("127.0.0.1", pg_server.port)) as proxy:
         via_proxy = PostgresStore(store.location.replace(str(pg_server.port), str(proxy.port)))
-        proxy.drop_next_commit_answer()
+        proxy.drop_next_answer(b"exactly once")  # the append's own pipeline: it commits at Sync
         event = via_proxy.append(incident, "note", {"text": "exactly once"})
-        assert proxy.dropped == 1, "the proxy did not cut the connection after COMMIT"
+        assert proxy.dropped == 1, "the proxy did not cut the connection after the commit"
         via_proxy.close()
     stored = store.events(incident)
     assert [e.data for e in stored[1:]] == [{"text": "exactly once"}]
@@ -401,7 +465,7 @@ def test_an_append_whose_commit_answer_is_lost_is_stored_once(pg_server, store):
 def test_a_create_whose_commit_answer_is_lost_makes_one_incident(pg_server, store):
     with AnswerDropper(("127.0.0.1", pg_server.port)) as proxy:
         via_proxy = PostgresStore(store.location.replace(str(pg_server.port), str(proxy.port)))
-        proxy.drop_next_commit_answer()
+        proxy.drop_next_answer(b"COMMIT")
         incident = via_proxy.create("once", meta=META)
         assert proxy.dropped == 1
         via_proxy.close()
