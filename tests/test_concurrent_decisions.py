@@ -1,22 +1,29 @@
 """Marks that record only a change stay idempotent when several processes make them at once.
 
-Each worker process opens the incident (folds its events) and then waits at a barrier, so all
-of them decide on the same state before any of them appends: the situation of four alert hooks
-firing `incident down ID X` at the same instant. Exactly one event may be recorded.
+Each worker opens the incident (folds its events) and then waits at a barrier, so all of them
+decide on the same state before any of them appends: the situation of four alert hooks firing
+`incident down ID X` at the same instant. Exactly one event may be recorded.
+
+On SQLite the workers are processes (each with its own file handle and locks, as the hooks would
+be). On PostgreSQL they are threads, each with a connection of its own: the server decides
+between connections, whichever process holds them, and threads spare four interpreters a test.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import queue
+import threading
+from typing import Any
 
 import pytest
 
-from tests.incident_stores import opened_store
+from tests.incident_stores import POSTGRES, IncidentStoreUnderTest, opened_store
 from tsbrunbook.store import IncidentStore
 from tsbrunbook.workspace import Workspace
 
 # Every test once on the local SQLite store and once on PostgreSQL (TSBRUNBOOK_DATABASE_URL,
-# which the worker processes inherit).
+# which the workers inherit).
 pytestmark = pytest.mark.usefixtures("incident_store")
 
 WORKERS = 4
@@ -28,7 +35,7 @@ def _worker(incident: str, action: str, arg: str, barrier, results) -> None:
     from tsbrunbook.domain.chat import set_chat
     from tsbrunbook.store.select import open_store
 
-    store = open_store()  # the parent's: its environment names it
+    store = open_store()  # the test's: its environment names it
     try:
         session = Workspace(store=store).open(incident)
         barrier.wait(timeout=60)
@@ -47,19 +54,24 @@ def _worker(incident: str, action: str, arg: str, barrier, results) -> None:
         store.close()
 
 
-def run_together(incident: str, action: str, arg: str) -> list:
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=_worker, args=(incident, action, arg, barrier, results))
-        for _ in range(WORKERS)
-    ]
-    for p in procs:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
+def run_together(store: IncidentStoreUnderTest, incident: str, action: str, arg: str) -> list:
+    workers: list[Any]  # threads or processes: both start(), join()
+    results: Any  # a queue.Queue or a multiprocessing one: both put(), get(timeout)
+    if store.kind == POSTGRES:
+        barrier = threading.Barrier(WORKERS)
+        results = queue.Queue()
+        args = (incident, action, arg, barrier, results)
+        workers = [threading.Thread(target=_worker, args=args) for _ in range(WORKERS)]
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        barrier, results = ctx.Barrier(WORKERS), ctx.Queue()
+        args = (incident, action, arg, barrier, results)
+        workers = [ctx.Process(target=_worker, args=args) for _ in range(WORKERS)]
+    for w in workers:
+        w.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=60)
     errors = [text for kind, text in outcomes if kind == "error"]
     assert not errors, errors
     return [seq for _, seq in outcomes]
@@ -76,8 +88,8 @@ def events_of(incident: str, type_: str) -> list:
         return [e for e in store.events(incident) if e.type == type_]
 
 
-def test_simultaneous_identical_down_marks_record_one_event(incident):
-    seqs = run_together(incident, "down", "central-control-plane")
+def test_simultaneous_identical_down_marks_record_one_event(incident_store, incident):
+    seqs = run_together(incident_store, incident, "down", "central-control-plane")
     assert len(events_of(incident, "down")) == 1
     assert sorted(seqs, key=lambda s: s is None) == [
         2,
@@ -87,23 +99,23 @@ def test_simultaneous_identical_down_marks_record_one_event(incident):
     ]  # one recorded it; the others say "already"
 
 
-def test_simultaneous_identical_up_marks_record_one_event(incident):
+def test_simultaneous_identical_up_marks_record_one_event(incident_store, incident):
     with opened_store() as store:
         Workspace(store=store).open(incident).mark_down(["central-control-plane"])
-    run_together(incident, "up", "central-control-plane")
+    run_together(incident_store, incident, "up", "central-control-plane")
     assert len(events_of(incident, "up")) == 1
 
 
-def test_simultaneous_identical_step_actions_record_one_event(incident):
+def test_simultaneous_identical_step_actions_record_one_event(incident_store, incident):
     with opened_store() as store:
         Workspace(store=store).open(incident).mark_down(["central-control-plane"])
-    run_together(incident, "done", STEP)
+    run_together(incident_store, incident, "done", STEP)
     steps = events_of(incident, "step")
     assert [(e.data["ref"], e.data["state"]) for e in steps] == [(STEP, "done")]
 
 
-def test_simultaneous_chat_on_records_one_event(incident):
-    run_together(incident, "chat", "on")
+def test_simultaneous_chat_on_records_one_event(incident_store, incident):
+    run_together(incident_store, incident, "chat", "on")
     assert len(events_of(incident, "chat")) == 1
 
 
