@@ -224,9 +224,11 @@ def memory(estate: str, result: str, count: int = 6) -> None:
             await pilot.pause()
             await pilot.press("space")
             await pilot.pause()
-        await app.store_settled()  # the marks are stored in the store worker (only: the live
-        # watch worker runs until the app ends)
-        await pilot.pause()
+        # The marks are stored by the store worker; the store's watch worker runs as long as
+        # the app does, so it is not waited for.
+        while not app.jobs.idle:
+            await app.workers.wait_for_complete([w for w in app.workers if w.group != "watch"])
+            await pilot.pause()
         down = sorted(app.session.state.down)
         _write(
             result,

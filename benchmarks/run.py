@@ -575,6 +575,67 @@ def measure_tui_memory(n: int, estate_path: Path, home: Path, toggles: int) -> l
 
 
 # ---------------------------------------------------------------------------------------------
+# Team mode: append latency against a local PostgreSQL
+
+
+def measure_pg_append(smoke: bool) -> list[Row]:
+    """p50/p95 of `PostgresStore.append` with 1 writer and with 20 writer processes on one
+    incident (the issue's budget: p95 ≤ 20 ms with 20); no rows, said so, without PostgreSQL."""
+    import pg_append_latency as pg  # benchmarks/pg_append_latency.py, found through sys.path
+
+    why = pg.unavailable()
+    if why:
+        print(f"  skipped: {why}", flush=True)
+        return []
+    # Smoke: checks that it runs, cheaply (4 writers, so no budget to judge).
+    writers, rounds, count = (4, 1, 5) if smoke else (20, 3, 50)
+    with pg.durable_server() as url:
+        one = pg.measure(url, 1, 20 if smoke else 200)
+        many = [pg.measure(url, writers, count) for _ in range(rounds)]
+    pooled = [t for r in many for t in r.latencies_ms]
+    flush = statistics.mean(r.wal_flush_ms for r in many)
+
+    def rounds_note(rs: list[pg.Round]) -> str:
+        return "; ".join(
+            f"p50 {number(r.p(50))} / p95 {number(r.p(95))} ms at load {r.load:.1f}, "
+            f"CPU {r.cpu_busy:.0%} busy, {r.throughput:.0f} appends/s"
+            for r in rs
+        )
+
+    one_note = (
+        f"{len(one.latencies_ms)} appends after {pg.WARM_UP} warm-up; "
+        f"WAL flush {number(one.wal_flush_ms)} ms per commit; load {one.load:.1f}"
+    )
+    many_note = (
+        f"{rounds} round(s) of {writers} processes × {count} appends, pooled; WAL flush "
+        f"{number(flush)} ms per commit, one flush per append (the incident's lock is held "
+        "through it, so appends to one incident cannot share a flush); per round: "
+        + rounds_note(many)
+    )
+    name = "team mode: PostgreSQL append"
+    return [
+        Row(f"{name}, 1 writer, p50", "—", "ms", one.latencies_ms, value=one.p(50), note=one_note),
+        Row(f"{name}, 1 writer, p95", "—", "ms", one.latencies_ms, value=one.p(95)),
+        Row(
+            f"{name}, {writers} writer processes on one incident, p50",
+            "—",
+            "ms",
+            pooled,
+            value=pg.percentile(pooled, 50),
+        ),
+        Row(
+            f"{name}, {writers} writer processes on one incident, p95",
+            "—",
+            "ms",
+            pooled,
+            budget=pg.BUDGET_MS if writers == pg.BUDGET_WRITERS else None,
+            value=pg.percentile(pooled, 95),
+            note=many_note,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
 # The war-room view (`tsbrunbook serve`): a browser page to the app's first frame
 
 
@@ -788,6 +849,14 @@ METHOD = """\
 - Estates come from `benchmarks/estates.py`: N workload clusters over six regions, 2×N services
   on 1–3 clusters each, ElasticSearch embedded in the management cluster; seeded, so every run
   measures the same estates.
+- **team mode: PostgreSQL append** — `benchmarks/pg_append_latency.py`: a throwaway PostgreSQL
+  server (Debian's binaries, loopback, durable: fsync, full_page_writes and synchronous_commit on);
+  each writer is a process of its own with its own `PostgresStore` (one connection), makes 3
+  warm-up appends, waits for the others, then times each `append` of a note to one shared
+  incident, back to back (a closed loop: 20 writers keep 20 appends in flight). 1 writer × 200
+  appends; 20 writers × 50 appends, 3 rounds pooled. p95 judged (≤ 20 ms with 20 writers). The
+  notes give the server's WAL flush time per commit (`pg_stat_wal`), the 1-minute load average and
+  how busy the machine's CPUs were (all users). Skipped, saying so, without PostgreSQL binaries.
 """
 
 
@@ -1006,6 +1075,7 @@ def run(plan: Plan, output: Path) -> int:
             plan.export_runs,
             work / "export",
         )
+        section("team mode: PostgreSQL append latency", measure_pg_append, plan.smoke)
         section(
             f"TUI memory, N={plan.memory_size}",
             measure_tui_memory,

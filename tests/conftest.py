@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.incident_stores import KINDS, POSTGRES, IncidentStoreUnderTest
+from tests.pg_server import pg_server, pg_store_factory  # noqa: F401 — one server per session
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -23,6 +26,7 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("TSBRUNBOOK_EXPORT_DIR", str(tmp_path / "exports"))
     monkeypatch.delenv("TSBRUNBOOK_RUNBOOKS", raising=False)
     monkeypatch.delenv("TSBRUNBOOK_USER", raising=False)  # authors: login@host unless a test says
+    monkeypatch.delenv("TSBRUNBOOK_DATABASE_URL", raising=False)  # SQLite unless a test says
     return home
 
 
@@ -38,6 +42,29 @@ def memory_keyring(monkeypatch):
     keyring.set_keyring(backend)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return backend
+
+
+@pytest.fixture(params=KINDS)
+def incident_store(request, isolated_home, monkeypatch):
+    """The incident store of this test, once on SQLite and once on PostgreSQL: apply it to a
+    module with `pytestmark = pytest.mark.usefixtures("incident_store")`.
+
+    PostgreSQL is selected the way a user selects it, by TSBRUNBOOK_DATABASE_URL (subprocesses
+    inherit it), naming a fresh migrated database on the session's server, dropped afterwards.
+    """
+    if request.param != POSTGRES:
+        yield IncidentStoreUnderTest(request.param, str(isolated_home / "incidents.sqlite3"))
+        return
+    server = request.getfixturevalue("pg_server")
+    name = server.new_database()
+    url = server.url(name)
+    monkeypatch.setenv("TSBRUNBOOK_DATABASE_URL", url)
+    try:
+        yield IncidentStoreUnderTest(request.param, url)
+    finally:
+        server.drop_database(name)
+    # Proof that the test ran on PostgreSQL: nothing fell back to the local file.
+    assert not (isolated_home / "incidents.sqlite3").exists(), "a command used the SQLite store"
 
 
 @dataclass

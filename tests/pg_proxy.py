@@ -1,8 +1,10 @@
-"""A TCP proxy in front of the test PostgreSQL server that can lose the answer to a COMMIT.
+"""A TCP proxy in front of the test PostgreSQL server that can lose the answer to a commit.
 
 The situation the idempotency key exists for: the server committed, then the connection died
-before the client heard so. Armed with `drop_next_commit_answer()`, the proxy forwards the next
-COMMIT to the server, waits for the server's answer, throws it away and cuts the client off.
+before the client heard so. Armed with `drop_next_answer(marker)`, the proxy forwards the next
+request containing `marker` (b"COMMIT", or a text of an append, which commits at its Sync) to the
+server, waits for the server's answer, throws it away and cuts the client off. The server answers
+a pipeline only once it has run to its Sync, so the answer it loses comes after the commit.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ class AnswerDropper:
         self.upstream = upstream
         self.dropped = 0
         self._armed = threading.Event()
+        self._marker = b"COMMIT"
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._sockets: list[socket.socket] = []
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def drop_next_commit_answer(self) -> None:
+    def drop_next_answer(self, marker: bytes) -> None:
+        self._marker = marker
         self._armed.set()
 
     def __enter__(self) -> AnswerDropper:
@@ -42,7 +46,7 @@ class AnswerDropper:
                 return
             server = socket.create_connection(self.upstream)
             self._sockets += [client, server]
-            cut = threading.Event()  # set once a COMMIT went through while armed
+            cut = threading.Event()  # set once the marked request went through while armed
             threading.Thread(
                 target=self._to_server, args=(client, server, cut), daemon=True
             ).start()
@@ -61,7 +65,7 @@ class AnswerDropper:
             if not data:
                 server.close()
                 return
-            if self._armed.is_set() and b"COMMIT" in data:
+            if self._armed.is_set() and self._marker in data:
                 self._armed.clear()
                 cut.set()
             try:
@@ -80,7 +84,7 @@ class AnswerDropper:
             if not data:
                 client.close()
                 return
-            if cut.is_set():  # the answer to the COMMIT: the server has committed; lose it
+            if cut.is_set():  # the answer to the marked request: the server committed; lose it
                 self.dropped += 1
                 client.shutdown(socket.SHUT_RDWR)
                 client.close()

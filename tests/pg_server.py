@@ -8,8 +8,10 @@ missing). It listens on 127.0.0.1 only, on a free port, with its unix socket in 
 Authentication: `trust` for every role on loopback except `PASSWORD_ROLE`, which must give its
 password (scram-sha-256), so the password paths (libpq's PGPASSWORD, the keyring) are real.
 
-Fixtures (import them into a test module): `pg_server` (the running server), `pg_store_factory`
-(a fresh, empty, migrated `PostgresStore` per call, each in its own database made from a template).
+Fixtures (tests/conftest.py imports them, so every test can ask for them; do not import them into
+a test module too: pytest would start another server for that module): `pg_server` (the running
+server), `pg_store_factory` (a fresh, empty, migrated `PostgresStore` per call, each in its own
+database made from a template).
 
 Without PostgreSQL binaries the tests that use these fixtures skip, saying why, except under
 `CI=true`, where the binaries are part of the set-up and their absence is a failure.

@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.test_incident_export import HOSTILE, headings, parse, plain, tables
 from tsbrunbook.domain.brief import support_brief
 from tsbrunbook.domain.escalation import record_expired_timers
 from tsbrunbook.domain.runbooks.paths import demo_estate_path
 from tsbrunbook.workspace import Workspace
+
+# Every test once on the local SQLite store and once on PostgreSQL (TSBRUNBOOK_DATABASE_URL).
+pytestmark = pytest.mark.usefixtures("incident_store")
 
 MP = "management-plane-failure"
 SECTIONS = [

@@ -10,7 +10,6 @@ import os
 
 import pytest
 
-from tests.pg_server import pg_server, pg_store_factory  # noqa: F401
 from tests.test_incident_cli import WC, ok, start
 from tsbrunbook.domain.author import USER_ENV
 from tsbrunbook.domain.errors import UserError

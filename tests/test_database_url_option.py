@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pg_server import PASSWORD, PASSWORD_ROLE, pg_server, pg_store_factory  # noqa: F401
+from tests.pg_server import PASSWORD, PASSWORD_ROLE
 from tests.test_incident_cli import ID_RE, ok
 from tsbrunbook.store.select import DATABASE_URL_ENV
 
 
 @pytest.fixture
-def team_url(pg_store_factory):  # noqa: F811
+def team_url(pg_store_factory):
     return pg_store_factory().location
 
 

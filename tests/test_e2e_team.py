@@ -10,7 +10,6 @@ import time
 import pytest
 
 from tests.conftest import run_process
-from tests.pg_server import pg_server  # noqa: F401 — the session's PostgreSQL server
 from tests.test_e2e_tmux import Terminal, tmux_or_skip
 
 pytestmark = pytest.mark.slow  # two real terminals and a database server
@@ -22,7 +21,7 @@ def header_line(screen: str) -> str:
     return screen.splitlines()[0] if screen else ""
 
 
-def test_a_mark_in_one_tui_shows_in_the_other_within_a_second(pg_server, tmp_path):  # noqa: F811
+def test_a_mark_in_one_tui_shows_in_the_other_within_a_second(pg_server, tmp_path):
     tmux = tmux_or_skip()
     database = pg_server.new_database()
     url = pg_server.url(database)
@@ -62,6 +61,11 @@ def test_a_mark_in_one_tui_shows_in_the_other_within_a_second(pg_server, tmp_pat
         )
         lag = seen["bob"] - seen["alice"]
         assert lag <= REPAINT_WITHIN_S, f"bob saw alice's mark {lag:.2f} s after she did"
+        # With its author: bob's latest events say who marked it.
+        bob.wait_until(
+            lambda s: "management-cluster (by alice)" in s,
+            "bob's screen never said alice marked it",
+        )
         alice.keys("q")
         alice.wait_for("EXITED-0")
         # Alice left: bob's header drops her at once (no 30 s wait for her heartbeat to expire).

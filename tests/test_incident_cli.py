@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Result, run_process
+from tests.incident_stores import SQLITE, IncidentStoreUnderTest
 from tests.test_bad_input import one_error_line
 from tsbrunbook.domain.runbooks.paths import demo_estate_path
-from tsbrunbook.store import SCHEMA_VERSION
+
+# Every test once on the local SQLite store and once on PostgreSQL (TSBRUNBOOK_DATABASE_URL).
+pytestmark = pytest.mark.usefixtures("incident_store")
 
 WC = "workload-cluster-failure@eu-west/recovery"
 ID_RE = re.compile(r"INC-\d{8}-\d{3}")
@@ -29,19 +30,15 @@ def start(
     return result.out.strip()
 
 
+def store_bytes(home: Path) -> str:
+    """The SQLite database in `home` and any write-ahead log: what must not change on refused
+    input (for tests that are about the SQLite file itself)."""
+    return IncidentStoreUnderTest(SQLITE, str(home / "incidents.sqlite3")).snapshot()
+
+
 def ok(result):
     assert result.rc == 0, result.err
     return result
-
-
-def store_bytes(home) -> str:
-    """The database and any write-ahead log: what must not change on refused input."""
-    digest = hashlib.sha256()
-    for suffix in ("", "-wal"):
-        path = home / f"incidents.sqlite3{suffix}"
-        if path.exists():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def test_session_through_real_processes(tmp_path):
@@ -347,16 +344,16 @@ def worked(cli):
     return incident
 
 
-def refused(cli, home, *args: str) -> str:
-    before = store_bytes(home)
+def refused(cli, store: IncidentStoreUnderTest, *args: str) -> str:
+    before = store.snapshot()
     line = one_error_line(cli(*args))
-    assert store_bytes(home) == before, "a refused command changed the store"
+    assert store.snapshot() == before, "a refused command changed the store"
     return line
 
 
-def test_unknown_incident(cli, isolated_home, worked):
+def test_unknown_incident(cli, incident_store, worked):
     missing = worked[:-3] + "009"
-    line = refused(cli, isolated_home, "incident", "show", missing)
+    line = refused(cli, incident_store, "incident", "show", missing)
     assert f"unknown incident '{missing}'" in line and f"did you mean {worked}" in line
     for args in (
         ("down", missing, "postgres"),
@@ -365,7 +362,7 @@ def test_unknown_incident(cli, isolated_home, worked):
         ("export", missing),
         ("close", missing),
     ):
-        assert "unknown incident" in refused(cli, isolated_home, "incident", *args)
+        assert "unknown incident" in refused(cli, incident_store, "incident", *args)
 
 
 def test_no_incidents_yet(cli):
@@ -373,15 +370,15 @@ def test_no_incidents_yet(cli):
     assert "there are no incidents yet" in line
 
 
-def test_unknown_step_ref_suggests_the_closest(cli, isolated_home, worked):
-    line = refused(cli, isolated_home, "incident", "step", worked, f"{WC}/check-tsb-pod", "done")
+def test_unknown_step_ref_suggests_the_closest(cli, incident_store, worked):
+    line = refused(cli, incident_store, "incident", "step", worked, f"{WC}/check-tsb-pod", "done")
     assert (
         f"unknown step ref '{WC}/check-tsb-pod'" in line
         and f"did you mean {WC}/check-tsb-pods" in line
     )
     line = refused(
         cli,
-        isolated_home,
+        incident_store,
         "incident",
         "note",
         worked,
@@ -392,23 +389,23 @@ def test_unknown_step_ref_suggests_the_closest(cli, isolated_home, worked):
     assert f"did you mean {WC}/confirm-cluster-back" in line
 
 
-def test_skip_needs_a_note(cli, isolated_home, worked):
-    line = refused(cli, isolated_home, "incident", "step", worked, f"{WC}/check-tsb-pods", "skip")
+def test_skip_needs_a_note(cli, incident_store, worked):
+    line = refused(cli, incident_store, "incident", "step", worked, f"{WC}/check-tsb-pods", "skip")
     assert "a skipped step needs a reason" in line and "--note" in line
 
 
-def test_bad_component_and_action(cli, isolated_home, worked):
+def test_bad_component_and_action(cli, incident_store, worked):
     assert "did you mean workload-cluster/eu-west" in refused(
-        cli, isolated_home, "incident", "down", worked, "workload-cluster/eu-wset"
+        cli, incident_store, "incident", "down", worked, "workload-cluster/eu-wset"
     )
     assert "invalid choice: 'finish'" in refused(
-        cli, isolated_home, "incident", "step", worked, f"{WC}/check-tsb-pods", "finish"
+        cli, incident_store, "incident", "step", worked, f"{WC}/check-tsb-pods", "finish"
     )
-    assert "the following arguments are required" in refused(cli, isolated_home, "incident")
-    assert "the note is empty" in refused(cli, isolated_home, "incident", "note", worked, "   ")
+    assert "the following arguments are required" in refused(cli, incident_store, "incident")
+    assert "the note is empty" in refused(cli, incident_store, "incident", "note", worked, "   ")
 
 
-def test_closed_incident_refuses_changes(cli, isolated_home, worked):
+def test_closed_incident_refuses_changes(cli, incident_store, worked):
     ok(cli("incident", "close", worked))
     for args in (
         ("down", worked, "postgres"),
@@ -423,7 +420,7 @@ def test_closed_incident_refuses_changes(cli, isolated_home, worked):
         ("escalate", worked, f"{WC}/check-tsb-pods"),
         ("close", worked),
     ):
-        assert f"incident {worked} is closed" in refused(cli, isolated_home, "incident", *args)
+        assert f"incident {worked} is closed" in refused(cli, incident_store, "incident", *args)
     assert ok(cli("incident", "show", worked)).out  # reading a closed incident is fine
 
 
@@ -432,11 +429,11 @@ def test_hostile_id_is_neutralised(cli, worked):
     assert "\x1b" not in line and "\x07" not in line
 
 
-def test_export_refuses_a_directory_or_a_missing_one(cli, isolated_home, worked, tmp_path):
-    line = refused(cli, isolated_home, "incident", "export", worked, "-o", str(tmp_path))
+def test_export_refuses_a_directory_or_a_missing_one(cli, incident_store, worked, tmp_path):
+    line = refused(cli, incident_store, "incident", "export", worked, "-o", str(tmp_path))
     assert f"{tmp_path}: is a directory" in line
     line = refused(
-        cli, isolated_home, "incident", "export", worked, "-o", str(tmp_path / "nope" / "x.md")
+        cli, incident_store, "incident", "export", worked, "-o", str(tmp_path / "nope" / "x.md")
     )
     assert f"the directory {tmp_path / 'nope'} does not exist" in line
     assert not (tmp_path / "nope").exists()
@@ -446,34 +443,36 @@ def test_export_refuses_a_directory_or_a_missing_one(cli, isolated_home, worked,
     "command",
     [("incident", "list"), ("incident", "start", "x"), ("incident", "show", "INC-20260101-001")],
 )
-def test_newer_schema_store_is_refused_untouched(cli, isolated_home, command):
+def test_newer_schema_store_is_refused_untouched(cli, incident_store, command):
     start(cli)
-    conn = sqlite3.connect(isolated_home / "incidents.sqlite3")
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    conn.commit()
-    conn.close()
-    line = refused(cli, isolated_home, *command)
-    assert f"schema version {SCHEMA_VERSION + 1}, newer than this tsbrunbook understands" in line
-    assert str(isolated_home / "incidents.sqlite3") in line
+    newer = incident_store.schema_version + 1
+    incident_store.set_schema_version(newer)
+    line = refused(cli, incident_store, *command)
+    assert f"schema version {newer}, newer than this tsbrunbook understands" in line
+    assert incident_store.location in line
+
+
+def sqlite_only(store: IncidentStoreUnderTest) -> None:
+    if store.kind != SQLITE:
+        pytest.skip("about the SQLite file's bytes: PostgreSQL has no file to damage")
 
 
 @pytest.mark.parametrize("command", [("incident", "list"), ("incident", "start", "x")])
-def test_corrupt_store_is_refused_untouched(cli, isolated_home, command):
-    (isolated_home / "incidents.sqlite3").write_bytes(
-        b"SQLite format 3\x00" + bytes(range(256)) * 40
-    )
-    line = refused(cli, isolated_home, *command)
-    assert str(isolated_home / "incidents.sqlite3") in line and "damaged" in line
+def test_corrupt_store_is_refused_untouched(cli, incident_store, command):
+    sqlite_only(incident_store)
+    incident_store.sqlite_path.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    line = refused(cli, incident_store, *command)
+    assert incident_store.location in line and "damaged" in line
 
 
-def test_corrupt_store_through_a_real_process(isolated_home):
-    path = isolated_home / "incidents.sqlite3"
-    path.write_bytes(b"\x00garbage" * 1000)
-    before = store_bytes(isolated_home)
+def test_corrupt_store_through_a_real_process(incident_store):
+    sqlite_only(incident_store)
+    incident_store.sqlite_path.write_bytes(b"\x00garbage" * 1000)
+    before = incident_store.snapshot()
     result = run_process("incident", "list")
     line = one_error_line(result)
     assert "not an SQLite database" in line
-    assert store_bytes(isolated_home) == before
+    assert incident_store.snapshot() == before
 
 
 def test_help_for_every_incident_command(cli):

@@ -9,10 +9,10 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.tasklists import tasklists_plugin
 
+from tests.incident_stores import opened_store
 from tsbrunbook.domain.export import checklist_markdown
 from tsbrunbook.domain.incident import IncidentSession, checklists, readiness_gaps
 from tsbrunbook.domain.incident_markdown import incident_markdown
-from tsbrunbook.store import Store
 
 WC = "workload-cluster-failure@eu-west/recovery"
 HOSTILE = "Pipes | and `ticks` <script>alert(1)</script>\n# not a heading\n- [x] not a task | ![img](x) &amp; **bold**"
@@ -28,6 +28,9 @@ FULL_SECTIONS = [
 ]
 ENGAGE = "management-plane-failure/restoration/engage-tetrate-support"
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
+
+# Every test once on the local SQLite store and once on PostgreSQL (TSBRUNBOOK_DATABASE_URL).
+pytestmark = pytest.mark.usefixtures("incident_store")
 
 
 def parse(text: str) -> list[Token]:
@@ -114,7 +117,7 @@ def touched(view) -> list:
 
 @pytest.fixture
 def incident(engine):
-    with Store() as store:
+    with opened_store() as store:
         incident = store.create(
             HOSTILE,
             meta={
@@ -301,7 +304,7 @@ def test_notes_and_gaps(incident, engine):
 
 
 def test_a_short_incident_exports_to_a_few_kilobytes(engine):
-    with Store() as store:
+    with opened_store() as store:
         incident = store.create("Checkout errors in eu-west", meta={})
         session = IncidentSession(store, incident, engine)
         session.mark_down(["management-plane"])
@@ -320,7 +323,7 @@ def test_a_short_incident_exports_to_a_few_kilobytes(engine):
 
 
 def test_a_step_escalated_twice_keeps_both_cases(engine):
-    with Store() as store:
+    with opened_store() as store:
         incident = store.create("two cases", meta={})
         session = IncidentSession(store, incident, engine)
         session.mark_down(["management-plane"])
@@ -341,7 +344,7 @@ def test_a_step_escalated_twice_keeps_both_cases(engine):
 
 
 def test_who_did_what_counts_each_actor(engine, monkeypatch):
-    with Store() as store:
+    with opened_store() as store:
         incident = store.create("two people", meta={}, actor="alice")
         session = IncidentSession(store, incident, engine)
         monkeypatch.setenv("TSBRUNBOOK_USER", "alice")

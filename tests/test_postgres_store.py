@@ -16,11 +16,9 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.pg_proxy import AnswerDropper
-from tests.pg_server import (  # noqa: F401 — fixtures
+from tests.pg_server import (
     PASSWORD,
     PASSWORD_ROLE,
-    pg_server,
-    pg_store_factory,
     wait_until,
 )
 from tsbrunbook.domain.clock import FakeClock
@@ -33,7 +31,7 @@ META = {"estate_file": None, "estate_name": "Demo retail estate", "pack_version"
 
 
 @pytest.fixture
-def store(pg_store_factory):  # noqa: F811
+def store(pg_store_factory):
     return pg_store_factory()
 
 
@@ -51,7 +49,7 @@ def admin_sql(server, store: PostgresStore, sql: str, params=()) -> int:
 # -- the protocol's semantics --------------------------------------------------------------------
 
 
-def test_a_fresh_database_gets_the_schema_and_implements_the_protocol(pg_server, store):  # noqa: F811
+def test_a_fresh_database_gets_the_schema_and_implements_the_protocol(pg_server, store):
     assert isinstance(store, IncidentStore)
     assert store.schema_version == SCHEMA_VERSION
     assert store.location == pg_server.url(database_of(store))
@@ -78,7 +76,7 @@ def test_events_round_trip(store):
     assert store.summaries()[0].damaged is None  # a \u0000 in a note is not damage
 
 
-def test_an_injected_clock_stamps_the_events(pg_store_factory):  # noqa: F811
+def test_an_injected_clock_stamps_the_events(pg_store_factory):
     clock = FakeClock(datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC))
     store = pg_store_factory(clock=clock)
     incident = store.create("x", meta=META)
@@ -157,7 +155,7 @@ def test_a_stale_expect_last_is_a_conflict_and_records_nothing(store):
     assert [e.type for e in store.events(incident)] == ["started", "note", "down"]
 
 
-def test_of_many_writers_deciding_on_the_same_view_exactly_one_wins(pg_server, store):  # noqa: F811
+def test_of_many_writers_deciding_on_the_same_view_exactly_one_wins(pg_server, store):
     incident = store.create("x", meta=META)
     stores = [PostgresStore(store.location) for _ in range(8)]
     barrier = threading.Barrier(len(stores))
@@ -182,6 +180,70 @@ def test_of_many_writers_deciding_on_the_same_view_exactly_one_wins(pg_server, s
     assert [e.type for e in store.events(incident)] == ["started", "down"]
 
 
+def libpq_messages(store: PostgresStore, tmp_path, action) -> list[tuple[str, str]]:
+    """(direction, message type) of every protocol message the store's connection exchanged
+    while `action()` ran: "F" from us to the server, "B" back (libpq's own trace)."""
+    conn = store._connection()
+    trace = tmp_path / "libpq.trace"
+    with open(trace, "w") as fh:
+        conn.pgconn.trace(fh.fileno())
+        try:
+            action()
+        finally:
+            conn.pgconn.untrace()
+    fields = [line.split("\t") for line in trace.read_text().splitlines()]
+    return [(f[1], f[3]) for f in fields if len(f) > 3]
+
+
+def test_an_append_is_one_round_trip_with_the_commit_in_it(store, tmp_path):
+    """Lock, decide-and-insert and commit reach the server together and the client waits once,
+    so the incident's lock is never held while a client (maybe one waiting for a CPU) answers."""
+    incident = store.create("x", meta=META)
+    for n in range(6):  # past psycopg's prepare threshold: the steady state is checked too
+        store.append(incident, "note", {"text": f"warm {n}"})
+
+    def three_appends() -> None:
+        for n in range(3):
+            store.append(incident, "note", {"text": f"traced {n}"})
+
+    messages = libpq_messages(store, tmp_path, three_appends)
+    assert messages.count(("F", "Sync")) == 3
+    assert messages.count(("B", "ReadyForQuery")) == 3
+    # Each append's answer comes after its last request: nothing waits in between.
+    kinds = [d for d, _ in messages]
+    assert "".join(k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k) == "FB" * 3
+    assert [e.data["text"] for e in store.events(incident)[-3:]] == [
+        f"traced {n}" for n in range(3)
+    ]
+
+
+def test_an_append_that_fails_on_the_server_records_nothing_and_the_next_one_works(
+    pg_server,  # noqa: F811
+    store,
+    monkeypatch,
+):
+    """A statement failing after the lock was taken rolls the whole append back (it is one
+    transaction) and leaves the connection ready for the next append."""
+    import psycopg
+
+    from tsbrunbook.store import postgres
+
+    incident = store.create("x", meta=META)
+    monkeypatch.setattr(postgres, "LOCK_TIMEOUT", "50ms")
+    impatient = PostgresStore(store.location)
+    with psycopg.connect(pg_server.url(database_of(store)), autocommit=True) as holder:
+        holder.execute("BEGIN")
+        holder.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (postgres.LOCK_SPACE, incident)
+        )
+        with pytest.raises(UserError, match="stayed locked by another writer for 50ms"):
+            impatient.append(incident, "note", {"text": "refused"})
+        holder.execute("ROLLBACK")
+    assert impatient.append(incident, "note", {"text": "after"}).seq == 2
+    impatient.close()
+    assert [e.data.get("text") for e in store.events(incident)] == [None, "after"]
+
+
 # -- damaged rows ----------------------------------------------------------------------------------
 
 # What can be wrong in a PostgreSQL row (the server itself keeps the JSON valid and times real).
@@ -197,7 +259,7 @@ DAMAGE = [
 
 
 @pytest.mark.parametrize(("what", "type_", "data"), DAMAGE, ids=[d[0] for d in DAMAGE])
-def test_a_damaged_event_makes_only_its_incident_unreadable(pg_server, store, what, type_, data):  # noqa: F811
+def test_a_damaged_event_makes_only_its_incident_unreadable(pg_server, store, what, type_, data):
     first = store.create("first", meta=META)
     middle = store.create("middle", meta=META)
     for incident in (first, middle):
@@ -318,7 +380,7 @@ def test_several_processes_append_and_create_without_gaps_or_duplicates(store):
 # -- the server goes away --------------------------------------------------------------------------
 
 
-def test_appends_in_flight_survive_a_server_restart(pg_server, store):  # noqa: F811
+def test_appends_in_flight_survive_a_server_restart(pg_server, store):
     incident = store.create("failover", meta=META)
     idle = PostgresStore(store.location)  # connected, unused while the server restarts
     acked: dict[int, int] = {}
@@ -364,7 +426,7 @@ def test_appends_in_flight_survive_a_server_restart(pg_server, store):  # noqa: 
     idle.close()
 
 
-def test_while_the_server_is_down_an_append_fails_in_one_line_then_works_again(pg_server, store):  # noqa: F811
+def test_while_the_server_is_down_an_append_fails_in_one_line_then_works_again(pg_server, store):
     incident = store.create("down", meta=META)
     quick = PostgresStore(store.location, retry_for=0.3)
     quick.append(incident, "note", {"text": "before"})
@@ -387,23 +449,23 @@ def test_while_the_server_is_down_an_append_fails_in_one_line_then_works_again(p
 # -- exactly once across a lost answer -------------------------------------------------------------
 
 
-def test_an_append_whose_commit_answer_is_lost_is_stored_once(pg_server, store):  # noqa: F811
+def test_an_append_whose_commit_answer_is_lost_is_stored_once(pg_server, store):
     incident = store.create("lost answer", meta=META)
     with AnswerDropper(("127.0.0.1", pg_server.port)) as proxy:
         via_proxy = PostgresStore(store.location.replace(str(pg_server.port), str(proxy.port)))
-        proxy.drop_next_commit_answer()
+        proxy.drop_next_answer(b"exactly once")  # the append's own pipeline: it commits at Sync
         event = via_proxy.append(incident, "note", {"text": "exactly once"})
-        assert proxy.dropped == 1, "the proxy did not cut the connection after COMMIT"
+        assert proxy.dropped == 1, "the proxy did not cut the connection after the commit"
         via_proxy.close()
     stored = store.events(incident)
     assert [e.data for e in stored[1:]] == [{"text": "exactly once"}]
     assert stored[1] == event
 
 
-def test_a_create_whose_commit_answer_is_lost_makes_one_incident(pg_server, store):  # noqa: F811
+def test_a_create_whose_commit_answer_is_lost_makes_one_incident(pg_server, store):
     with AnswerDropper(("127.0.0.1", pg_server.port)) as proxy:
         via_proxy = PostgresStore(store.location.replace(str(pg_server.port), str(proxy.port)))
-        proxy.drop_next_commit_answer()
+        proxy.drop_next_answer(b"COMMIT")
         incident = via_proxy.create("once", meta=META)
         assert proxy.dropped == 1
         via_proxy.close()
@@ -429,7 +491,7 @@ def test_watch_yields_each_append_and_a_tick_when_quiet(store):
 # -- passwords -------------------------------------------------------------------------------------
 
 
-def test_the_password_never_shows_in_location_or_errors(pg_server):  # noqa: F811
+def test_the_password_never_shows_in_location_or_errors(pg_server):
     url = f"postgresql://{PASSWORD_ROLE}:{PASSWORD}@127.0.0.1:1/postgres?sslmode=disable"
     with pytest.raises(UserError) as raised:
         PostgresStore(url)
@@ -448,7 +510,7 @@ def test_the_password_never_shows_in_location_or_errors(pg_server):  # noqa: F81
     good.close()
 
 
-def test_libpq_finds_the_password_before_the_keyring_is_asked(pg_server, monkeypatch):  # noqa: F811
+def test_libpq_finds_the_password_before_the_keyring_is_asked(pg_server, monkeypatch):
     asked = []
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     store = PostgresStore(
@@ -458,7 +520,7 @@ def test_libpq_finds_the_password_before_the_keyring_is_asked(pg_server, monkeyp
     assert asked == []
 
 
-def test_the_keyring_password_is_used_when_libpq_has_none(pg_server, monkeypatch, tmp_path):  # noqa: F811
+def test_the_keyring_password_is_used_when_libpq_has_none(pg_server, monkeypatch, tmp_path):
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
     url = pg_server.url("tsbr_template", PASSWORD_ROLE)
@@ -475,13 +537,13 @@ def test_the_keyring_password_is_used_when_libpq_has_none(pg_server, monkeypatch
 # -- schema ----------------------------------------------------------------------------------------
 
 
-def test_a_newer_schema_is_refused(pg_server, store):  # noqa: F811
+def test_a_newer_schema_is_refused(pg_server, store):
     admin_sql(pg_server, store, "UPDATE tsbrunbook_schema SET version = %s", (SCHEMA_VERSION + 5,))
     with pytest.raises(UserError, match=f"schema version {SCHEMA_VERSION + 5}, newer"):
         PostgresStore(store.location)
 
 
-def test_a_database_with_foreign_tables_of_the_same_names_is_refused(pg_server):  # noqa: F811
+def test_a_database_with_foreign_tables_of_the_same_names_is_refused(pg_server):
     name = pg_server.new_database(template="template1")
     try:
         import psycopg
@@ -496,7 +558,7 @@ def test_a_database_with_foreign_tables_of_the_same_names_is_refused(pg_server):
         pg_server.drop_database(name)
 
 
-def test_the_least_privilege_role_of_the_readme_appends_but_cannot_rewrite(pg_server, store):  # noqa: F811
+def test_the_least_privilege_role_of_the_readme_appends_but_cannot_rewrite(pg_server, store):
     """The GRANT lines README gives (Team mode), taken from README itself."""
     readme = (ROOT / "README.md").read_text()
     grants = re.findall(r"^(GRANT [^\n]+;)$", readme, flags=re.M)
@@ -562,7 +624,7 @@ def test_the_sqlite_path_does_not_import_psycopg():
     assert out.stdout.strip() == "False"
 
 
-def test_store_data_is_json_text_as_written(pg_server, store):  # noqa: F811
+def test_store_data_is_json_text_as_written(pg_server, store):
     incident = store.create("x", meta=META)
     store.append(incident, "x-newer-type", {"b": 1, "a": "ü"})
     import psycopg
@@ -576,7 +638,7 @@ def test_store_data_is_json_text_as_written(pg_server, store):  # noqa: F811
 
 
 @pytest.mark.slow
-def test_twenty_processes_times_fifty_events_across_a_server_restart(pg_server, store):  # noqa: F811
+def test_twenty_processes_times_fifty_events_across_a_server_restart(pg_server, store):
     """The acceptance case of team mode: every acknowledged event present once, no gaps."""
     incident = store.create("twenty hands", meta=META)
     procs = writers(store.location, incident, processes=20, count=50)

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from tests.conftest import run_process
-from tests.pg_server import PASSWORD, PASSWORD_ROLE, pg_server, pg_store_factory  # noqa: F401
+from tests.pg_server import PASSWORD, PASSWORD_ROLE
 from tests.test_bad_input import one_error_line
 from tsbrunbook.store.postgres import SCHEMA_VERSION, PostgresStore
 from tsbrunbook.store.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
@@ -29,7 +29,7 @@ def test_status_of_the_default_sqlite_store(isolated_home, monkeypatch):
     ]
 
 
-def test_status_of_the_postgres_store_from_the_environment(pg_store_factory):  # noqa: F811
+def test_status_of_the_postgres_store_from_the_environment(pg_store_factory):
     url = pg_store_factory().location
     result = run_process("store", "status", env={"TSBRUNBOOK_DATABASE_URL": url})
     assert result.rc == 0, result.err
@@ -41,7 +41,7 @@ def test_status_of_the_postgres_store_from_the_environment(pg_store_factory):  #
     ]
 
 
-def test_status_of_an_unreachable_store_is_one_line_without_the_password(pg_server):  # noqa: F811
+def test_status_of_an_unreachable_store_is_one_line_without_the_password(pg_server):
     url = f"postgresql://{PASSWORD_ROLE}:{PASSWORD}@127.0.0.1:1/tsbrunbook"
     result = run_process("store", "status", env={"TSBRUNBOOK_DATABASE_URL": url})
     line = one_error_line(result)
@@ -49,7 +49,7 @@ def test_status_of_an_unreachable_store_is_one_line_without_the_password(pg_serv
     assert PASSWORD not in result.out + result.err
 
 
-def test_a_password_on_the_command_line_is_refused_unseen(pg_server):  # noqa: F811
+def test_a_password_on_the_command_line_is_refused_unseen(pg_server):
     url = pg_server.url("tsbr_template", PASSWORD_ROLE, PASSWORD)
     for argv in (("store", "status", "--database-url", url), ("store", "copy", url, "x.sqlite3")):
         result = run_process(*argv)
@@ -59,10 +59,10 @@ def test_a_password_on_the_command_line_is_refused_unseen(pg_server):  # noqa: F
 
 def test_status_uses_the_keyring_password_when_libpq_has_none(
     cli,
-    pg_server,  # noqa: F811
+    pg_server,
     memory_keyring,
     monkeypatch,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
@@ -89,7 +89,7 @@ def _all_events(store) -> dict:
     return {i: store.events(i) for i in store.ids()}
 
 
-def test_copy_sqlite_to_postgres_and_back_verbatim_and_idempotent(tmp_path, pg_store_factory):  # noqa: F811
+def test_copy_sqlite_to_postgres_and_back_verbatim_and_idempotent(tmp_path, pg_store_factory):
     source = tmp_path / "laptop.sqlite3"
     first, second = _sqlite_with_incidents(source)
     url = pg_store_factory().location
@@ -125,7 +125,7 @@ def test_copy_sqlite_to_postgres_and_back_verbatim_and_idempotent(tmp_path, pg_s
     assert update.rc == 0 and "copied 0 events" in update.out  # the source is a beginning of it
 
 
-def test_copy_stops_on_an_incident_that_differs_in_the_target(tmp_path, pg_store_factory):  # noqa: F811
+def test_copy_stops_on_an_incident_that_differs_in_the_target(tmp_path, pg_store_factory):
     source = tmp_path / "a.sqlite3"
     other = tmp_path / "b.sqlite3"
     first, _ = _sqlite_with_incidents(source)
@@ -140,7 +140,7 @@ def test_copy_stops_on_an_incident_that_differs_in_the_target(tmp_path, pg_store
         assert team.ids() == [first] and len(team.events(first)) == 1  # nothing was copied
 
 
-def test_copy_of_a_damaged_source_names_the_event_and_copies_nothing(tmp_path, pg_store_factory):  # noqa: F811
+def test_copy_of_a_damaged_source_names_the_event_and_copies_nothing(tmp_path, pg_store_factory):
     source = tmp_path / "a.sqlite3"
     first, second = _sqlite_with_incidents(source)
     conn = sqlite3.connect(source)
@@ -163,7 +163,7 @@ def test_copy_from_a_missing_source_is_one_line(tmp_path, missing):
 
 
 def test_incident_commands_use_the_team_store_from_the_environment(
-    pg_store_factory,  # noqa: F811
+    pg_store_factory,
     isolated_home,
 ):
     """With TSBRUNBOOK_DATABASE_URL set, `incident start/down/list` work on PostgreSQL and leave

@@ -6,7 +6,6 @@ from functools import partial
 
 import pytest
 
-from tests.pg_server import pg_server  # noqa: F401 — the PostgreSQL backend's server
 from tsbrunbook.domain.clock import Clock
 from tsbrunbook.store import IncidentStore
 

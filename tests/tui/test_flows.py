@@ -1,10 +1,11 @@
-"""Pilot tests of the TUI flows against the real SQLite store."""
+"""Pilot tests of the TUI flows against the real stores (SQLite, and PostgreSQL)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
 from tests.tui.support import (
@@ -22,6 +23,11 @@ from tsbrunbook.tui.widgets.checklists import ChecklistsPane
 from tsbrunbook.tui.widgets.components import ComponentsPane
 from tsbrunbook.workspace import Workspace
 
+# Every test once on the local SQLite store and once on PostgreSQL (TSBRUNBOOK_DATABASE_URL).
+# What the TUI records and reads back runs on both stores; the tests of layout, help and size
+# alone (which no store changes) run once, on the default one.
+both_stores = pytest.mark.usefixtures("incident_store")
+
 
 def new_app(estate: str | None = None) -> RunbookApp:
     workspace = Workspace()
@@ -37,6 +43,7 @@ async def cursor_to(pilot, app: RunbookApp, cid: str) -> None:
     await settle(pilot)
 
 
+@both_stores
 async def test_mark_down_changes_matrix_and_checklists():
     app = new_app()
     async with app.run_test(size=(160, 48)) as pilot:
@@ -65,6 +72,7 @@ async def test_mark_down_changes_matrix_and_checklists():
         assert stored_types(app) == ["started", "down", "up"]
 
 
+@both_stores
 async def test_step_states_and_notes_are_stored():
     app = new_app()
     async with app.run_test(size=(160, 48)) as pilot:
@@ -116,6 +124,7 @@ async def test_step_states_and_notes_are_stored():
     assert types == ["started", "down", "step", "step", "step", "step", "step", "note", "note"]
 
 
+@both_stores
 async def test_restart_resumes_the_same_state():
     app = new_app()
     async with app.run_test() as pilot:
@@ -138,6 +147,7 @@ async def test_restart_resumes_the_same_state():
         assert labels[0].startswith("[x]")
 
 
+@both_stores
 async def test_filter_then_enter_goes_to_first_match_and_space_marks_it():
     app = new_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -163,6 +173,7 @@ async def test_filter_then_enter_goes_to_first_match_and_space_marks_it():
         assert len(comps.nodes) == len(app.engine.graph.markable_ids)
 
 
+@both_stores
 async def test_export_writes_markdown_and_says_where(tmp_path):
     app = new_app()
     async with app.run_test(notifications=True) as pilot:
@@ -227,6 +238,7 @@ async def test_help_lists_every_binding():
         assert not isinstance(app.screen, HelpScreen)
 
 
+@both_stores
 async def test_palette_marks_down_and_reasons_follow_the_cell():
     from tsbrunbook.tui.commands import RunbookCommands
 
@@ -245,6 +257,7 @@ async def test_palette_marks_down_and_reasons_follow_the_cell():
         assert "workload-cluster/ap-south" in reasons and "ap-south" in reasons
 
 
+@both_stores
 async def test_hostile_text_is_shown_not_interpreted():
     workspace = Workspace()
     session = workspace.start("[red]fake[/red] $(rm -rf /) [link=http://x]y[/link]")
@@ -281,6 +294,7 @@ async def test_two_hundred_clusters_stay_usable(tmp_path):
         assert "limited" in cell_text(app, "local-cluster-operations", "c100")
 
 
+@both_stores
 async def test_markup_in_titles_and_paths_is_shown_literally(tmp_path, monkeypatch):
     """A `[/]` in an incident title or the export folder must not crash a toast."""
     evil_dir = tmp_path / "exp[/]x[b]"

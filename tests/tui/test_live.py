@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.pg_server import (  # noqa: F401 — fixtures
+from tests.pg_server import (
     PgServer,
-    pg_server,
-    pg_store_factory,
     wait_until,
 )
 from tests.tui.support import select_component, settle, until
@@ -61,7 +59,7 @@ async def cursor_on(pilot, app: RunbookApp, cid: str) -> None:
     await until(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == cid)
 
 
-async def test_a_colleagues_mark_on_postgres_shows_without_polling(pg_server, pg_store_factory):  # noqa: F811
+async def test_a_colleagues_mark_on_postgres_shows_without_polling(pg_server, pg_store_factory):
     store = pg_store_factory()
     database = store.location.rsplit("/", 1)[1]
     app = app_on(store)
@@ -126,8 +124,8 @@ async def test_the_header_lists_who_else_has_the_incident_open_until_they_go(tmp
 
 
 async def test_a_server_restart_is_shown_refused_waited_out_and_loses_nothing(
-    pg_server,  # noqa: F811
-    pg_store_factory,  # noqa: F811
+    pg_server,
+    pg_store_factory,
 ):
     from tsbrunbook.store.postgres import PostgresStore
 

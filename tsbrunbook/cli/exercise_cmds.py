@@ -8,13 +8,6 @@ import os
 from typing import TYPE_CHECKING
 
 from ..domain.errors import LoadError, UserError
-from ..domain.exercise import (
-    check_exercise_file,
-    exercises_dir,
-    find_exercise,
-    list_exercises,
-)
-from ..domain.exercise_run import check_speed
 from ..domain.text import one_line
 from ..domain.timefmt import offset
 from .screen import OpenScreen
@@ -22,6 +15,9 @@ from .text import out, report_problems, table
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
+
+# The exercise modules are imported by the commands that use them, not by every command's
+# parser: they are a quarter of the CLI's import time, and most commands are incident commands.
 
 
 def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
@@ -101,6 +97,8 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
 
 
 def cmd_list(args: argparse.Namespace, workspace: Workspace) -> int:
+    from ..domain.exercise import list_exercises
+
     items = list_exercises(workspace.pack)
     if args.format == "json":
         out(
@@ -128,6 +126,8 @@ def cmd_list(args: argparse.Namespace, workspace: Workspace) -> int:
 def cmd_check(args: argparse.Namespace, workspace: Workspace) -> int:
     import glob
 
+    from ..domain.exercise import check_exercise_file, exercises_dir
+
     targets = args.exercise or sorted(glob.glob(os.path.join(exercises_dir(), "*.yaml")))
     problems = []
     for target in targets:
@@ -145,7 +145,8 @@ def cmd_check(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def cmd_run(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
-    from ..domain.exercise_run import ExerciseRun
+    from ..domain.exercise import find_exercise
+    from ..domain.exercise_run import ExerciseRun, check_speed
 
     exercise = find_exercise(args.exercise, workspace.pack)
     if args.speed is not None:
@@ -166,6 +167,7 @@ def cmd_run(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
 
 
 def cmd_finish(args: argparse.Namespace, workspace: Workspace) -> int:
+    from ..domain.exercise import find_exercise
     from ..domain.exercise_run import ExerciseRun
 
     session = workspace.open(args.run)

@@ -2,8 +2,10 @@
 
 - **One decision, one transaction.** Every append takes a transaction-scoped advisory lock on its
   incident, reads the last seq, checks `expect_last` and that the incident is open, inserts
-  seq = last + 1 and NOTIFYs `tsbrunbook` with `<incident>:<seq>`, all before COMMIT. The primary
-  key (incident, seq) backs the lock up. Advisory locks need no privilege beyond SELECT/INSERT,
+  seq = last + 1 and NOTIFYs `tsbrunbook` with `<incident>:<seq>`, all in one transaction sent
+  as one round trip, so the lock is held for the server's work and the commit's WAL flush only
+  (appends to one incident still take one flush each: BENCHMARKS.md). The primary key
+  (incident, seq) backs the lock up. Advisory locks need no privilege beyond SELECT/INSERT,
   so the role that appends can be one that cannot UPDATE or DELETE anything (README: Team mode).
 - **Exactly once across a dropped connection.** Each append carries a client-made UUID in a
   UNIQUE column. When the connection dies mid-append (a server restart, a failover, a network
@@ -614,9 +616,14 @@ class PostgresStore:
         key = self._keys.next()
 
         def work(conn: psycopg.Connection, attempt: int) -> Event:
-            # One round trip: lock, decide-and-insert and COMMIT go out together (a pipeline),
-            # so the incident's lock is held for the server's work only, not for our network.
-            with conn.pipeline(), conn.transaction():
+            # One round trip: the lock and the decide-and-insert go out as one pipeline with a
+            # single Sync, and the server runs everything before a Sync as one implicit
+            # transaction, committed (WAL flushed) at the Sync before it answers. So the
+            # incident's lock is held for the server's work and the commit only, never while this
+            # process (maybe waiting for a CPU) reads an answer and sends the next message. (An
+            # explicit BEGIN/COMMIT, i.e. conn.transaction(), costs a Sync and a wait each.)
+            # A failure rolls both statements back; the connection stays autocommit and idle.
+            with conn.pipeline():
                 conn.execute(
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_SPACE, incident)
                 )
