@@ -17,12 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(scope="session")
+def runbook_cache_dir(tmp_path_factory) -> str:
+    """One runbook cache for the session: the pack validated once is read back by every test and
+    every CLI process after it, as on a user's machine (a cache keyed by the files' bytes, so a
+    test with its own pack gets its own entry). Tests of the cache itself set their own."""
+    return str(tmp_path_factory.mktemp("runbook-cache"))
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path, monkeypatch):
+def isolated_home(tmp_path, monkeypatch, runbook_cache_dir):
     """Each test gets its own data directory and export directory."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("TSBRUNBOOK_HOME", str(home))
+    monkeypatch.setenv("TSBRUNBOOK_CACHE_DIR", runbook_cache_dir)
     monkeypatch.setenv("TSBRUNBOOK_EXPORT_DIR", str(tmp_path / "exports"))
     monkeypatch.delenv("TSBRUNBOOK_RUNBOOKS", raising=False)
     monkeypatch.delenv("TSBRUNBOOK_USER", raising=False)  # authors: login@host unless a test says

@@ -18,6 +18,12 @@ from tsbrunbook.domain.runbooks.pack import load_pack
 from tsbrunbook.domain.runbooks.paths import demo_estate_path, runbooks_dir
 
 
+@pytest.fixture(autouse=True)
+def own_cache(monkeypatch):
+    """These tests look at the cache's files: the data directory's, not the session's shared one."""
+    monkeypatch.delenv("TSBRUNBOOK_CACHE_DIR")
+
+
 @pytest.fixture
 def pack_root(tmp_path):
     """A private copy of the bundled pack (so a test may change its files)."""

@@ -215,6 +215,10 @@ class RunbookApp(App[None]):
         screen.query_one(ImpactPane).show(impact, recent_events(self.session.state))
         screen.query_one(ChecklistsPane).show(views)
         screen.query_one(IncidentHeader).show(self.session.state, views, impact.worst)
+        # The countdowns follow the marks at once (not up to a second later, at the next tick).
+        timers = self.watched_timers()
+        if timers is not None:
+            self.show_timers(timers)
         if self.exercise is not None:
             prog = self.exercise_progress()
             screen.query_one(ExerciseBar).show(prog, prog.clock.now(self.exercise.clocks.wall()))

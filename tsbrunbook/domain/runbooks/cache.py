@@ -91,6 +91,10 @@ def pack_files(root: str) -> list[str]:
 
 
 def cache_dir() -> str:
+    """$TSBRUNBOOK_CACHE_DIR, else $TSBRUNBOOK_HOME/cache, else the user cache directory."""
+    chosen = os.environ.get("TSBRUNBOOK_CACHE_DIR")
+    if chosen:
+        return chosen
     home = os.environ.get("TSBRUNBOOK_HOME")
     if home:
         return os.path.join(home, "cache")
