@@ -27,6 +27,7 @@ from .events import EventType, Note, StepChanged
 from .impact import Impact, ImpactEngine
 from .incident import (
     ChecklistView,
+    Event,
     IncidentState,
     StepView,
     assessable,
@@ -84,14 +85,16 @@ def incident_markdown(
     readiness = readiness_checklist(state, engine)
     shown = views + ([readiness] if _touched(readiness) else [])
     points = escalation_points(state, engine, views + [readiness])
+    # Replaying the incident's down/up marks costs an assessment per distinct set: once here.
+    peak = worst_moment(state, engine)
     parts = [
-        _summary(state, engine, impact, points, now, full),
+        _summary(state, engine, impact, peak, points, now, full),
         _worked_section(state, engine, shown),
         _notes_section(state, shown),
         _timeline_section(state),
     ]
     if full:
-        parts.append(_impact_section(state, engine, impact))
+        parts.append(_impact_section(state, engine, impact, peak))
     parts.append(_checklists_section(state, engine, views, readiness, full))
     if full:
         parts.append(_escalations_section(points))
@@ -122,6 +125,7 @@ def _summary(
     state: IncidentState,
     engine: ImpactEngine,
     impact: Impact,
+    peak: tuple[Event, Impact] | None,
     points: list[EscalationPoint],
     now: datetime,
     full: bool,
@@ -159,7 +163,7 @@ def _summary(
         f"- **Closed:** {closed}",
         f"- **Duration:** {length}" + ("" if state.closed else " so far"),
         f"- **Down now:** {_down_now(state, impact)}",
-        f"- **Worst impact:** {_worst_words(state, engine)}",
+        f"- **Worst impact:** {_worst_words(peak)}",
         f"- **Escalations:** {_escalation_words(state, points, full)}",
         f"- **Who did what:** {_actions_words(actions_by_actor(state))}",
         f"- **Estate:** {md.inline(estate_name)} ({where})",
@@ -171,7 +175,7 @@ def _summary(
     out += [f"- **Clock:** {CLOCK_FLAG} {md.inline(line)}" for line in clock_lines(state, now)]
     for table in (
         _down_table(state, now),
-        _worst_table(state, engine, impact),
+        _worst_table(state, engine, impact, peak),
         _escalations_table(points),
     ):
         if table:
@@ -207,8 +211,7 @@ def _down_table(state: IncidentState, now: datetime) -> str:
     return md.table(["Component", "Down since", "Back up", "Down for"], rows) if rows else ""
 
 
-def _worst_words(state: IncidentState, engine: ImpactEngine) -> str:
-    worst = worst_moment(state, engine)
+def _worst_words(worst: tuple[Event, Impact] | None) -> str:
     if worst is None:
         return "none: no component was marked down"
     event, peak = worst
@@ -222,9 +225,11 @@ def _worst_words(state: IncidentState, engine: ImpactEngine) -> str:
     return words
 
 
-def _worst_table(state: IncidentState, engine: ImpactEngine, impact: Impact) -> str:
+def _worst_table(
+    state: IncidentState, engine: ImpactEngine, impact: Impact, peak: tuple[Event, Impact] | None
+) -> str:
     """Per operation: the worst level it reached during the incident, and its level now."""
-    if worst_moment(state, engine) is None:
+    if peak is None:
         return ""
     worst = worst_levels(state, engine)
     rows = [
@@ -456,10 +461,11 @@ def _impact_block(engine: ImpactEngine, impact: Impact) -> list[str]:
     return out
 
 
-def _impact_section(state: IncidentState, engine: ImpactEngine, impact: Impact) -> str:
+def _impact_section(
+    state: IncidentState, engine: ImpactEngine, impact: Impact, worst: tuple[Event, Impact] | None
+) -> str:
     out = ["## Impact", ""]
     label = "At close" if state.closed else "Now"
-    worst = worst_moment(state, engine)
     if not worst:
         return "\n".join(out + ["No component was marked down, so nothing was impacted."])
     if impact.down:

@@ -118,12 +118,13 @@ def all_views(
 def worst_moment(state: IncidentState, engine: ImpactEngine) -> tuple[Event, Impact] | None:
     """The event after which the impact was at its worst (earliest of equals), replaying down/up."""
     best: tuple[tuple[int, int, int], Event, Impact] | None = None
-    cache: dict[frozenset[str], Impact] = {}
+    # Each distinct set of down components is assessed and scored once, however often it recurs.
+    cache: dict[frozenset[str], tuple[tuple[int, int, int], Impact]] = {}
     for event, ids in down_sets(state, engine):
         if ids not in cache:
-            cache[ids] = engine.assess(ids)
-        impact = cache[ids]
-        score = severity(impact)
+            assessed = engine.assess(ids)
+            cache[ids] = (severity(assessed), assessed)
+        score, impact = cache[ids]
         if best is None or score > best[0]:
             best = (score, event, impact)
     return (best[1], best[2]) if best else None
