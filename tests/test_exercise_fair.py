@@ -129,6 +129,7 @@ sys.path.insert(0, {root!r})
 from datetime import UTC, datetime
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.domain.runbooks.pack import load_pack
+from tests.tui.support import until
 from tests.tui.test_exercise_flow import start_run_on
 from tsbrunbook.tui.app import RunbookApp
 
@@ -140,10 +141,7 @@ async def main():
         await pilot.press("p")
         clock.advance(41)
         await pilot.press("n", *"pods restart in a loop", "enter")  # recorded at 00:41
-        for _ in range(500):
-            if run.session.state.timeline[-1].type == "note":
-                break
-            await pilot.pause(0.02)
+        await until(pilot, lambda: run.session.state.timeline[-1].type == "note", 30)
         clock.advance(19)  # 01:00, still running, nothing recorded since 00:41
         await pilot.pause()
         print(run.session.id, run.now(), run.clock.running, flush=True)

@@ -15,7 +15,7 @@ import shutil
 import pytest
 from textual.command import CommandList
 
-from tests.tui.support import settle
+from tests.tui.support import settle, until
 from tsbrunbook.domain.impact import ImpactEngine
 from tsbrunbook.domain.incident import IncidentSession
 from tsbrunbook.domain.runbooks.estate import load_estate
@@ -263,10 +263,14 @@ async def test_hostile_text_never_reaches_the_terminal(tmp_path):
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"management-plane")
-        for _ in range(100):  # the palette searches in a worker: wait for its hits
-            await pilot.pause(0.05)
-            if app.screen.query(CommandList) and app.screen.query_one(CommandList).option_count:
-                break
+        # The palette searches in a worker: wait for its hits.
+        await until(
+            pilot,
+            lambda: (
+                bool(app.screen.query(CommandList))
+                and app.screen.query_one(CommandList).option_count > 0
+            ),
+        )
         await settle(pilot)
         assert_clean(app, "KINDTITLE")
         await pilot.press("escape")
@@ -299,11 +303,7 @@ async def test_exercise_screens_show_no_hostile_text(hostile_exercise):
     app = RunbookApp(workspace, run.session, exercise=run)
     async with app.run_test(size=(200, 60), notifications=True) as pilot:
         await pilot.press("p", "j")  # start the clock, fire the (hostile) first inject
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, PredictionScreen):
-                break
-        assert isinstance(app.screen, PredictionScreen)
+        await until(pilot, lambda: isinstance(app.screen, PredictionScreen))
         assert_clean(app, "INJECTMSG", "QUESTION")
         await pilot.press("o", "down", "o", "down", "o", "down", "o", "enter")
         await settle(pilot)

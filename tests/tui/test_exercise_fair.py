@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.support import settle
+from tests.tui.support import settle, until
 from tests.tui.test_exercise_flow import start_run_on
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.domain.events import ExerciseClock, ExercisePrediction
@@ -62,13 +62,13 @@ def screen_text(app) -> str:
 
 
 async def wait_for(pilot, condition, what: str) -> None:
-    """Let the app work until `condition()` holds; fail after a deadline of pauses."""
-    for _ in range(200):
-        if condition():
-            await settle(pilot)  # and what it led to is stored and shown
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    """Let the app work until `condition()` holds (a deadline, not a count of pauses), then
+    until what it led to is stored and shown."""
+    try:
+        await until(pilot, condition)
+    except AssertionError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+    await settle(pilot)
 
 
 def predictions(run: ExerciseRun) -> list[ExercisePrediction]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from tests.tui.support import highlighted_step, settle
+from tests.tui.support import highlighted_step, settle, until
 from tsbrunbook.domain.clock import FakeClock
 from tsbrunbook.domain.exercise import find_exercise
 from tsbrunbook.domain.exercise_run import ExerciseRun
@@ -78,10 +78,7 @@ async def test_play_an_exercise_and_report_it(pack):
         # Two seconds at ×600 take the clock from 02:00 to 22:00: past link-us-east (15:00),
         # short of ap-south-gone (26:00). The app's tick fires it; wait for that, with a deadline.
         clock.advance(2)
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, PredictionScreen):
-                break
+        await until(pilot, lambda: isinstance(app.screen, PredictionScreen))
         await pilot.press("p")  # the facilitator pauses while the room predicts: the rest by jumps
         await settle(pilot)
         assert not run.clock.running

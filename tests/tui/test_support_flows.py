@@ -11,7 +11,7 @@ from pathlib import Path
 from textual.widgets import Static
 
 from tests.http_servers import serve
-from tests.tui.support import settle
+from tests.tui.support import settle, until
 from tsbrunbook.domain.incident import utcnow
 from tsbrunbook.tui.app import RunbookApp
 from tsbrunbook.tui.screens.confirm import ConfirmScreen
@@ -147,11 +147,7 @@ async def test_probe_suggests_and_the_engineer_confirms(tmp_path, monkeypatch):
         app = app_with([], str(estate))
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.press("h")
-            for _ in range(50):
-                await pilot.pause(0.05)
-                if isinstance(app.screen, ConfirmScreen):
-                    break
-            assert isinstance(app.screen, ConfirmScreen)
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert not app.session.state.down  # nothing changes until the engineer says so
             await pilot.press("y")
             await settle(pilot)
