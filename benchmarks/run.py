@@ -15,6 +15,7 @@ What each number means and how it is taken is written into the report itself (`M
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -58,6 +59,7 @@ class Plan:
     export_events: int
     export_runs: int
     memory_size: int
+    only: str = ""  # run only the sections whose name contains this (--only)
 
     @classmethod
     def make(cls, smoke: bool) -> Plan:
@@ -1024,6 +1026,8 @@ def run(plan: Plan, output: Path) -> int:
         }
 
         def section(name: str, fn, *args) -> None:
+            if plan.only and plan.only not in name:
+                return
             print(f"· {name} …", flush=True)
             t = time.monotonic()
             result = fn(*args)
@@ -1158,12 +1162,18 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="where to write the report (default: BENCHMARKS.md; build/BENCHMARKS-smoke.md with --smoke)",
     )
-    args = parser.parse_args(argv)
-    output = args.output or (
-        ROOT / "build" / "BENCHMARKS-smoke.md" if args.smoke else ROOT / "BENCHMARKS.md"
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        default="",
+        help="run only the sections whose name contains TEXT (e.g. 'war room', 'append latency', "
+        "'start-up'); the report goes to build/BENCHMARKS-only.md unless --output is given",
     )
+    args = parser.parse_args(argv)
+    default = "BENCHMARKS-smoke.md" if args.smoke else "BENCHMARKS-only.md" if args.only else ""
+    output = args.output or (ROOT / "build" / default if default else ROOT / "BENCHMARKS.md")
     try:
-        return run(Plan.make(args.smoke), output)
+        return run(dataclasses.replace(Plan.make(args.smoke), only=args.only), output)
     except Exception:  # noqa: BLE001 — a broken measurement is not a missed budget
         traceback.print_exc()
         print("benchmarks: a measurement failed (exit 2)", file=sys.stderr)
