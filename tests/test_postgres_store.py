@@ -537,6 +537,62 @@ def test_the_keyring_password_is_used_when_libpq_has_none(pg_server, monkeypatch
 # -- schema ----------------------------------------------------------------------------------------
 
 
+def test_a_database_of_schema_3_is_migrated_to_appends_by_one_function_call(pg_server, store):
+    """Schema 3 (the release before) appended with the client's own SQL and indexed every event
+    by type. Opening it migrates it: its events stay, numbering goes on, notes are no longer
+    indexed by type, and the incidents' states still read right."""
+    incident = store.create("before the upgrade", meta=META, actor="alice")
+    store.append(incident, "down", {"components": ["postgres"]})
+    store.append(incident, "note", {"text": "old"})
+    before = store.events(incident)
+    store.close()
+    for sql in (
+        "DROP FUNCTION tsbrunbook_append",
+        "DROP INDEX events_by_type",
+        "CREATE INDEX events_by_type ON events (type, incident)",
+        "UPDATE tsbrunbook_schema SET version = 3",
+    ):
+        admin_sql(pg_server, store, sql)
+    upgraded = PostgresStore(store.location)
+    assert upgraded.schema_version == SCHEMA_VERSION == 4
+    assert upgraded.events(incident) == before
+    assert upgraded.append(incident, "note", {"text": "new"}, expect_last=3).seq == 4
+    with pytest.raises(Conflict):
+        upgraded.append(incident, "note", {"text": "stale"}, expect_last=3)
+    assert upgraded.summaries()[0].down == ("postgres",)
+    upgraded.append(incident, "closed", {})
+    assert upgraded.latest_open() is None
+    with pytest.raises(UserError, match="is closed"):
+        upgraded.append(incident, "note", {"text": "late"})
+    indexed = admin_sql(
+        pg_server,
+        store,
+        "SELECT 1 FROM pg_indexes WHERE indexname = 'events_by_type' AND indexdef LIKE %s",
+        ("%WHERE%closed%",),
+    )
+    assert indexed == 1
+    assert [e.seq for e in upgraded.events(incident)] == [1, 2, 3, 4, 5]
+    upgraded.close()
+
+
+def test_a_writer_does_not_listen_so_notifications_are_not_fanned_out_to_it(pg_server, store):
+    """Every append NOTIFYs; a store that only writes must not be among the listeners the server
+    delivers each notification to (only `watch` listens, on a connection of its own)."""
+    incident = store.create("x", meta=META)
+    store.append(incident, "note", {"text": "a"})
+    watching = store.watch(timeout=0.01)
+    assert next(watching) == Change(None)
+    store.append(incident, "note", {"text": "b"})
+    import psycopg
+
+    with psycopg.connect(pg_server.url(database_of(store)), autocommit=True) as conn:
+        conn.execute("LISTEN tsbrunbook")
+        store.append(incident, "note", {"text": "c"})
+        assert [n.payload for n in conn.notifies(timeout=5, stop_after=1)] == [f"{incident}:4"]
+    assert store._connection().execute("SELECT pg_listening_channels()").fetchall() == []
+    watching.close()
+
+
 def test_a_newer_schema_is_refused(pg_server, store):
     admin_sql(pg_server, store, "UPDATE tsbrunbook_schema SET version = %s", (SCHEMA_VERSION + 5,))
     with pytest.raises(UserError, match=f"schema version {SCHEMA_VERSION + 5}, newer"):

@@ -81,10 +81,14 @@ def open_postgres(where: str, clock: Clock | None = None) -> IncidentStore:
 
 
 def downgrade_postgres(location: str) -> None:
-    """Schema 1: no presence table, no access grants."""
+    """Schema 1: no presence table, no access grants, no append function, every event indexed
+    by type."""
     import psycopg
 
     with psycopg.connect(location, autocommit=True) as conn, conn.transaction():
+        conn.execute("DROP FUNCTION tsbrunbook_append")
+        conn.execute("DROP INDEX events_by_type")
+        conn.execute("CREATE INDEX events_by_type ON events (type, incident)")
         conn.execute("DROP TABLE access_revocations")
         conn.execute("DROP TABLE access_grants")
         conn.execute("DROP TABLE presence")

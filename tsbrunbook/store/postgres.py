@@ -1,10 +1,12 @@
 """The PostgreSQL incident store (team mode): the same append-only events, shared between machines.
 
-- **One decision, one transaction.** Every append takes a transaction-scoped advisory lock on its
-  incident, reads the last seq, checks `expect_last` and that the incident is open, inserts
-  seq = last + 1 and NOTIFYs `tsbrunbook` with `<incident>:<seq>`, all in one transaction sent
-  as one round trip, so the lock is held for the server's work and the commit's WAL flush only
-  (appends to one incident still take one flush each: BENCHMARKS.md). The primary key
+- **One decision, one transaction.** Every append is one call of the server-side function
+  `tsbrunbook_append` (a prepared statement, one round trip, its own transaction): it takes a
+  transaction-scoped advisory lock on the incident, checks `expect_last` and that the incident is
+  open while inserting seq = last + 1, and NOTIFYs `tsbrunbook` with `<incident>:<seq>`, so the
+  lock is held for the server's work and the commit's WAL flush only (appends to one incident
+  take one flush each, one after another: that flush is most of an append's time with many
+  writers, see benchmarks/pg_append_latency.py). The primary key
   (incident, seq) backs the lock up. Advisory locks need no privilege beyond SELECT/INSERT,
   so the role that appends can be one that cannot UPDATE or DELETE anything (README: Team mode).
 - **Exactly once across a dropped connection.** Each append carries a client-made UUID in a
@@ -68,7 +70,7 @@ from .sqlite import (
     new_incident_fields,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CHANNEL = "tsbrunbook"
 LOCK_SPACE = 0x74736272  # first key of every advisory lock we take ("tsbr"), apart from others'
 MIGRATION_LOCK = 0  # second key while migrating; incidents use hashtext(id)
@@ -138,6 +140,64 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                revoked timestamptz NOT NULL
            )""",
     ),
+    # Appends made cheaper (issue 14: p95 with 20 writers on one incident). The decision and the
+    # insert move into one server-side function, so an append is one prepared statement (its
+    # plans cached per session) instead of a pipeline of two; and only the event types that
+    # queries look up by type are indexed by type, so the commonest events (notes, steps) keep
+    # two indexes up to date, not three.
+    (
+        f"""CREATE FUNCTION tsbrunbook_append(
+               p_incident text, p_type text, p_data json, p_actor text, p_key uuid,
+               p_at timestamptz, p_expect integer,
+               OUT o_outcome text, OUT o_last integer, OUT o_seq integer, OUT o_at timestamptz)
+           LANGUAGE plpgsql VOLATILE AS $fn$
+           DECLARE
+               v_done boolean;
+               v_closed boolean;
+           BEGIN
+               -- Incidents are never deleted: whether it exists needs no lock. The lock is held
+               -- to the end of the transaction (the commit). Each statement below takes a new
+               -- snapshot (a volatile function, read committed), so it sees every append
+               -- committed before the lock was granted.
+               PERFORM pg_advisory_xact_lock({LOCK_SPACE}, hashtext(p_incident))
+                  FROM incidents i WHERE i.id = p_incident;
+               IF NOT FOUND THEN
+                   o_outcome := 'unknown';
+                   RETURN;
+               END IF;
+               -- The decision and the insert in one statement: the last seq must be p_expect
+               -- when given, the incident open, the key new.
+               INSERT INTO events AS e (incident, seq, at, type, data, actor, idempotency_key)
+               SELECT p_incident, s.last + 1, coalesce(p_at, clock_timestamp()), p_type, p_data,
+                      p_actor, p_key
+               FROM (SELECT coalesce(max(x.seq), 0) AS last FROM events x
+                     WHERE x.incident = p_incident) s
+               WHERE (p_expect IS NULL OR s.last = p_expect)
+                 AND NOT EXISTS (SELECT 1 FROM events x WHERE x.idempotency_key = p_key)
+                 AND NOT EXISTS (SELECT 1 FROM events x
+                                 WHERE x.incident = p_incident AND x.type = 'closed')
+               RETURNING e.seq, e.at INTO o_seq, o_at;
+               IF FOUND THEN
+                   PERFORM pg_notify('{CHANNEL}', p_incident || ':' || o_seq);
+                   o_outcome := 'added';
+                   RETURN;
+               END IF;
+               -- Nothing inserted (rare): say why, still under the lock.
+               SELECT EXISTS (SELECT 1 FROM events x WHERE x.idempotency_key = p_key),
+                      EXISTS (SELECT 1 FROM events x
+                              WHERE x.incident = p_incident AND x.type = 'closed'),
+                      (SELECT coalesce(max(x.seq), 0) FROM events x
+                       WHERE x.incident = p_incident)
+                 INTO v_done, v_closed, o_last;
+               o_outcome := CASE WHEN v_done THEN 'done'  -- an earlier attempt committed
+                                 WHEN v_closed THEN 'closed'
+                                 ELSE 'conflict' END;
+           END
+           $fn$""",
+        "DROP INDEX events_by_type",
+        """CREATE INDEX events_by_type ON events (type, incident)
+           WHERE type IN ('closed', 'renamed', 'down', 'up')""",
+    ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -184,32 +244,10 @@ def _shape_problem_sql() -> str:
 DAMAGED_ROW_SQL = _shape_problem_sql()
 EVENT_COLUMNS = "seq, at, type, data::text, actor"
 
-# The decision and the append in one statement, run under the incident's advisory lock (taken by
-# the statement before, so this one's snapshot sees every earlier append): the incident must
-# exist and be open, the last seq must be `expect` when given, and the idempotency key must be
-# new (else an earlier attempt of this very append committed). Inserts nothing otherwise; the
-# first columns say why.
-APPEND_SQL = f"""
-    WITH state AS (
-        SELECT EXISTS (SELECT 1 FROM incidents WHERE id = %(incident)s) AS known,
-               EXISTS (SELECT 1 FROM events WHERE incident = %(incident)s AND type = 'closed')
-                   AS closed,
-               (SELECT coalesce(max(seq), 0) FROM events WHERE incident = %(incident)s) AS last,
-               EXISTS (SELECT 1 FROM events WHERE idempotency_key = %(key)s) AS done
-    ), added AS (
-        INSERT INTO events (incident, seq, at, type, data, actor, idempotency_key)
-        SELECT %(incident)s, last + 1, coalesce(%(at)s, clock_timestamp()), %(type)s,
-               %(data)s, %(actor)s, %(key)s
-        FROM state
-        WHERE known AND NOT closed AND NOT done
-              AND (%(expect)s::integer IS NULL OR last = %(expect)s::integer)
-        RETURNING {EVENT_COLUMNS}
-    )
-    SELECT state.known, state.closed, state.last, state.done, added.*,
-           CASE WHEN added.seq IS NOT NULL
-                THEN pg_notify(%(channel)s, %(incident)s || ':' || added.seq) END
-    FROM state LEFT JOIN added ON true
-"""
+# One append (migration 4's function): the decision and the insert under the incident's lock.
+# Answers (outcome, last seq, new seq, new time); outcome is added, done (this key was stored by an
+# earlier attempt), unknown, closed or conflict.
+APPEND_SQL = "SELECT * FROM tsbrunbook_append(%s, %s, %s, %s, %s, %s, %s::integer)"
 
 
 # A heartbeat NOTIFYs only when its session arrives (new, or back after it had expired), so the
@@ -615,47 +653,31 @@ class PostgresStore:
         payload = _dump(data)
         key = self._keys.next()
 
+        at = self.clock.wall() if self.clock is not None else None
+        params = (incident, type, payload, actor, key, at, expect_last)
+
         def work(conn: psycopg.Connection, attempt: int) -> Event:
-            # One round trip: the lock and the decide-and-insert go out as one pipeline with a
-            # single Sync, and the server runs everything before a Sync as one implicit
-            # transaction, committed (WAL flushed) at the Sync before it answers. So the
-            # incident's lock is held for the server's work and the commit only, never while this
-            # process (maybe waiting for a CPU) reads an answer and sends the next message. (An
-            # explicit BEGIN/COMMIT, i.e. conn.transaction(), costs a Sync and a wait each.)
-            # A failure rolls both statements back; the connection stays autocommit and idle.
-            with conn.pipeline():
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_SPACE, incident)
-                )
-                cur = conn.execute(
-                    APPEND_SQL,
-                    {
-                        "incident": incident,
-                        "at": self.clock.wall() if self.clock is not None else None,
-                        "type": type,
-                        "data": payload,
-                        "actor": actor,
-                        "key": key,
-                        "expect": expect_last,
-                        "channel": CHANNEL,
-                    },
-                )
-            row = cur.fetchone()
+            # One statement, prepared on first use, in its own (autocommit) transaction: one
+            # round trip, committed (WAL flushed) before the answer. The function takes the
+            # incident's lock as late as it can, so the lock is held for the decision, the insert
+            # and the commit only, never while this process reads an answer or sends a request.
+            row = conn.execute(APPEND_SQL, params, prepare=True).fetchone()
             assert row is not None
-            known, closed, last, done, *added = row[:9]
-            if done:  # an earlier attempt committed before its answer was lost
+            outcome, last, seq, stored_at = row
+            if outcome == "added":
+                # As a later read returns it (the server keeps json text as written).
+                return Event(seq, incident, _utc(stored_at), type, json.loads(payload), actor)
+            if outcome == "done":  # an earlier attempt committed before its answer was lost
                 stored = conn.execute(
                     f"SELECT {EVENT_COLUMNS} FROM events WHERE idempotency_key = %s", (key,)
                 ).fetchone()
                 assert stored is not None
                 return self._decode(incident, *stored)
-            if added[0] is not None:
-                return self._decode(incident, *added)
-            if not known:
+            if outcome == "unknown":
                 raise UserError(
                     f"unknown incident '{incident}'", "run `tsbrunbook incident list --all`"
                 )
-            if closed:
+            if outcome == "closed":
                 raise UserError(
                     f"incident {incident} is closed",
                     "start a new one with `tsbrunbook incident start TITLE`",
