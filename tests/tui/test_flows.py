@@ -72,6 +72,7 @@ async def test_mark_down_changes_matrix_and_checklists():
         assert stored_types(app) == ["started", "down", "up"]
 
 
+@pytest.mark.long
 @both_stores
 async def test_step_states_and_notes_are_stored():
     app = new_app()

@@ -134,6 +134,7 @@ async def test_rename_from_the_key_keeps_both_titles_in_the_timeline():
     assert events[-1].type == "renamed" and events[-1].data == {"title": "eu-west edge down"}
 
 
+@pytest.mark.long
 async def test_close_from_the_palette_asks_first():
     app = new_app()
     async with app.run_test(size=(160, 48)) as pilot:
