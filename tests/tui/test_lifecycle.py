@@ -181,7 +181,7 @@ async def test_long_note_key_stores_what_the_editor_wrote(tmp_path, monkeypatch)
         await settle(pilot)
         await pilot.press("N")
         await settle(pilot)
-        assert app.session.state.notes[-1][1:] == ("line one\nline two", None)
+        assert app.session.state.notes[-1][1:3] == ("line one\nline two", None)
 
 
 def test_edit_note_refuses_an_editor_that_fails(tmp_path):

@@ -335,9 +335,10 @@ class ChecklistsPane(Vertical):
                     f"   Raised {view.state.escalated:%H:%M:%S} UTC {', '.join(view.state.cases)}\n",
                     style=SUCCESS,
                 )
-        for at, note in view.state.notes:
-            text.append(f"\n📝 {at:%H:%M:%S} ", style="dim")
-            text.append(note)
+        for note in view.state.notes:
+            by = shown_author(note.actor)
+            text.append(f"\n📝 {note.at:%H:%M:%S}" + (f" ({by}) " if by else " "), style="dim")
+            text.append(note.text)
         if view.state.history:
             text.append("\n\nHistory:", style="bold")
             for change in view.state.history:
