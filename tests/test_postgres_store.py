@@ -624,6 +624,8 @@ def test_the_least_privilege_role_of_the_readme_appends_but_cannot_rewrite(pg_se
 
     with pg_server.admin() as conn:
         conn.execute(f"CREATE ROLE {role} LOGIN")
+    # A hardened database lets no role run a function it was not granted.
+    admin_sql(pg_server, store, "REVOKE EXECUTE ON FUNCTION tsbrunbook_append FROM PUBLIC")
     try:
         with psycopg.connect(pg_server.url(database_of(store)), autocommit=True) as conn:
             for grant in grants:

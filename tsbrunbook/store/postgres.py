@@ -362,8 +362,8 @@ class PostgresStore:
         if isinstance(exc, pg_errors.InsufficientPrivilege):
             return UserError(
                 f"{self.location}: the database refused ({self._mask(_reason(exc))})",
-                "the role needs SELECT and INSERT on incidents, events and tsbrunbook_schema "
-                "(README: Team mode)",
+                "the role needs SELECT and INSERT on incidents, events and tsbrunbook_schema, "
+                "and EXECUTE on tsbrunbook_append (README: Team mode)",
             )
         return UserError(
             f"{self.location}: the incident store failed ({self._mask(_reason(exc))})",
