@@ -323,7 +323,7 @@ class PostgresStore:
         self._lock = threading.RLock()
         self._conn: psycopg.Connection | None = None
         # The cursor appends use, kept with the connection it belongs to: one per append would
-        # be a tenth of an append's client CPU (20 writers on 2 cores compete for it).
+        # be a fifth of an append's client CPU (20 writers on 2 cores compete for it).
         self._appender: tuple[psycopg.Connection, psycopg.Cursor] | None = None
         with self._lock:
             self._conn = self._connect()
