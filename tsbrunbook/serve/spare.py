@@ -38,7 +38,9 @@ PRELOAD = (
     "tsbrunbook.workspace",
     "tsbrunbook.tui.app",
     "textual.pilot",
+    "textual.layouts.factory",
     "textual.layouts.horizontal",
+    "concurrent.futures.thread",  # asyncio.to_thread's pool: the store's worker
     "_strptime",
 )
 MAX_HANDOFF = 16 * 1024  # bytes: a name, a path and four small values
@@ -135,12 +137,17 @@ def become(handoff: Handoff, environ: MutableMapping[str, str]) -> list[str]:
     return handoff.tui_args()
 
 
-def main() -> int:
-    """Warm up, wait for the handoff, then run the session (never returns after a handoff)."""
+def warm_up() -> None:
+    """Do now, for nobody in particular, what the app's start would do first."""
     for module in PRELOAD:
         importlib.import_module(module)
     # The parser imports every command's module: visitor-independent, and tens of ms at start.
     importlib.import_module("tsbrunbook.cli").build_parser()
+
+
+def main() -> int:
+    """Warm up, wait for the handoff, then run the session (never returns after a handoff)."""
+    warm_up()
     try:
         handoff = read_handoff(sys.stdin.fileno())
     except ValueError as exc:
