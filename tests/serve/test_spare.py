@@ -317,3 +317,19 @@ async def test_the_real_spare_program_keeps_read_only(app_home):
         error = await spare.stderr.read()
         assert await spare.wait() == 2
     assert b"a read-only session only watches" in error
+
+
+async def test_the_browsers_first_resize_to_the_size_the_app_started_at_is_not_passed_on():
+    """textual.js opens the socket at its terminal's size and then sends that size again: the
+    app, starting, would lay out its screen twice."""
+    pool: SparePool[Any] = SparePool(1, Starter())
+    await pool.fill()
+    app = VisitorApp(ALICE, None, pool, **NO_WEBSOCKET)
+    process: Any = await app._open_app_process(120, 40)
+    handed = process.stdin.written
+    await app.set_terminal_size(120, 40)
+    assert process.stdin.written == handed
+    await app.set_terminal_size(100, 40)
+    await app.set_terminal_size(120, 40)  # back to the first size: a real change now
+    sent = process.stdin.written[len(handed) :]
+    assert sent.count(b'"type": "resize"') == 2 and b'"width": 100' in sent

@@ -120,6 +120,7 @@ class VisitorApp(AppService):
         self.spares = spares
         self.warm = False  # a spare runs this session
         self.first_frame = asyncio.Event()
+        self.size: tuple[int, int] | None = None  # the terminal size the app last heard of
 
     def handoff(self, width: int, height: int) -> Handoff:
         return Handoff(self.visitor.name, self.visitor.read_only, self.estate, width, height)
@@ -130,6 +131,7 @@ class VisitorApp(AppService):
         return environment
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        self.size = (width, height)
         spare = self.spares.take() if self.spares is not None else None
         if spare is not None:
             if await hand_over(spare, self.handoff(width, height)):
@@ -147,6 +149,15 @@ class VisitorApp(AppService):
         )
         self._stdin = process.stdin
         return process
+
+    async def set_terminal_size(self, width: int, height: int) -> None:
+        """Pass a resize on unless the app has that size already: textual-serve's page opens
+        the socket at its terminal's size, then sends the same size again as the app starts
+        (an extra layout of the first screen)."""
+        if (width, height) == self.size:
+            return
+        self.size = (width, height)
+        await super().set_terminal_size(width, height)
 
     async def on_data(self, payload: bytes) -> None:
         if len(payload) > FRAME_BYTES:
