@@ -13,14 +13,14 @@ unless the process hangs.
 
 from __future__ import annotations
 
+import atexit
 import os
-import resource
-import subprocess
-import sys
 import tempfile
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from tests.zygote import Exit, Zygote, ZygoteDied
 
 SECONDS = 30.0  # generous under a loaded 2-core CI machine; a hang is minutes, not seconds
 MEMORY_MB = 400  # peak RSS a bounded read may reach
@@ -35,14 +35,34 @@ class Bounded:
     seconds: float
     peak_mb: float
     killed: bool
+    forked: bool  # run by a fork of the zygote (False: a fresh interpreter)
 
     def __str__(self) -> str:  # shown by pytest when an assertion fails
-        return f"rc={self.rc} {self.seconds:.1f}s {self.peak_mb:.0f}MB killed={self.killed}\nstdout: {self.out[:2000]!r}\nstderr: {self.err[:2000]!r}"
+        return f"rc={self.rc} {self.seconds:.1f}s {self.peak_mb:.0f}MB killed={self.killed} forked={self.forked}\nstdout: {self.out[:2000]!r}\nstderr: {self.err[:2000]!r}"
 
 
-def _limit_address_space() -> None:
-    limit = ADDRESS_SPACE_MB * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+_ZYGOTES: dict[int, Zygote] = {}  # by the pid of the test process that started it
+_ZYGOTE_LOCK = threading.Lock()
+
+
+def this_process_zygote() -> Zygote:
+    """This test process's zygote, started on first use and again if it died."""
+    with _ZYGOTE_LOCK:
+        current = _ZYGOTES.get(os.getpid())
+        if current is not None and current.alive():
+            return current
+        if current is not None:
+            current.close()  # reaps the dead one
+        else:
+            atexit.register(_close_zygote)
+        current = _ZYGOTES[os.getpid()] = Zygote(dict(os.environ))
+        return current
+
+
+def _close_zygote() -> None:
+    zygote = _ZYGOTES.pop(os.getpid(), None)  # a forked test process leaves its parent's alone
+    if zygote is not None:
+        zygote.close()
 
 
 def run_bounded(
@@ -51,50 +71,65 @@ def run_bounded(
     env: dict[str, str] | None = None,
     cwd: str | None = None,
     seconds: float = SECONDS,
+    module: str = "tsbrunbook",
+    fresh: bool | None = None,
+    zygote: Callable[[], Zygote] = this_process_zygote,
 ) -> Bounded:
-    """Run `python -m tsbrunbook ARGS` and measure this one child's wall time and peak RSS."""
+    """Run `python -m tsbrunbook ARGS` and measure this one child's wall time and peak RSS.
+
+    The child is started by this test process's zygote (tests/zygote.py): forked from an
+    interpreter that has imported the command line, or a fresh interpreter exec'd from it when
+    `fresh` is true, when `env` changes how the interpreter starts (PYTHON*, LANG, LC_*), or, by
+    default, when TSBRUNBOOK_TEST_SPAWN=1. Either way it is a process of its own, bounded by
+    `seconds` and ADDRESS_SPACE_MB. The harness's own tests run another `module`, and a zygote
+    of their own."""
+    if fresh is None:
+        fresh = os.environ.get("TSBRUNBOOK_TEST_SPAWN") == "1"
+    child_env = {**os.environ, **(env or {})}
+    argv = [os.fsdecode(arg) for arg in args]  # bytes as the child's argv decodes them
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tsbrunbook", *args],
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            env={**os.environ, **(env or {})},
-            cwd=cwd,
-            preexec_fn=_limit_address_space,
-        )
-        killed = threading.Event()
 
-        def kill() -> None:
-            killed.set()
-            proc.kill()
-
-        timer = threading.Timer(seconds, kill)
-        timer.start()
-        try:
+        def attempt() -> Exit:
             if stdin is not None:
-                assert proc.stdin is not None
-                try:
-                    proc.stdin.write(stdin)
-                    proc.stdin.close()
-                except BrokenPipeError:
-                    pass
-            # wait4 gives this child's own rusage (RUSAGE_CHILDREN would be the max of all children).
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        finally:
-            timer.cancel()
-        elapsed = time.monotonic() - started
+                reader, writer = os.pipe()
+            else:
+                reader, writer = os.open(os.devnull, os.O_RDONLY), None
+            try:
+                return zygote().run(
+                    module,
+                    argv,
+                    env=child_env,
+                    cwd=os.path.abspath(cwd if cwd is not None else os.getcwd()),
+                    stdin=reader,
+                    stdout=out.fileno(),
+                    stderr=err.fileno(),
+                    seconds=seconds,
+                    address_space=ADDRESS_SPACE_MB * 1024 * 1024,
+                    exec_only=fresh,
+                    write_stdin=stdin,
+                    stdin_writer=writer,
+                )
+            except ZygoteDied as died:
+                if writer is not None and not died.started:
+                    os.close(writer)
+                raise
+
+        try:
+            ended = attempt()
+        except ZygoteDied as died:
+            if died.started:
+                raise
+            ended = attempt()  # it died between runs: this_process_zygote starts another
         out.seek(0)
         err.seek(0)
         return Bounded(
-            rc=proc.returncode,
+            rc=ended.rc,
             out=out.read().decode("utf-8", "replace"),
             err=err.read().decode("utf-8", "replace"),
-            seconds=elapsed,
-            peak_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
-            killed=killed.is_set(),
+            seconds=ended.seconds,
+            peak_mb=ended.peak_kb / 1024,  # Linux reports KiB
+            killed=ended.killed,
+            forked=ended.forked,
         )
 
 
