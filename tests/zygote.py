@@ -30,6 +30,7 @@ script (not as `tests.zygote`: the children must not have the `tests` package im
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -40,8 +41,10 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,7 +172,7 @@ class Zygote:
         stdout: int,
         stderr: int,
         seconds: float,
-        address_space: int,
+        address_space: int | None,
         exec_only: bool,
         write_stdin: bytes | None = None,
         stdin_writer: int | None = None,
@@ -235,6 +238,99 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+_ZYGOTES: dict[int, Zygote] = {}  # by the pid of the test process that started it
+_ZYGOTE_LOCK = threading.Lock()
+
+
+def this_process_zygote() -> Zygote:
+    """This test process's zygote, started on first use and again if it died."""
+    with _ZYGOTE_LOCK:
+        current = _ZYGOTES.get(os.getpid())
+        if current is not None and current.alive():
+            return current
+        if current is not None:
+            current.close()  # reaps the dead one
+        else:
+            atexit.register(_close_zygote)
+        current = _ZYGOTES[os.getpid()] = Zygote(dict(os.environ))
+        return current
+
+
+def _close_zygote() -> None:
+    zygote = _ZYGOTES.pop(os.getpid(), None)  # a forked test process leaves its parent's alone
+    if zygote is not None:
+        zygote.close()
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A child that ended, and what it wrote."""
+
+    exit: Exit
+    out: bytes
+    err: bytes
+
+
+def run_child(
+    args: tuple[str | bytes, ...],
+    *,
+    module: str = "tsbrunbook",
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    seconds: float,
+    address_space: int | None = None,
+    fresh: bool | None = None,
+    zygote: Callable[[], Zygote] = this_process_zygote,
+) -> Ran:
+    """Run `python -m MODULE ARGS` as a child of `zygote`, with this process's environment updated
+    by `env`, in `cwd` (default: this process's), stdout and stderr captured, `stdin` on a pipe
+    (none: /dev/null), killed after `seconds`, and at most `address_space` bytes of it.
+
+    Forked unless `fresh`, or `env` changes how the interpreter starts; `fresh` defaults to
+    TSBRUNBOOK_TEST_SPAWN=1, the switch that runs every such child in a fresh interpreter."""
+    if fresh is None:
+        fresh = os.environ.get("TSBRUNBOOK_TEST_SPAWN") == "1"
+    child_env = {**os.environ, **(env or {})}
+    argv = [os.fsdecode(arg) for arg in args]  # bytes as the child's argv decodes them
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+
+        def attempt() -> Exit:
+            if stdin is not None:
+                reader, writer = os.pipe()
+            else:
+                reader, writer = os.open(os.devnull, os.O_RDONLY), None
+            try:
+                return zygote().run(
+                    module,
+                    argv,
+                    env=child_env,
+                    cwd=os.path.abspath(cwd if cwd is not None else os.getcwd()),
+                    stdin=reader,
+                    stdout=out.fileno(),
+                    stderr=err.fileno(),
+                    seconds=seconds,
+                    address_space=address_space,
+                    exec_only=fresh,
+                    write_stdin=stdin,
+                    stdin_writer=writer,
+                )
+            except ZygoteDied as died:
+                if writer is not None and not died.started:
+                    os.close(writer)
+                raise
+
+        try:
+            ended = attempt()
+        except ZygoteDied as died:
+            if died.started:
+                raise
+            ended = attempt()  # it died between runs: this_process_zygote starts another
+        out.seek(0)
+        err.seek(0)
+        return Ran(ended, out.read(), err.read())
 
 
 # --------------------------------------------------------------------------- server side
@@ -319,7 +415,8 @@ def _enter(request: dict[str, Any]) -> None:
     os.chdir(request["cwd"])
     os.umask(request["umask"])
     limit = request["address_space"]
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if limit is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     argv = [request["executable"], "-m", request["module"], *request["args"]]
     if request["exec"]:
         try:

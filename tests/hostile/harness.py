@@ -13,14 +13,10 @@ unless the process hangs.
 
 from __future__ import annotations
 
-import atexit
-import os
-import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.zygote import Exit, Zygote, ZygoteDied
+from tests.zygote import Zygote, run_child, this_process_zygote
 
 SECONDS = 30.0  # generous under a loaded 2-core CI machine; a hang is minutes, not seconds
 MEMORY_MB = 400  # peak RSS a bounded read may reach
@@ -41,30 +37,6 @@ class Bounded:
         return f"rc={self.rc} {self.seconds:.1f}s {self.peak_mb:.0f}MB killed={self.killed} forked={self.forked}\nstdout: {self.out[:2000]!r}\nstderr: {self.err[:2000]!r}"
 
 
-_ZYGOTES: dict[int, Zygote] = {}  # by the pid of the test process that started it
-_ZYGOTE_LOCK = threading.Lock()
-
-
-def this_process_zygote() -> Zygote:
-    """This test process's zygote, started on first use and again if it died."""
-    with _ZYGOTE_LOCK:
-        current = _ZYGOTES.get(os.getpid())
-        if current is not None and current.alive():
-            return current
-        if current is not None:
-            current.close()  # reaps the dead one
-        else:
-            atexit.register(_close_zygote)
-        current = _ZYGOTES[os.getpid()] = Zygote(dict(os.environ))
-        return current
-
-
-def _close_zygote() -> None:
-    zygote = _ZYGOTES.pop(os.getpid(), None)  # a forked test process leaves its parent's alone
-    if zygote is not None:
-        zygote.close()
-
-
 def run_bounded(
     *args: str,
     stdin: bytes | None = None,
@@ -83,54 +55,26 @@ def run_bounded(
     default, when TSBRUNBOOK_TEST_SPAWN=1. Either way it is a process of its own, bounded by
     `seconds` and ADDRESS_SPACE_MB. The harness's own tests run another `module`, and a zygote
     of their own."""
-    if fresh is None:
-        fresh = os.environ.get("TSBRUNBOOK_TEST_SPAWN") == "1"
-    child_env = {**os.environ, **(env or {})}
-    argv = [os.fsdecode(arg) for arg in args]  # bytes as the child's argv decodes them
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-
-        def attempt() -> Exit:
-            if stdin is not None:
-                reader, writer = os.pipe()
-            else:
-                reader, writer = os.open(os.devnull, os.O_RDONLY), None
-            try:
-                return zygote().run(
-                    module,
-                    argv,
-                    env=child_env,
-                    cwd=os.path.abspath(cwd if cwd is not None else os.getcwd()),
-                    stdin=reader,
-                    stdout=out.fileno(),
-                    stderr=err.fileno(),
-                    seconds=seconds,
-                    address_space=ADDRESS_SPACE_MB * 1024 * 1024,
-                    exec_only=fresh,
-                    write_stdin=stdin,
-                    stdin_writer=writer,
-                )
-            except ZygoteDied as died:
-                if writer is not None and not died.started:
-                    os.close(writer)
-                raise
-
-        try:
-            ended = attempt()
-        except ZygoteDied as died:
-            if died.started:
-                raise
-            ended = attempt()  # it died between runs: this_process_zygote starts another
-        out.seek(0)
-        err.seek(0)
-        return Bounded(
-            rc=ended.rc,
-            out=out.read().decode("utf-8", "replace"),
-            err=err.read().decode("utf-8", "replace"),
-            seconds=ended.seconds,
-            peak_mb=ended.peak_kb / 1024,  # Linux reports KiB
-            killed=ended.killed,
-            forked=ended.forked,
-        )
+    ran = run_child(
+        args,
+        module=module,
+        stdin=stdin,
+        env=env,
+        cwd=cwd,
+        seconds=seconds,
+        address_space=ADDRESS_SPACE_MB * 1024 * 1024,
+        fresh=fresh,
+        zygote=zygote,
+    )
+    return Bounded(
+        rc=ran.exit.rc,
+        out=ran.out.decode("utf-8", "replace"),
+        err=ran.err.decode("utf-8", "replace"),
+        seconds=ran.exit.seconds,
+        peak_mb=ran.exit.peak_kb / 1024,  # Linux reports KiB
+        killed=ran.exit.killed,
+        forked=ran.exit.forked,
+    )
 
 
 def _bounded(result: Bounded) -> None:

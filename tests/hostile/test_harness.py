@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.harness import Bounded, accepted, refused, run_bounded, this_process_zygote
-from tests.zygote import Zygote
+from tests.hostile.harness import Bounded, accepted, refused, run_bounded
+from tests.zygote import Zygote, this_process_zygote
 
 
 def test_a_clean_refusal_and_a_clean_acceptance():
