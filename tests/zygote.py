@@ -83,6 +83,7 @@ class Exit:
     seconds: float  # from fork to exit
     peak_kb: int  # the child's own peak resident set (wait4's ru_maxrss, KiB)
     killed: bool  # the deadline ended it
+    cpu_seconds: float  # its own user + system time (wait4)
     forked: bool  # run in the forked interpreter (False: a fresh exec'd one)
 
 
@@ -222,6 +223,7 @@ class Zygote:
             seconds=ended["seconds"],
             peak_kb=ended["peak_kb"],
             killed=ended["killed"],
+            cpu_seconds=ended["cpu_seconds"],
             forked=not request["exec"],
         )
 
@@ -396,6 +398,7 @@ def _serve(control: socket.socket) -> dict[str, Any]:
                             "seconds": time.monotonic() - child.started,
                             "peak_kb": usage.ru_maxrss,
                             "killed": child.killed,
+                            "cpu_seconds": usage.ru_utime + usage.ru_stime,
                         },
                     )
                 child.conn.close()

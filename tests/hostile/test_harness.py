@@ -169,5 +169,5 @@ def test_a_zygote_that_died_is_replaced():
     accepted(run_bounded("impact", "--down", "postgres"))
     os.kill(before.pid, signal.SIGKILL)
     before.process.wait()
-    result = accepted(run_bounded("impact", "--down", "postgres"))
+    result = accepted(run_bounded("impact", "--down", "postgres", fresh=False))
     assert result.forked and this_process_zygote().pid != before.pid
