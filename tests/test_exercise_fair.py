@@ -151,6 +151,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.long
 def test_kill_9_with_the_clock_running_resumes_with_the_scenario_time_run_on(pack):
     proc = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(CHILD.format(root=str(ROOT)))],

@@ -41,6 +41,7 @@ def ok(result):
     return result
 
 
+@pytest.mark.long
 def test_session_through_real_processes(tmp_path):
     started = run_process("incident", "start", "Checkout errors in eu-west")
     assert started.rc == 0, started.err

@@ -97,7 +97,7 @@ def test_state_folded_from_events(session):
     assert list(state.instances) == ["workload-cluster-failure@eu-west", "management-plane-failure"]
     skipped = state.steps[f"{WC}/check-tsb-pods"]
     assert (skipped.state, skipped.note) == ("skipped", "checked by the SRE bot")
-    assert [text for _, text in state.steps[f"{WC}/restart-edge-if-stuck"].notes] == [
+    assert [n.text for n in state.steps[f"{WC}/restart-edge-if-stuck"].notes] == [
         "restarted edge on eu-west, no effect"
     ]
     escalated = state.steps["management-plane-failure/restoration/engage-tetrate-support"]

@@ -97,3 +97,30 @@ async def test_a_claim_lost_to_a_race_is_a_toast_naming_the_holder(monkeypatch):
         toasts = [n.message for n in app._notifications]
     assert claims(app) == [("claimed", STEP, "bob")]
     assert any("in progress — bob" in t and "w again" in t for t in toasts), toasts
+
+
+async def test_a_step_note_says_who_wrote_it_in_the_step_detail(monkeypatch):
+    """Team mode's "who did what" reaches the notes: a colleague's note on the highlighted step
+    shows with their name, and one's own with one's own."""
+    monkeypatch.setenv(USER_ENV, "alice")
+    workspace = Workspace()
+    session = workspace.start("postgres down")
+    session.mark_down(["postgres"])
+    app = RunbookApp(workspace, session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = await highlight(pilot, app, STEP)
+        detail = pane.query_one("#step-text", Static)
+        monkeypatch.setenv(USER_ENV, "bob")
+        Workspace(store=workspace.store).open(session.id).add_note("api server pods pending", STEP)
+        monkeypatch.setenv(USER_ENV, "alice")
+        app.poll_store()
+        await settle(pilot)
+        await until(pilot, lambda: "(bob) api server pods pending" in str(detail.content))
+        await pilot.press("n", *"scaled the node pool", "enter")
+        await settle(pilot)
+        await until(pilot, lambda: "(alice) scaled the node pool" in str(detail.content))
+        notes = app.session.state.steps[STEP].notes
+        assert [(n.text, n.actor) for n in notes] == [
+            ("api server pods pending", "bob"),
+            ("scaled the node pool", "alice"),
+        ]

@@ -163,6 +163,7 @@ class StuckNotifier(Notifier):
         return 0
 
 
+@pytest.mark.long
 async def test_hostile_text_never_reaches_the_terminal(tmp_path):
     pack = hostile_pack(tmp_path)
     workspace = Workspace(pack=pack)

@@ -154,6 +154,7 @@ async def test_tab_moves_like_down_and_arrows_do_not_change_levels(pack):
         }
 
 
+@pytest.mark.long
 async def test_the_answer_is_hidden_until_the_prediction_is_locked(pack):
     clock = new_clock()
     workspace, run = start_run_on(clock, pack)

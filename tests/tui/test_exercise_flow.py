@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from markdown_it import MarkdownIt
 
 from tests.tui.support import highlighted_step, settle, until
@@ -47,6 +48,7 @@ async def answer(pilot, app, keys: list[str]) -> None:
     await settle(pilot)
 
 
+@pytest.mark.long
 async def test_play_an_exercise_and_report_it(pack):
     clock = FakeClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
     workspace, run = start_run_on(clock, pack)

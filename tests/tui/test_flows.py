@@ -72,6 +72,7 @@ async def test_mark_down_changes_matrix_and_checklists():
         assert stored_types(app) == ["started", "down", "up"]
 
 
+@pytest.mark.long
 @both_stores
 async def test_step_states_and_notes_are_stored():
     app = new_app()
@@ -117,8 +118,8 @@ async def test_step_states_and_notes_are_stored():
             await pilot.press(ch)
         await pilot.press("enter", "1", "n", "h", "i", "enter")
         await settle(pilot)
-        assert app.session.state.steps[first.ref].notes[-1][1] == "edge-restarted"
-        assert app.session.state.notes[-1][1:] == ("hi", None)
+        assert app.session.state.steps[first.ref].notes[-1].text == "edge-restarted"
+        assert app.session.state.notes[-1][1:3] == ("hi", None)
     # Everything is in the store, in order.
     types = [e.type for e in Workspace().store.events(app.session.id)]
     assert types == ["started", "down", "step", "step", "step", "step", "step", "note", "note"]

@@ -134,6 +134,7 @@ async def test_rename_from_the_key_keeps_both_titles_in_the_timeline():
     assert events[-1].type == "renamed" and events[-1].data == {"title": "eu-west edge down"}
 
 
+@pytest.mark.long
 async def test_close_from_the_palette_asks_first():
     app = new_app()
     async with app.run_test(size=(160, 48)) as pilot:
@@ -180,7 +181,7 @@ async def test_long_note_key_stores_what_the_editor_wrote(tmp_path, monkeypatch)
         await settle(pilot)
         await pilot.press("N")
         await settle(pilot)
-        assert app.session.state.notes[-1][1:] == ("line one\nline two", None)
+        assert app.session.state.notes[-1][1:3] == ("line one\nline two", None)
 
 
 def test_edit_note_refuses_an_editor_that_fails(tmp_path):

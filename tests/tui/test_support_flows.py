@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
 from tests.http_servers import serve
@@ -43,6 +44,7 @@ async def go_to_step(pilot, app, ref: str) -> None:
     assert pane.tree_view.current_step().ref == ref
 
 
+@pytest.mark.long
 async def test_raise_escalation_with_case_number():
     app = app_with(["central-control-plane"])
     ref = "central-control-plane-failure/restoration/engage-tetrate-support"

@@ -402,8 +402,11 @@ def show_text(sess: IncidentSession) -> str:
     if state.notes:
         out += ["", "Notes:"]
         out += [
-            f"  {at:%H:%M:%S} " + (f"[{ref}] " if ref else "") + one_line(text, 200)
-            for at, text, ref in state.notes
+            f"  {n.at:%H:%M:%S} "
+            + (f"[{n.ref}] " if n.ref else "")
+            + (f"({shown_author(n.actor)}) " if shown_author(n.actor) else "")
+            + one_line(n.text, 200)
+            for n in state.notes
         ]
     recent = state.timeline[-RECENT_EVENTS:]
     hidden = len(state.timeline) - len(recent)

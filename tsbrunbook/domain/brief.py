@@ -283,8 +283,9 @@ def _work(estate: Estate, views: list[ChecklistView]) -> str:
             if sv.step.destructive:  # support must know what cannot be undone
                 line += f" ⚠️ destructive: {md.inline(sv.step.destructive_reason or '')}"
             lines.append(line)
-            for at, note in st.notes:
-                lines.append(f"  - {stamp(at)}: {md.inline(note)}")
+            for n in st.notes:
+                by = f" ({md.inline(shown_author(n.actor))})" if shown_author(n.actor) else ""
+                lines.append(f"  - {stamp(n.at)}{by}: {md.inline(n.text)}")
     if not lines:
         out.append("No step has been worked yet.")
     else:

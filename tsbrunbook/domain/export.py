@@ -7,6 +7,7 @@ from typing import Any
 
 from . import markdown as md
 from . import site_policy, template
+from .author import shown_author
 from .impact import Impact
 from .model import MANAGEMENT_SCOPE, Checklist, Estate, Level, Pack, Scenario
 from .serialize import applicable_steps
@@ -201,8 +202,9 @@ def task_list(
             out.append(
                 f"  > 🆘 **Escalation point — Tetrate support required.** {md.inline(step.escalation)}{contact}{status}"
             )
-        for at, note in (getattr(st, "notes", None) or []) if st else []:
-            out.append(f"  - 📝 {at:%H:%M:%S} UTC: {md.inline(note)}")
+        for n in (getattr(st, "notes", None) or []) if st else []:
+            by = f" ({md.inline(shown_author(n.actor))})" if shown_author(n.actor) else ""
+            out.append(f"  - 📝 {n.at:%H:%M:%S} UTC{by}: {md.inline(n.text)}")
         out.append("")
     return out
 

@@ -84,6 +84,15 @@ class Raised:
     actor: str
 
 
+class NoteMade(NamedTuple):
+    """A note: when, its text, the step it is on (None: the incident as a whole), by whom."""
+
+    at: datetime
+    text: str
+    ref: str | None
+    actor: str
+
+
 class StepChange(NamedTuple):
     """One state a step was put in: when, the state, the note given with it, by whom."""
 
@@ -107,7 +116,7 @@ class StepState:
     at: datetime | None = None
     actor: str = ""  # who recorded the current state
     note: str = ""
-    notes: list[tuple[datetime, str]] = field(default_factory=list)
+    notes: list[NoteMade] = field(default_factory=list)  # with a state change, or on their own
     history: list[StepChange] = field(default_factory=list)
     claim: Claim | None = None  # who is working on it now (None: no one said so)
     escalated: datetime | None = None  # when it was first raised
@@ -167,9 +176,7 @@ class IncidentState:
         default_factory=dict
     )  # scenario instance → first matched
     steps: dict[str, StepState] = field(default_factory=dict)
-    notes: list[tuple[datetime, str, str | None]] = field(
-        default_factory=list
-    )  # (at, text, step ref)
+    notes: list[NoteMade] = field(default_factory=list)  # every note, on a step or not
     escalations: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, ref, case)
     timeline: list[Event] = field(default_factory=list)
     last_seq: int = 0
@@ -205,7 +212,7 @@ class IncidentState:
             st.note = p.note or ""
             st.history.append(StepChange(event.at, st.state, st.note, event.actor))
             if st.note:
-                st.notes.append((event.at, st.note))
+                st.notes.append(NoteMade(event.at, st.note, p.ref, event.actor))
             if p.state in CLAIM_ENDING_STATES:
                 st.claim = None  # the outcome ends the work: no `released` event of its own
         elif isinstance(p, Claimed):
@@ -213,9 +220,10 @@ class IncidentState:
         elif isinstance(p, Released):
             self.steps.setdefault(p.ref, StepState()).claim = None
         elif isinstance(p, Note):
-            self.notes.append((event.at, p.text, p.ref))
+            note = NoteMade(event.at, p.text, p.ref, event.actor)
+            self.notes.append(note)
             if p.ref:
-                self.steps.setdefault(p.ref, StepState()).notes.append((event.at, p.text))
+                self.steps.setdefault(p.ref, StepState()).notes.append(note)
         elif isinstance(p, Escalation):
             self.escalations.append((event.at, p.ref, p.case or ""))
             st = self.steps.setdefault(p.ref, StepState())

@@ -47,7 +47,9 @@ def view_dict(engine: ImpactEngine, view: ChecklistView) -> dict[str, Any]:
                 "claimed_at": iso(sv.state.claim.at) if sv.state.claim else None,
                 "destructive": sv.step.destructive,
                 "destructive_reason": sv.step.destructive_reason,
-                "notes": [{"at": iso(at), "text": text} for at, text in sv.state.notes],
+                "notes": [
+                    {"at": iso(n.at), "text": n.text, "actor": n.actor} for n in sv.state.notes
+                ],
                 "escalation": (
                     {
                         "reason": sv.step.escalation,
@@ -114,7 +116,9 @@ def incident_dict(
             }
             for p in escalation_points(state, engine, views + [readiness])
         ],
-        "notes": [{"at": iso(at), "text": text, "ref": ref} for at, text, ref in state.notes],
+        "notes": [
+            {"at": iso(n.at), "text": n.text, "ref": n.ref, "actor": n.actor} for n in state.notes
+        ],
         "timeline": [
             {"seq": e.seq, "at": iso(e.at), "type": e.type, "data": e.data, "actor": e.actor}
             for e in state.timeline

@@ -23,7 +23,7 @@ from . import markdown as md
 from .author import shown_author
 from .clock import behind_warning
 from .event_text import event_text
-from .events import EventType, Note, StepChanged
+from .events import EventType
 from .impact import Impact, ImpactEngine
 from .incident import (
     ChecklistView,
@@ -317,25 +317,12 @@ def _worked(sv: StepView) -> bool:
     )
 
 
-def _note_actors(state: IncidentState) -> dict[tuple[datetime, str], str]:
-    """Who wrote each note (a note event's, or a step change's), by (time, text)."""
-    out = {}
-    for e in state.timeline:
-        p = e.payload
-        if isinstance(p, Note):
-            out[(e.at, p.text)] = e.actor
-        elif isinstance(p, StepChanged) and p.note:
-            out[(e.at, p.note)] = e.actor
-    return out
-
-
 def _worked_section(state: IncidentState, engine: ImpactEngine, views: list[ChecklistView]) -> str:
     out = ["## Worked steps"]
     worked = [(view, [sv for sv in view.steps if _worked(sv)]) for view in views]
     worked = [(view, steps) for view, steps in worked if steps]
     if not worked:
         return "\n".join(out + ["", "No step was worked: every step is still pending."])
-    actors = _note_actors(state)
     for view, steps in worked:
         values = step_values(engine, view)
         out += [
@@ -346,13 +333,11 @@ def _worked_section(state: IncidentState, engine: ImpactEngine, views: list[Chec
             "",
         ]
         for sv in steps:
-            out += _worked_step(sv, values, actors)
+            out += _worked_step(sv, values)
     return "\n".join(out)
 
 
-def _worked_step(
-    sv: StepView, values: dict[str, str], actors: dict[tuple[datetime, str], str]
-) -> list[str]:
+def _worked_step(sv: StepView, values: dict[str, str]) -> list[str]:
     """One worked step as a task item: state, when, by whom; its notes and escalations below."""
     st = sv.state
     box, marker = export.STATE_MARKS.get(st.state, export.STATE_MARKS["pending"])
@@ -369,7 +354,7 @@ def _worked_step(
     ]
     if sv.step.destructive:
         out.append(f"  ⚠️ **DESTRUCTIVE:** {md.inline(sv.step.destructive_reason or '')}")
-    said = [(at, "📝", md.inline(text), actors.get((at, text), "")) for at, text in st.notes]
+    said = [(n.at, "📝", md.inline(n.text), n.actor) for n in st.notes]
     said += [
         (
             r.at,
@@ -402,17 +387,15 @@ def _notes_section(state: IncidentState, views: list[ChecklistView]) -> str:
     steps no checklist shows any more (the runbook pack changed since)."""
     out = ["## Notes", ""]
     on_shown = {sv.ref for view in views for sv in view.steps}
-    notes = [(at, text, ref) for at, text, ref in state.notes if not ref or ref not in on_shown]
+    notes = [n for n in state.notes if not n.ref or n.ref not in on_shown]
     if not notes:
         return "\n".join(out + ["No notes on the incident as a whole (step notes are above)."])
-    actors = _note_actors(state)
-    for at, text, ref in notes:
-        who = actors.get((at, text), "")
+    for n in notes:
         out.append(
-            f"- {stamp(at)}"
-            + (f" ({md.inline(shown_author(who))})" if who else "")
-            + (f" on {md.code_span(ref)}" if ref else "")
-            + f": {md.inline(text)}"
+            f"- {stamp(n.at)}"
+            + (f" ({md.inline(shown_author(n.actor))})" if n.actor else "")
+            + (f" on {md.code_span(n.ref)}" if n.ref else "")
+            + f": {md.inline(n.text)}"
         )
     return "\n".join(out)
 

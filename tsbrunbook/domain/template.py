@@ -69,6 +69,8 @@ def variables(estate: Estate, cluster: str | None) -> dict[str, str]:
 
 def fill(text: str, values: dict[str, str]) -> str:
     """Replace known placeholders in display text; unknown ones stay visible rather than vanish."""
+    if "{{" not in text:  # most titles have none: no regex pass
+        return text
     return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 

@@ -62,7 +62,12 @@ def display(text: object, multiline: bool = False, keep_tabs: bool = False) -> s
     One line unless `multiline`: every line break and tab becomes a space. With `multiline`,
     CR LF, CR and the other line breaks become newlines and tabs become spaces (to the next
     multiple of four columns), unless `keep_tabs` (a Markdown code block keeps them)."""
-    text = _ESCAPE_SEQUENCE.sub("", str(text))
+    text = str(text)
+    if text.isascii() and text.isprintable():
+        # Space to tilde only: no escape, control, line break, tab or invisible character to
+        # remove (most labels are such, and every redraw shows hundreds of them).
+        return text
+    text = _ESCAPE_SEQUENCE.sub("", text)
     if multiline:
         text = _LINE_BREAK.sub("\n", text)
         if not keep_tabs:

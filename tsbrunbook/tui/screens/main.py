@@ -27,8 +27,31 @@ class KeyFooter(Footer):
     the row, and these two must never be the ones cut off."""
 
     FIRST = ("help", "quit")
+    _shown: tuple | None = None  # what the keys on screen were composed from
+
+    def _keys(self) -> tuple | None:
+        """Everything the footer's keys are composed from: the shown bindings, whether each is
+        enabled, and the footer's own compact state (None before the bindings are known)."""
+        if not self._bindings_ready:
+            return None
+        return (
+            self.compact,
+            tuple(
+                (b.key, b.key_display, b.description, b.action, b.group, enabled, tooltip)
+                for (_, b, enabled, tooltip) in self.screen.active_bindings.values()
+                if b.show
+            ),
+        )
+
+    async def recompose(self) -> None:
+        """Rebuild the keys only when they would differ. Textual asks on every focus change and
+        screen resume (five times while the app starts), mostly for the same keys."""
+        if self.is_attached and self._keys() == self._shown:
+            return
+        await super().recompose()
 
     def compose(self) -> ComposeResult:
+        self._shown = self._keys()
         if not self._bindings_ready:
             return
         first = {

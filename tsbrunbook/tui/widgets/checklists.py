@@ -126,6 +126,9 @@ class ChecklistsPane(Vertical):
     def __init__(self, estate: Estate, views: list[ChecklistView] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.estate = estate
+        # The placeholder values per cluster: the estate never changes under a pane, and every
+        # rebuild fills every step's title (finding a cluster's sole services scans the estate).
+        self._values: dict[str | None, dict[str, str]] = {}
         self.phase = "recovery"
         self.views: list[ChecklistView] = views or []
         self.timers: dict[str, str] = {}  # instance → countdown text
@@ -147,7 +150,9 @@ class ChecklistsPane(Vertical):
             yield self.detail
 
     def values(self, cluster: str | None) -> dict[str, str]:
-        return template.variables(self.estate, cluster)
+        if cluster not in self._values:
+            self._values[cluster] = template.variables(self.estate, cluster)
+        return self._values[cluster]
 
     def fill(self, view: StepView, text: str) -> str:
         """Display text of a step, placeholders filled (not shell-quoted)."""
@@ -330,9 +335,10 @@ class ChecklistsPane(Vertical):
                     f"   Raised {view.state.escalated:%H:%M:%S} UTC {', '.join(view.state.cases)}\n",
                     style=SUCCESS,
                 )
-        for at, note in view.state.notes:
-            text.append(f"\n📝 {at:%H:%M:%S} ", style="dim")
-            text.append(note)
+        for note in view.state.notes:
+            by = shown_author(note.actor)
+            text.append(f"\n📝 {note.at:%H:%M:%S}" + (f" ({by}) " if by else " "), style="dim")
+            text.append(note.text)
         if view.state.history:
             text.append("\n\nHistory:", style="bold")
             for change in view.state.history:
