@@ -525,6 +525,7 @@ class Workspace:
 
 # -- the war-room view's options (`tsbrunbook serve`) -----------------------------------------
 
+DEFAULT_WARM = 1  # a spare app process (~40 MB) cuts a session's start to its own work
 DEFAULT_MAX_SESSIONS = 8  # one app process (~50 MB) each: a war room, not a public site
 TLS_HINT = (
     "put it behind a TLS reverse proxy and give --public-url https://…, or give --certfile and "
@@ -543,6 +544,7 @@ class WarRoomOptions:
     certfile: str | None
     keyfile: str | None
     estate: str | None
+    warm: int = DEFAULT_WARM  # app processes started ahead of the visitors (`--warm`)
 
     @property
     def tls(self) -> bool:
@@ -569,6 +571,7 @@ def war_room_options(
     certfile: str | None,
     keyfile: str | None,
     estate: str | None,
+    warm: int = DEFAULT_WARM,
 ) -> WarRoomOptions:
     """`tsbrunbook serve`'s options, checked: one line for the first that is wrong. A host
     other machines can reach is refused unless browsers get TLS (ours, or a proxy's)."""
@@ -576,6 +579,11 @@ def war_room_options(
         raise UserError(f"--port {port} is not a port", "give 1 to 65535")
     if max_sessions < 1:
         raise UserError(f"--max-sessions {max_sessions} serves nobody", "give 1 or more")
+    if not 0 <= warm <= max_sessions:
+        raise UserError(
+            f"--warm {warm}: spares are app processes kept ready for sessions",
+            f"give 0 (none) to --max-sessions ({max_sessions})",
+        )
     if (certfile is None) != (keyfile is None):
         raise UserError("--certfile and --keyfile go together", "give both, or neither")
     for name, path in (("--certfile", certfile), ("--keyfile", keyfile)):
@@ -600,6 +608,7 @@ def war_room_options(
         certfile,
         keyfile,
         os.path.abspath(estate) if estate else None,
+        warm,
     )
     if not is_loopback(host) and not request.tls:
         raise UserError(

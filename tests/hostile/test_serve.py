@@ -17,6 +17,8 @@ CASES = [
     ("a public URL that is a script", ["serve", "--public-url", "javascript:x"], "http(s)://"),
     ("a port past 65535", ["serve", "--port", "70000"], "is not a port"),
     ("a key without its certificate", ["serve", "--keyfile", "/etc/hostname"], "go together"),
+    ("a negative number of spares", ["serve", "--warm", "-1"], "--warm -1"),
+    ("more spares than sessions", ["serve", "--warm", "9", "--max-sessions", "2"], "to --max"),
 ]
 
 

@@ -89,6 +89,8 @@ def test_grant_for_token_compares_every_grant(cli, isolated_home):
         (["--host", "192.0.2.7", "--public-url", "http://warroom"], "TLS reverse proxy"),
         (["--port", "0"], "--port 0 is not a port"),
         (["--max-sessions", "0"], "--max-sessions 0 serves nobody"),
+        (["--warm", "-1"], "give 0 (none) to --max-sessions (8)"),
+        (["--warm", "5", "--max-sessions", "4"], "--warm 5: spares are app processes"),
         (["--certfile", "/nonexistent.pem"], "--certfile and --keyfile go together"),
         (["--public-url", "javascript:alert(1)"], "not an http(s)://HOST[:PORT] URL"),
         (["--public-url", "https://warroom.example/path"], "not an http(s)://HOST[:PORT] URL"),
@@ -115,3 +117,13 @@ def test_serve_accepts_loopback_or_tls(args, public, tls):
     options = cmd_serve(build_parser().parse_args(["serve", *args]), Workspace())
     assert options.public_url == (public or "https://warroom.example")
     assert options.tls is tls
+    assert options.warm == 1  # one spare app process unless told otherwise
+
+
+def test_serve_takes_the_number_of_spares():
+    from tsbrunbook.cli import build_parser
+    from tsbrunbook.cli.serve_cmds import cmd_serve
+
+    for given in ("0", "3"):
+        options = cmd_serve(build_parser().parse_args(["serve", "--warm", given]), Workspace())
+        assert options.warm == int(given)

@@ -223,6 +223,8 @@ def test_an_operator_marks_down_with_the_keyboard_and_gets_the_export_as_a_downl
         lambda: [e for e in events_by(war_room, "alice") if e.type == "down"], "the mark"
     )
     assert down[0].data["components"] == ["management-cluster"]
+    # The server's warm spare ran alice's session (told over its stdin who it is).
+    assert re.search(r"session for alice started \(\d+ open, warm\)", war_room.log.read_text())
 
     alice.page.keyboard.press("e")
     (download,) = alice.wait_for(lambda: alice.downloads, "the export's download")
@@ -252,6 +254,8 @@ def test_a_read_only_viewer_sees_the_incident_changes_nothing_and_revoking_ends_
     bob.wait_for(lambda: "TSBAPIcredentials" in bob.screen_text(), "the probe's refusal")
     assert {i: len(war_room.store.events(i)) for i in war_room.store.ids()} == before
     assert events_by(war_room, "bob") == []
+    # The spare started after alice's first screen ran bob's: read-only held across the handoff.
+    assert re.search(r"session for bob started \(\d+ open, warm\)", war_room.log.read_text())
 
     war_room.workspace().revoke_access("bob")
     bob.page.wait_for_selector("body.-closed", timeout=DEADLINE_S * 1000)

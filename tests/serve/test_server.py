@@ -6,7 +6,7 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 
 import pytest
-from aiohttp import WSServerHandshakeError
+from aiohttp import WSServerHandshakeError, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from tsbrunbook.serve.server import CLOSE_REVOKED, USER_ENV, Live, VisitorApp, WarRoomServer
@@ -25,7 +25,8 @@ def workspace(tmp_path):
 
 
 def options(public_url: str = PUBLIC, max_sessions: int = 4) -> WarRoomOptions:
-    return WarRoomOptions("127.0.0.1", 8080, public_url, max_sessions, None, None, None)
+    # No warm spares: these tests start no app process (tests/serve/test_spare.py does).
+    return WarRoomOptions("127.0.0.1", 8080, public_url, max_sessions, None, None, None, warm=0)
 
 
 async def started(workspace: Workspace, **kwargs) -> tuple[WarRoomServer, TestClient]:
@@ -210,8 +211,8 @@ async def test_a_download_goes_only_to_the_visitor_whose_app_made_it(workspace):
     try:
         cookie = await logged_in(client, token)
         app = VisitorApp(
-            "true",
             Visitor("bob", False, bob.token_sha256),
+            None,
             write_bytes=None,
             write_str=None,
             close=None,
@@ -230,16 +231,14 @@ async def test_a_download_goes_only_to_the_visitor_whose_app_made_it(workspace):
         await client.close()
 
 
-def test_each_app_runs_as_its_visitor_and_read_only_when_the_token_is(workspace):
+async def test_each_app_runs_as_its_visitor_and_read_only_when_the_token_is(workspace):
     server = WarRoomServer(workspace, options())
     viewer = Visitor("Bob O'Neil; rm -rf /", True, "d")
-    command = server.command_for(viewer)
-    assert command.endswith("tui --read-only")
-    assert "rm" not in command  # the name goes into the environment, never the command line
-    app = VisitorApp(
-        command, viewer, write_bytes=None, write_str=None, close=None, download_manager=None
-    )
+    app = server.app_for(viewer, web.WebSocketResponse())
+    assert app.command.endswith("tui --read-only")
+    assert "Neil" not in app.command  # the name goes into the environment, never the command line
     env = app._build_environment(100, 30)
     assert env[USER_ENV] == "Bob O'Neil; rm -rf /"
     assert env["TEXTUAL_DRIVER"] == "textual.drivers.web_driver:WebDriver"
-    assert "--read-only" not in server.command_for(Visitor("alice", False, "d"))
+    alice = server.app_for(Visitor("alice", False, "d"), web.WebSocketResponse())
+    assert "--read-only" not in alice.argv

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..workspace import DEFAULT_MAX_SESSIONS, WarRoomOptions, war_room_options
+from ..workspace import DEFAULT_MAX_SESSIONS, DEFAULT_WARM, WarRoomOptions, war_room_options
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -38,6 +38,14 @@ def add_parsers(sub: argparse._SubParsersAction, estate_arg) -> None:
         metavar="N",
         help=f"browser sessions at once, each an app process (default {DEFAULT_MAX_SESSIONS})",
     )
+    p.add_argument(
+        "--warm",
+        type=int,
+        default=DEFAULT_WARM,
+        metavar="N",
+        help=f"app processes started ahead of the visitors, so a session starts at once "
+        f"(default {DEFAULT_WARM}; 0: each session starts its own)",
+    )
     p.add_argument("--certfile", metavar="FILE", help="TLS certificate (PEM), with --keyfile")
     p.add_argument("--keyfile", metavar="FILE", help="TLS private key (PEM), with --certfile")
     p.set_defaults(func=cmd_serve)
@@ -53,4 +61,5 @@ def cmd_serve(args: argparse.Namespace, workspace: Workspace) -> WarRoomOptions:
         certfile=args.certfile,
         keyfile=args.keyfile,
         estate=args.estate,
+        warm=args.warm,
     )

@@ -11,7 +11,9 @@ Routes (every one needs the session cookie, else 401, except /login):
 
 Each WebSocket runs the real TUI as a subprocess (textual-serve's way) with the visitor's name
 as `TSBRUNBOOK_USER`, the author of everything it records, and `--read-only` for a read-only
-token. Grants are read from the incident store on every request and every second for the live
+token. It is a warm spare when one is ready (`--warm N`, tsbrunbook/serve/spare.py: started
+ahead with Python and Textual imported, then told over its stdin who it runs as), else a cold
+start of the same command; either way one process serves one session. Grants are read from the incident store on every request and every second for the live
 sessions, so `tsbrunbook access revoke NAME` (from any process) ends NAME's sessions.
 """
 
@@ -24,10 +26,12 @@ import shlex
 import signal
 import ssl
 import sys
+from asyncio.subprocess import PIPE, Process
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import aiohttp_jinja2
 import jinja2
@@ -38,6 +42,8 @@ from textual_serve.server import Server, to_int
 
 from ..domain.errors import UserError
 from ..workspace import WarRoomOptions, Workspace
+from .spare import SPARE_MODULE, Handoff, tui_args
+from .spares import SparePool, end_unused, hand_over
 from .visitors import COOKIE, Visitor, Visitors
 
 log = logging.getLogger("textual-serve")  # textual-serve's own messages go the same way
@@ -50,6 +56,10 @@ REVOCATION_POLL_S = 1.0  # how soon a revocation ends live sessions
 MAX_TOKEN_CHARS = 200  # a token is 43 characters; anything much longer is not one
 CLOSE_REVOKED = 4001  # WebSocket close code (4000–4999 are the application's own)
 VISITOR = web.RequestKey("visitor", Visitor)  # who made the request (set by `guard`)
+REFILL_AFTER_S = 10.0  # the longest a new spare waits for the session that took the last one
+# An app's output longer than this is screen content, not one of the terminal set-up codes it
+# sends first (each 6–9 bytes): textual-serve's page takes the same as its "first byte".
+FRAME_BYTES = 10
 
 
 def page(title: str, text: str, status: int) -> web.Response:
@@ -68,17 +78,91 @@ NOT_LOGGED_IN = (
 )
 
 
-class VisitorApp(AppService):
-    """One browser tab's app process, run as the visitor."""
+def app_environment(debug: bool, width: int = 80, height: int = 24) -> dict[str, str]:
+    """textual-serve's environment for an app process (its driver, colours, the size), naming
+    nobody: the visitor's name is added per session."""
+    # AppService builds it in a method that reads only `debug` from the service.
+    stand_in = cast(AppService, SimpleNamespace(debug=debug))
+    environment = AppService._build_environment(stand_in, width=width, height=height)
+    environment.pop(USER_ENV, None)  # never the server's own name by accident
+    return environment
 
-    def __init__(self, command: str, visitor: Visitor, **kwargs: Any) -> None:
-        super().__init__(command, **kwargs)
+
+async def start_spare(debug: bool) -> Process:
+    """A warm spare: the app program, importing, waiting on its stdin for a visitor."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        SPARE_MODULE,
+        stdin=PIPE,
+        stdout=PIPE,
+        stderr=PIPE,
+        env=app_environment(debug),
+    )
+
+
+class VisitorApp(AppService):
+    """One browser tab's app process, run as the visitor: a warm spare handed over to them when
+    the pool has one, else a cold start of the same program."""
+
+    def __init__(
+        self,
+        visitor: Visitor,
+        estate: str | None,
+        spares: SparePool[Process] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # The name goes into the environment or the handoff, never the command line.
+        self.argv = [sys.executable, "-m", "tsbrunbook", *tui_args(estate, visitor.read_only)]
+        super().__init__(shlex.join(self.argv), **kwargs)
         self.visitor = visitor
+        self.estate = estate
+        self.spares = spares
+        self.warm = False  # a spare runs this session
+        self.first_frame = asyncio.Event()
+        self.size: tuple[int, int] | None = None  # the terminal size the app last heard of
+
+    def handoff(self, width: int, height: int) -> Handoff:
+        return Handoff(self.visitor.name, self.visitor.read_only, self.estate, width, height)
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
-        environment = super()._build_environment(width=width, height=height)
+        environment = app_environment(self.debug, width, height)
         environment[USER_ENV] = self.visitor.name
         return environment
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        self.size = (width, height)
+        spare = self.spares.take() if self.spares is not None else None
+        if spare is not None:
+            if await hand_over(spare, self.handoff(width, height)):
+                self.warm = True
+                self._process, self._stdin = spare, spare.stdin
+                return spare
+            await end_unused(spare)
+        # Cold: the program itself, without a shell in between (textual-serve uses one).
+        self._process = process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=PIPE,
+            stdout=PIPE,
+            stderr=PIPE,
+            env=self._build_environment(width, height),
+        )
+        self._stdin = process.stdin
+        return process
+
+    async def set_terminal_size(self, width: int, height: int) -> None:
+        """Pass a resize on unless the app has that size already: textual-serve's page opens
+        the socket at its terminal's size, then sends the same size again as the app starts
+        (an extra layout of the first screen)."""
+        if (width, height) == self.size:
+            return
+        self.size = (width, height)
+        await super().set_terminal_size(width, height)
+
+    async def on_data(self, payload: bytes) -> None:
+        if len(payload) > FRAME_BYTES:
+            self.first_frame.set()
+        await super().on_data(payload)
 
 
 @dataclass
@@ -117,17 +201,38 @@ class WarRoomServer(Server):
         self.origin = f"{scheme}://{rest}"  # public_url is scheme://host[:port], nothing after
         self.websocket_url = ("wss" if scheme == "https" else "ws") + f"://{rest}/ws"
         self._watch: asyncio.Task[None] | None = None
+        self.spares: SparePool[Process] = SparePool(request.warm, self.start_spare)
+        self._refills: set[asyncio.Task[None]] = set()
 
     # -- the app each visitor gets -----------------------------------------------------------
 
-    def command_for(self, visitor: Visitor) -> str:
-        """The TUI as this visitor runs it (a shell command line: textual-serve's interface)."""
-        argv = [sys.executable, "-m", "tsbrunbook", "tui"]
-        if self.request.estate:
-            argv += ["--estate", self.request.estate]
-        if visitor.read_only:
-            argv.append("--read-only")
-        return shlex.join(argv)
+    def app_for(self, visitor: Visitor, websocket: web.WebSocketResponse) -> VisitorApp:
+        """The app of one session of this visitor, speaking over this WebSocket."""
+        return VisitorApp(
+            visitor,
+            self.request.estate,
+            self.spares,
+            write_bytes=websocket.send_bytes,
+            write_str=websocket.send_str,
+            close=websocket.close,
+            download_manager=self.download_manager,
+            debug=self.debug,
+        )
+
+    async def start_spare(self) -> Process:
+        return await start_spare(self.debug)
+
+    async def refill_after(self, app: VisitorApp) -> None:
+        """Start the next spare once this session's app has drawn its first screen (or after
+        REFILL_AFTER_S): not while it starts, when the two would share the CPU."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(app.first_frame.wait(), REFILL_AFTER_S)
+        await self.spares.fill()
+
+    def refill(self, app: VisitorApp) -> None:
+        task = asyncio.create_task(self.refill_after(app))
+        self._refills.add(task)  # kept until done: the loop holds only weak references
+        task.add_done_callback(self._refills.discard)
 
     # -- the web application -----------------------------------------------------------------
 
@@ -265,17 +370,15 @@ class WarRoomServer(Server):
         height = max(5, min(200, to_int(request.query.get("height", "24"), 24)))
         try:
             await websocket.prepare(request)
-            live.app = VisitorApp(
-                self.command_for(visitor),
-                visitor,
-                write_bytes=websocket.send_bytes,
-                write_str=websocket.send_str,
-                close=websocket.close,
-                download_manager=self.download_manager,
-                debug=self.debug,
-            )
-            log.info("session for %s started (%d open)", visitor.name, len(self.live))
+            live.app = self.app_for(visitor, websocket)
             await live.app.start(width, height)
+            self.refill(live.app)
+            log.info(
+                "session for %s started (%d open, %s)",
+                visitor.name,
+                len(self.live),
+                "warm" if live.app.warm else "cold",
+            )
             try:
                 await self._process_messages(websocket, live.app)
             finally:
@@ -306,6 +409,8 @@ class WarRoomServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         self._watch = asyncio.create_task(self.watch_revocations())
+        self._refills.add(fill := asyncio.create_task(self.spares.fill()))
+        fill.add_done_callback(self._refills.discard)
         sys.stderr.write(
             f"tsbrunbook: war room on {self.request.public_url} (at most "
             f"{self.request.max_sessions} at once); people log in with "
@@ -316,6 +421,9 @@ class WarRoomServer(Server):
     async def on_shutdown(self, app: web.Application) -> None:
         if self._watch is not None:
             self._watch.cancel()
+        await self.spares.close()  # a spare still being started ends when it is, or on EOF
+        for task in list(self._refills):
+            task.cancel()
         for live in list(self.live.values()):
             await live.websocket.close(code=1001, message=b"server stopping")
 
