@@ -44,7 +44,8 @@ def test_seed_table_through_cli_json(cli, component):
 
 
 def test_all_24_cells_through_the_command_line():
-    """The same 24 cells from `python -m tsbrunbook` (a process each, forked from the test's zygote), as an alert hook would call it."""
+    """The same 24 cells from `python -m tsbrunbook` (a process each, forked from the test's
+    zygote), as an alert hook would call it."""
     cells = 0
     for component, (_scenario, *levels) in SEED.items():
         result = run_forked("impact", "--down", component, "--format", "json")
