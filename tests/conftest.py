@@ -12,6 +12,7 @@ import pytest
 
 from tests.incident_stores import KINDS, POSTGRES, IncidentStoreUnderTest
 from tests.pg_server import pg_server, pg_store_factory  # noqa: F401 — one server per session
+from tests.zygote import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -110,6 +111,24 @@ def run_process(
         timeout=120,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_forked(
+    *args: str, env: dict | None = None, cwd: str | None = None, input: str | None = None
+) -> Result:
+    """`run_process` for tests where the process boundary is not the point: `python -m
+    tsbrunbook` as a child of this test process's zygote (tests/zygote.py), a process of its own
+    forked from an interpreter that has imported the command line (~10x cheaper)."""
+    ran = run_child(
+        args, env=env, cwd=cwd, stdin=None if input is None else input.encode(), seconds=120
+    )
+    if ran.exit.killed:
+        raise subprocess.TimeoutExpired([sys.executable, "-m", "tsbrunbook", *args], 120)
+
+    def text(data: bytes) -> str:  # as subprocess.run(text=True) decodes it
+        return data.decode().replace("\r\n", "\n").replace("\r", "\n")
+
+    return Result(ran.exit.rc, text(ran.out), text(ran.err))
 
 
 @pytest.fixture(scope="session")

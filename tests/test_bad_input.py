@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DATA, Result, run_process
+from tests.conftest import DATA, Result, run_forked, run_process
 
 
 def one_error_line(result: Result) -> str:
@@ -91,9 +91,9 @@ def test_real_process_reports_without_traceback():
 
 
 def test_version_and_help_on_every_command(cli):
-    assert run_process("--version").out.startswith("tsbrunbook ")
+    assert run_forked("--version").out.startswith("tsbrunbook ")
     for command in ("impact", "components", "scenarios", "checklist", "graph", "validate"):
-        result = run_process(command, "--help")
+        result = run_forked(command, "--help")
         assert result.rc == 0 and "usage: tsbrunbook " + command in result.out
 
 
@@ -102,5 +102,5 @@ def test_tui_bad_arguments_fail_before_any_screen():
         (["tui", "--incident", "INC-NOPE"], "unknown incident 'INC-NOPE'"),
         (["tui", "--estate", "/no/such.yaml"], "no such file"),
     ):
-        line = one_error_line(run_process(*args))
+        line = one_error_line(run_forked(*args))
         assert expected in line

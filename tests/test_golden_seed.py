@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_process
+from tests.conftest import run_forked
 
 OPS = (
     "running-workloads",
@@ -43,11 +43,12 @@ def test_seed_table_through_cli_json(cli, component):
             )
 
 
-def test_all_24_cells_in_one_real_process():
-    """The same 24 cells from the installed entry point, as an alert hook would call it."""
+def test_all_24_cells_through_the_command_line():
+    """The same 24 cells from `python -m tsbrunbook` (a process each, forked from the test's
+    zygote), as an alert hook would call it."""
     cells = 0
     for component, (_scenario, *levels) in SEED.items():
-        result = run_process("impact", "--down", component, "--format", "json")
+        result = run_forked("impact", "--down", component, "--format", "json")
         assert result.rc == 0, result.err
         data = json.loads(result.out)
         for op, level in zip(OPS, levels, strict=True):

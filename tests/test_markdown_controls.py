@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.conftest import run_process
+from tests.conftest import run_forked
 from tsbrunbook.domain import markdown as md
 from tsbrunbook.domain.brief import support_brief
 from tsbrunbook.domain.export import checklist_markdown
@@ -102,15 +102,15 @@ def test_runbook_text_with_escapes_is_cleaned(tmp_path, monkeypatch, cli):
 
 def test_cli_export_and_brief_files_carry_no_control_characters(tmp_path):
     env = {"TSBRUNBOOK_HOME": str(tmp_path / "home")}
-    start = run_process("incident", "start", HOSTILE, env=env)
+    start = run_forked("incident", "start", HOSTILE, env=env)
     assert start.rc == 0, start.err
     iid = start.out.strip().splitlines()[-1].split()[0]
-    assert run_process("incident", "note", iid, HOSTILE, env=env).rc == 0
+    assert run_forked("incident", "note", iid, HOSTILE, env=env).rc == 0
     for argv in (["incident", "export", iid], ["incident", "brief", iid]):
-        out = run_process(*argv, env=env)
+        out = run_forked(*argv, env=env)
         assert out.rc == 0, out.err
         no_controls(out.out)
         target = tmp_path / (argv[1] + ".md")
-        written = run_process(*argv, "-o", str(target), env=env)
+        written = run_forked(*argv, "-o", str(target), env=env)
         assert written.rc == 0, written.err
         no_controls(Path(target).read_text(encoding="utf-8"))

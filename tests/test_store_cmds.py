@@ -1,5 +1,6 @@
 """`tsbrunbook store status|copy` through the real CLI, against SQLite and the throwaway
-PostgreSQL server."""
+PostgreSQL server: the first test in a fresh `python -m tsbrunbook`, the others in processes
+forked from the test zygote (tests/zygote.py), which start without the interpreter's start-up."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import run_process
+from tests.conftest import run_forked, run_process
 from tests.pg_server import PASSWORD, PASSWORD_ROLE
 from tests.test_bad_input import one_error_line
 from tsbrunbook.store.postgres import SCHEMA_VERSION, PostgresStore
@@ -31,7 +32,7 @@ def test_status_of_the_default_sqlite_store(isolated_home, monkeypatch):
 
 def test_status_of_the_postgres_store_from_the_environment(pg_store_factory):
     url = pg_store_factory().location
-    result = run_process("store", "status", env={"TSBRUNBOOK_DATABASE_URL": url})
+    result = run_forked("store", "status", env={"TSBRUNBOOK_DATABASE_URL": url})
     assert result.rc == 0, result.err
     assert result.out.splitlines() == [
         "store: PostgreSQL (team mode)",
@@ -43,7 +44,7 @@ def test_status_of_the_postgres_store_from_the_environment(pg_store_factory):
 
 def test_status_of_an_unreachable_store_is_one_line_without_the_password(pg_server):
     url = f"postgresql://{PASSWORD_ROLE}:{PASSWORD}@127.0.0.1:1/tsbrunbook"
-    result = run_process("store", "status", env={"TSBRUNBOOK_DATABASE_URL": url})
+    result = run_forked("store", "status", env={"TSBRUNBOOK_DATABASE_URL": url})
     line = one_error_line(result)
     assert line.startswith("tsbrunbook: error: incident store unreachable at 127.0.0.1:1: ")
     assert PASSWORD not in result.out + result.err
@@ -52,7 +53,7 @@ def test_status_of_an_unreachable_store_is_one_line_without_the_password(pg_serv
 def test_a_password_on_the_command_line_is_refused_unseen(pg_server):
     url = pg_server.url("tsbr_template", PASSWORD_ROLE, PASSWORD)
     for argv in (("store", "status", "--database-url", url), ("store", "copy", url, "x.sqlite3")):
-        result = run_process(*argv)
+        result = run_forked(*argv)
         line = one_error_line(result)
         assert "holds a password" in line and PASSWORD not in result.out + result.err
 
@@ -94,7 +95,7 @@ def test_copy_sqlite_to_postgres_and_back_verbatim_and_idempotent(tmp_path, pg_s
     first, second = _sqlite_with_incidents(source)
     url = pg_store_factory().location
 
-    result = run_process("store", "copy", str(source), url)
+    result = run_forked("store", "copy", str(source), url)
     assert result.rc == 0, result.err
     assert result.out.splitlines() == [
         f"{first}: 3 events (copied 3)",
@@ -108,7 +109,7 @@ def test_copy_sqlite_to_postgres_and_back_verbatim_and_idempotent(tmp_path, pg_s
             s.to_dict() for s in local.summaries(include_closed=True)
         ]
 
-    again = run_process("store", "copy", str(source), url)
+    again = run_forked("store", "copy", str(source), url)
     assert again.rc == 0, again.err
     assert f"{first}: 3 events (already there)" in again.out
     assert again.out.splitlines()[-1].startswith("copied 0 events of 0 incidents; 2 incidents")
@@ -116,12 +117,12 @@ def test_copy_sqlite_to_postgres_and_back_verbatim_and_idempotent(tmp_path, pg_s
     with PostgresStore(url) as team:  # the team works on; copying back brings it home
         team.append(first, "note", {"text": "from the team"}, actor="dave")
     back = tmp_path / "back" / "incidents.sqlite3"
-    home = run_process("store", "copy", url, str(back))
+    home = run_forked("store", "copy", url, str(back))
     assert home.rc == 0, home.err
     with Store(back) as copied, PostgresStore(url) as team:
         assert _all_events(copied) == _all_events(team)
         assert copied.create("third", meta=META) == first[:-3] + "002"  # numbering goes on
-    update = run_process("store", "copy", str(source), str(back))
+    update = run_forked("store", "copy", str(source), str(back))
     assert update.rc == 0 and "copied 0 events" in update.out  # the source is a beginning of it
 
 
@@ -132,8 +133,8 @@ def test_copy_stops_on_an_incident_that_differs_in_the_target(tmp_path, pg_store
     with Store(other) as store:
         assert store.create("a different first", meta=META) == first
     url = pg_store_factory().location
-    assert run_process("store", "copy", str(other), url).rc == 0
-    result = run_process("store", "copy", str(source), url)
+    assert run_forked("store", "copy", str(other), url).rc == 0
+    result = run_forked("store", "copy", str(source), url)
     line = one_error_line(result)
     assert f"incident {first} is in {url} with different content (event 1 differs)" in line
     with PostgresStore(url) as team:
@@ -148,7 +149,7 @@ def test_copy_of_a_damaged_source_names_the_event_and_copies_nothing(tmp_path, p
         conn.execute("UPDATE events SET data = '[1]' WHERE incident = ? AND seq = 2", (first,))
     conn.close()
     url = pg_store_factory().location
-    line = one_error_line(run_process("store", "copy", str(source), url))
+    line = one_error_line(run_forked("store", "copy", str(source), url))
     assert f"incident {first}, event 2 cannot be read" in line
     with PostgresStore(url) as team:
         assert team.ids() == []
@@ -157,7 +158,7 @@ def test_copy_of_a_damaged_source_names_the_event_and_copies_nothing(tmp_path, p
 @pytest.mark.parametrize("missing", ["nope.sqlite3", "postgresql://x@127.0.0.1:1/db"])
 def test_copy_from_a_missing_source_is_one_line(tmp_path, missing):
     spec = missing if "://" in missing else str(tmp_path / missing)
-    line = one_error_line(run_process("store", "copy", spec, str(tmp_path / "t.sqlite3")))
+    line = one_error_line(run_forked("store", "copy", spec, str(tmp_path / "t.sqlite3")))
     assert "no such incident store" in line or "unreachable at 127.0.0.1:1" in line
     assert not (tmp_path / "t.sqlite3").exists()
 
@@ -170,13 +171,13 @@ def test_incident_commands_use_the_team_store_from_the_environment(
     no local SQLite store behind."""
     store = pg_store_factory()
     env = {"TSBRUNBOOK_DATABASE_URL": store.location}
-    started = run_process("incident", "start", "team incident", env=env)
+    started = run_forked("incident", "start", "team incident", env=env)
     assert started.rc == 0, started.err
     (summary,) = store.summaries()
     assert summary.title == "team incident"
-    marked = run_process("incident", "down", summary.id, "postgres", env=env)
+    marked = run_forked("incident", "down", summary.id, "postgres", env=env)
     assert marked.rc == 0, marked.err
-    listed = run_process("incident", "list", env=env)
+    listed = run_forked("incident", "list", env=env)
     assert listed.rc == 0 and summary.id in listed.out
     assert [e.type for e in store.events(summary.id)] == ["started", "down"]
     assert not (isolated_home / "incidents.sqlite3").exists()

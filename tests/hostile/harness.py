@@ -13,14 +13,10 @@ unless the process hangs.
 
 from __future__ import annotations
 
-import os
-import resource
-import subprocess
-import sys
-import tempfile
-import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from tests.zygote import Zygote, run_child, this_process_zygote
 
 SECONDS = 30.0  # generous under a loaded 2-core CI machine; a hang is minutes, not seconds
 MEMORY_MB = 400  # peak RSS a bounded read may reach
@@ -35,14 +31,10 @@ class Bounded:
     seconds: float
     peak_mb: float
     killed: bool
+    forked: bool  # run by a fork of the zygote (False: a fresh interpreter)
 
     def __str__(self) -> str:  # shown by pytest when an assertion fails
-        return f"rc={self.rc} {self.seconds:.1f}s {self.peak_mb:.0f}MB killed={self.killed}\nstdout: {self.out[:2000]!r}\nstderr: {self.err[:2000]!r}"
-
-
-def _limit_address_space() -> None:
-    limit = ADDRESS_SPACE_MB * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        return f"rc={self.rc} {self.seconds:.1f}s {self.peak_mb:.0f}MB killed={self.killed} forked={self.forked}\nstdout: {self.out[:2000]!r}\nstderr: {self.err[:2000]!r}"
 
 
 def run_bounded(
@@ -51,51 +43,38 @@ def run_bounded(
     env: dict[str, str] | None = None,
     cwd: str | None = None,
     seconds: float = SECONDS,
+    module: str = "tsbrunbook",
+    fresh: bool | None = None,
+    zygote: Callable[[], Zygote] = this_process_zygote,
 ) -> Bounded:
-    """Run `python -m tsbrunbook ARGS` and measure this one child's wall time and peak RSS."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tsbrunbook", *args],
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            env={**os.environ, **(env or {})},
-            cwd=cwd,
-            preexec_fn=_limit_address_space,
-        )
-        killed = threading.Event()
+    """Run `python -m tsbrunbook ARGS` and measure this one child's wall time and peak RSS.
 
-        def kill() -> None:
-            killed.set()
-            proc.kill()
-
-        timer = threading.Timer(seconds, kill)
-        timer.start()
-        try:
-            if stdin is not None:
-                assert proc.stdin is not None
-                try:
-                    proc.stdin.write(stdin)
-                    proc.stdin.close()
-                except BrokenPipeError:
-                    pass
-            # wait4 gives this child's own rusage (RUSAGE_CHILDREN would be the max of all children).
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        finally:
-            timer.cancel()
-        elapsed = time.monotonic() - started
-        out.seek(0)
-        err.seek(0)
-        return Bounded(
-            rc=proc.returncode,
-            out=out.read().decode("utf-8", "replace"),
-            err=err.read().decode("utf-8", "replace"),
-            seconds=elapsed,
-            peak_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
-            killed=killed.is_set(),
-        )
+    The child is started by this test process's zygote (tests/zygote.py): forked from an
+    interpreter that has imported the command line, or a fresh interpreter exec'd from it when
+    `fresh` is true, when `env` changes how the interpreter starts (PYTHON*, LANG, LC_*), or, by
+    default, when TSBRUNBOOK_TEST_SPAWN=1. Either way it is a process of its own, bounded by
+    `seconds` and ADDRESS_SPACE_MB. The harness's own tests run another `module`, and a zygote
+    of their own."""
+    ran = run_child(
+        args,
+        module=module,
+        stdin=stdin,
+        env=env,
+        cwd=cwd,
+        seconds=seconds,
+        address_space=ADDRESS_SPACE_MB * 1024 * 1024,
+        fresh=fresh,
+        zygote=zygote,
+    )
+    return Bounded(
+        rc=ran.exit.rc,
+        out=ran.out.decode("utf-8", "replace"),
+        err=ran.err.decode("utf-8", "replace"),
+        seconds=ran.exit.seconds,
+        peak_mb=ran.exit.peak_kb / 1024,  # Linux reports KiB
+        killed=ran.exit.killed,
+        forked=ran.exit.forked,
+    )
 
 
 def _bounded(result: Bounded) -> None:

@@ -36,9 +36,10 @@ STARTUP_SLACK = 4.0
 USER, PASSWORD = "oncall", "pa55-hostile-Net-31"
 INSECURE = "--allow-insecure-http"
 
+# The keyring backend is imported from the working directory (-m puts it first on the path): the
+# project root, not PYTHONPATH, which would cost each probe a fresh interpreter (tests/zygote.py).
 ENV = {
     "PYTHON_KEYRING_BACKEND": "tests.leaky_keyrings.EnvKeyring",
-    "PYTHONPATH": str(ROOT),
     "TSBRUNBOOK_TEST_SECRETS": json.dumps({"tsb-api-user": USER, "tsb-api-password": PASSWORD}),
     "TSBRUNBOOK_ALLOW_INSECURE_HTTP": "",
 }
@@ -65,6 +66,7 @@ def probe(tmp_path: Path, url: str, *extra: str) -> Bounded:
         f"{DEADLINE:g}",
         *extra,
         env=ENV,
+        cwd=str(ROOT),
     )
 
 
@@ -211,7 +213,12 @@ def test_credentials_over_plain_http_are_refused_by_default(tmp_path):
 def test_a_status_url_with_control_characters_is_refused(tmp_path, tail):
     with serve_raw(answer(b"")) as server:
         result = run_bounded(
-            "probe", "--estate", estate_with(tmp_path, f'"{server.url}/{tail}"'), INSECURE, env=ENV
+            "probe",
+            "--estate",
+            estate_with(tmp_path, f'"{server.url}/{tail}"'),
+            INSECURE,
+            env=ENV,
+            cwd=str(ROOT),
         )
         refused(result, "status_url")  # at load (validate) or at use: either way before any call
         assert server.connections == 0
