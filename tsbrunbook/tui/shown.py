@@ -379,12 +379,36 @@ class ShownTree(Tree[NodeData]):
         self._line_cache.clear()
         self.refresh()
 
+    async def _on_idle(self, event) -> None:
+        """Tree builds its lines whenever it is idle; not before it has a width, for they are
+        built again once it has one (a 1,000-cluster estate's 4,000 lines, twice before the
+        first frame). Whatever needs the lines before that still builds them on demand.
+        (Textual calls each class's handler in turn: prevent_default stops Tree's.)"""
+        if self.scrollable_content_region.width <= 0:
+            event.prevent_default()
+
+    _built_for: int | None = None  # the room the current lines were built for
+
+    def _on_resize(self, event) -> None:
+        """A resize that leaves the labels' room as it was (the first layout's Resize arrives
+        after the lines were built for that very size) redraws the lines without laying them
+        out again; any other goes to Tree, which rebuilds them."""
+        if (
+            self._tree_lines_cached is not None
+            and self._built_for == self.scrollable_content_region.width
+        ):
+            self._line_cache.grow(event.size.height)
+            self._line_cache.clear()
+            self.refresh()
+            event.prevent_default()
+
     def _build(self) -> None:
         # The room is the same for every line of one build: measured once, not per line.
         self._room = self.scrollable_content_region.width
         self._widths = {}
         try:
             super()._build()
+            self._built_for = self._room
         finally:
             self._room = self._widths = None
 

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from ...domain.graph import EstateGraph
@@ -22,6 +22,14 @@ LEGEND = "✖ down  ◐ affected  ● ok"
 
 class ComponentTree(ShownTree[str]):
     """Tree of components; node data is the component id (None for group nodes)."""
+
+    # A tree far taller than any terminal keeps its scrollbar's columns from the first layout:
+    # otherwise its lines are laid out at the full width, then again when the scrollbar appears
+    # (4,000 lines twice on a 1,000-cluster estate, before the first frame).
+    DEFAULT_CSS = """
+    ComponentTree.-tall { scrollbar-gutter: stable; }
+    """
+    TALL = 200  # lines: more than any screen shows
 
     BINDINGS = [
         Binding("space", "toggle_down", "Mark down/up"),
@@ -143,6 +151,7 @@ class ComponentsPane(Vertical):
             leaves = [(self.cached_label(cid, labels), cid) for cid in members]
             for cid, node in zip(members, tree.add_nodes(group, leaves), strict=True):
                 self.nodes[cid] = node
+        tree.set_class(len(groups) + len(self.nodes) > tree.TALL, "-tall")
         self.statuses = {
             cid: self.impact.status(cid) if self.impact else "healthy" for cid in self.nodes
         }
@@ -155,9 +164,28 @@ class ComponentsPane(Vertical):
         if cid is None:
             tree.move_cursor(None)
             return
-        # Reading last_line lays the rebuilt tree out, so the node knows its line.
-        if tree.last_line >= 0:
-            tree.move_cursor(self.nodes[cid])
+        node = self.nodes[cid]
+        if not tree.is_mounted:
+            # The first build (compose): the line is counted here. Asking the tree (last_line)
+            # would lay out all its lines now, and again once it has its width: on a
+            # 1,000-cluster estate, 4,000 lines twice before the first frame.
+            # What Tree's cursor_line watcher records (it would read the lines), set directly;
+            # nothing listens for a highlight before the tree is mounted.
+            tree.set_reactive(Tree.cursor_line, self.line_of(node))
+            tree._cursor_node = node
+            node._selected = True
+        elif tree.last_line >= 0:  # reading last_line lays the rebuilt tree out
+            tree.move_cursor(node)
+
+    def line_of(self, node: TreeNode[str]) -> int:
+        """The line `node` (a component) is on: headings and the members of expanded groups
+        before it count (the root is not shown)."""
+        line = 0
+        for group in self.tree_view.root.children:
+            if group is node.parent:
+                return line + 1 + group.children.index(node)
+            line += 1 + (len(group.children) if group.is_expanded else 0)
+        raise ValueError(f"{node.data} is not in the tree")
 
     def show_hidden(self) -> None:
         """Name the components that are not healthy but hidden by the filter: the header counts
