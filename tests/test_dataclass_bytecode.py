@@ -52,7 +52,7 @@ def test_a_class_built_from_cached_code_behaves_as_one_compiled_now(fresh):
         assert p == cls(1, 2) and p != cls(1, 3) and hash(p) == hash(cls(1, 2))
         assert repr(p) == "make_class.<locals>.Point(x=1, y=2, tags=())"
         with pytest.raises(dataclasses.FrozenInstanceError):
-            p.x = 5  # type: ignore[misc]
+            p.x = 5
 
 
 def test_saved_and_loaded_back_only_when_something_new_was_compiled(fresh, tmp_path):
