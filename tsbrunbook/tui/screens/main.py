@@ -92,6 +92,11 @@ class KeyFooter(Footer):
 class MainScreen(Screen[None]):
     # Below 110 columns the three panes become tabs (1 / 2 / 3 / tab switch them).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    # Focus starts on the components tree (on_mount), and only there: Textual's auto focus would
+    # first focus the first focusable widget, the filter input, restyling it and the tree twice
+    # before the first frame. (Not AUTO_FOCUS = the tree: Textual applies it only when the app
+    # has focus, which a browser session's app has not yet when the screen is composed.)
+    AUTO_FOCUS = ""
 
     BINDINGS = [
         Binding("1", "pane(0)", "Components", show=False),
@@ -115,7 +120,8 @@ class MainScreen(Screen[None]):
         width = app.size.width
         applies = max(b for b in self.HORIZONTAL_BREAKPOINTS if width >= b[0])[1]
         for _min_width, name in self.HORIZONTAL_BREAKPOINTS:
-            self.set_class(name == applies, name)
+            # No restyle now: the screen is styled as a whole when it is first shown.
+            self.set_class(name == applies, name, update=False)
         impact, views, recent = app.picture()
         header = IncidentHeader(id="incident-header")
         header.show(app.session.state, views, impact.worst)
