@@ -53,9 +53,40 @@ def _patch_run(on_ready, auto_pilot=None) -> None:
 
     Textual posts `Ready` to the app after the first screen's first layout and compositor refresh
     (screen.py), i.e. when the first frame has been rendered; the headless driver then discards it.
-    """
-    from textual.app import App
 
+    The patch is applied when the app itself imports `textual.app`, not before: the harness
+    imports nothing of Textual, so each app imports it at its own point of its own start (the
+    `tsbrunbook` program, for one, imports it after pausing its garbage collector).
+    """
+    _when_imported("textual.app", lambda module: _patch_app(module.App, on_ready, auto_pilot))
+
+
+def _when_imported(name: str, then) -> None:
+    """Call `then(module)` just after module `name` is first imported (now, if it was)."""
+    if name in sys.modules:
+        then(sys.modules[name])
+        return
+    import importlib.util
+
+    class Hook:
+        def find_spec(self, fullname, path=None, target=None):
+            if fullname != name:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(fullname)
+            execute = spec.loader.exec_module
+
+            def exec_module(module) -> None:
+                execute(module)
+                then(module)
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, Hook())
+
+
+def _patch_app(App, on_ready, auto_pilot) -> None:  # noqa: N803 — the class itself
     original = App.run
 
     def run(self, *args, **kwargs):

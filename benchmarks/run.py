@@ -826,7 +826,8 @@ METHOD = """\
   five components down (`central-control-plane`, `elasticsearch`, and a workload cluster, an edge
   control plane and a link on three clusters), spawn to exit, output read; one warm-up run first.
 - **start-up** — `benchmarks/_child.py` runs each app in a fresh process, headless at
-  160×48, and writes `time.monotonic()` when Textual posts `Ready` (sent after the first screen's
+  160×48 (the harness patches Textual's `App` when the app itself imports it, so it adds
+  no import of its own), and writes `time.monotonic()` when Textual posts `Ready` (sent after the first screen's
   first layout and compositor refresh, i.e. the first frame); the time is from just before the
   spawn to that stamp. Four apps, interleaved round by round (so load on the machine falls on all
   alike), after one warm-up each, from cached bytecode: a bare Textual app (`Static("hello")`);

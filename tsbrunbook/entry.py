@@ -29,6 +29,12 @@ def serve(workspace: Workspace, request: WarRoomOptions) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .cli import main as cli_main
+    from . import startup_gc
 
-    return cli_main(argv, open_screen=open_screen, serve=serve)
+    startup_gc.pause()  # until the work begins: see startup_gc
+    try:
+        from .cli import main as cli_main
+
+        return cli_main(argv, open_screen=open_screen, serve=serve)
+    finally:
+        startup_gc.resume()

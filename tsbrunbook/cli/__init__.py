@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .. import __version__
+from .. import __version__, startup_gc
 from ..domain.errors import UserError
-from .screen import OpenScreen, ScreenOpener
+from .screen import OpenScreen, ScreenOpener, opens_screen
 
 if TYPE_CHECKING:
     from ..workspace import WarRoomOptions, Workspace
@@ -120,6 +120,7 @@ def build_parser() -> Parser:
     return parser
 
 
+@opens_screen
 def cmd_tui(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
     """Everything that can fail on bad input happens here, before the first frame."""
     if args.incident:
@@ -185,6 +186,8 @@ def main(
         # refuses every write.
         read_only = args.command == "tui" and args.read_only
         with Workspace(database_url=args.database_url, read_only=read_only) as workspace:
+            if not getattr(args.func, "opens_screen", False):
+                startup_gc.resume()  # the command's own work starts: see startup_gc
             result = args.func(args, workspace)
             if isinstance(result, OpenScreen):
                 if open_screen is None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..domain.errors import LoadError, UserError
 from ..domain.text import one_line
 from ..domain.timefmt import offset
-from .screen import OpenScreen
+from .screen import OpenScreen, opens_screen
 from .text import out, report_problems, table
 
 if TYPE_CHECKING:
@@ -144,6 +144,7 @@ def cmd_check(args: argparse.Namespace, workspace: Workspace) -> int:
     return report_problems(problems, len(targets), "exercise")
 
 
+@opens_screen
 def cmd_run(args: argparse.Namespace, workspace: Workspace) -> OpenScreen:
     from ..domain.exercise import find_exercise
     from ..domain.exercise_run import ExerciseRun, check_speed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from ..domain.exercise_run import ExerciseRun
@@ -23,3 +23,12 @@ class OpenScreen:
 
 
 ScreenOpener = Callable[["Workspace", OpenScreen], int]
+
+Command = TypeVar("Command", bound=Callable[..., object])
+
+
+def opens_screen(command: Command) -> Command:
+    """Marks a command that returns `OpenScreen`: the program's start (and its paused garbage
+    collector, see startup_gc) lasts until the TUI's first frame, not just until it runs."""
+    command.opens_screen = True  # type: ignore[attr-defined]
+    return command

@@ -19,6 +19,7 @@ from textual.app import App, SuspendNotSupported
 from textual.binding import Binding
 from textual.timer import Timer as TextualTimer
 
+from .. import startup_gc
 from ..domain.author import current_actor
 from ..domain.clock import Clock, SteadyNow, as_clock, behind_warning
 from ..domain.errors import UserError
@@ -178,6 +179,9 @@ class RunbookApp(App[None]):
         self.call_later(self.after_first_frame)
 
     def after_first_frame(self) -> None:
+        # Paused while the program started (see startup_gc): its first collection scans all
+        # the start built (~25 ms), after the frame is on the screen, not before.
+        startup_gc.resume()
         if self.notifier is None:
             self.start_notifier()  # its http/email imports and thread are not needed to draw
 
