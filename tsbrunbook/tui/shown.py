@@ -18,8 +18,9 @@ app's current theme when the widget renders: switching theme from the palette re
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar, overload
 
 from rich.cells import cell_len
@@ -314,6 +315,20 @@ class ShownTree(Tree[NodeData]):
             label = fit_label(label, room)
         return themed(label, theme_variables())
 
+    @contextlib.contextmanager
+    def labels_shared(self) -> Iterator[None]:
+        """Within: each distinct label object is processed once, however many nodes and
+        `add_nodes` calls share it. The caller keeps the labels alive meanwhile (the memo's keys
+        are their ids)."""
+        if self._done is not None:  # already within: the outer one ends it
+            yield
+            return
+        self._done = {}
+        try:
+            yield
+        finally:
+            self._done = None
+
     def add_nodes(
         self,
         parent: TreeNode[NodeData],
@@ -328,16 +343,13 @@ class ShownTree(Tree[NodeData]):
         lines: ~60 µs a node, and a 1,000-cluster estate has 4,000.) Relies on Tree's node
         internals, which textual is pinned for (8.2.x)."""
         nodes = []
-        self._done = {}  # (its keys are ids of labels `items` keeps alive meanwhile)
-        try:
+        with self.labels_shared():
             for label, data in items:
                 node = self._add_node(parent, self.process_label(label), data)
                 node._expanded = expand
                 node._allow_expand = not leaves
                 parent._children.append(node)
                 nodes.append(node)
-        finally:
-            self._done = None
         parent._updates += 1
         self._invalidate()
         return nodes

@@ -145,12 +145,15 @@ class ComponentsPane(Vertical):
         # In bulk: a thousand clusters are four thousand nodes (see ShownTree.add_nodes); the
         # label of each kind and status is built once.
         labels: dict[tuple[str, str], Text] = {}
-        for group, members in zip(
-            tree.add_nodes(tree.root, groups, expand=True, leaves=False), members_of, strict=True
-        ):
-            leaves = [(self.cached_label(cid, labels), cid) for cid in members]
-            for cid, node in zip(members, tree.add_nodes(group, leaves), strict=True):
-                self.nodes[cid] = node
+        with tree.labels_shared():  # (`labels` keeps the shared label objects alive)
+            for group, members in zip(
+                tree.add_nodes(tree.root, groups, expand=True, leaves=False),
+                members_of,
+                strict=True,
+            ):
+                leaves = [(self.cached_label(cid, labels), cid) for cid in members]
+                for cid, node in zip(members, tree.add_nodes(group, leaves), strict=True):
+                    self.nodes[cid] = node
         tree.set_class(len(groups) + len(self.nodes) > tree.TALL, "-tall")
         self.statuses = {
             cid: self.impact.status(cid) if self.impact else "healthy" for cid in self.nodes
