@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -167,12 +168,20 @@ async def test_a_spare_that_died_is_skipped():
     assert pool.take() is None
 
 
+async def starting(pool: SparePool, count: int, seconds: float = 5.0) -> None:
+    """Let the loop run until `count` spares are being started (a deadline, not a sleep)."""
+    deadline = time.monotonic() + seconds
+    while pool._starting != count:
+        assert time.monotonic() < deadline, f"{count} spare(s) never started"
+        await asyncio.sleep(0)
+
+
 async def test_fills_at_once_start_no_more_than_the_pool_holds():
     gate = asyncio.Event()
     starter = Starter(gate)
     pool = SparePool(1, starter)
     fills = [asyncio.create_task(pool.fill()) for _ in range(3)]
-    await asyncio.sleep(0)  # every fill is now waiting on the one start
+    await starting(pool, 1)  # the first fill waits on its start; the others see it
     gate.set()
     await asyncio.gather(*fills)
     assert len(starter.started) == 1 and pool.ready == 1
@@ -196,7 +205,7 @@ async def test_a_spare_started_while_closing_is_ended():
     starter = Starter(gate)
     pool = SparePool(1, starter)
     fill = asyncio.create_task(pool.fill())
-    await asyncio.sleep(0)
+    await starting(pool, 1)
     await pool.close()
     gate.set()
     await fill
