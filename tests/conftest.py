@@ -157,8 +157,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     processes keep Python's defaults). Everything imported and collected by now lives for the
     whole session, so it is frozen out of the collector's scans; and the young generation is
     collected less often, since each test's short-lived apps and events die young anyway."""
-    if os.environ.get("TSBRUNBOOK_TEST_GC") == "default":
-        return
     import gc
 
     gc.collect()

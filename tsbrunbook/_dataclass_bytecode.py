@@ -28,9 +28,10 @@ import dataclasses
 import importlib.util
 import marshal
 import os
-import stat
 import sys
 from types import CodeType
+
+from .domain.own_files import read_own, write_private
 
 MAX_BYTES = 8 * 1024 * 1024  # ~600 methods take ~400 KB
 MAX_ENTRIES = 5000  # beyond this (many versions' worth), keep only what this process used
@@ -64,31 +65,10 @@ def _exec(source, globals=None, locals=None, /):  # noqa: A002 — exec's own pa
     builtins.exec(source, globals, locals)
 
 
-def _trusted(fd: int) -> bool:
-    """A regular file of ours that no one else may write (as Python trusts its `.pyc` files)."""
-    st = os.fstat(fd)
-    return (
-        stat.S_ISREG(st.st_mode)
-        and st.st_uid == os.geteuid()
-        and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-        and st.st_size <= MAX_BYTES
-    )
-
-
 def _load(path: str) -> dict[str, CodeType]:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
+    data = read_own(path, MAX_BYTES)  # as Python trusts its `.pyc` files: ours alone
+    if data is None:
         return {}
-    try:
-        if not _trusted(fd):
-            return {}
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except OSError:
-        return {}
-    finally:
-        os.close(fd)
     if not data.startswith(_HEADER):
         return {}
     try:
@@ -106,21 +86,10 @@ def _save(path: str) -> None:
     """Write the cache if this process compiled anything new (at exit)."""
     if not _compiled or sys.dont_write_bytecode:
         return
-    import tempfile  # only when writing: its imports are not needed to start
-
     codes = _codes if len(_codes) <= MAX_ENTRIES else {s: _codes[s] for s in _used}
     # Best effort, like Python's own bytecode cache: an unwritable place just means no cache.
     with contextlib.suppress(OSError, ValueError):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".dataclass-methods-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_HEADER + marshal.dumps(codes))
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_private(path, _HEADER + marshal.dumps(codes), prefix=".dataclass-methods-")
 
 
 def install() -> None:

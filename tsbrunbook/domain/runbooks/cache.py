@@ -18,15 +18,12 @@ user cache directory (platformdirs)."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import glob
 import hashlib
 import json
 import os
-import stat
 import sys
-import tempfile
 from typing import Any
 
 from ... import __version__
@@ -52,6 +49,7 @@ from ..model import (
     Support,
     WorkloadCluster,
 )
+from ..own_files import read_own, write_private
 
 FORMAT = 1  # the layout of the cache files themselves
 MAX_BYTES = 64 * 1024 * 1024  # a pack is ~150 KB, a 1,000-cluster estate ~1 MB
@@ -198,23 +196,11 @@ def decode(text: str) -> Any:
 
 def _read_trusted(path: str) -> str | None:
     """The file's text if it may be trusted (see the module doc), else None."""
+    data = read_own(path, MAX_BYTES)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if (
-            not stat.S_ISREG(st.st_mode)
-            or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-            or (hasattr(os, "getuid") and st.st_uid != os.getuid())
-            or st.st_size > MAX_BYTES
-        ):
-            return None
-        try:
-            return fh.read(MAX_BYTES + 1).decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
 
 
 def cached(kind: str, where: str, key: str) -> Any:
@@ -241,15 +227,6 @@ def store(kind: str, where: str, key: str, value: Pack | Estate) -> None:
     path = cache_path(kind, where)
     try:
         text = json.dumps({"key": key, "value": encode(value)}, ensure_ascii=False)
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", suffix=".tmp", dir=os.path.dirname(path))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp: mode 0600
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_private(path, text.encode("utf-8"), prefix=f".{kind}-")
     except (OSError, TypeError, ValueError):
         return
